@@ -1,0 +1,107 @@
+// stratus/model.h — queues and tasks as Cloud Tasks v2 defines them.
+//
+// Field names and defaults follow google/cloud/tasks/v2 (queue.proto, task.proto,
+// target.proto). Times are microseconds since the epoch, durations microseconds.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "stratus/status.h"
+
+namespace stratus {
+
+using Micros = int64_t;
+
+enum class QueueState : int { kUnspecified = 0, kRunning = 1, kPaused = 2, kDisabled = 3 };
+enum class HttpMethod : int {
+  kUnspecified = 0, kPost = 1, kGet = 2, kHead = 3, kPut = 4, kDelete = 5, kPatch = 6, kOptions = 7
+};
+enum class TaskView : int { kUnspecified = 0, kBasic = 1, kFull = 2 };
+
+struct RateLimits {
+  double max_dispatches_per_second = 500;
+  int32_t max_burst_size = 100;  // output only: derived from the rate (MaxBurstSizeFor)
+  int32_t max_concurrent_dispatches = 1000;
+};
+
+struct RetryConfig {
+  int32_t max_attempts = 100;      // -1: unlimited
+  Micros max_retry_duration = 0;   // 0: unlimited
+  Micros min_backoff = 100'000;    // 0.1 s
+  Micros max_backoff = 3'600'000'000;
+  int32_t max_doublings = 16;
+};
+
+struct Queue {
+  std::string name;  // projects/{p}/locations/{l}/queues/{q}
+  RateLimits rate_limits;
+  RetryConfig retry_config;
+  QueueState state = QueueState::kRunning;
+  std::optional<Micros> purge_time;
+  std::optional<double> logging_sampling_ratio;  // stackdriverLoggingConfig.samplingRatio
+  // Kept as validated JSON (field names as in the REST API): applied at dispatch time.
+  nlohmann::json http_target;                  // null when unset
+  nlohmann::json app_engine_routing_override;  // null when unset
+};
+
+struct OidcToken {
+  std::string service_account_email;
+  std::string audience;
+};
+
+struct OAuthToken {
+  std::string service_account_email;
+  std::string scope;
+};
+
+struct HttpRequest {
+  std::string url;
+  HttpMethod http_method = HttpMethod::kPost;
+  std::map<std::string, std::string> headers;
+  std::string body;  // raw bytes (base64 only on the wire)
+  std::optional<OidcToken> oidc_token;
+  std::optional<OAuthToken> oauth_token;
+};
+
+struct AppEngineHttpRequest {
+  HttpMethod http_method = HttpMethod::kPost;
+  nlohmann::json app_engine_routing;  // {service, version, instance, host}; null when unset
+  std::string relative_uri = "/";
+  std::map<std::string, std::string> headers;
+  std::string body;
+};
+
+struct Attempt {
+  Micros schedule_time = 0;
+  Micros dispatch_time = 0;
+  Micros response_time = 0;
+  std::optional<Status> response_status;  // set once a response (or failure) is known
+};
+
+struct Task {
+  std::string name;  // projects/{p}/locations/{l}/queues/{q}/tasks/{t}
+  std::optional<HttpRequest> http_request;
+  std::optional<AppEngineHttpRequest> app_engine_http_request;
+  Micros schedule_time = 0;
+  Micros create_time = 0;
+  Micros dispatch_deadline = 0;  // 0: the default for the target type
+  int32_t dispatch_count = 0;
+  int32_t response_count = 0;
+  std::optional<Attempt> first_attempt;
+  std::optional<Attempt> last_attempt;
+};
+
+// The token-bucket size Cloud Tasks picks for a rate. Google publishes no formula; stratus
+// uses max(10, ceil(rate / 5)) capped at 500, which gives Google's observed pairs
+// (0.25/s -> 10, 1/s -> 10, 500/s -> 100) and lets a self-hosted queue above 500/s burst more.
+int32_t MaxBurstSizeFor(double max_dispatches_per_second);
+
+// The queue part of a task name ("projects/p/locations/l/queues/q/tasks/t" -> ".../queues/q").
+std::string QueueOfTask(const std::string& task_name);
+
+}  // namespace stratus

@@ -1,0 +1,109 @@
+// stratus/status.h — the one error type of stratus.
+//
+// Every fallible function returns a [[nodiscard]] Status or StatusOr<T>. Codes follow
+// google.rpc.Code, because the Cloud Tasks API answers with them; the Redis API maps the
+// same codes to Redis error texts. Exceptions never cross a module boundary.
+#pragma once
+
+#include <cassert>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+namespace stratus {
+
+// Values are the google.rpc.Code numbers.
+enum class Code : int {
+  kOk = 0,
+  kCancelled = 1,
+  kUnknown = 2,
+  kInvalidArgument = 3,
+  kDeadlineExceeded = 4,
+  kNotFound = 5,
+  kAlreadyExists = 6,
+  kPermissionDenied = 7,
+  kResourceExhausted = 8,
+  kFailedPrecondition = 9,
+  kAborted = 10,
+  kOutOfRange = 11,
+  kUnimplemented = 12,
+  kInternal = 13,
+  kUnavailable = 14,
+  kDataLoss = 15,
+  kUnauthenticated = 16,
+};
+
+// "INVALID_ARGUMENT", "NOT_FOUND", ...
+std::string_view CodeName(Code code);
+// The HTTP status Google's REST front end sends with the code (400, 404, 409, ...).
+int HttpStatusOf(Code code);
+
+class [[nodiscard]] Status {
+ public:
+  Status() = default;
+  Status(Code code, std::string message) : code_(code), message_(std::move(message)) {}
+
+  static Status Ok() { return {}; }
+
+  bool ok() const { return code_ == Code::kOk; }
+  Code code() const { return code_; }
+  const std::string& message() const { return message_; }
+  std::string ToString() const;
+
+  // Marks a status as deliberately ignored.
+  void IgnoreError() const {}
+
+ private:
+  Code code_ = Code::kOk;
+  std::string message_;
+};
+
+inline Status InvalidArgument(std::string msg) { return {Code::kInvalidArgument, std::move(msg)}; }
+inline Status NotFound(std::string msg) { return {Code::kNotFound, std::move(msg)}; }
+inline Status AlreadyExists(std::string msg) { return {Code::kAlreadyExists, std::move(msg)}; }
+inline Status FailedPrecondition(std::string msg) { return {Code::kFailedPrecondition, std::move(msg)}; }
+inline Status Internal(std::string msg) { return {Code::kInternal, std::move(msg)}; }
+inline Status Unavailable(std::string msg) { return {Code::kUnavailable, std::move(msg)}; }
+inline Status Unimplemented(std::string msg) { return {Code::kUnimplemented, std::move(msg)}; }
+inline Status Unauthenticated(std::string msg) { return {Code::kUnauthenticated, std::move(msg)}; }
+
+template <typename T>
+class [[nodiscard]] StatusOr {
+ public:
+  StatusOr(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  StatusOr(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
+    assert(!std::get<Status>(v_).ok() && "StatusOr built from an OK status");
+  }
+
+  bool ok() const { return std::holds_alternative<T>(v_); }
+  Status status() const { return ok() ? Status::Ok() : std::get<Status>(v_); }
+
+  T& value() & { return std::get<T>(v_); }
+  const T& value() const& { return std::get<T>(v_); }
+  T&& value() && { return std::get<T>(std::move(v_)); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+
+ private:
+  std::variant<Status, T> v_;
+};
+
+}  // namespace stratus
+
+// Propagates a non-OK Status out of the current function.
+#define STRATUS_RETURN_IF_ERROR(expr)          \
+  do {                                         \
+    ::stratus::Status stratus_st_ = (expr);    \
+    if (!stratus_st_.ok()) return stratus_st_; \
+  } while (0)
+
+// The same, from a coroutine.
+#define STRATUS_RETURN_IF_ERROR_CO(expr)          \
+  do {                                            \
+    ::stratus::Status stratus_st_ = (expr);       \
+    if (!stratus_st_.ok()) co_return stratus_st_; \
+  } while (0)

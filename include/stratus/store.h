@@ -1,0 +1,107 @@
+// stratus/store.h — where queues and tasks live.
+//
+// The engine and the API reach storage only through this interface. Two implementations
+// share one test suite (tests/store): SQLite, embedded, for a single node; PostgreSQL, shared
+// by several nodes.
+//
+// Contract:
+//  * Write() applies one Mutation atomically and calls `done` only after the change is
+//    durable (committed and synced). Concurrent writes may share a commit (group commit).
+//    `done` runs on a store thread: post back to your own executor, do not block in it.
+//  * A failed precondition (exists, missing, recently deleted) fails only that mutation.
+//  * Reads see every write whose `done` has run (read-your-writes across threads).
+//  * Reads block; call them off event loops.
+//  * Names are full resource names; the store does not validate them.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "stratus/model.h"
+#include "stratus/status.h"
+
+namespace stratus {
+
+// Creates or changes a queue. `apply` gets the stored queue (nullptr when there is none) and
+// whether a queue of that name was deleted within the queue-reuse window; it returns the queue
+// to store or the error to answer. It runs inside the write transaction: keep it pure.
+struct QueueUpdate {
+  std::string name;
+  std::function<StatusOr<Queue>(const Queue* current, bool recently_deleted)> apply;
+};
+
+// Deletes the queue's tasks created at or before `purge_time` and records purge_time.
+struct QueuePurge {
+  std::string name;
+  Micros purge_time = 0;
+};
+
+// Deletes a queue and its tasks; the names are remembered for the reuse/de-dup windows.
+struct QueueDelete {
+  std::string name;
+};
+
+// Inserts a task. ALREADY_EXISTS when the name exists or existed within the de-dup window;
+// NOT_FOUND when its queue does not exist.
+struct TaskCreate {
+  Task task;
+};
+
+struct TaskDelete {
+  std::string name;
+};
+
+// Makes a task due now (tasks.run); NOT_FOUND when it does not exist.
+struct TaskRun {
+  std::string name;
+};
+
+using Mutation = std::variant<QueueUpdate, QueuePurge, QueueDelete, TaskCreate, TaskDelete, TaskRun>;
+
+struct WriteResult {
+  std::optional<Queue> queue;  // the queue after QueueUpdate and QueuePurge
+  std::optional<Task> task;    // the task after TaskCreate and TaskRun
+};
+
+template <typename T>
+struct Page {
+  std::vector<T> items;
+  std::string next_cursor;  // empty: no more
+};
+
+struct StoreOptions {
+  Micros task_dedup_window = 3600LL * 1'000'000;  // a deleted task's name stays taken this long
+  Micros queue_reuse_window = 0;                  // a deleted queue's name stays taken this long
+};
+
+class Store {
+ public:
+  using WriteDone = std::function<void(StatusOr<WriteResult>)>;
+
+  virtual ~Store() = default;
+
+  // `now` stamps tombstones and is compared with the de-dup windows.
+  virtual void Write(Mutation mutation, Micros now, WriteDone done) = 0;
+  // Blocking convenience over Write() for tools and tests.
+  StatusOr<WriteResult> WriteSync(Mutation mutation, Micros now);
+
+  virtual StatusOr<Queue> GetQueue(const std::string& name) = 0;
+  // Queues under "projects/p/locations/l" in name order; `state` filters when set.
+  virtual StatusOr<Page<Queue>> ListQueues(const std::string& parent, std::optional<QueueState> state,
+                                           int page_size, const std::string& cursor) = 0;
+  // NOT_FOUND carries Google's "existed recently" message when the name is in the window.
+  virtual StatusOr<Task> GetTask(const std::string& name, Micros now) = 0;
+  // Tasks of a queue ordered by (scheduleTime, id). Without `with_body`, bodies are left empty.
+  virtual StatusOr<Page<Task>> ListTasks(const std::string& queue, int page_size, const std::string& cursor,
+                                         bool with_body) = 0;
+  // Number of tasks in a queue.
+  virtual StatusOr<int64_t> CountTasks(const std::string& queue) = 0;
+
+  // Commits what is queued and stops the writer; later writes fail with UNAVAILABLE.
+  virtual void Close() = 0;
+};
+
+}  // namespace stratus

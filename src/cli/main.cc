@@ -1,0 +1,18 @@
+// stratus: a self-hosted Cloud Tasks v2 server.
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/serve.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"stratus — a self-hosted, serverless-native task queue speaking the Cloud Tasks v2 API"};
+  app.require_subcommand(1);
+  stratus::cli::ServeOptions serve_options;
+  CLI::App* serve = app.add_subcommand("serve", "Run the server");
+  stratus::cli::AddServeOptions(*serve, serve_options);
+  app.add_subcommand("version", "Print the version")->callback([] { std::cout << "stratus 0.1.0\n"; });
+  CLI11_PARSE(app, argc, argv);
+  if (serve->parsed()) return stratus::cli::RunServe(serve_options);
+  return 0;
+}

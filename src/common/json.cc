@@ -1,0 +1,205 @@
+#include "common/json.h"
+
+#include <charconv>
+#include <cmath>
+
+#include "common/base64.h"
+
+namespace stratus {
+
+StatusOr<Json> ParseJsonBody(std::string_view body) {
+  size_t i = 0;
+  while (i < body.size() && std::isspace(static_cast<unsigned char>(body[i]))) ++i;
+  if (i == body.size()) return Json::object();
+  Json j = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) {
+    return InvalidArgument("Invalid JSON payload received. Unexpected token or malformed JSON.");
+  }
+  return j;
+}
+
+std::string CamelToSnake(std::string_view camel) {
+  std::string out;
+  for (char c : camel) {
+    if (c >= 'A' && c <= 'Z') {
+      out += '_';
+      out += static_cast<char>(c - 'A' + 'a');
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+StatusOr<JsonObject> JsonObject::Of(const Json& value, std::string path) {
+  static const Json kEmpty = Json::object();
+  if (value.is_null()) return JsonObject(&kEmpty, std::move(path));
+  if (!value.is_object()) {
+    return InvalidArgument("Invalid JSON payload received. Expected an object at '" + path + "', got " +
+                           value.dump() + ".");
+  }
+  return JsonObject(&value, std::move(path));
+}
+
+const Json* JsonObject::Find(std::string_view field) const {
+  auto it = json_->find(std::string(field));
+  if (it == json_->end()) it = json_->find(CamelToSnake(field));
+  if (it == json_->end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+std::string JsonObject::FieldPath(std::string_view field) const {
+  return path_.empty() ? CamelToSnake(field) : path_ + "." + CamelToSnake(field);
+}
+
+Status JsonObject::InvalidValue(std::string_view field, std::string_view type, const Json& value) const {
+  return InvalidArgument("Invalid value at '" + FieldPath(field) + "' (" + std::string(type) + "), " +
+                         value.dump());
+}
+
+Status JsonObject::CheckFields(std::initializer_list<std::string_view> fields) const {
+  for (const auto& [key, value] : json_->items()) {
+    bool known = false;
+    for (auto f : fields) {
+      if (key == f || key == CamelToSnake(f)) {
+        known = true;
+        break;
+      }
+    }
+    if (!known) {
+      return InvalidArgument("Invalid JSON payload received. Unknown name \"" + key + "\" at '" + path_ +
+                             "': Cannot find field.");
+    }
+  }
+  return Status::Ok();
+}
+
+Status JsonObject::GetString(std::string_view field, std::optional<std::string>* out) const {
+  const Json* v = Find(field);
+  if (!v) return Status::Ok();
+  if (!v->is_string()) return InvalidValue(field, "TYPE_STRING", *v);
+  *out = v->get<std::string>();
+  return Status::Ok();
+}
+
+Status JsonObject::GetInt(std::string_view field, std::optional<int64_t>* out) const {
+  const Json* v = Find(field);
+  if (!v) return Status::Ok();
+  if (v->is_number_integer()) {
+    *out = v->get<int64_t>();
+    return Status::Ok();
+  }
+  if (v->is_number_float()) {
+    double d = v->get<double>();
+    if (std::trunc(d) == d && std::fabs(d) < 9.2e18) {
+      *out = static_cast<int64_t>(d);
+      return Status::Ok();
+    }
+  }
+  if (v->is_string()) {
+    const auto& s = v->get_ref<const std::string&>();
+    int64_t n = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (ec == std::errc() && p == s.data() + s.size() && !s.empty()) {
+      *out = n;
+      return Status::Ok();
+    }
+  }
+  return InvalidValue(field, "TYPE_INT32", *v);
+}
+
+Status JsonObject::GetDouble(std::string_view field, std::optional<double>* out) const {
+  const Json* v = Find(field);
+  if (!v) return Status::Ok();
+  if (v->is_number()) {
+    *out = v->get<double>();
+    return Status::Ok();
+  }
+  if (v->is_string()) {
+    const auto& s = v->get_ref<const std::string&>();
+    char* end = nullptr;
+    double d = std::strtod(s.c_str(), &end);
+    if (!s.empty() && end == s.c_str() + s.size() && std::isfinite(d)) {
+      *out = d;
+      return Status::Ok();
+    }
+  }
+  return InvalidValue(field, "TYPE_DOUBLE", *v);
+}
+
+Status JsonObject::GetDuration(std::string_view field, std::optional<Micros>* out) const {
+  const Json* v = Find(field);
+  if (!v) return Status::Ok();
+  if (v->is_string()) {
+    auto d = ParseDuration(v->get_ref<const std::string&>());
+    if (d.ok()) {
+      *out = *d;
+      return Status::Ok();
+    }
+  }
+  return InvalidValue(field, "type.googleapis.com/google.protobuf.Duration", *v);
+}
+
+Status JsonObject::GetTimestamp(std::string_view field, std::optional<Micros>* out) const {
+  const Json* v = Find(field);
+  if (!v) return Status::Ok();
+  if (v->is_string()) {
+    auto t = ParseTimestamp(v->get_ref<const std::string&>());
+    if (t.ok()) {
+      *out = *t;
+      return Status::Ok();
+    }
+  }
+  return InvalidValue(field, "type.googleapis.com/google.protobuf.Timestamp", *v);
+}
+
+Status JsonObject::GetBytes(std::string_view field, std::optional<std::string>* out) const {
+  const Json* v = Find(field);
+  if (!v) return Status::Ok();
+  if (v->is_string()) {
+    auto b = Base64Decode(v->get_ref<const std::string&>());
+    if (b.ok()) {
+      *out = std::move(*b);
+      return Status::Ok();
+    }
+  }
+  return InvalidValue(field, "TYPE_BYTES", *v);
+}
+
+Status JsonObject::GetEnum(std::string_view field, const std::vector<EnumName>& names, std::string_view type,
+                           std::optional<int>* out) const {
+  const Json* v = Find(field);
+  if (!v) return Status::Ok();
+  for (const auto& n : names) {
+    if ((v->is_string() && v->get_ref<const std::string&>() == n.name) ||
+        (v->is_number_integer() && v->get<int64_t>() == n.value)) {
+      *out = n.value;
+      return Status::Ok();
+    }
+  }
+  return InvalidValue(field, type, *v);
+}
+
+Status JsonObject::GetStringMap(std::string_view field,
+                                std::optional<std::map<std::string, std::string>>* out) const {
+  const Json* v = Find(field);
+  if (!v) return Status::Ok();
+  if (!v->is_object()) return InvalidValue(field, "map<string, string>", *v);
+  std::map<std::string, std::string> m;
+  for (const auto& [key, value] : v->items()) {
+    if (!value.is_string()) return InvalidValue(std::string(field) + "[" + key + "]", "TYPE_STRING", value);
+    m[key] = value.get<std::string>();
+  }
+  *out = std::move(m);
+  return Status::Ok();
+}
+
+StatusOr<std::optional<JsonObject>> JsonObject::GetObject(std::string_view field) const {
+  const Json* v = Find(field);
+  if (!v) return std::optional<JsonObject>();
+  auto obj = Of(*v, FieldPath(field));
+  if (!obj.ok()) return obj.status();
+  return std::optional<JsonObject>(std::move(*obj));
+}
+
+}  // namespace stratus

@@ -1,0 +1,32 @@
+#include "http/event_loops.h"
+
+namespace stratus::http {
+
+EventLoops::EventLoops(size_t count) {
+  if (count == 0) count = 1;
+  for (size_t i = 0; i < count; ++i) {
+    loops_.push_back(std::make_unique<asio::io_context>(1));
+    guards_.push_back(asio::make_work_guard(*loops_.back()));
+  }
+}
+
+EventLoops::~EventLoops() { Stop(); }
+
+void EventLoops::Start() {
+  for (auto& loop : loops_) {
+    threads_.emplace_back([l = loop.get()] { l->run(); });
+  }
+}
+
+void EventLoops::Stop() {
+  guards_.clear();
+  for (auto& loop : loops_) loop->stop();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+}
+
+asio::io_context& EventLoops::Next() { return *loops_[next_.fetch_add(1) % loops_.size()]; }
+
+}  // namespace stratus::http

@@ -1,0 +1,37 @@
+// HTTP message types and the per-request context that handlers see. The http layer knows
+// nothing of Cloud Tasks, Redis or the store: it parses, routes and writes messages.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "common/asio.h"
+
+namespace stratus::http {
+
+using Request = beast::http::request<beast::http::string_body>;
+using Response = beast::http::response<beast::http::string_body>;
+using Verb = beast::http::verb;
+
+// Decodes %XX escapes (and '+' as space when `plus_is_space`); invalid escapes stay as-is.
+std::string PercentDecode(std::string_view s, bool plus_is_space = false);
+// Splits "a=1&b=%20" into decoded pairs; a repeated key keeps its last value.
+std::map<std::string, std::string> ParseQuery(std::string_view query);
+
+struct RequestContext {
+  const Request& request;
+  std::string_view path;                        // the target without its query string
+  std::map<std::string, std::string> query;     // decoded query parameters
+  std::map<std::string, std::string> params;    // path-template variables, decoded
+  std::string remote;                           // peer address, for logs
+
+  const std::string& Param(const std::string& name) const;
+  // Returns "" when the parameter is absent.
+  std::string Query(const std::string& name) const;
+};
+
+Response MakeResponse(const Request& req, beast::http::status status, std::string body,
+                      std::string_view content_type);
+
+}  // namespace stratus::http

@@ -1,0 +1,95 @@
+#include "http/router.h"
+
+namespace stratus::http {
+namespace {
+
+std::vector<std::string_view> SplitPath(std::string_view path) {
+  std::vector<std::string_view> parts;
+  if (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  while (true) {
+    size_t slash = path.find('/');
+    parts.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  return parts;
+}
+
+}  // namespace
+
+Status Router::Add(Route route) {
+  if (route.path.empty() || route.path.front() != '/' || !route.handler) {
+    return InvalidArgument("route " + route.name + ": bad path or no handler");
+  }
+  for (const auto& r : routes_) {
+    if (r->verb == route.verb && r->path == route.path) {
+      return InvalidArgument("route " + route.name + ": duplicate of " + r->name);
+    }
+  }
+  auto owned = std::make_unique<Route>(std::move(route));
+  Compiled c{owned.get(), {}, {}};
+  auto parts = SplitPath(owned->path);
+  for (size_t i = 0; i < parts.size(); ++i) {
+    std::string_view p = parts[i];
+    if (i + 1 == parts.size()) {
+      size_t colon = p.rfind(':');
+      if (colon != std::string_view::npos && (p.find('}') == std::string_view::npos || colon > p.find('}'))) {
+        c.custom_verb = std::string(p.substr(colon + 1));
+        p = p.substr(0, colon);
+      }
+    }
+    if (p.size() >= 2 && p.front() == '{' && p.back() == '}') {
+      c.segments.push_back({"", std::string(p.substr(1, p.size() - 2))});
+    } else if (p.find_first_of("{}") != std::string_view::npos) {
+      return InvalidArgument("route " + owned->name + ": bad template segment " + std::string(p));
+    } else {
+      c.segments.push_back({std::string(p), ""});
+    }
+  }
+  compiled_.push_back(std::move(c));
+  routes_.push_back(std::move(owned));
+  return Status::Ok();
+}
+
+bool Router::MatchOne(const Compiled& c, const std::vector<std::string_view>& parts,
+                      std::map<std::string, std::string>* params) {
+  if (parts.size() != c.segments.size()) return false;
+  std::map<std::string, std::string> found;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    std::string_view part = parts[i];
+    if (i + 1 == parts.size()) {
+      // Custom methods ("q:pause"); ids never contain ':' so the last colon splits them.
+      size_t colon = part.rfind(':');
+      std::string_view verb = colon == std::string_view::npos ? std::string_view() : part.substr(colon + 1);
+      if (verb != c.custom_verb) return false;
+      if (colon != std::string_view::npos) part = part.substr(0, colon);
+    }
+    const Segment& s = c.segments[i];
+    if (s.var.empty()) {
+      if (part != s.literal) return false;
+    } else {
+      if (part.empty()) return false;
+      found[s.var] = PercentDecode(part);
+    }
+  }
+  *params = std::move(found);
+  return true;
+}
+
+Router::Match Router::Find(Verb verb, std::string_view path, std::map<std::string, std::string>* params) const {
+  auto parts = SplitPath(path);
+  Match m;
+  for (const auto& c : compiled_) {
+    std::map<std::string, std::string> p;
+    if (!MatchOne(c, parts, &p)) continue;
+    m.path_matched = true;
+    if (c.route->verb == verb) {
+      m.route = c.route;
+      *params = std::move(p);
+      return m;
+    }
+  }
+  return m;
+}
+
+}  // namespace stratus::http

@@ -1,0 +1,73 @@
+// The embedded store: one SQLite file in WAL mode with synchronous=FULL.
+//
+// Writes go to one writer thread that drains every queued mutation into a single
+// transaction and commits once (group commit): N concurrent creates cost one fsync. Each
+// mutation's `done` runs after that commit. Reads use a small pool of read-only connections,
+// which WAL lets run beside the writer.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "store/sqlite/db.h"
+#include "stratus/store.h"
+
+namespace stratus {
+
+class SqliteStore final : public Store {
+ public:
+  // Opens (creating if needed) the database file at `path`.
+  static StatusOr<std::unique_ptr<SqliteStore>> Open(const std::string& path, StoreOptions options);
+  ~SqliteStore() override;
+
+  void Write(Mutation mutation, Micros now, WriteDone done) override;
+  StatusOr<Queue> GetQueue(const std::string& name) override;
+  StatusOr<Page<Queue>> ListQueues(const std::string& parent, std::optional<QueueState> state, int page_size,
+                                   const std::string& cursor) override;
+  StatusOr<Task> GetTask(const std::string& name, Micros now) override;
+  StatusOr<Page<Task>> ListTasks(const std::string& queue, int page_size, const std::string& cursor,
+                                 bool with_body) override;
+  StatusOr<int64_t> CountTasks(const std::string& queue) override;
+  void Close() override;
+
+  // Commits performed so far (for tests and metrics: fewer commits than writes = group commit).
+  uint64_t commits() const { return commits_.load(); }
+
+ private:
+  struct Pending {
+    Mutation mutation;
+    Micros now;
+    WriteDone done;
+  };
+  class Writer;  // the mutation appliers, run on the writer thread
+
+  SqliteStore(std::string path, StoreOptions options, std::unique_ptr<sqlite::Db> writer);
+  void WriterLoop();
+  void RunBatch(std::vector<Pending>& batch);
+
+  // Borrowed reader connection, returned to the pool on destruction.
+  class Reader;
+  StatusOr<Reader> AcquireReader();
+
+  std::string path_;
+  StoreOptions options_;
+  std::unique_ptr<sqlite::Db> writer_db_;
+  std::unique_ptr<Writer> writer_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Pending> pending_;
+  bool closing_ = false;
+  std::thread writer_thread_;
+  std::atomic<uint64_t> commits_{0};
+  Micros last_gc_ = 0;
+
+  std::mutex readers_mu_;
+  std::vector<std::unique_ptr<sqlite::Db>> idle_readers_;
+};
+
+}  // namespace stratus

@@ -1,0 +1,25 @@
+// Google's production error texts, recorded from Cloud Tasks v2. Clients and scripts match
+// on some of them, so they are kept verbatim (including Google's own grammar).
+#pragma once
+
+namespace stratus::msg {
+
+inline constexpr char kQueueExists[] = "Queue already exists";
+inline constexpr char kQueueRecentlyDeleted[] =
+    "The queue cannot be created because a queue with this name existed too recently.";
+inline constexpr char kQueueMissing[] =
+    "Queue does not exist. If you just created the queue, wait at least a minute for the queue to initialize.";
+inline constexpr char kEntityMissing[] = "Requested entity was not found.";
+inline constexpr char kEntityExists[] = "Requested entity already exists";
+inline constexpr char kTaskRecentlyDeleted[] =
+    "The task no longer exists, though a task with this name existed recently. The task either successfully "
+    "completed or was deleted.";
+inline constexpr char kQueueNameFormat[] =
+    "Queue name must be formatted: \"projects/<PROJECT_ID>/locations/<LOCATION_ID>/queues/<QUEUE_ID>\".";
+inline constexpr char kUrlRequired[] = "HttpRequest.url is required.";
+inline constexpr char kUrlScheme[] = "HttpTarget.url must start with 'http://' or 'https://'.";
+inline constexpr char kDispatchDeadlineHttp[] = "Task.dispatchDeadline must be between [15s, 30m].";
+inline constexpr char kDispatchDeadlineAppEngine[] = "Task.dispatchDeadline must be between [15s, 24h15s].";
+inline constexpr char kTaskTooLarge[] = "Task size too large";
+
+}  // namespace stratus::msg

@@ -1,0 +1,18 @@
+#include <algorithm>
+#include <cmath>
+
+#include "stratus/model.h"
+
+namespace stratus {
+
+int32_t MaxBurstSizeFor(double rate) {
+  double burst = std::ceil(rate / 5.0);
+  return static_cast<int32_t>(std::clamp(burst, 10.0, 500.0));
+}
+
+std::string QueueOfTask(const std::string& task_name) {
+  size_t pos = task_name.rfind("/tasks/");
+  return pos == std::string::npos ? std::string() : task_name.substr(0, pos);
+}
+
+}  // namespace stratus

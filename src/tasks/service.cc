@@ -1,0 +1,343 @@
+#include "tasks/service.h"
+
+#include <algorithm>
+
+#include "common/await.h"
+#include "common/base64.h"
+#include "common/ids.h"
+#include "tasks/messages.h"
+#include "tasks/names.h"
+
+namespace stratus {
+namespace {
+
+constexpr int64_t kMaxQueuePage = 9800;
+constexpr int64_t kMaxTaskPage = 1000;
+
+// One row per updatable field: its mask path and how to copy it.
+struct MaskField {
+  std::string_view path;
+  void (*copy)(const Queue& from, Queue* to);
+};
+
+const MaskField kMaskFields[] = {
+    {"rateLimits.maxDispatchesPerSecond",
+     [](const Queue& f, Queue* t) { t->rate_limits.max_dispatches_per_second = f.rate_limits.max_dispatches_per_second; }},
+    {"rateLimits.maxBurstSize", [](const Queue&, Queue*) {}},  // output only: always derived
+    {"rateLimits.maxConcurrentDispatches",
+     [](const Queue& f, Queue* t) { t->rate_limits.max_concurrent_dispatches = f.rate_limits.max_concurrent_dispatches; }},
+    {"retryConfig.maxAttempts", [](const Queue& f, Queue* t) { t->retry_config.max_attempts = f.retry_config.max_attempts; }},
+    {"retryConfig.maxRetryDuration",
+     [](const Queue& f, Queue* t) { t->retry_config.max_retry_duration = f.retry_config.max_retry_duration; }},
+    {"retryConfig.minBackoff", [](const Queue& f, Queue* t) { t->retry_config.min_backoff = f.retry_config.min_backoff; }},
+    {"retryConfig.maxBackoff", [](const Queue& f, Queue* t) { t->retry_config.max_backoff = f.retry_config.max_backoff; }},
+    {"retryConfig.maxDoublings",
+     [](const Queue& f, Queue* t) { t->retry_config.max_doublings = f.retry_config.max_doublings; }},
+    {"stackdriverLoggingConfig.samplingRatio",
+     [](const Queue& f, Queue* t) { t->logging_sampling_ratio = f.logging_sampling_ratio; }},
+    {"httpTarget", [](const Queue& f, Queue* t) { t->http_target = f.http_target; }},
+    {"appEngineRoutingOverride",
+     [](const Queue& f, Queue* t) { t->app_engine_routing_override = f.app_engine_routing_override; }},
+};
+
+// "rate_limits.max_burst_size" and "rateLimits.maxBurstSize" compare equal.
+std::string NormalizePath(std::string_view p) {
+  std::string out;
+  bool upper = false;
+  for (char c : p) {
+    if (c == ' ') continue;
+    if (c == '_') {
+      upper = true;
+      continue;
+    }
+    out += upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
+    upper = false;
+  }
+  return out;
+}
+
+bool Covers(std::string_view mask_path, std::string_view field) {
+  if (mask_path == field) return true;
+  if (field.size() > mask_path.size() && field.compare(0, mask_path.size(), mask_path) == 0 &&
+      field[mask_path.size()] == '.') {
+    return true;  // "retryConfig" covers "retryConfig.maxAttempts"
+  }
+  // gcloud sends sub-paths of httpTarget ("httpTarget.oidcToken.audience"): the whole target is copied.
+  return mask_path.size() > field.size() && mask_path.compare(0, field.size(), field) == 0 &&
+         mask_path[field.size()] == '.' && (field == "httpTarget" || field == "appEngineRoutingOverride");
+}
+
+Status CheckParent(const std::string& parent) {
+  // parent = projects/{p}/locations/{l}; the router guarantees the shape.
+  size_t p1 = parent.find('/');
+  size_t p2 = parent.find('/', p1 + 1);
+  size_t p3 = parent.find('/', p2 + 1);
+  std::string project = parent.substr(p1 + 1, p2 - p1 - 1);
+  std::string location = parent.substr(p3 + 1);
+  if (!ValidProjectId(project)) return Status(Code::kPermissionDenied, "Permission denied on resource project " + project + ".");
+  if (!ValidLocationId(location)) {
+    return InvalidArgument("Location '" + location + "' is not a valid location. Use ListLocations to list valid locations.");
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::string> CheckTaskName(const std::string& name) {
+  std::string queue = QueueOfTask(name);
+  if (queue.empty()) return InvalidArgument(msg::kEntityMissing);
+  auto q = ParseQueueName(queue);
+  if (!q.ok()) return q.status();
+  STRATUS_RETURN_IF_ERROR(CheckTaskId(name.substr(queue.size() + 7)));
+  return queue;
+}
+
+StatusOr<std::optional<QueueState>> ParseFilter(const std::string& filter) {
+  std::string f;
+  for (char c : filter) {
+    if (c != ' ' && c != '"') f += c;
+  }
+  if (f.empty()) return std::optional<QueueState>();
+  for (auto [text, state] : {std::pair{"RUNNING", QueueState::kRunning}, std::pair{"PAUSED", QueueState::kPaused},
+                             std::pair{"DISABLED", QueueState::kDisabled}}) {
+    if (f == std::string("state:") + text || f == std::string("state=") + text) return std::optional(state);
+  }
+  return InvalidArgument("Invalid filter \"" + filter + "\": stratus supports \"state: RUNNING|PAUSED|DISABLED\".");
+}
+
+StatusOr<int> PageSize(int64_t requested, int64_t max) {
+  if (requested < 0) return InvalidArgument("page_size must not be negative.");
+  return static_cast<int>(requested == 0 ? max : std::min(requested, max));
+}
+
+StatusOr<std::string> DecodePageToken(const std::string& token) {
+  if (token.empty()) return std::string();
+  auto raw = Base64Decode(token);
+  if (!raw.ok() || raw->rfind("v1|", 0) != 0) return InvalidArgument("Invalid page token.");
+  return raw->substr(3);
+}
+
+std::string EncodePageToken(const std::string& cursor) {
+  if (cursor.empty()) return "";
+  std::string t = Base64Encode("v1|" + cursor);
+  for (char& c : t) c = c == '+' ? '-' : (c == '/' ? '_' : c);
+  while (!t.empty() && t.back() == '=') t.pop_back();
+  return t;
+}
+
+}  // namespace
+
+Status ApplyUpdateMask(const Queue& from, const std::string& mask, Queue* to) {
+  if (mask.empty()) {
+    for (const auto& f : kMaskFields) f.copy(from, to);
+    return Status::Ok();
+  }
+  size_t start = 0;
+  while (start <= mask.size()) {
+    size_t comma = mask.find(',', start);
+    std::string path = NormalizePath(mask.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    start = comma == std::string::npos ? mask.size() + 1 : comma + 1;
+    if (path.empty()) continue;
+    bool matched = false;
+    for (const auto& f : kMaskFields) {
+      if (Covers(path, f.path)) {
+        f.copy(from, to);
+        matched = true;
+      }
+    }
+    if (!matched) {
+      return InvalidArgument("Invalid update_mask provided: the field path \"" + path + "\" is not an updatable Queue field.");
+    }
+  }
+  return Status::Ok();
+}
+
+TasksService::TasksService(Store& store, const Clock& clock, asio::thread_pool& blocking, ServiceOptions options)
+    : store_(store), clock_(clock), blocking_(blocking), options_(std::move(options)) {}
+
+asio::awaitable<StatusOr<WriteResult>> TasksService::Write(Mutation m) {
+  Micros now = clock_.Now();
+  Store& store = store_;
+  return AwaitCallback<StatusOr<WriteResult>>(
+      [&store, m = std::move(m), now](std::function<void(StatusOr<WriteResult>)> done) mutable {
+        store.Write(std::move(m), now, std::move(done));
+      });
+}
+
+asio::awaitable<StatusOr<std::vector<Location>>> TasksService::ListLocations(const std::string& project) {
+  if (!ValidProjectId(project)) co_return Status(Code::kPermissionDenied, "Permission denied on resource project " + project + ".");
+  std::vector<Location> out;
+  for (const auto& l : options_.locations) out.push_back({"projects/" + project + "/locations/" + l, l});
+  co_return out;
+}
+
+asio::awaitable<StatusOr<Location>> TasksService::GetLocation(const std::string& project, const std::string& location) {
+  std::string parent = "projects/" + project + "/locations/" + location;
+  Status st = CheckParent(parent);
+  if (!st.ok()) co_return st;
+  co_return Location{parent, location};
+}
+
+asio::awaitable<StatusOr<Queue>> TasksService::CreateQueue(const std::string& parent, Queue queue) {
+  STRATUS_RETURN_IF_ERROR_CO(CheckParent(parent));
+  auto name = ParseQueueName(queue.name);
+  if (!name.ok()) co_return name.status();
+  if (name->Parent() != parent) co_return InvalidArgument(queue.name + " must begin with " + parent + ".");
+  // Output-only fields in the request are ignored.
+  queue.state = QueueState::kRunning;
+  queue.purge_time.reset();
+  ApplyQueueDefaults(&queue);
+  STRATUS_RETURN_IF_ERROR_CO(ValidateQueueConfig(queue, options_.limits));
+  Mutation mutation = QueueUpdate{
+      queue.name, [queue](const Queue* current, bool recently_deleted) -> StatusOr<Queue> {
+        if (current) return AlreadyExists(msg::kQueueExists);
+        if (recently_deleted) return FailedPrecondition(msg::kQueueRecentlyDeleted);
+        return queue;
+      }};
+  auto r = co_await Write(std::move(mutation));
+  if (!r.ok()) co_return r.status();
+  co_return std::move(*r->queue);
+}
+
+asio::awaitable<StatusOr<Queue>> TasksService::GetQueue(const std::string& name) {
+  auto parsed = ParseQueueName(name);
+  if (!parsed.ok()) co_return parsed.status();
+  auto read = [this, &name] { return store_.GetQueue(name); };
+  co_return co_await RunBlocking(blocking_, std::move(read));
+}
+
+asio::awaitable<StatusOr<QueueList>> TasksService::ListQueues(const std::string& parent, const std::string& filter,
+                                                              int64_t page_size, const std::string& page_token) {
+  STRATUS_RETURN_IF_ERROR_CO(CheckParent(parent));
+  auto state = ParseFilter(filter);
+  if (!state.ok()) co_return state.status();
+  auto size = PageSize(page_size, kMaxQueuePage);
+  if (!size.ok()) co_return size.status();
+  auto cursor = DecodePageToken(page_token);
+  if (!cursor.ok()) co_return cursor.status();
+  auto page = co_await RunBlocking(blocking_, [&] { return store_.ListQueues(parent, *state, *size, *cursor); });
+  if (!page.ok()) co_return page.status();
+  co_return QueueList{std::move(page->items), EncodePageToken(page->next_cursor)};
+}
+
+asio::awaitable<StatusOr<Queue>> TasksService::PatchQueue(const std::string& name, Queue request,
+                                                          const std::string& update_mask) {
+  auto parsed = ParseQueueName(name);
+  if (!parsed.ok()) co_return parsed.status();
+  if (!request.name.empty() && request.name != name) {
+    co_return InvalidArgument("The queue name in the request body must match the queue name in the URL.");
+  }
+  ApplyQueueDefaults(&request);
+  // Validate the mask before touching the store, against a scratch copy.
+  Queue scratch;
+  STRATUS_RETURN_IF_ERROR_CO(ApplyUpdateMask(request, update_mask, &scratch));
+  Limits limits = options_.limits;
+  Mutation mutation = QueueUpdate{
+      name, [name, request, update_mask, limits](const Queue* current, bool recently_deleted) -> StatusOr<Queue> {
+        Queue next;
+        if (current) {
+          next = *current;
+        } else {
+          if (recently_deleted) return FailedPrecondition(msg::kQueueRecentlyDeleted);
+          next.name = name;  // patch creates a missing queue, from the defaults
+        }
+        STRATUS_RETURN_IF_ERROR(ApplyUpdateMask(request, update_mask, &next));
+        ApplyQueueDefaults(&next);
+        STRATUS_RETURN_IF_ERROR(ValidateQueueConfig(next, limits));
+        return next;
+      }};
+  auto r = co_await Write(std::move(mutation));
+  if (!r.ok()) co_return r.status();
+  co_return std::move(*r->queue);
+}
+
+asio::awaitable<Status> TasksService::DeleteQueue(const std::string& name) {
+  auto parsed = ParseQueueName(name);
+  if (!parsed.ok()) co_return parsed.status();
+  Mutation mutation = QueueDelete{name};
+  auto r = co_await Write(std::move(mutation));
+  co_return r.status();
+}
+
+asio::awaitable<StatusOr<Queue>> TasksService::PurgeQueue(const std::string& name) {
+  auto parsed = ParseQueueName(name);
+  if (!parsed.ok()) co_return parsed.status();
+  Mutation mutation = QueuePurge{name, clock_.Now()};
+  auto r = co_await Write(std::move(mutation));
+  if (!r.ok()) co_return r.status();
+  co_return std::move(*r->queue);
+}
+
+asio::awaitable<StatusOr<Queue>> TasksService::SetQueueState(const std::string& name, QueueState state) {
+  auto parsed = ParseQueueName(name);
+  if (!parsed.ok()) co_return parsed.status();
+  Mutation mutation = QueueUpdate{name, [state](const Queue* current, bool) -> StatusOr<Queue> {
+                                        if (!current) return NotFound(msg::kQueueMissing);
+                                        Queue next = *current;
+                                        next.state = state;
+                                        return next;
+                                      }};
+  auto r = co_await Write(std::move(mutation));
+  if (!r.ok()) co_return r.status();
+  co_return std::move(*r->queue);
+}
+
+asio::awaitable<StatusOr<Task>> TasksService::CreateTask(const std::string& parent, Task task) {
+  auto queue = ParseQueueName(parent);
+  if (!queue.ok()) co_return queue.status();
+  if (task.name.empty()) {
+    task.name = parent + "/tasks/" + GenerateTaskId();
+  } else {
+    std::string named_queue = QueueOfTask(task.name);
+    if (named_queue != parent) {
+      co_return InvalidArgument("The queue name from request ('" + parent +
+                                "') must be the same as the queue name in the named task ('" + named_queue + "').");
+    }
+    STRATUS_RETURN_IF_ERROR_CO(CheckTaskId(task.name.substr(parent.size() + 7)));
+  }
+  STRATUS_RETURN_IF_ERROR_CO(PrepareNewTask(&task, clock_.Now(), options_.limits));
+  Mutation mutation = TaskCreate{std::move(task)};
+  auto r = co_await Write(std::move(mutation));
+  if (!r.ok()) co_return r.status();
+  co_return std::move(*r->task);
+}
+
+asio::awaitable<StatusOr<Task>> TasksService::GetTask(const std::string& name) {
+  auto queue = CheckTaskName(name);
+  if (!queue.ok()) co_return queue.status();
+  Micros now = clock_.Now();
+  auto read = [this, &name, now] { return store_.GetTask(name, now); };
+  co_return co_await RunBlocking(blocking_, std::move(read));
+}
+
+asio::awaitable<StatusOr<TaskList>> TasksService::ListTasks(const std::string& parent, int64_t page_size,
+                                                            const std::string& page_token, bool with_body) {
+  auto queue = ParseQueueName(parent);
+  if (!queue.ok()) co_return queue.status();
+  auto size = PageSize(page_size, kMaxTaskPage);
+  if (!size.ok()) co_return size.status();
+  auto cursor = DecodePageToken(page_token);
+  if (!cursor.ok()) co_return cursor.status();
+  auto exists = co_await RunBlocking(blocking_, [&] { return store_.GetQueue(parent); });
+  if (!exists.ok()) co_return exists.status();
+  auto page = co_await RunBlocking(blocking_, [&] { return store_.ListTasks(parent, *size, *cursor, with_body); });
+  if (!page.ok()) co_return page.status();
+  co_return TaskList{std::move(page->items), EncodePageToken(page->next_cursor)};
+}
+
+asio::awaitable<Status> TasksService::DeleteTask(const std::string& name) {
+  auto queue = CheckTaskName(name);
+  if (!queue.ok()) co_return queue.status();
+  Mutation mutation = TaskDelete{name};
+  auto r = co_await Write(std::move(mutation));
+  co_return r.status();
+}
+
+asio::awaitable<StatusOr<Task>> TasksService::RunTask(const std::string& name) {
+  auto queue = CheckTaskName(name);
+  if (!queue.ok()) co_return queue.status();
+  Mutation mutation = TaskRun{name};
+  auto r = co_await Write(std::move(mutation));
+  if (!r.ok()) co_return r.status();
+  co_return std::move(*r->task);
+}
+
+}  // namespace stratus

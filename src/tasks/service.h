@@ -1,0 +1,76 @@
+// The Cloud Tasks v2 service: every queue and task method, over the Store interface.
+//
+// Methods are coroutines that run on the caller's event loop; store reads run on the
+// blocking pool and writes resume when the store has made them durable. Requests arrive
+// already decoded (tasks/codec.h); this layer checks names and semantics and builds the
+// mutations. Nothing here knows HTTP.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/asio.h"
+#include "common/clock.h"
+#include "stratus/store.h"
+#include "tasks/validation.h"
+
+namespace stratus {
+
+struct ServiceOptions {
+  Limits limits;
+  std::vector<std::string> locations = {"us-central1"};  // listed by locations.list
+};
+
+struct Location {
+  std::string name;  // projects/p/locations/l
+  std::string location_id;
+};
+
+struct QueueList {
+  std::vector<Queue> queues;
+  std::string next_page_token;
+};
+
+struct TaskList {
+  std::vector<Task> tasks;
+  std::string next_page_token;
+};
+
+class TasksService {
+ public:
+  TasksService(Store& store, const Clock& clock, asio::thread_pool& blocking, ServiceOptions options);
+
+  asio::awaitable<StatusOr<std::vector<Location>>> ListLocations(const std::string& project);
+  asio::awaitable<StatusOr<Location>> GetLocation(const std::string& project, const std::string& location);
+
+  asio::awaitable<StatusOr<Queue>> CreateQueue(const std::string& parent, Queue queue);
+  asio::awaitable<StatusOr<Queue>> GetQueue(const std::string& name);
+  asio::awaitable<StatusOr<QueueList>> ListQueues(const std::string& parent, const std::string& filter,
+                                                  int64_t page_size, const std::string& page_token);
+  // An empty mask replaces the whole configuration; creates the queue when it is missing.
+  asio::awaitable<StatusOr<Queue>> PatchQueue(const std::string& name, Queue queue, const std::string& update_mask);
+  asio::awaitable<Status> DeleteQueue(const std::string& name);
+  asio::awaitable<StatusOr<Queue>> PurgeQueue(const std::string& name);
+  asio::awaitable<StatusOr<Queue>> SetQueueState(const std::string& name, QueueState state);
+
+  asio::awaitable<StatusOr<Task>> CreateTask(const std::string& parent, Task task);
+  asio::awaitable<StatusOr<Task>> GetTask(const std::string& name);
+  asio::awaitable<StatusOr<TaskList>> ListTasks(const std::string& parent, int64_t page_size,
+                                                const std::string& page_token, bool with_body);
+  asio::awaitable<Status> DeleteTask(const std::string& name);
+  asio::awaitable<StatusOr<Task>> RunTask(const std::string& name);
+
+ private:
+  asio::awaitable<StatusOr<WriteResult>> Write(Mutation m);
+
+  Store& store_;
+  const Clock& clock_;
+  asio::thread_pool& blocking_;
+  ServiceOptions options_;
+};
+
+// Applies an update mask ("rateLimits.maxDispatchesPerSecond,retryConfig") from `from` onto
+// `to`; an empty mask copies every field. INVALID_ARGUMENT on an unknown path.
+Status ApplyUpdateMask(const Queue& from, const std::string& mask, Queue* to);
+
+}  // namespace stratus
