@@ -129,6 +129,7 @@ int RunServe(const ServeOptions& options) {
     return 1;
   }
   std::string url = app.base_url();
+  // Tests parse "stratus: <API name> on <url>" lines and wait for "stratus: ready".
   std::cout << "stratus: Cloud Tasks v2 API on " << url << " (data in " << options.data_dir << ")\n"
             << "stratus: try  CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDTASKS=" << url
             << "/ CLOUDSDK_AUTH_ACCESS_TOKEN=" << (options.api_token.empty() ? "local" : "<your --api-token>")
