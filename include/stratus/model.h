@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -37,6 +38,14 @@ struct RetryConfig {
   int32_t max_doublings = 16;
 };
 
+// stratus-only queue settings, outside the Cloud Tasks API (set through /stratus/v1).
+struct QueueExtensions {
+  // HTTP statuses that send a task to the dead letters at once instead of retrying
+  // (the CatchUp app expected Cloud Tasks to stop on 4xx; Google retries every non-2xx).
+  std::vector<int> permanent_failure_statuses;
+  bool operator==(const QueueExtensions&) const = default;
+};
+
 struct Queue {
   std::string name;  // projects/{p}/locations/{l}/queues/{q}
   RateLimits rate_limits;
@@ -47,6 +56,7 @@ struct Queue {
   // Kept as validated JSON (field names as in the REST API): applied at dispatch time.
   nlohmann::json http_target;                  // null when unset
   nlohmann::json app_engine_routing_override;  // null when unset
+  QueueExtensions stratus;
 };
 
 struct OidcToken {
@@ -94,6 +104,20 @@ struct Task {
   int32_t response_count = 0;
   std::optional<Attempt> first_attempt;
   std::optional<Attempt> last_attempt;
+  // Dispatch bookkeeping behind the X-CloudTasks-* headers; not part of the API's Task.
+  int32_t execution_count = 0;     // responses other than 5xx
+  int32_t previous_response = 0;   // HTTP status of the last attempt (504 after a timeout, 0 for none)
+};
+
+// A task whose retries ran out, or that got a permanent-failure status, kept with its last
+// attempt instead of vanishing.
+struct DeadLetter {
+  Task task;
+  Micros dead_time = 0;
+  std::string reason;  // "max attempts reached", "permanent failure status 404", ...
+  int response_status = 0;  // last HTTP status, 0 when there was no response
+  std::map<std::string, std::string> response_headers;
+  std::string response_body;  // the first KB
 };
 
 // The token-bucket size Cloud Tasks picks for a rate. Google publishes no formula; stratus

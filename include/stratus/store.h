@@ -59,11 +59,53 @@ struct TaskRun {
   std::string name;
 };
 
-using Mutation = std::variant<QueueUpdate, QueuePurge, QueueDelete, TaskCreate, TaskDelete, TaskRun>;
+// Starts an attempt: dispatchCount + 1, lastAttempt {scheduleTime, dispatchTime = now},
+// firstAttempt on the first one. NOT_FOUND when the task is gone; FAILED_PRECONDITION when
+// its scheduleTime is no longer `schedule_time` (it was run or rescheduled meanwhile).
+struct AttemptStart {
+  std::string name;
+  Micros schedule_time = 0;
+};
+
+// Records how an attempt ended.
+struct AttemptFinish {
+  enum class Outcome { kSucceeded, kRetry, kDeadLetter };
+  std::string name;
+  Outcome outcome = Outcome::kSucceeded;
+  Attempt attempt;                 // the finished lastAttempt (responseTime, responseStatus)
+  int http_status = 0;             // 0: no response (connection error); 504 after a deadline
+  bool got_response = false;       // counts toward responseCount
+  Micros next_schedule_time = 0;   // kRetry
+  std::string dead_reason;         // kDeadLetter
+  std::map<std::string, std::string> response_headers;  // kDeadLetter
+  std::string response_body;       // kDeadLetter, first KB
+};
+
+// Moves a dead letter back into its queue with fresh counts, due now; ALREADY_EXISTS when a
+// live task has its name. `name` is the task name.
+struct DeadLetterRetry {
+  std::string name;
+};
+
+// Deletes one dead letter (`name` is a task name) or all of a queue's (`name` is a queue name).
+struct DeadLetterDelete {
+  std::string name;
+};
+
+using Mutation = std::variant<QueueUpdate, QueuePurge, QueueDelete, TaskCreate, TaskDelete, TaskRun, AttemptStart,
+                              AttemptFinish, DeadLetterRetry, DeadLetterDelete>;
 
 struct WriteResult {
   std::optional<Queue> queue;  // the queue after QueueUpdate and QueuePurge
-  std::optional<Task> task;    // the task after TaskCreate and TaskRun
+  std::optional<Task> task;    // the task after TaskCreate, TaskRun, AttemptStart, DeadLetterRetry
+  int64_t count = 0;           // DeadLetterRetry/Delete: how many
+};
+
+// A pending task as the scheduler indexes it.
+struct TaskKey {
+  std::string queue;
+  std::string id;
+  Micros schedule_time = 0;
 };
 
 template <typename T>
@@ -75,6 +117,7 @@ struct Page {
 struct StoreOptions {
   Micros task_dedup_window = 3600LL * 1'000'000;  // a deleted task's name stays taken this long
   Micros queue_reuse_window = 0;                  // a deleted queue's name stays taken this long
+  Micros dead_letter_retention = 7LL * 86400 * 1'000'000;  // dead letters older than this are dropped
 };
 
 class Store {
@@ -99,6 +142,15 @@ class Store {
                                          bool with_body) = 0;
   // Number of tasks in a queue.
   virtual StatusOr<int64_t> CountTasks(const std::string& queue) = 0;
+  // Every pending task of `queue` ("" for every queue), for the scheduler's index.
+  virtual Status ScanTasks(const std::string& queue, const std::function<void(TaskKey)>& fn) = 0;
+  // Every queue, for the scheduler at start.
+  virtual StatusOr<std::vector<Queue>> AllQueues() = 0;
+
+  // Dead letters of a queue, newest first; `name` in GetDeadLetter is the task name.
+  virtual StatusOr<Page<DeadLetter>> ListDeadLetters(const std::string& queue, int page_size,
+                                                     const std::string& cursor) = 0;
+  virtual StatusOr<DeadLetter> GetDeadLetter(const std::string& name) = 0;
 
   // Commits what is queued and stops the writer; later writes fail with UNAVAILABLE.
   virtual void Close() = 0;

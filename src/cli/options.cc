@@ -16,6 +16,22 @@ void AddServeOptions(CLI::App& app, ServeOptions& o) {
   app.add_option("--max-queue-rate", o.max_queue_rate, "Highest maxDispatchesPerSecond a queue may set (Google: 500)")->capture_default_str()->check(CLI::Range(1.0, 1e6));
   app.add_option("--locations", o.locations, "Comma-separated locations that locations.list reports")->capture_default_str();
   app.add_option("--max-request-bytes", o.max_request_bytes, "Largest request body accepted")->capture_default_str()->check(CLI::Range(size_t{1024}, size_t{1} << 30));
+  app.add_option("--dead-letter-retention", o.dead_letter_retention, "How long dead letters are kept")->capture_default_str();
+  app.add_option("--oidc-issuer", o.oidc_issuer, "The iss claim of OIDC tokens (default: this server's base URL)");
+  app.add_option("--oidc-key", o.oidc_key, "RSA private key (PEM) that signs OIDC tokens (default: generated in the data dir)");
+  app.add_option("--oidc-rotate-after", o.oidc_rotate_after, "Generate a new signing key at start when the current one is older")->capture_default_str();
+  app.add_option("--ca-file", o.ca_file, "Extra CA certificates (PEM) trusted for HTTPS targets");
+  app.add_option("--app-engine-url", o.app_engine_url, "Base URL that App Engine tasks are delivered to");
+  app.add_option("--oauth-token-file", o.oauth_token_file, "File whose first line is the bearer token sent for oauthToken tasks");
+  app.add_flag("--no-task-log", o.no_task_log, "Do not write JSON task-event lines to stderr");
+  app.add_option("--redis-listen", o.redis_listen, "HOST:PORT of the Upstash Redis REST API (default 127.0.0.1:8079; port 0 when --listen has port 0; 'off' disables it)");
+  app.add_option("--redis-token", o.redis_token, "Bearer token for the Redis REST API (default: generated once, kept in the data dir)");
+  app.add_option("--redis-readonly-token", o.redis_readonly_token, "A second token that may run read commands only");
+  app.add_option("--redis-token-file", o.redis_token_file, "Read the Redis REST token from this file");
+  app.add_option("--redis-fsync", o.redis_fsync, "When the embedded Redis log is fsynced: everysec or always (answer after fsync)")->capture_default_str()->check(CLI::IsMember({"everysec", "always"}));
+  app.add_option("--redis-url", o.redis_url, "Proxy to a real Redis/Valkey: redis://[user:pass@]host:port[/db] (default: the embedded engine)");
+  app.add_option("--redis-max-request-bytes", o.redis_max_request_bytes, "Largest Redis REST request body accepted")->capture_default_str()->check(CLI::Range(size_t{1024}, size_t{1} << 30));
+  app.add_option("--redis-pool-size", o.redis_pool_size, "Idle connections kept per event loop to the --redis-url server")->capture_default_str()->check(CLI::Range(1, 1024));
   // clang-format on
 }
 

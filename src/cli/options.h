@@ -21,6 +21,24 @@ struct ServeOptions {
   double max_queue_rate = 500;
   std::string locations = "us-central1";
   size_t max_request_bytes = 8 * 1024 * 1024;
+  // Push delivery (docs/delivery.md).
+  std::string dead_letter_retention = "7d";
+  std::string oidc_issuer;  // empty: the server's own base URL
+  std::string oidc_key;     // PEM file; empty: a key generated in <data-dir>/oidc
+  std::string oidc_rotate_after = "30d";
+  std::string ca_file;
+  std::string app_engine_url;
+  std::string oauth_token_file;
+  bool no_task_log = false;
+  // The Upstash Redis REST API (docs/redis.md).
+  std::string redis_listen;  // empty: 127.0.0.1:8079, or port 0 when --listen has port 0
+  std::string redis_token;
+  std::string redis_readonly_token;
+  std::string redis_token_file;
+  std::string redis_fsync = "everysec";
+  std::string redis_url;  // empty: the embedded engine
+  size_t redis_max_request_bytes = 10 * 1024 * 1024;
+  int redis_pool_size = 16;
 };
 
 void AddServeOptions(CLI::App& app, ServeOptions& options);

@@ -9,10 +9,15 @@
 #include "api/access.h"
 #include "api/admin/admin.h"
 #include "api/cloudtasks/routes.h"
+#include "api/stratus/routes.h"
+#include "auth/oidc.h"
+#include "common/log.h"
+#include "tasks/engine/dispatcher.h"
 #include "common/clock.h"
 #include "http/server.h"
 #include "store/sqlite/sqlite_store.h"
 #include "tasks/service.h"
+#include "api/redis/service.h"
 
 namespace stratus::cli {
 namespace {
@@ -53,6 +58,10 @@ struct ServeApp::State {
   std::unique_ptr<TasksService> service;
   http::Router router;
   std::unique_ptr<http::Server> server;
+  Metrics metrics;
+  std::unique_ptr<auth::OidcSigner> oidc;
+  std::unique_ptr<Dispatcher> dispatcher;  // after loops: its connections die before their loops
+  std::unique_ptr<api::redis::RedisService> redis;  // the Upstash Redis REST listener
 };
 
 ServeApp::ServeApp(ServeOptions options) : options_(std::move(options)) {}
@@ -73,8 +82,13 @@ Status ServeApp::Start() {
   std::error_code ec;
   std::filesystem::create_directories(options_.data_dir, ec);
   if (ec) return Unavailable("cannot create --data-dir " + options_.data_dir + ": " + ec.message());
+  auto retention = ParseHumanDuration(options_.dead_letter_retention);
+  if (!retention.ok()) return InvalidArgument("--dead-letter-retention: " + retention.status().message());
+  auto rotate = ParseHumanDuration(options_.oidc_rotate_after);
+  if (!rotate.ok()) return InvalidArgument("--oidc-rotate-after: " + rotate.status().message());
+  SetLogEnabled(!options_.no_task_log);
   auto store = SqliteStore::Open((std::filesystem::path(options_.data_dir) / "stratus.db").string(),
-                                 StoreOptions{*dedup, *reuse});
+                                 StoreOptions{*dedup, *reuse, *retention});
   if (!store.ok()) return store.status();
   st->store = std::move(*store);
 
@@ -95,6 +109,49 @@ Status ServeApp::Start() {
   server_options.max_body_bytes = options_.max_request_bytes;
   st->server = std::make_unique<http::Server>(*st->loops, st->router, api::CloudTasksHooks(*token), server_options);
   STRATUS_RETURN_IF_ERROR(st->server->Start());
+
+  // Push delivery: the OIDC issuer defaults to this server's own URL, known once bound.
+  const std::string base_url = "http://" + st->server->address();
+  auth::OidcOptions oidc_options{(std::filesystem::path(options_.data_dir) / "oidc").string(), options_.oidc_key,
+                                 options_.oidc_issuer.empty() ? base_url : options_.oidc_issuer, *rotate};
+  auto oidc = auth::OidcSigner::Open(oidc_options, st->clock);
+  if (!oidc.ok()) return oidc.status();
+  st->oidc = std::move(*oidc);
+  DispatchOptions dispatch_options;
+  dispatch_options.ca_file = options_.ca_file;
+  dispatch_options.delivery.app_engine_url = options_.app_engine_url;
+  if (!options_.oauth_token_file.empty()) {
+    std::ifstream in(options_.oauth_token_file);
+    if (!in || !std::getline(in, dispatch_options.delivery.oauth_token)) {
+      return InvalidArgument("cannot read --oauth-token-file " + options_.oauth_token_file);
+    }
+  }
+  st->dispatcher = std::make_unique<Dispatcher>(*st->store, st->clock, *st->loops, st->oidc.get(), st->metrics,
+                                                dispatch_options);
+  st->service->SetEvents(st->dispatcher.get());
+  STRATUS_RETURN_IF_ERROR(api::RegisterStratusRoutes(st->router, *st->service));
+  STRATUS_RETURN_IF_ERROR(api::RegisterOidcRoutes(st->router, *st->oidc, oidc_options.issuer));
+  STRATUS_RETURN_IF_ERROR(api::RegisterMetricsRoute(st->router, st->metrics));
+  STRATUS_RETURN_IF_ERROR(st->dispatcher->Start());
+  if (options_.redis_listen != "off") {
+    api::redis::RedisServiceOptions ro;
+    if (!options_.redis_listen.empty()) {
+      STRATUS_RETURN_IF_ERROR(SplitHostPort(options_.redis_listen, &ro.host, &ro.port));
+    } else if (port == 0) {
+      ro.port = 0;  // a test binding a free port gets a free Redis port too
+    }
+    ro.data_dir = options_.data_dir;
+    ro.token = options_.redis_token;
+    ro.readonly_token = options_.redis_readonly_token;
+    ro.token_file = options_.redis_token_file;
+    ro.fsync = options_.redis_fsync;
+    ro.url = options_.redis_url;
+    ro.max_request_bytes = options_.redis_max_request_bytes;
+    ro.pool_size = options_.redis_pool_size;
+    st->redis = std::make_unique<api::redis::RedisService>(st->clock, *st->loops);
+    Status rs = st->redis->Start(ro);
+    if (!rs.ok()) return Status(rs.code(), "Redis REST API: " + rs.message());
+  }
   st->loops->Start();
   state_ = std::move(st);
   return Status::Ok();
@@ -103,6 +160,8 @@ Status ServeApp::Start() {
 void ServeApp::Stop() {
   if (!state_) return;
   state_->server->Stop();
+  if (state_->redis) state_->redis->Stop();
+  state_->dispatcher->Stop();
   state_->loops->Stop();
   state_->store->Close();
   state_->blocking.join();
@@ -112,6 +171,18 @@ void ServeApp::Stop() {
 uint16_t ServeApp::port() const { return state_ ? state_->server->port() : 0; }
 
 std::string ServeApp::base_url() const { return state_ ? "http://" + state_->server->address() : ""; }
+
+std::string ServeApp::redis_url() const { return state_ && state_->redis ? state_->redis->url() : ""; }
+
+std::string ServeApp::redis_banner() const {
+  if (!state_ || !state_->redis) return "";
+  const auto& r = *state_->redis;
+  std::string out = "stratus: Redis REST API on " + r.url() + " (" + r.backend_description() + ")\n";
+  out += "stratus: Redis REST token: " + r.token();
+  if (!r.generated_token_path().empty()) out += " (kept in " + r.generated_token_path() + ")";
+  out += "\n";
+  return out;
+}
 
 int RunServe(const ServeOptions& options) {
   // Block the stop signals before any thread starts so only sigwait below receives them.
@@ -137,6 +208,7 @@ int RunServe(const ServeOptions& options) {
   if (options.api_token.empty() && options.api_token_file.empty()) {
     std::cout << "stratus: no --api-token: the API is open; keep it on loopback\n";
   }
+  std::cout << app.redis_banner();
   std::cout << "stratus: ready" << std::endl;
 
   int sig = 0;

@@ -19,6 +19,9 @@ class ServeApp {
   void Stop();
   uint16_t port() const;
   std::string base_url() const;
+  // The Upstash Redis REST listener ("" when off) and its banner lines.
+  std::string redis_url() const;
+  std::string redis_banner() const;
 
  private:
   struct State;

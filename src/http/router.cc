@@ -38,7 +38,12 @@ Status Router::Add(Route route) {
         p = p.substr(0, colon);
       }
     }
-    if (p.size() >= 2 && p.front() == '{' && p.back() == '}') {
+    if (p.size() >= 5 && p.front() == '{' && p.substr(p.size() - 4) == "=**}") {
+      if (i + 1 != parts.size() || !c.custom_verb.empty()) {
+        return InvalidArgument("route " + owned->name + ": {var=**} must be the last segment");
+      }
+      c.segments.push_back({"", std::string(p.substr(1, p.size() - 5)), true});
+    } else if (p.size() >= 2 && p.front() == '{' && p.back() == '}') {
       c.segments.push_back({"", std::string(p.substr(1, p.size() - 2))});
     } else if (p.find_first_of("{}") != std::string_view::npos) {
       return InvalidArgument("route " + owned->name + ": bad template segment " + std::string(p));
@@ -53,8 +58,25 @@ Status Router::Add(Route route) {
 
 bool Router::MatchOne(const Compiled& c, const std::vector<std::string_view>& parts,
                       std::map<std::string, std::string>* params) {
-  if (parts.size() != c.segments.size()) return false;
+  bool rest = !c.segments.empty() && c.segments.back().rest;
+  if (rest ? parts.size() + 1 < c.segments.size() : parts.size() != c.segments.size()) return false;
   std::map<std::string, std::string> found;
+  if (rest) {
+    size_t fixed = c.segments.size() - 1;
+    for (size_t i = 0; i < fixed; ++i) {
+      const Segment& s = c.segments[i];
+      if (s.var.empty() ? parts[i] != s.literal : parts[i].empty()) return false;
+      if (!s.var.empty()) found[s.var] = PercentDecode(parts[i]);
+    }
+    std::string remainder;
+    for (size_t i = fixed; i < parts.size(); ++i) {
+      if (i > fixed) remainder += '/';
+      remainder += parts[i];
+    }
+    found[c.segments.back().var] = std::move(remainder);
+    *params = std::move(found);
+    return true;
+  }
   for (size_t i = 0; i < parts.size(); ++i) {
     std::string_view part = parts[i];
     if (i + 1 == parts.size()) {

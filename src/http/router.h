@@ -1,6 +1,8 @@
 // The route table: one row per route (verb, path template, scope, handler), checked when it
 // is built. Templates are Google-style: "/v2/projects/{project}/locations/{location}/queues/{queue}:pause"
-// — a `{var}` matches one path segment; a trailing ":verb" is a custom method.
+// — a `{var}` matches one path segment; a trailing ":verb" is a custom method. A last
+// segment `{var=**}` matches the rest of the path (zero or more segments, colons included);
+// its parameter is the raw remainder, not percent-decoded, so the handler can split it.
 #pragma once
 
 #include <functional>
@@ -46,6 +48,7 @@ class Router {
   struct Segment {
     std::string literal;  // when not a variable
     std::string var;      // variable name, or empty
+    bool rest = false;    // `{var=**}`: the remainder of the path
   };
   struct Compiled {
     const Route* route;

@@ -5,6 +5,7 @@
 #include "common/await.h"
 #include "common/base64.h"
 #include "common/ids.h"
+#include "store/async.h"
 #include "tasks/messages.h"
 #include "tasks/names.h"
 
@@ -153,14 +154,7 @@ Status ApplyUpdateMask(const Queue& from, const std::string& mask, Queue* to) {
 TasksService::TasksService(Store& store, const Clock& clock, asio::thread_pool& blocking, ServiceOptions options)
     : store_(store), clock_(clock), blocking_(blocking), options_(std::move(options)) {}
 
-asio::awaitable<StatusOr<WriteResult>> TasksService::Write(Mutation m) {
-  Micros now = clock_.Now();
-  Store& store = store_;
-  return AwaitCallback<StatusOr<WriteResult>>(
-      [&store, m = std::move(m), now](std::function<void(StatusOr<WriteResult>)> done) mutable {
-        store.Write(std::move(m), now, std::move(done));
-      });
-}
+asio::awaitable<StatusOr<WriteResult>> TasksService::Write(Mutation m) { return WriteAsync(store_, std::move(m), clock_.Now()); }
 
 asio::awaitable<StatusOr<std::vector<Location>>> TasksService::ListLocations(const std::string& project) {
   if (!ValidProjectId(project)) co_return Status(Code::kPermissionDenied, "Permission denied on resource project " + project + ".");
@@ -194,6 +188,7 @@ asio::awaitable<StatusOr<Queue>> TasksService::CreateQueue(const std::string& pa
       }};
   auto r = co_await Write(std::move(mutation));
   if (!r.ok()) co_return r.status();
+  if (events_) events_->QueueChanged(*r->queue);
   co_return std::move(*r->queue);
 }
 
@@ -246,6 +241,7 @@ asio::awaitable<StatusOr<Queue>> TasksService::PatchQueue(const std::string& nam
       }};
   auto r = co_await Write(std::move(mutation));
   if (!r.ok()) co_return r.status();
+  if (events_) events_->QueueChanged(*r->queue);
   co_return std::move(*r->queue);
 }
 
@@ -254,6 +250,7 @@ asio::awaitable<Status> TasksService::DeleteQueue(const std::string& name) {
   if (!parsed.ok()) co_return parsed.status();
   Mutation mutation = QueueDelete{name};
   auto r = co_await Write(std::move(mutation));
+  if (r.ok() && events_) events_->QueueDeleted(name);
   co_return r.status();
 }
 
@@ -263,6 +260,7 @@ asio::awaitable<StatusOr<Queue>> TasksService::PurgeQueue(const std::string& nam
   Mutation mutation = QueuePurge{name, clock_.Now()};
   auto r = co_await Write(std::move(mutation));
   if (!r.ok()) co_return r.status();
+  if (events_) events_->QueuePurged(*r->queue);
   co_return std::move(*r->queue);
 }
 
@@ -277,6 +275,7 @@ asio::awaitable<StatusOr<Queue>> TasksService::SetQueueState(const std::string& 
                                       }};
   auto r = co_await Write(std::move(mutation));
   if (!r.ok()) co_return r.status();
+  if (events_) events_->QueueChanged(*r->queue);
   co_return std::move(*r->queue);
 }
 
@@ -297,6 +296,7 @@ asio::awaitable<StatusOr<Task>> TasksService::CreateTask(const std::string& pare
   Mutation mutation = TaskCreate{std::move(task)};
   auto r = co_await Write(std::move(mutation));
   if (!r.ok()) co_return r.status();
+  if (events_) events_->TaskScheduled(r->task->name, r->task->schedule_time, false);
   co_return std::move(*r->task);
 }
 
@@ -328,6 +328,7 @@ asio::awaitable<Status> TasksService::DeleteTask(const std::string& name) {
   if (!queue.ok()) co_return queue.status();
   Mutation mutation = TaskDelete{name};
   auto r = co_await Write(std::move(mutation));
+  if (r.ok() && events_) events_->TaskRemoved(name);
   co_return r.status();
 }
 
@@ -337,7 +338,93 @@ asio::awaitable<StatusOr<Task>> TasksService::RunTask(const std::string& name) {
   Mutation mutation = TaskRun{name};
   auto r = co_await Write(std::move(mutation));
   if (!r.ok()) co_return r.status();
+  if (events_) events_->TaskScheduled(name, r->task->schedule_time, true);
   co_return std::move(*r->task);
+}
+
+asio::awaitable<StatusOr<Queue>> TasksService::SetQueueExtensions(const std::string& name, QueueExtensions ext) {
+  auto parsed = ParseQueueName(name);
+  if (!parsed.ok()) co_return parsed.status();
+  for (int code : ext.permanent_failure_statuses) {
+    if (code < 100 || code > 599) {
+      co_return InvalidArgument("permanentFailureStatuses: " + std::to_string(code) + " is not an HTTP status.");
+    }
+    if (code >= 200 && code < 300) co_return InvalidArgument("permanentFailureStatuses: a 2xx is a success, not a failure.");
+  }
+  Mutation mutation = QueueUpdate{name, [ext](const Queue* current, bool) -> StatusOr<Queue> {
+                                    if (!current) return NotFound(msg::kQueueMissing);
+                                    Queue next = *current;
+                                    next.stratus = ext;
+                                    return next;
+                                  }};
+  auto r = co_await Write(std::move(mutation));
+  if (!r.ok()) co_return r.status();
+  if (events_) events_->QueueChanged(*r->queue);
+  co_return std::move(*r->queue);
+}
+
+asio::awaitable<StatusOr<Page<DeadLetter>>> TasksService::ListDeadLetters(const std::string& queue, int64_t page_size,
+                                                                          const std::string& page_token) {
+  auto parsed = ParseQueueName(queue);
+  if (!parsed.ok()) co_return parsed.status();
+  auto size = PageSize(page_size, kMaxTaskPage);
+  if (!size.ok()) co_return size.status();
+  auto cursor = DecodePageToken(page_token);
+  if (!cursor.ok()) co_return cursor.status();
+  auto exists = co_await RunBlocking(blocking_, [&] { return store_.GetQueue(queue); });
+  if (!exists.ok()) co_return exists.status();
+  auto page = co_await RunBlocking(blocking_, [&] { return store_.ListDeadLetters(queue, *size, *cursor); });
+  if (!page.ok()) co_return page.status();
+  page->next_cursor = EncodePageToken(page->next_cursor);
+  co_return std::move(*page);
+}
+
+asio::awaitable<StatusOr<DeadLetter>> TasksService::GetDeadLetter(const std::string& name) {
+  auto queue = CheckTaskName(name);
+  if (!queue.ok()) co_return queue.status();
+  co_return co_await RunBlocking(blocking_, [&] { return store_.GetDeadLetter(name); });
+}
+
+asio::awaitable<StatusOr<Task>> TasksService::RetryDeadLetter(const std::string& name) {
+  auto queue = CheckTaskName(name);
+  if (!queue.ok()) co_return queue.status();
+  Mutation mutation = DeadLetterRetry{name};
+  auto r = co_await Write(std::move(mutation));
+  if (!r.ok()) co_return r.status();
+  if (events_) events_->TaskScheduled(name, r->task->schedule_time, false);
+  co_return std::move(*r->task);
+}
+
+asio::awaitable<StatusOr<int64_t>> TasksService::DeleteDeadLetters(const std::string& name) {
+  if (name.find("/tasks/") != std::string::npos) {
+    auto queue = CheckTaskName(name);
+    if (!queue.ok()) co_return queue.status();
+  } else {
+    auto parsed = ParseQueueName(name);
+    if (!parsed.ok()) co_return parsed.status();
+  }
+  Mutation mutation = DeadLetterDelete{name};
+  auto r = co_await Write(std::move(mutation));
+  if (!r.ok()) co_return r.status();
+  co_return r->count;
+}
+
+asio::awaitable<StatusOr<int64_t>> TasksService::RetryAllDeadLetters(const std::string& queue) {
+  int64_t retried = 0;
+  std::string token;
+  for (;;) {
+    auto page = co_await ListDeadLetters(queue, kMaxTaskPage, token);
+    if (!page.ok()) co_return page.status();
+    for (const auto& d : page->items) {
+      const std::string& name = d.task.name;
+      auto t = co_await RetryDeadLetter(name);
+      if (t.ok()) ++retried;
+      else if (t.status().code() != Code::kAlreadyExists) co_return t.status();
+    }
+    if (page->next_cursor.empty()) break;
+    token = page->next_cursor;
+  }
+  co_return retried;
 }
 
 }  // namespace stratus

@@ -16,6 +16,17 @@
 
 namespace stratus {
 
+// What the service tells the dispatcher, after each change is durable.
+class TaskEvents {
+ public:
+  virtual ~TaskEvents() = default;
+  virtual void QueueChanged(const Queue& queue) = 0;  // created, patched, paused, resumed
+  virtual void QueuePurged(const Queue& queue) = 0;
+  virtual void QueueDeleted(const std::string& name) = 0;
+  virtual void TaskScheduled(const std::string& task_name, Micros due, bool run_now) = 0;
+  virtual void TaskRemoved(const std::string& task_name) = 0;
+};
+
 struct ServiceOptions {
   Limits limits;
   std::vector<std::string> locations = {"us-central1"};  // listed by locations.list
@@ -40,6 +51,9 @@ class TasksService {
  public:
   TasksService(Store& store, const Clock& clock, asio::thread_pool& blocking, ServiceOptions options);
 
+  // Receives queue and task changes (the dispatcher); may stay unset.
+  void SetEvents(TaskEvents* events) { events_ = events; }
+
   asio::awaitable<StatusOr<std::vector<Location>>> ListLocations(const std::string& project);
   asio::awaitable<StatusOr<Location>> GetLocation(const std::string& project, const std::string& location);
 
@@ -60,6 +74,17 @@ class TasksService {
   asio::awaitable<Status> DeleteTask(const std::string& name);
   asio::awaitable<StatusOr<Task>> RunTask(const std::string& name);
 
+  // stratus extensions (/stratus/v1): permanent-failure statuses and dead letters.
+  asio::awaitable<StatusOr<Queue>> SetQueueExtensions(const std::string& name, QueueExtensions ext);
+  asio::awaitable<StatusOr<Page<DeadLetter>>> ListDeadLetters(const std::string& queue, int64_t page_size,
+                                                              const std::string& page_token);
+  asio::awaitable<StatusOr<DeadLetter>> GetDeadLetter(const std::string& name);
+  asio::awaitable<StatusOr<Task>> RetryDeadLetter(const std::string& name);
+  // `name` is a task name (one) or a queue name (all of them); returns how many went.
+  asio::awaitable<StatusOr<int64_t>> DeleteDeadLetters(const std::string& name);
+  // Re-enqueues every dead letter of a queue; returns how many.
+  asio::awaitable<StatusOr<int64_t>> RetryAllDeadLetters(const std::string& queue);
+
  private:
   asio::awaitable<StatusOr<WriteResult>> Write(Mutation m);
 
@@ -67,6 +92,7 @@ class TasksService {
   const Clock& clock_;
   asio::thread_pool& blocking_;
   ServiceOptions options_;
+  TaskEvents* events_ = nullptr;
 };
 
 // Applies an update mask ("rateLimits.maxDispatchesPerSecond,retryConfig") from `from` onto

@@ -15,7 +15,8 @@ constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS queues(
   name TEXT PRIMARY KEY,
   state INTEGER NOT NULL,
-  doc TEXT NOT NULL);
+  doc TEXT NOT NULL,
+  ext TEXT NOT NULL DEFAULT '{}');
 CREATE TABLE IF NOT EXISTS tasks(
   queue TEXT NOT NULL,
   id TEXT NOT NULL,
@@ -23,8 +24,22 @@ CREATE TABLE IF NOT EXISTS tasks(
   create_us INTEGER NOT NULL,
   doc TEXT NOT NULL,
   body BLOB,
+  exec_count INTEGER NOT NULL DEFAULT 0,
+  prev_response INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY(queue, id));
 CREATE INDEX IF NOT EXISTS tasks_by_schedule ON tasks(queue, schedule_us, id);
+CREATE TABLE IF NOT EXISTS dead_letters(
+  queue TEXT NOT NULL,
+  id TEXT NOT NULL,
+  dead_us INTEGER NOT NULL,
+  doc TEXT NOT NULL,
+  body BLOB,
+  reason TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  headers TEXT NOT NULL,
+  response BLOB,
+  PRIMARY KEY(queue, id));
+CREATE INDEX IF NOT EXISTS dead_letters_by_time ON dead_letters(queue, dead_us, id);
 CREATE TABLE IF NOT EXISTS tombstones(
   kind INTEGER NOT NULL,
   name TEXT NOT NULL,
@@ -38,17 +53,34 @@ std::pair<std::string, std::string> SplitTaskName(const std::string& name) {
   return {name.substr(0, pos), name.substr(pos + 7)};
 }
 
-StatusOr<Queue> DecodeQueue(const std::string& doc) {
+StatusOr<Queue> DecodeQueue(const std::string& doc, const std::string& ext) {
   auto j = ParseJsonBody(doc);
   if (!j.ok()) return Internal("storage: corrupt queue record");
   auto obj = JsonObject::Of(*j, "queue");
   if (!obj.ok()) return Internal("storage: corrupt queue record");
-  return QueueFromJson(*obj);
+  auto q = QueueFromJson(*obj);
+  if (!q.ok()) return q.status();
+  auto e = ParseJsonBody(ext);
+  if (e.ok() && e->is_object() && e->contains("permanentFailureStatuses")) {
+    for (const auto& v : (*e)["permanentFailureStatuses"]) {
+      if (v.is_number_integer()) q->stratus.permanent_failure_statuses.push_back(v.get<int>());
+    }
+  }
+  return q;
 }
 
 std::string EncodeQueue(const Queue& q) { return QueueToJson(q, JsonStyle{}).dump(); }
+std::string EncodeQueueExt(const Queue& q) {
+  return Json{{"permanentFailureStatuses", q.stratus.permanent_failure_statuses}}.dump();
+}
 
-StatusOr<Task> DecodeTask(const std::string& doc, std::string body) {
+std::string HeadersJson(const std::map<std::string, std::string>& h) {
+  Json j = Json::object();
+  for (const auto& [k, v] : h) j[k] = v;
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+StatusOr<Task> DecodeTask(const std::string& doc, std::string body, int64_t exec_count = 0, int64_t prev_response = 0) {
   auto j = ParseJsonBody(doc);
   if (!j.ok()) return Internal("storage: corrupt task record");
   auto obj = JsonObject::Of(*j, "task");
@@ -57,6 +89,8 @@ StatusOr<Task> DecodeTask(const std::string& doc, std::string body) {
   if (!t.ok()) return t.status();
   if (t->http_request) t->http_request->body = std::move(body);
   else if (t->app_engine_http_request) t->app_engine_http_request->body = std::move(body);
+  t->execution_count = static_cast<int32_t>(exec_count);
+  t->previous_response = static_cast<int32_t>(prev_response);
   return t;
 }
 
@@ -84,26 +118,29 @@ class SqliteStore::Writer {
     Micros keep = std::max(options_.task_dedup_window, options_.queue_reuse_window);
     auto s = db_.Prepare("DELETE FROM tombstones WHERE deleted_us < ?");
     if (!s.ok()) return s.status();
-    return s->Bind(1, now - keep).Run();
+    STRATUS_RETURN_IF_ERROR(s->Bind(1, now - keep).Run());
+    auto d = db_.Prepare("DELETE FROM dead_letters WHERE dead_us < ?");
+    if (!d.ok()) return d.status();
+    return d->Bind(1, now - options_.dead_letter_retention).Run();
   }
 
  private:
   StatusOr<std::optional<Queue>> LoadQueue(const std::string& name) {
-    auto s = db_.Prepare("SELECT doc FROM queues WHERE name = ?");
+    auto s = db_.Prepare("SELECT doc, ext FROM queues WHERE name = ?");
     if (!s.ok()) return s.status();
     s->Bind(1, name);
     auto row = s->Step();
     if (!row.ok()) return row.status();
     if (!*row) return std::optional<Queue>();
-    auto q = DecodeQueue(s->Text(0));
+    auto q = DecodeQueue(s->Text(0), s->Text(1));
     if (!q.ok()) return q.status();
     return std::optional<Queue>(std::move(*q));
   }
 
   Status SaveQueue(const Queue& q) {
-    auto s = db_.Prepare("INSERT OR REPLACE INTO queues(name, state, doc) VALUES(?, ?, ?)");
+    auto s = db_.Prepare("INSERT OR REPLACE INTO queues(name, state, doc, ext) VALUES(?, ?, ?, ?)");
     if (!s.ok()) return s.status();
-    return s->Bind(1, q.name).Bind(2, static_cast<int64_t>(q.state)).Bind(3, EncodeQueue(q)).Run();
+    return s->Bind(1, q.name).Bind(2, static_cast<int64_t>(q.state)).Bind(3, EncodeQueue(q)).Bind(4, EncodeQueueExt(q)).Run();
   }
 
   StatusOr<bool> Tombstoned(int kind, const std::string& name, Micros window, Micros now) {
@@ -160,6 +197,9 @@ class SqliteStore::Writer {
     if (!current.ok()) return current.status();
     if (!*current) return NotFound(msg::kEntityMissing);
     STRATUS_RETURN_IF_ERROR(DropTasks(op.name, INT64_MAX, now));
+    auto dl = db_.Prepare("DELETE FROM dead_letters WHERE queue = ?");
+    if (!dl.ok()) return dl.status();
+    STRATUS_RETURN_IF_ERROR(dl->Bind(1, op.name).Run());
     auto s = db_.Prepare("DELETE FROM queues WHERE name = ?");
     if (!s.ok()) return s.status();
     STRATUS_RETURN_IF_ERROR(s->Bind(1, op.name).Run());
@@ -184,13 +224,7 @@ class SqliteStore::Writer {
     auto recently = Tombstoned(kTaskTombstone, op.task.name, options_.task_dedup_window, now);
     if (!recently.ok()) return recently.status();
     if (*recently) return AlreadyExists(msg::kEntityExists);
-    std::string body;
-    std::string doc = EncodeTask(op.task, &body);
-    auto s = db_.Prepare(
-        "INSERT INTO tasks(queue, id, schedule_us, create_us, doc, body) VALUES(?, ?, ?, ?, ?, ?)");
-    if (!s.ok()) return s.status();
-    STRATUS_RETURN_IF_ERROR(
-        s->Bind(1, queue).Bind(2, id).Bind(3, op.task.schedule_time).Bind(4, now).Bind(5, doc).BindBlob(6, body).Run());
+    STRATUS_RETURN_IF_ERROR(InsertTask(op.task, now));
     return WriteResult{std::nullopt, std::move(op.task)};
   }
 
@@ -205,21 +239,150 @@ class SqliteStore::Writer {
   }
 
   StatusOr<WriteResult> Do(TaskRun& op, Micros now) {
+    auto task = LoadTask(op.name);
+    if (!task.ok()) return task.status();
+    if (!*task) return NotFound(msg::kEntityMissing);
+    (*task)->schedule_time = now;
+    STRATUS_RETURN_IF_ERROR(SaveTask(**task));
+    return WriteResult{std::nullopt, std::move(**task)};
+  }
+
+  StatusOr<std::optional<Task>> LoadTask(const std::string& name) {
+    auto [queue, id] = SplitTaskName(name);
+    auto s = db_.Prepare("SELECT doc, body, exec_count, prev_response FROM tasks WHERE queue = ? AND id = ?");
+    if (!s.ok()) return s.status();
+    auto row = s->Bind(1, queue).Bind(2, id).Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return std::optional<Task>();
+    auto task = DecodeTask(s->Text(0), s->Text(1), s->Int(2), s->Int(3));
+    if (!task.ok()) return task.status();
+    return std::optional<Task>(std::move(*task));
+  }
+
+  // Updates an existing task's row from `t`.
+  Status SaveTask(const Task& t) {
+    auto [queue, id] = SplitTaskName(t.name);
+    std::string body;
+    std::string doc = EncodeTask(t, &body);
+    auto u = db_.Prepare(
+        "UPDATE tasks SET schedule_us = ?, doc = ?, exec_count = ?, prev_response = ? WHERE queue = ? AND id = ?");
+    if (!u.ok()) return u.status();
+    return u->Bind(1, t.schedule_time).Bind(2, doc).Bind(3, int64_t{t.execution_count}).Bind(4, int64_t{t.previous_response})
+        .Bind(5, queue).Bind(6, id).Run();
+  }
+
+  Status InsertTask(const Task& t, Micros create_us) {
+    auto [queue, id] = SplitTaskName(t.name);
+    std::string body;
+    std::string doc = EncodeTask(t, &body);
+    auto s = db_.Prepare(
+        "INSERT INTO tasks(queue, id, schedule_us, create_us, doc, body, exec_count, prev_response) "
+        "VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
+    if (!s.ok()) return s.status();
+    return s->Bind(1, queue).Bind(2, id).Bind(3, t.schedule_time).Bind(4, create_us).Bind(5, doc).BindBlob(6, body)
+        .Bind(7, int64_t{t.execution_count}).Bind(8, int64_t{t.previous_response}).Run();
+  }
+
+  Status DeleteTaskRow(const std::string& name) {
+    auto [queue, id] = SplitTaskName(name);
+    auto s = db_.Prepare("DELETE FROM tasks WHERE queue = ? AND id = ?");
+    if (!s.ok()) return s.status();
+    return s->Bind(1, queue).Bind(2, id).Run();
+  }
+
+  StatusOr<WriteResult> Do(AttemptStart& op, Micros now) {
+    auto task = LoadTask(op.name);
+    if (!task.ok()) return task.status();
+    if (!*task) return NotFound(msg::kEntityMissing);
+    Task& t = **task;
+    if (t.schedule_time != op.schedule_time) return FailedPrecondition("the task was rescheduled");
+    t.dispatch_count += 1;
+    if (!t.first_attempt) t.first_attempt = Attempt{0, now, 0, std::nullopt};
+    t.last_attempt = Attempt{t.schedule_time, now, 0, std::nullopt};
+    STRATUS_RETURN_IF_ERROR(SaveTask(t));
+    return WriteResult{std::nullopt, std::move(t)};
+  }
+
+  StatusOr<WriteResult> Do(AttemptFinish& op, Micros now) {
+    auto task = LoadTask(op.name);
+    if (!task.ok()) return task.status();
+    if (!*task) return NotFound(msg::kEntityMissing);  // deleted while in flight
+    Task& t = **task;
+    if (op.outcome == AttemptFinish::Outcome::kSucceeded) {
+      STRATUS_RETURN_IF_ERROR(DeleteTaskRow(op.name));
+      STRATUS_RETURN_IF_ERROR(Tombstone(kTaskTombstone, op.name, now));
+      return WriteResult{};
+    }
+    if (op.got_response) {
+      t.response_count += 1;
+      if (op.http_status < 500) t.execution_count += 1;
+    }
+    t.previous_response = op.http_status;
+    t.last_attempt = op.attempt;
+    if (op.outcome == AttemptFinish::Outcome::kRetry) {
+      t.schedule_time = op.next_schedule_time;
+      STRATUS_RETURN_IF_ERROR(SaveTask(t));
+      return WriteResult{std::nullopt, std::move(t)};
+    }
     auto [queue, id] = SplitTaskName(op.name);
-    auto s = db_.Prepare("SELECT doc, body FROM tasks WHERE queue = ? AND id = ?");
+    std::string body;
+    std::string doc = EncodeTask(t, &body);
+    auto s = db_.Prepare(
+        "INSERT OR REPLACE INTO dead_letters(queue, id, dead_us, doc, body, reason, status, headers, response) "
+        "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    if (!s.ok()) return s.status();
+    STRATUS_RETURN_IF_ERROR(s->Bind(1, queue).Bind(2, id).Bind(3, now).Bind(4, doc).BindBlob(5, body)
+        .Bind(6, op.dead_reason).Bind(7, int64_t{op.http_status}).Bind(8, HeadersJson(op.response_headers))
+        .BindBlob(9, op.response_body).Run());
+    STRATUS_RETURN_IF_ERROR(DeleteTaskRow(op.name));
+    STRATUS_RETURN_IF_ERROR(Tombstone(kTaskTombstone, op.name, now));
+    return WriteResult{std::nullopt, std::move(t)};
+  }
+
+  StatusOr<WriteResult> Do(DeadLetterRetry& op, Micros now) {
+    auto [queue, id] = SplitTaskName(op.name);
+    auto s = db_.Prepare("SELECT doc, body FROM dead_letters WHERE queue = ? AND id = ?");
     if (!s.ok()) return s.status();
     auto row = s->Bind(1, queue).Bind(2, id).Step();
     if (!row.ok()) return row.status();
     if (!*row) return NotFound(msg::kEntityMissing);
     auto task = DecodeTask(s->Text(0), s->Text(1));
     if (!task.ok()) return task.status();
-    task->schedule_time = now;
-    std::string body;
-    std::string doc = EncodeTask(*task, &body);
-    auto u = db_.Prepare("UPDATE tasks SET schedule_us = ?, doc = ? WHERE queue = ? AND id = ?");
-    if (!u.ok()) return u.status();
-    STRATUS_RETURN_IF_ERROR(u->Bind(1, now).Bind(2, doc).Bind(3, queue).Bind(4, id).Run());
-    return WriteResult{std::nullopt, std::move(*task)};
+    auto q = LoadQueue(queue);
+    if (!q.ok()) return q.status();
+    if (!*q) return NotFound(msg::kQueueMissing);
+    auto exists = TaskExists(queue, id);
+    if (!exists.ok()) return exists.status();
+    if (*exists) return AlreadyExists(msg::kEntityExists);
+    Task t = std::move(*task);
+    t.schedule_time = now;
+    t.create_time = now / kMicrosPerSecond * kMicrosPerSecond;
+    t.dispatch_count = t.response_count = t.execution_count = t.previous_response = 0;
+    t.first_attempt.reset();
+    t.last_attempt.reset();
+    STRATUS_RETURN_IF_ERROR(InsertTask(t, now));
+    auto d = db_.Prepare("DELETE FROM dead_letters WHERE queue = ? AND id = ?");
+    if (!d.ok()) return d.status();
+    STRATUS_RETURN_IF_ERROR(d->Bind(1, queue).Bind(2, id).Run());
+    auto tomb = db_.Prepare("DELETE FROM tombstones WHERE kind = 1 AND name = ?");
+    if (!tomb.ok()) return tomb.status();
+    STRATUS_RETURN_IF_ERROR(tomb->Bind(1, op.name).Run());
+    return WriteResult{std::nullopt, std::move(t), 1};
+  }
+
+  StatusOr<WriteResult> Do(DeadLetterDelete& op, Micros) {
+    auto [queue, id] = SplitTaskName(op.name);
+    if (queue.empty()) {  // a queue name: all of its dead letters
+      auto s = db_.Prepare("DELETE FROM dead_letters WHERE queue = ?");
+      if (!s.ok()) return s.status();
+      STRATUS_RETURN_IF_ERROR(s->Bind(1, op.name).Run());
+      return WriteResult{std::nullopt, std::nullopt, s->Changes()};
+    }
+    auto s = db_.Prepare("DELETE FROM dead_letters WHERE queue = ? AND id = ?");
+    if (!s.ok()) return s.status();
+    STRATUS_RETURN_IF_ERROR(s->Bind(1, queue).Bind(2, id).Run());
+    if (s->Changes() == 0) return NotFound(msg::kEntityMissing);
+    return WriteResult{std::nullopt, std::nullopt, 1};
   }
 
   sqlite::Db& db_;
@@ -343,12 +506,12 @@ StatusOr<SqliteStore::Reader> SqliteStore::AcquireReader() {
 StatusOr<Queue> SqliteStore::GetQueue(const std::string& name) {
   auto r = AcquireReader();
   if (!r.ok()) return r.status();
-  auto s = (*r)->Prepare("SELECT doc FROM queues WHERE name = ?");
+  auto s = (*r)->Prepare("SELECT doc, ext FROM queues WHERE name = ?");
   if (!s.ok()) return s.status();
   auto row = s->Bind(1, name).Step();
   if (!row.ok()) return row.status();
   if (!*row) return NotFound(msg::kQueueMissing);
-  return DecodeQueue(s->Text(0));
+  return DecodeQueue(s->Text(0), s->Text(1));
 }
 
 StatusOr<Page<Queue>> SqliteStore::ListQueues(const std::string& parent, std::optional<QueueState> state,
@@ -363,7 +526,7 @@ StatusOr<Page<Queue>> SqliteStore::ListQueues(const std::string& parent, std::op
     lo = cursor;
   }
   auto s = (*r)->Prepare(
-      "SELECT name, doc FROM queues WHERE name > ? AND name < ? AND (? < 0 OR state = ?) ORDER BY name LIMIT ?");
+      "SELECT name, doc, ext FROM queues WHERE name > ? AND name < ? AND (? < 0 OR state = ?) ORDER BY name LIMIT ?");
   if (!s.ok()) return s.status();
   int64_t st = state ? static_cast<int64_t>(*state) : -1;
   s->Bind(1, lo).Bind(2, hi).Bind(3, st).Bind(4, st).Bind(5, static_cast<int64_t>(page_size) + 1);
@@ -376,7 +539,7 @@ StatusOr<Page<Queue>> SqliteStore::ListQueues(const std::string& parent, std::op
       page.next_cursor = page.items.back().name;
       break;
     }
-    auto q = DecodeQueue(s->Text(1));
+    auto q = DecodeQueue(s->Text(1), s->Text(2));
     if (!q.ok()) return q.status();
     page.items.push_back(std::move(*q));
   }
@@ -387,11 +550,11 @@ StatusOr<Task> SqliteStore::GetTask(const std::string& name, Micros now) {
   auto r = AcquireReader();
   if (!r.ok()) return r.status();
   auto [queue, id] = SplitTaskName(name);
-  auto s = (*r)->Prepare("SELECT doc, body FROM tasks WHERE queue = ? AND id = ?");
+  auto s = (*r)->Prepare("SELECT doc, body, exec_count, prev_response FROM tasks WHERE queue = ? AND id = ?");
   if (!s.ok()) return s.status();
   auto row = s->Bind(1, queue).Bind(2, id).Step();
   if (!row.ok()) return row.status();
-  if (*row) return DecodeTask(s->Text(0), s->Text(1));
+  if (*row) return DecodeTask(s->Text(0), s->Text(1), s->Int(2), s->Int(3));
   auto t = (*r)->Prepare("SELECT deleted_us FROM tombstones WHERE kind = 1 AND name = ?");
   if (!t.ok()) return t.status();
   auto trow = t->Bind(1, name).Step();
@@ -417,7 +580,7 @@ StatusOr<Page<Task>> SqliteStore::ListTasks(const std::string& queue, int page_s
     after_id = cursor.substr(slash + 1);
   }
   auto s = (*r)->Prepare(
-      "SELECT doc, CASE WHEN ? THEN body ELSE NULL END, schedule_us, id FROM tasks "
+      "SELECT doc, CASE WHEN ? THEN body ELSE NULL END, schedule_us, id, exec_count, prev_response FROM tasks "
       "WHERE queue = ? AND (schedule_us, id) > (?, ?) ORDER BY schedule_us, id LIMIT ?");
   if (!s.ok()) return s.status();
   s->Bind(1, static_cast<int64_t>(with_body)).Bind(2, queue).Bind(3, after_us).Bind(4, after_id);
@@ -433,7 +596,7 @@ StatusOr<Page<Task>> SqliteStore::ListTasks(const std::string& queue, int page_s
       page.next_cursor = std::to_string(last_us) + "/" + last_id;
       break;
     }
-    auto t = DecodeTask(s->Text(0), s->Text(1));
+    auto t = DecodeTask(s->Text(0), s->Text(1), s->Int(4), s->Int(5));
     if (!t.ok()) return t.status();
     last_us = s->Int(2);
     last_id = s->Text(3);
@@ -450,6 +613,111 @@ StatusOr<int64_t> SqliteStore::CountTasks(const std::string& queue) {
   auto row = s->Bind(1, queue).Step();
   if (!row.ok()) return row.status();
   return s->Int(0);
+}
+
+Status SqliteStore::ScanTasks(const std::string& queue, const std::function<void(TaskKey)>& fn) {
+  auto r = AcquireReader();
+  if (!r.ok()) return r.status();
+  auto s = (*r)->Prepare("SELECT queue, id, schedule_us FROM tasks WHERE ? = '' OR queue = ?");
+  if (!s.ok()) return s.status();
+  s->Bind(1, queue).Bind(2, queue);
+  for (;;) {
+    auto row = s->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::Ok();
+    fn(TaskKey{s->Text(0), s->Text(1), s->Int(2)});
+  }
+}
+
+StatusOr<std::vector<Queue>> SqliteStore::AllQueues() {
+  auto r = AcquireReader();
+  if (!r.ok()) return r.status();
+  auto s = (*r)->Prepare("SELECT doc, ext FROM queues ORDER BY name");
+  if (!s.ok()) return s.status();
+  std::vector<Queue> out;
+  for (;;) {
+    auto row = s->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    auto q = DecodeQueue(s->Text(0), s->Text(1));
+    if (!q.ok()) return q.status();
+    out.push_back(std::move(*q));
+  }
+}
+
+namespace {
+
+StatusOr<DeadLetter> DeadLetterFromRow(sqlite::Stmt& s) {
+  // Columns: doc, body, dead_us, reason, status, headers, response
+  auto t = DecodeTask(s.Text(0), s.Text(1));
+  if (!t.ok()) return t.status();
+  DeadLetter d;
+  d.task = std::move(*t);
+  d.dead_time = s.Int(2);
+  d.reason = s.Text(3);
+  d.response_status = static_cast<int>(s.Int(4));
+  auto h = ParseJsonBody(s.Text(5));
+  if (h.ok() && h->is_object()) {
+    for (const auto& [k, v] : h->items()) {
+      if (v.is_string()) d.response_headers[k] = v.get<std::string>();
+    }
+  }
+  d.response_body = s.Text(6);
+  return d;
+}
+
+}  // namespace
+
+StatusOr<Page<DeadLetter>> SqliteStore::ListDeadLetters(const std::string& queue, int page_size,
+                                                        const std::string& cursor) {
+  auto r = AcquireReader();
+  if (!r.ok()) return r.status();
+  int64_t before_us = INT64_MAX;
+  std::string before_id = "\x7f";
+  if (!cursor.empty()) {
+    size_t slash = cursor.find('/');
+    if (slash == std::string::npos) return InvalidArgument("Invalid page token.");
+    try {
+      before_us = std::stoll(cursor.substr(0, slash));
+    } catch (...) {
+      return InvalidArgument("Invalid page token.");
+    }
+    before_id = cursor.substr(slash + 1);
+  }
+  auto s = (*r)->Prepare(
+      "SELECT doc, body, dead_us, reason, status, headers, response, id FROM dead_letters "
+      "WHERE queue = ? AND (dead_us, id) < (?, ?) ORDER BY dead_us DESC, id DESC LIMIT ?");
+  if (!s.ok()) return s.status();
+  s->Bind(1, queue).Bind(2, before_us).Bind(3, before_id).Bind(4, static_cast<int64_t>(page_size) + 1);
+  Page<DeadLetter> page;
+  std::string last_id;
+  for (;;) {
+    auto row = s->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    if (page.items.size() == static_cast<size_t>(page_size)) {
+      page.next_cursor = std::to_string(page.items.back().dead_time) + "/" + last_id;
+      break;
+    }
+    auto d = DeadLetterFromRow(*s);
+    if (!d.ok()) return d.status();
+    last_id = s->Text(7);
+    page.items.push_back(std::move(*d));
+  }
+  return page;
+}
+
+StatusOr<DeadLetter> SqliteStore::GetDeadLetter(const std::string& name) {
+  auto r = AcquireReader();
+  if (!r.ok()) return r.status();
+  auto [queue, id] = SplitTaskName(name);
+  auto s = (*r)->Prepare(
+      "SELECT doc, body, dead_us, reason, status, headers, response FROM dead_letters WHERE queue = ? AND id = ?");
+  if (!s.ok()) return s.status();
+  auto row = s->Bind(1, queue).Bind(2, id).Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return NotFound(msg::kEntityMissing);
+  return DeadLetterFromRow(*s);
 }
 
 }  // namespace stratus

@@ -32,6 +32,11 @@ class SqliteStore final : public Store {
   StatusOr<Page<Task>> ListTasks(const std::string& queue, int page_size, const std::string& cursor,
                                  bool with_body) override;
   StatusOr<int64_t> CountTasks(const std::string& queue) override;
+  Status ScanTasks(const std::string& queue, const std::function<void(TaskKey)>& fn) override;
+  StatusOr<std::vector<Queue>> AllQueues() override;
+  StatusOr<Page<DeadLetter>> ListDeadLetters(const std::string& queue, int page_size,
+                                             const std::string& cursor) override;
+  StatusOr<DeadLetter> GetDeadLetter(const std::string& name) override;
   void Close() override;
 
   // Commits performed so far (for tests and metrics: fewer commits than writes = group commit).

@@ -1,0 +1,128 @@
+#include "api/redis/service.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "api/redis/upstash.h"
+#include "common/ids.h"
+#include "http/server.h"
+#include "kv/backend.h"
+#include "kv/engine.h"
+#include "kv/proxy.h"
+
+namespace stratus::api::redis {
+namespace {
+
+StatusOr<std::string> ReadTokenFile(const std::string& path) {
+  std::ifstream in(path);
+  std::string token;
+  if (!in || !std::getline(in, token)) return InvalidArgument("cannot read the token file " + path);
+  while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+  if (token.empty()) return InvalidArgument("the token file " + path + " is empty");
+  return token;
+}
+
+}  // namespace
+
+struct RedisService::State {
+  RedisServiceOptions options;
+  std::string token;
+  std::string generated_path;
+  std::unique_ptr<kv::Engine> engine;
+  std::unique_ptr<kv::Backend> backend;
+  http::Router router;
+  std::unique_ptr<http::Server> server;
+};
+
+RedisService::RedisService(const Clock& clock, http::EventLoops& loops) : clock_(clock), loops_(loops) {}
+RedisService::~RedisService() { Stop(); }
+
+Status RedisService::Start(RedisServiceOptions options) {
+  auto st = std::make_unique<State>();
+  st->options = options;
+  std::filesystem::path dir = std::filesystem::path(options.data_dir) / "redis";
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Unavailable("cannot create " + dir.string() + ": " + ec.message());
+
+  if (!options.token.empty()) {
+    st->token = options.token;
+  } else if (!options.token_file.empty()) {
+    auto t = ReadTokenFile(options.token_file);
+    if (!t.ok()) return t.status();
+    st->token = *t;
+  } else {
+    std::string path = (dir / "token").string();
+    if (std::filesystem::exists(path)) {
+      auto t = ReadTokenFile(path);
+      if (!t.ok()) return t.status();
+      st->token = *t;
+    } else {
+      st->token = RandomHex(24);
+      std::string tmp = path + ".tmp";
+      {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << st->token << "\n";
+        if (!out) return Unavailable("cannot write " + tmp);
+      }
+      ::chmod(tmp.c_str(), 0600);
+      std::filesystem::rename(tmp, path, ec);
+      if (ec) return Unavailable("cannot write " + path + ": " + ec.message());
+    }
+    st->generated_path = path;
+  }
+
+  if (options.url.empty()) {
+    auto fsync = kv::ParseFsyncPolicy(options.fsync);
+    if (!fsync.ok()) return fsync.status();
+    st->engine = std::make_unique<kv::Engine>(clock_);
+    kv::EngineOptions eo;
+    eo.log_path = (dir / "appendonly.log").string();
+    eo.fsync = *fsync;
+    STRATUS_RETURN_IF_ERROR(st->engine->Open(eo));
+    st->backend = std::make_unique<kv::EmbeddedBackend>(*st->engine);
+  } else {
+    auto proxy = kv::ProxyBackend::Create(options.url, loops_.size(), static_cast<size_t>(options.pool_size));
+    if (!proxy.ok()) return proxy.status();
+    st->backend = std::move(*proxy);
+  }
+
+  UpstashTokens tokens{st->token, options.readonly_token};
+  STRATUS_RETURN_IF_ERROR(RegisterUpstashRoutes(st->router, *st->backend, tokens));
+  http::ServerOptions so;
+  so.host = options.host;
+  so.port = options.port;
+  so.max_body_bytes = options.max_request_bytes;
+  st->server = std::make_unique<http::Server>(loops_, st->router, UpstashHooks(tokens), so);
+  STRATUS_RETURN_IF_ERROR(st->server->Start());
+  state_ = std::move(st);
+  return Status::Ok();
+}
+
+void RedisService::Stop() {
+  if (!state_) return;
+  state_->server->Stop();
+  // The engine closes (final fsync) after the loops stop; ServeApp stops the loops first.
+}
+
+std::string RedisService::url() const { return state_ ? "http://" + state_->server->address() : ""; }
+
+const std::string& RedisService::token() const {
+  static const std::string kEmpty;
+  return state_ ? state_->token : kEmpty;
+}
+
+const std::string& RedisService::generated_token_path() const {
+  static const std::string kEmpty;
+  return state_ ? state_->generated_path : kEmpty;
+}
+
+std::string RedisService::backend_description() const {
+  if (!state_) return "";
+  if (!state_->options.url.empty()) return "proxy to " + kv::RedactUrl(state_->options.url);
+  return "embedded engine, fsync " + state_->options.fsync;
+}
+
+}  // namespace stratus::api::redis

@@ -1,0 +1,51 @@
+// The Redis REST listener as one unit: its token (given, read from a file, or generated
+// once and kept in the data dir), its backend (the embedded engine with its log in
+// <data-dir>/redis/, or the proxy to --redis-url), its routes and its http::Server on the
+// shared event loops.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "http/event_loops.h"
+#include "stratus/status.h"
+
+namespace stratus::api::redis {
+
+struct RedisServiceOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8079;
+  std::string data_dir;
+  std::string token;
+  std::string readonly_token;
+  std::string token_file;
+  std::string fsync = "everysec";
+  std::string url;  // empty: embedded
+  size_t max_request_bytes = 10 * 1024 * 1024;
+  int pool_size = 16;
+};
+
+class RedisService {
+ public:
+  RedisService(const Clock& clock, http::EventLoops& loops);
+  ~RedisService();
+
+  // Loads or generates the token, opens the backend, binds the listener.
+  Status Start(RedisServiceOptions options);
+  void Stop();
+
+  std::string url() const;
+  const std::string& token() const;
+  // Where a generated token is kept ("" when the token came from a flag or file).
+  const std::string& generated_token_path() const;
+  std::string backend_description() const;
+
+ private:
+  struct State;
+  const Clock& clock_;
+  http::EventLoops& loops_;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace stratus::api::redis

@@ -1,0 +1,282 @@
+#include "kv/engine.h"
+
+#include <chrono>
+
+#include "kv/scripting.h"
+#include "kv/util.h"
+
+namespace stratus::kv {
+namespace {
+
+constexpr std::string_view kExecAbort = "EXECABORT Transaction discarded because of previous errors.";
+
+std::string UnknownCommand(const Argv& argv) {
+  std::string args;
+  for (size_t i = 1; i < argv.size() && args.size() < 128; ++i) {
+    std::string_view a = argv[i];
+    a = a.substr(0, std::min(a.size(), 128 - args.size()));
+    a = a.substr(0, a.find('\0'));
+    args += "'" + std::string(a) + "' ";
+  }
+  std::string_view name = argv[0];
+  name = name.substr(0, std::min<size_t>(128, name.find('\0')));
+  std::string msg = "ERR unknown command '" + std::string(name) + "', with args beginning with: " + args;
+  for (char& c : msg) {
+    if (c == '\r' || c == '\n') c = ' ';
+  }
+  return msg;
+}
+
+}  // namespace
+
+Engine::Engine(const Clock& clock) : clock_(clock), scripts_(std::make_unique<ScriptRunner>()) {}
+
+Engine::~Engine() { Close(); }
+
+Status Engine::Open(EngineOptions options) {
+  options_ = std::move(options);
+  STRATUS_RETURN_IF_ERROR(RegisterStringFamily(table_));
+  STRATUS_RETURN_IF_ERROR(RegisterKeyFamily(table_));
+  STRATUS_RETURN_IF_ERROR(RegisterHashFamily(table_));
+  STRATUS_RETURN_IF_ERROR(RegisterSetFamily(table_));
+  STRATUS_RETURN_IF_ERROR(RegisterListFamily(table_));
+  STRATUS_RETURN_IF_ERROR(RegisterZSetFamily(table_));
+  STRATUS_RETURN_IF_ERROR(RegisterServerFamily(table_));
+  STRATUS_RETURN_IF_ERROR(RegisterScriptingFamily(table_));
+
+  if (!options_.log_path.empty()) {
+    auto log = AppendLog::Open(options_.log_path, options_.fsync);
+    if (!log.ok()) return log.status();
+    std::lock_guard lock(mu_);
+    log_ = std::move(*log);
+    replaying_ = true;
+    db_.set_loading(true);
+    db_.set_now(NowMs());
+    Status st = log_->Replay([this](const Argv& argv) {
+      if (!Check(argv, false, false)) (void)CallLocked(argv, false);
+    });
+    db_.set_loading(false);
+    replaying_ = false;
+    pending_.clear();
+    pending_records_ = 0;
+    STRATUS_RETURN_IF_ERROR(st);
+    db_.set_now(NowMs());
+    db_.ExpireSome(SIZE_MAX);
+    (void)db_.TakeExpired();
+    // Compaction at start: the log becomes the snapshot of what was just loaded.
+    STRATUS_RETURN_IF_ERROR(log_->Rewrite(Snapshot()));
+  }
+  if (options_.active_expiry) expiry_thread_ = std::thread([this] { ExpiryLoop(); });
+  return Status::Ok();
+}
+
+void Engine::Close() {
+  {
+    std::lock_guard lock(expiry_mu_);
+    stop_ = true;
+    expiry_cv_.notify_all();
+  }
+  if (expiry_thread_.joinable()) expiry_thread_.join();
+  std::lock_guard lock(mu_);
+  if (log_) log_->Close();
+}
+
+std::optional<Reply> Engine::Check(const Argv& argv, bool readonly, bool from_script) const {
+  if (argv.empty()) return Reply::Error("ERR empty command");
+  const CommandSpec* spec = table_.Find(argv[0]);
+  if (!spec) return Reply::Error(UnknownCommand(argv));
+  int argc = static_cast<int>(argv.size());
+  if ((spec->arity > 0 && argc != spec->arity) || (spec->arity < 0 && argc < -spec->arity)) {
+    return Reply::Error(ArityError(spec->name));
+  }
+  if (readonly && (spec->flags & (kWrite | kDenyReadOnlyToken))) {
+    return Reply::Error("NOPERM this user has no permissions to run the '" + std::string(spec->name) + "' command");
+  }
+  if (from_script && (spec->flags & kNoScript)) return Reply::Error("ERR This Redis command is not allowed from script");
+  return std::nullopt;
+}
+
+void Engine::AppendRecord(const Argv& argv) {
+  if (replaying_ || !log_) return;
+  AppendRespCommand(argv, &pending_);
+  ++pending_records_;
+}
+
+Reply Engine::CallLocked(const Argv& argv, bool from_script) {
+  const CommandSpec* spec = table_.Find(argv[0]);
+  CommandContext ctx{*this, db_, argv, {}};
+  spec->handler(ctx);
+  if (db_.HasExpired()) {
+    for (auto& key : db_.TakeExpired()) AppendRecord({"DEL", std::move(key)});
+  }
+  if ((spec->flags & kWrite) && ctx.dirty) {
+    if (ctx.custom) {
+      for (const auto& rec : ctx.custom_records) AppendRecord(rec);
+    } else {
+      AppendRecord(argv);
+    }
+  }
+  return std::move(ctx.reply);
+}
+
+Status Engine::FlushLog(bool atomic, uint64_t* seq) {
+  if (pending_records_ == 0) return Status::Ok();
+  std::string bytes;
+  if (pending_records_ > 1) {
+    bytes.reserve(pending_.size() + 32);
+    AppendRespCommand({"MULTI"}, &bytes);
+    bytes += pending_;
+    AppendRespCommand({"EXEC"}, &bytes);
+  } else {
+    bytes.swap(pending_);
+  }
+  pending_.clear();
+  pending_records_ = 0;
+  auto s = log_->Append(bytes);
+  if (!s.ok()) {
+    log_failed_ = true;
+    return s.status();
+  }
+  *seq = *s;
+  return MaybeRewrite();
+}
+
+Status Engine::MaybeRewrite() {
+  uint64_t size = log_->file_bytes();
+  if (size < options_.rewrite_min_bytes || size < 2 * log_->base_bytes()) return Status::Ok();
+  return log_->Rewrite(Snapshot());
+}
+
+BatchResult Engine::Execute(const std::vector<Argv>& commands, bool atomic, bool readonly) {
+  BatchResult out;
+  std::lock_guard lock(mu_);
+  if (log_failed_) {
+    // After a failed log write nothing more is acknowledged as durable; reads still work.
+    readonly = true;
+  }
+  if (atomic) {
+    for (const auto& cmd : commands) {
+      if (Check(cmd, readonly, false)) {
+        out.abort = Reply::Error(std::string(kExecAbort));
+        return out;
+      }
+    }
+  }
+  db_.set_now(NowMs());
+  out.replies.reserve(commands.size());
+  for (const auto& cmd : commands) {
+    if (!atomic) db_.set_now(NowMs());
+    if (auto refused = Check(cmd, readonly, false)) {
+      if (log_failed_ && refused->str.rfind("NOPERM", 0) == 0) {
+        refused = Reply::Error("MISCONF Errors writing to the append-only log; writes are refused until restart");
+      }
+      out.replies.push_back(std::move(*refused));
+      continue;
+    }
+    out.replies.push_back(CallLocked(cmd, false));
+  }
+  if (log_) {
+    Status st = FlushLog(atomic, &out.log_seq);
+    if (!st.ok()) {
+      for (auto& r : out.replies) r = Reply::Error("MISCONF Errors writing to the append-only log: " + st.message());
+    }
+  }
+  return out;
+}
+
+Reply Engine::Run(const Argv& argv) {
+  std::vector<Argv> one{argv};
+  BatchResult r = Execute(one, false, false);
+  return std::move(r.replies[0]);
+}
+
+size_t Engine::ExpireNow() {
+  std::lock_guard lock(mu_);
+  db_.set_now(NowMs());
+  size_t n = db_.ExpireSome(SIZE_MAX);
+  for (auto& key : db_.TakeExpired()) AppendRecord({"DEL", std::move(key)});
+  if (log_) {
+    uint64_t seq = 0;
+    (void)FlushLog(false, &seq);
+  }
+  return n;
+}
+
+size_t Engine::DbSize() {
+  std::lock_guard lock(mu_);
+  return db_.size();
+}
+
+void Engine::ExpiryLoop() {
+  using namespace std::chrono_literals;
+  std::unique_lock lock(expiry_mu_);
+  while (!stop_) {
+    expiry_cv_.wait_for(lock, 100ms, [this] { return stop_; });
+    if (stop_) break;
+    lock.unlock();
+    {
+      std::lock_guard engine_lock(mu_);
+      db_.set_now(NowMs());
+      // Bounded per tick, as Redis's active cycle is, so a mass expiry never stalls commands.
+      db_.ExpireSome(2000);
+      for (auto& key : db_.TakeExpired()) AppendRecord({"DEL", std::move(key)});
+      if (log_) {
+        uint64_t seq = 0;
+        (void)FlushLog(false, &seq);
+      }
+    }
+    lock.lock();
+  }
+}
+
+std::string Engine::Snapshot() {
+  std::string out;
+  int64_t now = NowMs();
+  for (const auto& [key, entry] : db_.map()) {
+    if (entry.expire_ms != kNoExpiry && entry.expire_ms <= now) continue;
+    const std::string& k = key.name;
+    std::visit(
+        [&](const auto& v) {
+          using T = std::decay_t<decltype(v)>;
+          constexpr size_t kChunk = 128;
+          if constexpr (std::is_same_v<T, StringValue>) {
+            AppendRespCommand({"SET", k, v}, &out);
+          } else if constexpr (std::is_same_v<T, ListValue>) {
+            Argv a{"RPUSH", k};
+            for (const auto& e : v) {
+              a.push_back(e);
+              if (a.size() == kChunk + 2) { AppendRespCommand(a, &out); a.resize(2); }
+            }
+            if (a.size() > 2) AppendRespCommand(a, &out);
+          } else if constexpr (std::is_same_v<T, SetValue>) {
+            Argv a{"SADD", k};
+            for (const auto& e : v) {
+              a.push_back(e);
+              if (a.size() == kChunk + 2) { AppendRespCommand(a, &out); a.resize(2); }
+            }
+            if (a.size() > 2) AppendRespCommand(a, &out);
+          } else if constexpr (std::is_same_v<T, HashValue>) {
+            Argv a{"HSET", k};
+            for (const auto& [f, val] : v) {
+              a.push_back(f);
+              a.push_back(val);
+              if (a.size() >= 2 * kChunk + 2) { AppendRespCommand(a, &out); a.resize(2); }
+            }
+            if (a.size() > 2) AppendRespCommand(a, &out);
+          } else {
+            Argv a{"ZADD", k};
+            for (const auto& [score, member] : v.order) {
+              a.push_back(FormatDouble(score));
+              a.push_back(member);
+              if (a.size() >= 2 * kChunk + 2) { AppendRespCommand(a, &out); a.resize(2); }
+            }
+            if (a.size() > 2) AppendRespCommand(a, &out);
+          }
+        },
+        entry.value);
+    if (entry.expire_ms != kNoExpiry) AppendRespCommand({"PEXPIREAT", k, std::to_string(entry.expire_ms)}, &out);
+  }
+  return out;
+}
+
+}  // namespace stratus::kv

@@ -1,0 +1,26 @@
+// EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT: rows here, the interpreter in kv/scripting.cc.
+#include "kv/engine.h"
+#include "kv/families/family.h"
+#include "kv/scripting.h"
+
+namespace stratus::kv {
+namespace {
+
+void Eval(CommandContext& ctx) { ctx.engine.scripts().Eval(ctx, false); }
+void EvalSha(CommandContext& ctx) { ctx.engine.scripts().Eval(ctx, true); }
+void Script(CommandContext& ctx) { ctx.engine.scripts().Script(ctx); }
+
+}  // namespace
+
+Status RegisterScriptingFamily(CommandTable& t) {
+  for (const CommandSpec& spec : {
+           CommandSpec{.name = "eval", .arity = -3, .flags = kWrite | kNoScript, .handler = Eval},
+           CommandSpec{.name = "evalsha", .arity = -3, .flags = kWrite | kNoScript, .handler = EvalSha},
+           CommandSpec{.name = "script", .arity = -2, .flags = kWrite | kNoScript, .handler = Script},
+       }) {
+    STRATUS_RETURN_IF_ERROR(t.Add(spec));
+  }
+  return Status::Ok();
+}
+
+}  // namespace stratus::kv

@@ -1,0 +1,115 @@
+// The keyspace: every key with its typed value and optional absolute expiry (Unix ms).
+// Not thread-safe: the Engine owns it and serialises access (see docs/redis.md).
+//
+// Keys are ordered by a 52-bit hash of their bytes, then by the bytes. That order gives
+// SCAN a stateless cursor (the hash to resume from) with Redis's guarantee: a key present
+// for a whole scan is returned at least once. 52 bits keep cursors exact as JS numbers.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace stratus::kv {
+
+struct ZSet {
+  std::unordered_map<std::string, double> scores;
+  std::set<std::pair<double, std::string>> order;  // (score, member), Redis's ordering
+
+  size_t size() const { return scores.size(); }
+  // Inserts or moves `member` to `score`.
+  void Set(const std::string& member, double score);
+  bool Remove(const std::string& member);
+};
+
+using StringValue = std::string;
+using ListValue = std::deque<std::string>;
+using SetValue = std::unordered_set<std::string>;
+using HashValue = std::unordered_map<std::string, std::string>;
+using Value = std::variant<StringValue, ListValue, SetValue, HashValue, ZSet>;
+
+// The TYPE name of a value: "string", "list", "set", "hash", "zset".
+const char* TypeName(const Value& v);
+
+constexpr int64_t kNoExpiry = -1;
+
+struct Entry {
+  Value value;
+  int64_t expire_ms = kNoExpiry;
+};
+
+// Hash of a key as SCAN orders it: in [1, 2^52).
+uint64_t ScanHash(std::string_view key);
+
+class Keyspace {
+ public:
+  struct Key {
+    uint64_t hash;
+    std::string name;
+  };
+  struct KeyRef {
+    uint64_t hash;
+    std::string_view name;
+  };
+  struct Less {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      if (a.hash != b.hash) return a.hash < b.hash;
+      return std::string_view(a.name) < std::string_view(b.name);
+    }
+  };
+  using Map = std::map<Key, Entry, Less>;
+
+  // The time expiry is judged against; the engine sets it once per command (as Redis
+  // caches mstime for a command) so a command sees one consistent instant.
+  void set_now(int64_t now_ms) { now_ms_ = now_ms; }
+  int64_t now() const { return now_ms_; }
+  // While loading the log nothing expires: expiry is applied after the replay.
+  void set_loading(bool loading) { loading_ = loading; }
+  bool loading() const { return loading_; }
+
+  // Finds a live key; an expired one is deleted (and reported through expired_keys()).
+  Entry* Find(std::string_view key);
+  // Inserts or replaces; the expiry is cleared unless keep_ttl.
+  Entry& Set(std::string_view key, Value value, bool keep_ttl = false);
+  // Inserts an empty value of the given type when absent. Callers check the type first.
+  Entry& FindOrCreate(std::string_view key, Value empty);
+  bool Erase(std::string_view key);
+  void SetExpire(std::string_view key, int64_t expire_ms);
+  bool Persist(std::string_view key);
+  void Clear();
+
+  size_t size() const { return map_.size(); }
+  const Map& map() const { return map_; }
+
+  // Deletes up to `limit` keys whose time has passed; returns how many.
+  size_t ExpireSome(size_t limit);
+  // Keys deleted by expiry since the last call (the engine logs them as DEL).
+  std::vector<std::string> TakeExpired() { return std::exchange(expired_, {}); }
+  bool HasExpired() const { return !expired_.empty(); }
+
+  // SCAN: visits keys from `cursor` in hash order; returns the next cursor (0 when done).
+  uint64_t Scan(uint64_t cursor, size_t count, const std::function<void(const std::string&, Entry&)>& visit);
+
+ private:
+  bool IsExpired(const Entry& e) const { return !loading_ && e.expire_ms != kNoExpiry && e.expire_ms <= now_ms_; }
+  void EraseIt(Map::iterator it);
+
+  Map map_;
+  std::set<std::pair<int64_t, std::string>> expiries_;
+  std::vector<std::string> expired_;
+  int64_t now_ms_ = 0;
+  bool loading_ = false;
+};
+
+}  // namespace stratus::kv

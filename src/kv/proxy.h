@@ -1,0 +1,50 @@
+// The proxy backend: Upstash requests run on a real Redis or Valkey (`--redis-url`).
+// Connections are pooled per event loop and checked out for one request at a time, so two
+// concurrent requests never share one (the bug of SRH #25). A /pipeline is written as one
+// RESP pipeline; a /multi-exec is MULTI, the commands and EXEC on one connection. A dead
+// server answers Unavailable (503); the next request dials again, so recovery is automatic.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "kv/backend.h"
+
+namespace stratus::kv {
+
+struct RedisUrl {
+  std::string host;
+  uint16_t port = 6379;
+  std::string user;
+  std::string password;
+  int db = 0;
+};
+// redis://[user:pass@]host:port[/db]; rediss:// (TLS) is refused with a clear error.
+StatusOr<RedisUrl> ParseRedisUrl(const std::string& url);
+// The URL with its password replaced by "***", for logs and banners.
+std::string RedactUrl(const std::string& url);
+
+class ProxyBackend final : public Backend {
+ public:
+  static StatusOr<std::unique_ptr<ProxyBackend>> Create(const std::string& url, size_t loops, size_t pool_size);
+  ~ProxyBackend() override;
+  asio::awaitable<StatusOr<BatchResult>> Run(std::vector<Argv> commands, BatchMode mode, bool readonly) override;
+
+ private:
+  struct Conn;
+  ProxyBackend(RedisUrl url, size_t pool_size);
+  asio::awaitable<StatusOr<std::unique_ptr<Conn>>> Acquire();
+  void Release(std::unique_ptr<Conn> conn);
+  std::optional<Reply> Refuse(const Argv& argv, bool readonly) const;
+
+  RedisUrl url_;
+  size_t pool_size_;
+  CommandTable table_;  // to classify commands for the read-only token
+  std::mutex mu_;
+  std::map<const void*, std::vector<std::unique_ptr<Conn>>> idle_;  // by io_context
+};
+
+}  // namespace stratus::kv

@@ -1,0 +1,32 @@
+// Builds the HTTP request that delivers a task: the task's httpRequest with the queue's
+// httpTarget overrides applied, User-Agent: Google-Cloud-Tasks, the X-CloudTasks-* headers
+// and, for oidcToken tasks, an Authorization: Bearer ID token.
+#pragma once
+
+#include <string>
+
+#include "auth/oidc.h"
+#include "http/client.h"
+#include "stratus/model.h"
+
+namespace stratus {
+
+struct Delivery {
+  http::Url url;
+  http::Request request;
+  Micros deadline = 0;
+};
+
+struct DeliveryOptions {
+  std::string app_engine_url;  // base URL that App Engine tasks are sent to ("" refuses them)
+  std::string oauth_token;     // bearer token for oauthToken tasks ("" refuses them)
+};
+
+// `task` is the task after AttemptStart (dispatchCount counts this attempt).
+StatusOr<Delivery> BuildDelivery(const Queue& queue, const Task& task, auth::OidcSigner* signer,
+                                 const DeliveryOptions& options);
+
+// "1795322121.250000": the TaskETA header form.
+std::string EtaSeconds(Micros t);
+
+}  // namespace stratus

@@ -1,0 +1,97 @@
+#include "tasks/engine/dispatcher.h"
+
+#include "tasks/engine/runner.h"
+
+namespace stratus {
+
+Dispatcher::Dispatcher(Store& store, const Clock& clock, http::EventLoops& loops, auth::OidcSigner* signer,
+                       Metrics& metrics, DispatchOptions options)
+    : store_(store), clock_(clock), loops_(loops), signer_(signer), metrics_(metrics), options_(std::move(options)) {}
+
+Dispatcher::~Dispatcher() { Stop(); }
+
+Status Dispatcher::Start() {
+  Status tls_status;
+  tls_ = http::MakeTlsContext(options_.ca_file, &tls_status);
+  if (!tls_) return tls_status;
+  for (size_t i = 0; i < loops_.size(); ++i) {
+    clients_.push_back(std::make_unique<http::HttpClient>(loops_.Loop(i), *tls_));
+  }
+  auto queues = store_.AllQueues();
+  if (!queues.ok()) return queues.status();
+  for (const Queue& q : *queues) QueueChanged(q);
+  std::map<std::string, std::vector<TaskKey>> by_queue;
+  STRATUS_RETURN_IF_ERROR(store_.ScanTasks("", [&](TaskKey k) {
+    auto runner = Find(k.queue);
+    if (runner) runner->PostSchedule(std::move(k.id), k.schedule_time, false);
+  }));
+  metrics_.SetGaugeSource([this](std::vector<Metrics::Gauge>* out) { Gauges(out); });
+  return Status::Ok();
+}
+
+void Dispatcher::Stop() {
+  stopping_ = true;
+  metrics_.SetGaugeSource(nullptr);
+}
+
+std::shared_ptr<QueueRunner> Dispatcher::Find(const std::string& queue) {
+  std::lock_guard lock(mu_);
+  auto it = runners_.find(queue);
+  return it == runners_.end() ? nullptr : it->second;
+}
+
+void Dispatcher::QueueChanged(const Queue& queue) {
+  std::shared_ptr<QueueRunner> runner;
+  {
+    std::lock_guard lock(mu_);
+    auto& slot = runners_[queue.name];
+    if (!slot) {
+      // Queues are spread over the loops; each queue stays on the loop it was given.
+      size_t i = next_loop_++ % loops_.size();
+      slot = std::make_shared<QueueRunner>(*this, loops_.Loop(i), *clients_[i], queue);
+    }
+    runner = slot;
+  }
+  runner->PostConfigure(queue);
+}
+
+void Dispatcher::QueuePurged(const Queue& queue) {
+  QueueChanged(queue);
+  if (auto runner = Find(queue.name)) runner->PostReload();
+}
+
+void Dispatcher::QueueDeleted(const std::string& name) {
+  std::shared_ptr<QueueRunner> runner;
+  {
+    std::lock_guard lock(mu_);
+    auto it = runners_.find(name);
+    if (it == runners_.end()) return;
+    runner = std::move(it->second);
+    runners_.erase(it);
+  }
+  runner->PostShutdown();
+}
+
+void Dispatcher::TaskScheduled(const std::string& task_name, Micros due, bool run_now) {
+  std::string queue = QueueOfTask(task_name);
+  if (auto runner = Find(queue)) runner->PostSchedule(task_name.substr(queue.size() + 7), due, run_now);
+}
+
+void Dispatcher::TaskRemoved(const std::string& task_name) {
+  std::string queue = QueueOfTask(task_name);
+  if (auto runner = Find(queue)) runner->PostRemove(task_name.substr(queue.size() + 7));
+}
+
+void Dispatcher::Gauges(std::vector<Metrics::Gauge>* out) {
+  const Micros now = clock_.Now();
+  std::lock_guard lock(mu_);
+  for (const auto& [name, r] : runners_) {
+    out->push_back({"stratus_queue_depth", name, static_cast<double>(r->depth())});
+    out->push_back({"stratus_queue_in_flight", name, static_cast<double>(r->in_flight())});
+    Micros due = r->earliest_due();
+    double age = due && due < now ? static_cast<double>(now - due) / kMicrosPerSecond : 0;
+    out->push_back({"stratus_queue_oldest_task_age_seconds", name, age});
+  }
+}
+
+}  // namespace stratus

@@ -1,0 +1,80 @@
+// Push delivery. One QueueRunner per queue, bound to one event loop, owns that queue's
+// scheduling state: the due-ordered index of pending task ids, the token bucket
+// (maxDispatchesPerSecond, maxBurstSize), the in-flight cap (maxConcurrentDispatches) and the
+// slow-down state. Nothing is shared between runners; the Dispatcher only maps names to
+// runners and forwards the service's notifications to the owning loop.
+//
+// Each attempt: AttemptStart is made durable (dispatchCount + 1) before the request leaves,
+// and AttemptFinish (success, retry at the next backoff, or dead letter) after the answer.
+// A crash between the two repeats that delivery after restart: at-least-once.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "auth/oidc.h"
+#include "common/clock.h"
+#include "http/client.h"
+#include "http/event_loops.h"
+#include "stratus/store.h"
+#include "tasks/engine/delivery.h"
+#include "tasks/engine/metrics.h"
+#include "tasks/service.h"
+
+namespace stratus {
+
+struct DispatchOptions {
+  std::string ca_file;  // extra CA for HTTPS targets (tests use a private CA)
+  DeliveryOptions delivery;
+  Micros max_queue_hold = 60LL * kMicrosPerSecond;  // longest a Retry-After pauses a queue
+};
+
+class QueueRunner;
+
+class Dispatcher final : public TaskEvents {
+ public:
+  Dispatcher(Store& store, const Clock& clock, http::EventLoops& loops, auth::OidcSigner* signer, Metrics& metrics,
+             DispatchOptions options);
+  ~Dispatcher() override;
+
+  // Loads every queue and pending task from the store and starts dispatching.
+  Status Start();
+  // Starts no new attempts; attempts in flight end with the loops.
+  void Stop();
+
+  // TaskEvents: called after the change is durable, from any thread.
+  void QueueChanged(const Queue& queue) override;
+  void QueuePurged(const Queue& queue) override;
+  void QueueDeleted(const std::string& name) override;
+  void TaskScheduled(const std::string& task_name, Micros due, bool run_now) override;
+  void TaskRemoved(const std::string& task_name) override;
+
+  Store& store() { return store_; }
+  const Clock& clock() const { return clock_; }
+  Metrics& metrics() { return metrics_; }
+  auth::OidcSigner* signer() { return signer_; }
+  const DispatchOptions& options() const { return options_; }
+  bool stopping() const { return stopping_.load(); }
+
+ private:
+  std::shared_ptr<QueueRunner> Find(const std::string& queue);
+  void Gauges(std::vector<Metrics::Gauge>* out);
+
+  Store& store_;
+  const Clock& clock_;
+  http::EventLoops& loops_;
+  auth::OidcSigner* signer_;
+  Metrics& metrics_;
+  DispatchOptions options_;
+  std::unique_ptr<asio::ssl::context> tls_;
+  std::vector<std::unique_ptr<http::HttpClient>> clients_;  // one per loop
+  std::atomic<bool> stopping_{false};
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<QueueRunner>> runners_;
+  size_t next_loop_ = 0;
+};
+
+}  // namespace stratus
