@@ -79,6 +79,9 @@ struct AttemptFinish {
   std::string dead_reason;         // kDeadLetter
   std::map<std::string, std::string> response_headers;  // kDeadLetter
   std::string response_body;       // kDeadLetter, first KB
+  // The attempt being finished, as AttemptStart recorded it: a task deleted and re-created
+  // under the same name during the attempt does not match (FAILED_PRECONDITION) and is left alone.
+  int32_t dispatch_count = 0;
 };
 
 // Moves a dead letter back into its queue with fresh counts, due now; ALREADY_EXISTS when a
@@ -137,7 +140,8 @@ class Store {
                                            int page_size, const std::string& cursor) = 0;
   // NOT_FOUND carries Google's "existed recently" message when the name is in the window.
   virtual StatusOr<Task> GetTask(const std::string& name, Micros now) = 0;
-  // Tasks of a queue ordered by (scheduleTime, id). Without `with_body`, bodies are left empty.
+  // Tasks of a queue in creation order (stable while tasks are rescheduled). Without
+  // `with_body`, bodies are left empty.
   virtual StatusOr<Page<Task>> ListTasks(const std::string& queue, int page_size, const std::string& cursor,
                                          bool with_body) = 0;
   // Number of tasks in a queue.

@@ -1,16 +1,46 @@
 #include "common/json.h"
 
 #include <charconv>
+#include <climits>
 #include <cmath>
 
 #include "common/base64.h"
 
 namespace stratus {
 
+namespace {
+
+// nlohmann's parser recurses per nesting level; bound the depth before parsing so a hostile
+// body cannot exhaust the stack.
+bool NestingWithin(std::string_view body, int max_depth) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < body.size(); ++i) {
+    char c = body[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return false;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 StatusOr<Json> ParseJsonBody(std::string_view body) {
   size_t i = 0;
   while (i < body.size() && std::isspace(static_cast<unsigned char>(body[i]))) ++i;
   if (i == body.size()) return Json::object();
+  if (!NestingWithin(body, kMaxJsonDepth)) {
+    return InvalidArgument("Invalid JSON payload received. Nesting is deeper than " + std::to_string(kMaxJsonDepth) +
+                           " levels.");
+  }
   Json j = Json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
     return InvalidArgument("Invalid JSON payload received. Unexpected token or malformed JSON.");
@@ -41,6 +71,13 @@ StatusOr<JsonObject> JsonObject::Of(const Json& value, std::string path) {
   return JsonObject(&value, std::move(path));
 }
 
+StatusOr<JsonObject> JsonObject::Root(const Json& value, std::string path) {
+  if (!value.is_object()) {
+    return InvalidArgument("Invalid JSON payload received. Unknown name \"\": Root element must be a message.");
+  }
+  return JsonObject(&value, std::move(path));
+}
+
 const Json* JsonObject::Find(std::string_view field) const {
   auto it = json_->find(std::string(field));
   if (it == json_->end()) it = json_->find(CamelToSnake(field));
@@ -67,8 +104,9 @@ Status JsonObject::CheckFields(std::initializer_list<std::string_view> fields) c
       }
     }
     if (!known) {
-      return InvalidArgument("Invalid JSON payload received. Unknown name \"" + key + "\" at '" + path_ +
-                             "': Cannot find field.");
+      std::string where = path_.empty() ? "" : " at '" + path_ + "'";
+      return InvalidArgument("Invalid JSON payload received. Unknown name \"" + key + "\"" + where +
+                             ": Cannot find field.");
     }
   }
   return Status::Ok();
@@ -106,6 +144,14 @@ Status JsonObject::GetInt(std::string_view field, std::optional<int64_t>* out) c
     }
   }
   return InvalidValue(field, "TYPE_INT32", *v);
+}
+
+Status JsonObject::GetInt32(std::string_view field, std::optional<int64_t>* out) const {
+  std::optional<int64_t> v;
+  STRATUS_RETURN_IF_ERROR(GetInt(field, &v));
+  if (v && (*v < INT32_MIN || *v > INT32_MAX)) return InvalidValue(field, "TYPE_INT32", *Find(field));
+  *out = v;
+  return Status::Ok();
 }
 
 Status JsonObject::GetDouble(std::string_view field, std::optional<double>* out) const {

@@ -19,7 +19,10 @@ namespace stratus {
 
 using Json = nlohmann::json;
 
-// Parses a request body; an empty body is an empty object. Never throws.
+inline constexpr int kMaxJsonDepth = 100;
+
+// Parses a request body; an empty body is an empty object. Never throws; nesting deeper than
+// kMaxJsonDepth is refused.
 StatusOr<Json> ParseJsonBody(std::string_view body);
 
 // "maxBurstSize" -> "max_burst_size".
@@ -37,6 +40,8 @@ class JsonObject {
 
   // Builds a reader for a value that must be an object (null reads as an empty object).
   static StatusOr<JsonObject> Of(const Json& value, std::string path);
+  // The same for a request's root message: Google's texts for a non-object root.
+  static StatusOr<JsonObject> Root(const Json& value, std::string path);
 
   // Fails on any member not in `fields` (lowerCamel names; snake_case also accepted).
   Status CheckFields(std::initializer_list<std::string_view> fields) const;
@@ -49,6 +54,8 @@ class JsonObject {
 
   Status GetString(std::string_view field, std::optional<std::string>* out) const;
   Status GetInt(std::string_view field, std::optional<int64_t>* out) const;
+  // An int32 field: out-of-range values are refused as Google does.
+  Status GetInt32(std::string_view field, std::optional<int64_t>* out) const;
   Status GetDouble(std::string_view field, std::optional<double>* out) const;
   Status GetDuration(std::string_view field, std::optional<Micros>* out) const;
   Status GetTimestamp(std::string_view field, std::optional<Micros>* out) const;

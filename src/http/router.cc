@@ -101,15 +101,29 @@ bool Router::MatchOne(const Compiled& c, const std::vector<std::string_view>& pa
 Router::Match Router::Find(Verb verb, std::string_view path, std::map<std::string, std::string>* params) const {
   auto parts = SplitPath(path);
   Match m;
+  // Fixed-length templates first, then the catch-all ({var=**}) with the longest fixed
+  // prefix, so a catch-all never shadows a more specific route.
+  const Compiled* best = nullptr;
+  std::map<std::string, std::string> best_params;
   for (const auto& c : compiled_) {
+    bool catch_all = !c.segments.empty() && c.segments.back().rest;
     std::map<std::string, std::string> p;
     if (!MatchOne(c, parts, &p)) continue;
     m.path_matched = true;
-    if (c.route->verb == verb) {
+    if (c.route->verb != verb) continue;
+    if (!catch_all) {
       m.route = c.route;
       *params = std::move(p);
       return m;
     }
+    if (!best || c.segments.size() > best->segments.size()) {
+      best = &c;
+      best_params = std::move(p);
+    }
+  }
+  if (best) {
+    m.route = best->route;
+    *params = std::move(best_params);
   }
   return m;
 }

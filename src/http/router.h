@@ -3,6 +3,7 @@
 // — a `{var}` matches one path segment; a trailing ":verb" is a custom method. A last
 // segment `{var=**}` matches the rest of the path (zero or more segments, colons included);
 // its parameter is the raw remainder, not percent-decoded, so the handler can split it.
+// Fixed-length templates are tried before catch-alls.
 #pragma once
 
 #include <functional>

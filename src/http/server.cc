@@ -1,5 +1,6 @@
 #include "http/server.h"
 
+#include <array>
 #include <chrono>
 
 namespace stratus::http {
@@ -97,7 +98,14 @@ asio::awaitable<void> Server::Session(tcp::socket socket) {
     co_await bh::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
     if (ec || !keep_alive) break;
   }
+  // Lingering close: a client still uploading an oversized body would otherwise get a reset
+  // instead of our answer. Drain what it sends for a bounded time, then close.
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  std::array<char, 16384> scratch;
+  stream.expires_after(std::chrono::seconds(2));
+  for (size_t drained = 0; !ec && drained < (64u << 20);) {
+    drained += co_await stream.async_read_some(asio::buffer(scratch), asio::redirect_error(asio::use_awaitable, ec));
+  }
 }
 
 asio::awaitable<Response> Server::Dispatch(const Request& req, const std::string& remote) {

@@ -1,5 +1,8 @@
 #include "kv/proxy.h"
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <charconv>
 
 #include "kv/resp.h"
@@ -164,10 +167,14 @@ asio::awaitable<StatusOr<std::unique_ptr<ProxyBackend::Conn>>> ProxyBackend::Acq
   {
     std::lock_guard lock(mu_);
     auto& idle = idle_[key];
-    if (!idle.empty()) {
+    while (!idle.empty()) {
       auto c = std::move(idle.back());
       idle.pop_back();
-      co_return std::move(c);
+      // A pooled connection the server closed meanwhile (a restart, an idle timeout)
+      // reads as EOF without blocking: drop it rather than fail the request on it.
+      char probe;
+      ssize_t n = ::recv(c->socket.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) co_return std::move(c);
     }
   }
   auto conn = std::make_unique<Conn>(ex);

@@ -277,8 +277,8 @@ StatusOr<Queue> QueueFromJson(const JsonObject& o) {
     std::optional<double> mdps;
     std::optional<int64_t> burst, mcd;
     RETURN_IF_ERROR(r.GetDouble("maxDispatchesPerSecond", &mdps));
-    RETURN_IF_ERROR(r.GetInt("maxBurstSize", &burst));
-    RETURN_IF_ERROR(r.GetInt("maxConcurrentDispatches", &mcd));
+    RETURN_IF_ERROR(r.GetInt32("maxBurstSize", &burst));
+    RETURN_IF_ERROR(r.GetInt32("maxConcurrentDispatches", &mcd));
     SetIf(mdps, &q.rate_limits.max_dispatches_per_second);
     if (burst) q.rate_limits.max_burst_size = static_cast<int32_t>(*burst);
     if (mcd) q.rate_limits.max_concurrent_dispatches = static_cast<int32_t>(std::clamp<int64_t>(*mcd, INT32_MIN, INT32_MAX));
@@ -290,11 +290,11 @@ StatusOr<Queue> QueueFromJson(const JsonObject& o) {
     RETURN_IF_ERROR(r.CheckFields({"maxAttempts", "maxRetryDuration", "minBackoff", "maxBackoff", "maxDoublings"}));
     std::optional<int64_t> attempts, doublings;
     std::optional<Micros> mrd, minb, maxb;
-    RETURN_IF_ERROR(r.GetInt("maxAttempts", &attempts));
+    RETURN_IF_ERROR(r.GetInt32("maxAttempts", &attempts));
     RETURN_IF_ERROR(r.GetDuration("maxRetryDuration", &mrd));
     RETURN_IF_ERROR(r.GetDuration("minBackoff", &minb));
     RETURN_IF_ERROR(r.GetDuration("maxBackoff", &maxb));
-    RETURN_IF_ERROR(r.GetInt("maxDoublings", &doublings));
+    RETURN_IF_ERROR(r.GetInt32("maxDoublings", &doublings));
     if (attempts) q.retry_config.max_attempts = static_cast<int32_t>(std::clamp<int64_t>(*attempts, INT32_MIN, INT32_MAX));
     if (doublings) q.retry_config.max_doublings = static_cast<int32_t>(std::clamp<int64_t>(*doublings, INT32_MIN, INT32_MAX));
     SetIf(mrd, &q.retry_config.max_retry_duration);
@@ -373,10 +373,10 @@ StatusOr<Task> TaskFromJson(const JsonObject& o) {
   RETURN_IF_ERROR(o.GetDuration("dispatchDeadline", &v));
   SetIf(v, &t.dispatch_deadline);
   std::optional<int64_t> n;
-  RETURN_IF_ERROR(o.GetInt("dispatchCount", &n));
+  RETURN_IF_ERROR(o.GetInt32("dispatchCount", &n));
   if (n) t.dispatch_count = static_cast<int32_t>(*n);
   n.reset();
-  RETURN_IF_ERROR(o.GetInt("responseCount", &n));
+  RETURN_IF_ERROR(o.GetInt32("responseCount", &n));
   if (n) t.response_count = static_cast<int32_t>(*n);
   std::optional<int> view;
   RETURN_IF_ERROR(o.GetEnum("view", kViews, "type.googleapis.com/google.cloud.tasks.v2.Task.View", &view));

@@ -296,7 +296,7 @@ asio::awaitable<StatusOr<Task>> TasksService::CreateTask(const std::string& pare
   Mutation mutation = TaskCreate{std::move(task)};
   auto r = co_await Write(std::move(mutation));
   if (!r.ok()) co_return r.status();
-  if (events_) events_->TaskScheduled(r->task->name, r->task->schedule_time, false);
+  if (events_) events_->TaskCreated(r->task->name, r->task->schedule_time);
   co_return std::move(*r->task);
 }
 

@@ -23,6 +23,7 @@ class TaskEvents {
   virtual void QueueChanged(const Queue& queue) = 0;  // created, patched, paused, resumed
   virtual void QueuePurged(const Queue& queue) = 0;
   virtual void QueueDeleted(const std::string& name) = 0;
+  virtual void TaskCreated(const std::string& task_name, Micros due) = 0;
   virtual void TaskScheduled(const std::string& task_name, Micros due, bool run_now) = 0;
   virtual void TaskRemoved(const std::string& task_name) = 0;
 };

@@ -307,7 +307,7 @@ PY
   local i
   for i in 1 2; do
     gc "create-http-task $i in $q" "$tmp/p$i.json" tasks create-http-task "renew-$i" --queue=$q --location=$LOC \
-      --url="https://catchup-api.example.run.app/api/jobs/webhook-renewal?n=$i" --body-content="{\"n\":$i}" &
+      --url="http://127.0.0.1:9/api/jobs/webhook-renewal?n=$i" --body-content="{\"n\":$i}" &
   done
   wait
   gc "purge $q" "$tmp/purge.out" tasks queues purge "$q" --location=$LOC --quiet

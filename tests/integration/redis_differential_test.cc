@@ -294,3 +294,79 @@ TEST_F(RedisDifferential, RandomSequencesAnswerLikeRedis) {
 
 }  // namespace
 }  // namespace stratus
+
+namespace stratus {
+namespace {
+
+// Scripts as @upstash/ratelimit writes them, and the conversion rules, answer like Redis.
+TEST_F(RedisDifferential, ScriptsAnswerLikeRedis) {
+  const std::string fixed_window = R"(
+    local key = KEYS[1]
+    local window = ARGV[1]
+    local incrementBy = ARGV[2]
+    local r = redis.call("INCRBY", key, incrementBy)
+    if r == tonumber(incrementBy) then
+      redis.call("PEXPIRE", key, window)
+    end
+    return r)";
+  const std::string sliding = R"(
+    local currentKey = KEYS[1]
+    local previousKey = KEYS[2]
+    local tokens = tonumber(ARGV[1])
+    local now = ARGV[2]
+    local window = ARGV[3]
+    local requestedTokens = tonumber(ARGV[4])
+    local requestsInCurrentWindow = redis.call("GET", currentKey)
+    if requestsInCurrentWindow == false then requestsInCurrentWindow = 0 end
+    local requestsInPreviousWindow = redis.call("GET", previousKey)
+    if requestsInPreviousWindow == false then requestsInPreviousWindow = 0 end
+    local percentageInCurrent = ( now % window ) / window
+    requestsInPreviousWindow = math.floor(( 1 - percentageInCurrent ) * requestsInPreviousWindow)
+    if requestsInPreviousWindow + requestsInCurrentWindow >= tokens then return -1 end
+    local newValue = redis.call("INCRBY", currentKey, requestedTokens)
+    if newValue == requestedTokens then redis.call("PEXPIRE", currentKey, window * 2 + 1000) end
+    return tokens - ( newValue + requestsInPreviousWindow ))";
+  const std::vector<Argv> calls = {
+      {"eval", fixed_window, "1", "rl:fixed", "60000", "1"},
+      {"eval", fixed_window, "1", "rl:fixed", "60000", "1"},
+      {"eval", sliding, "2", "rl:cur", "rl:prev", "3", "1700000000123", "10000", "1"},
+      {"eval", sliding, "2", "rl:cur", "rl:prev", "3", "1700000000123", "10000", "1"},
+      {"eval", sliding, "2", "rl:cur", "rl:prev", "3", "1700000000123", "10000", "1"},
+      {"eval", sliding, "2", "rl:cur", "rl:prev", "3", "1700000000123", "10000", "1"},
+      {"eval", "return {1, 'two', {3, false}, 4.9, true, false, nil, 8}", "0"},
+      {"eval", "return redis.status_reply('FINE')", "0"},
+      {"eval", "return redis.pcall('incr', KEYS[1])", "1", "s"},
+      {"eval", "redis.call('set', KEYS[1], ARGV[1]); return redis.call('get', KEYS[1])", "1", "s", "v"},
+      {"eval", "return redis.call('hset', KEYS[1], 'a', 1, 'b', 2.5)", "1", "h"},
+      {"eval", "return redis.call('hmget', KEYS[1], 'a', 'b', 'c')", "1", "h"},
+      {"eval", "return redis.call('ttl', KEYS[1])", "1", "rl:fixed"},
+      {"eval", "return redis.sha1hex('abc')", "0"},
+      {"eval", "return KEYS[1] .. ARGV[1]", "1", "k", "a"},
+      {"eval", "return 1", "-1"},
+      {"eval", "return 1", "2", "a"},
+      {"eval", "return 1", "x"},
+      {"evalsha", "0000000000000000000000000000000000000000", "0"},
+      {"script", "load", "return 'loaded'"},
+      {"evalsha", "a0c38691e7fbe0a4d3ad6e9a1a5d9b3f5bb8b9b9", "0"},
+      {"script", "exists", "a0c38691e7fbe0a4d3ad6e9a1a5d9b3f5bb8b9b9", "ffff"},
+  };
+  ASSERT_EQ(client_->Call({"FLUSHALL"}).str, "OK");
+  for (const auto& cmd : calls) {
+    Reply want = client_->Call(cmd);
+    Reply got = engine_.Run(cmd);
+    std::string shown = cmd[0] + " " + cmd[1].substr(0, 60);
+    ASSERT_EQ(kv::DebugString(got), kv::DebugString(want)) << shown;
+  }
+  Reply loaded = engine_.Run({"script", "load", "return 'loaded'"});
+  EXPECT_EQ(kv::DebugString(engine_.Run({"evalsha", loaded.str, "0"})), "\"loaded\"");
+  // A redis.call error stops the script with the command's own error text first.
+  Reply e = engine_.Run({"eval", "return redis.call('incr', KEYS[1])", "1", "s"});
+  EXPECT_EQ(e.str.rfind("ERR value is not an integer or out of range", 0), 0u) << e.str;
+  // An endless script is stopped.
+  Reply loop = engine_.Run({"eval", "while true do end", "0"});
+  EXPECT_NE(loop.str.find("script killed"), std::string::npos) << loop.str;
+  EXPECT_EQ(kv::DebugString(engine_.Run({"get", "s"})), "\"v\"");
+}
+
+}  // namespace
+}  // namespace stratus

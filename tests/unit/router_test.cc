@@ -150,6 +150,39 @@ TEST(Router, CustomVerbOnALiteralSegment) {
   EXPECT_EQ(r.Find(Verb::post, "/v1/tasks", &p).route, nullptr);
 }
 
+TEST(Router, CatchAllTakesTheRawRemainder) {
+  Router r;
+  ASSERT_TRUE(r.Add(Row(Verb::post, "/v1/{db}/{rest=**}", "any")).ok());
+  Params p;
+  auto m = r.Find(Verb::post, "/v1/d%2F1/set/a%2Fb/c:d", &p);
+  ASSERT_NE(m.route, nullptr);
+  EXPECT_EQ(p, (Params{{"db", "d/1"}, {"rest", "set/a%2Fb/c:d"}}));
+  m = r.Find(Verb::post, "/v1/d", &p);
+  ASSERT_NE(m.route, nullptr);
+  EXPECT_EQ(p["rest"], "");
+  EXPECT_EQ(r.Find(Verb::post, "/v1", &p).route, nullptr);
+  EXPECT_TRUE(r.Find(Verb::get, "/v1/d/x", &p).path_matched);
+}
+
+TEST(Router, FixedTemplatesWinOverCatchAlls) {
+  Router r;
+  ASSERT_TRUE(r.Add(Row(Verb::get, "/{rest=**}", "root")).ok());
+  ASSERT_TRUE(r.Add(Row(Verb::get, "/a/{rest=**}", "under-a")).ok());
+  ASSERT_TRUE(r.Add(Row(Verb::get, "/a/b", "exact")).ok());
+  Params p;
+  EXPECT_EQ(r.Find(Verb::get, "/a/b", &p).route->name, "exact");
+  EXPECT_EQ(r.Find(Verb::get, "/a/c/d", &p).route->name, "under-a");
+  EXPECT_EQ(p["rest"], "c/d");
+  EXPECT_EQ(r.Find(Verb::get, "/z", &p).route->name, "root");
+}
+
+TEST(Router, CatchAllMustBeLastWithoutACustomVerb) {
+  for (const char* path : {"/{rest=**}/x", "/a/{rest=**}:verb"}) {
+    Router r;
+    EXPECT_EQ(r.Add(Row(Verb::get, path, "bad")).code(), Code::kInvalidArgument) << path;
+  }
+}
+
 TEST(Router, ParamsAreLeftAloneWhenNothingMatches) {
   Router r;
   ASSERT_TRUE(r.Add(Row(Verb::get, "/a/{x}", "a")).ok());

@@ -65,7 +65,7 @@ http::Response EmptyReply(const http::RequestContext& ctx, const Status& st) {
 StatusOr<Queue> BodyQueue(const http::RequestContext& ctx) {
   auto body = BodyJson(ctx);
   if (!body.ok()) return body.status();
-  auto obj = JsonObject::Of(*body, "queue");
+  auto obj = JsonObject::Root(*body, "queue");
   if (!obj.ok()) return obj.status();
   return QueueFromJson(*obj);
 }
@@ -209,7 +209,7 @@ Reply ListTasks(TasksService& s, http::RequestContext& ctx) {
 Reply CreateTask(TasksService& s, http::RequestContext& ctx) {
   auto body = BodyJson(ctx);
   if (!body.ok()) co_return RpcError(ctx.request, body.status());
-  auto req = JsonObject::Of(*body, "");
+  auto req = JsonObject::Root(*body, "");
   if (!req.ok()) co_return RpcError(ctx.request, req.status());
   Status fields = req->CheckFields({"task", "responseView"});
   if (!fields.ok()) co_return RpcError(ctx.request, fields);
@@ -244,7 +244,7 @@ Reply DeleteTask(TasksService& s, http::RequestContext& ctx) {
 Reply RunTask(TasksService& s, http::RequestContext& ctx) {
   auto body = BodyJson(ctx);
   if (!body.ok()) co_return RpcError(ctx.request, body.status());
-  auto req = JsonObject::Of(*body, "");
+  auto req = JsonObject::Root(*body, "");
   if (!req.ok()) co_return RpcError(ctx.request, req.status());
   auto view = BodyView(*req);
   if (!view.ok()) co_return RpcError(ctx.request, view.status());

@@ -21,6 +21,9 @@ constexpr char kLoc[] = "/v2/projects/{project}/locations/{location}";
 const Row kRows[] = {
   {Verb::get,    "/v2/projects/{project}/locations",                      "locations.list",            cloudtasks::ListLocations},
   {Verb::get,    "",                                                      "locations.get",             cloudtasks::GetLocation},
+  // The Node client's location mixin calls the v1 paths.
+  {Verb::get,    "/v1/projects/{project}/locations",                      "locations.list.v1",         cloudtasks::ListLocations},
+  {Verb::get,    "/v1/projects/{project}/locations/{location}",           "locations.get.v1",          cloudtasks::GetLocation},
   {Verb::get,    "/queues",                                               "queues.list",               cloudtasks::ListQueues},
   {Verb::post,   "/queues",                                               "queues.create",             cloudtasks::CreateQueue},
   {Verb::get,    "/queues/{queue}",                                       "queues.get",                cloudtasks::GetQueue},
@@ -45,7 +48,7 @@ const Row kRows[] = {
 Status RegisterCloudTasksRoutes(http::Router& router, TasksService& service) {
   for (const Row& row : kRows) {
     // Paths are relative to a location unless they are absolute.
-    std::string path = std::string(row.path).rfind("/v2/", 0) == 0 ? row.path : std::string(kLoc) + row.path;
+    std::string path = std::string(row.path).rfind("/v", 0) == 0 ? row.path : std::string(kLoc) + row.path;
     HandlerFn fn = row.fn;
     STRATUS_RETURN_IF_ERROR(router.Add(http::Route{row.verb, path, http::Scope::kApi, row.name,
                                                    [&service, fn](http::RequestContext& ctx) { return fn(service, ctx); }}));

@@ -2,7 +2,7 @@
 //   POST /            ["set","k","v"]             -> {"result":"OK"}
 //   POST /pipeline    [["incr","a"],["get","a"]]  -> [{"result":1},{"result":"1"}]
 //   POST /multi-exec  the same, as one transaction
-//   GET|POST|PUT /set/k/v/EX/100?NX               the path form; a POST body is the last argument
+//   GET|POST|PUT /set/k/v/EX/100?NX               the path form; a POST body is the value after the path arguments
 // Auth: `Authorization: Bearer TOKEN` or `?_token=TOKEN`; the read-only token runs read
 // commands only. Reference: docs/redis.md.
 #pragma once

@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS tasks(
   exec_count INTEGER NOT NULL DEFAULT 0,
   prev_response INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY(queue, id));
-CREATE INDEX IF NOT EXISTS tasks_by_schedule ON tasks(queue, schedule_us, id);
+CREATE INDEX IF NOT EXISTS tasks_by_queue ON tasks(queue);
 CREATE TABLE IF NOT EXISTS dead_letters(
   queue TEXT NOT NULL,
   id TEXT NOT NULL,
@@ -308,6 +308,10 @@ class SqliteStore::Writer {
     if (!task.ok()) return task.status();
     if (!*task) return NotFound(msg::kEntityMissing);  // deleted while in flight
     Task& t = **task;
+    if (t.dispatch_count != op.dispatch_count || !t.last_attempt ||
+        t.last_attempt->dispatch_time != op.attempt.dispatch_time) {
+      return FailedPrecondition("the task was replaced during the attempt");
+    }
     if (op.outcome == AttemptFinish::Outcome::kSucceeded) {
       STRATUS_RETURN_IF_ERROR(DeleteTaskRow(op.name));
       STRATUS_RETURN_IF_ERROR(Tombstone(kTaskTombstone, op.name, now));
@@ -567,39 +571,37 @@ StatusOr<Page<Task>> SqliteStore::ListTasks(const std::string& queue, int page_s
                                             bool with_body) {
   auto r = AcquireReader();
   if (!r.ok()) return r.status();
-  int64_t after_us = INT64_MIN;
-  std::string after_id;
+  // Creation order (rowid): the one key a task never changes, so pages stay exact while
+  // tasks are rescheduled, retried or run during a listing.
+  int64_t after = 0;
   if (!cursor.empty()) {
-    size_t slash = cursor.find('/');
-    if (slash == std::string::npos) return InvalidArgument("Invalid page token.");
     try {
-      after_us = std::stoll(cursor.substr(0, slash));
+      size_t used = 0;
+      after = std::stoll(cursor, &used);
+      if (used != cursor.size()) return InvalidArgument("Invalid page token.");
     } catch (...) {
       return InvalidArgument("Invalid page token.");
     }
-    after_id = cursor.substr(slash + 1);
   }
   auto s = (*r)->Prepare(
-      "SELECT doc, CASE WHEN ? THEN body ELSE NULL END, schedule_us, id, exec_count, prev_response FROM tasks "
-      "WHERE queue = ? AND (schedule_us, id) > (?, ?) ORDER BY schedule_us, id LIMIT ?");
+      "SELECT doc, CASE WHEN ? THEN body ELSE NULL END, rowid, exec_count, prev_response FROM tasks "
+      "WHERE queue = ? AND rowid > ? ORDER BY rowid LIMIT ?");
   if (!s.ok()) return s.status();
-  s->Bind(1, static_cast<int64_t>(with_body)).Bind(2, queue).Bind(3, after_us).Bind(4, after_id);
-  s->Bind(5, static_cast<int64_t>(page_size) + 1);
+  s->Bind(1, static_cast<int64_t>(with_body)).Bind(2, queue).Bind(3, after);
+  s->Bind(4, static_cast<int64_t>(page_size) + 1);
   Page<Task> page;
-  int64_t last_us = 0;
-  std::string last_id;
+  int64_t last = 0;
   for (;;) {
     auto row = s->Step();
     if (!row.ok()) return row.status();
     if (!*row) break;
     if (page.items.size() == static_cast<size_t>(page_size)) {
-      page.next_cursor = std::to_string(last_us) + "/" + last_id;
+      page.next_cursor = std::to_string(last);
       break;
     }
-    auto t = DecodeTask(s->Text(0), s->Text(1), s->Int(4), s->Int(5));
+    auto t = DecodeTask(s->Text(0), s->Text(1), s->Int(3), s->Int(4));
     if (!t.ok()) return t.status();
-    last_us = s->Int(2);
-    last_id = s->Text(3);
+    last = s->Int(2);
     page.items.push_back(std::move(*t));
   }
   return page;

@@ -72,6 +72,11 @@ void Dispatcher::QueueDeleted(const std::string& name) {
   runner->PostShutdown();
 }
 
+void Dispatcher::TaskCreated(const std::string& task_name, Micros due) {
+  metrics_.Count("stratus_tasks_created_total", QueueOfTask(task_name));
+  TaskScheduled(task_name, due, false);
+}
+
 void Dispatcher::TaskScheduled(const std::string& task_name, Micros due, bool run_now) {
   std::string queue = QueueOfTask(task_name);
   if (auto runner = Find(queue)) runner->PostSchedule(task_name.substr(queue.size() + 7), due, run_now);

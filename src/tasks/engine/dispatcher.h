@@ -49,6 +49,7 @@ class Dispatcher final : public TaskEvents {
   void QueueChanged(const Queue& queue) override;
   void QueuePurged(const Queue& queue) override;
   void QueueDeleted(const std::string& name) override;
+  void TaskCreated(const std::string& task_name, Micros due) override;
   void TaskScheduled(const std::string& task_name, Micros due, bool run_now) override;
   void TaskRemoved(const std::string& task_name) override;
 

@@ -52,8 +52,7 @@ void QueueRunner::PostConfigure(Queue queue) {
 
 void QueueRunner::PostSchedule(std::string id, Micros due, bool run_now) {
   asio::post(loop_, [self = shared_from_this(), id = std::move(id), due, run_now] {
-    if (run_now) self->forced_.insert(id);
-    self->Schedule(id, due);
+    self->Schedule(id, due, run_now);
     self->Pump();
   });
 }
@@ -66,6 +65,7 @@ void QueueRunner::PostRemove(std::string id) {
       self->pending_.erase(it);
     }
     self->forced_.erase(id);
+    self->deferred_.erase(id);
     self->UpdateGauges();
   });
 }
@@ -89,16 +89,19 @@ void QueueRunner::PostShutdown() {
     self->due_.clear();
     self->pending_.clear();
     self->forced_.clear();
+    self->deferred_.clear();
     self->UpdateGauges();
   });
 }
 
-void QueueRunner::Schedule(const std::string& id, Micros due) {
+void QueueRunner::Schedule(const std::string& id, Micros due, bool run_now) {
   if (in_flight_.count(id)) {
-    // Rescheduled while in flight (tasks.run): the attempt's own outcome decides; a run
-    // request is kept so the task goes again at once if that attempt asks for a retry.
+    auto& d = deferred_[id];
+    d.due = due;
+    d.run_now = d.run_now || run_now;
     return;
   }
+  if (run_now) forced_.insert(id);
   auto it = pending_.find(id);
   if (it != pending_.end()) {
     due_.erase({it->second, id});
@@ -107,6 +110,18 @@ void QueueRunner::Schedule(const std::string& id, Micros due) {
     pending_.emplace(id, due);
   }
   due_.insert({due, id});
+}
+
+void QueueRunner::EndAttempt(const std::string& id) {
+  in_flight_.erase(id);
+  forced_.erase(id);  // the attempt consumed any run request made before it started
+  auto d = deferred_.find(id);
+  if (d != deferred_.end()) {
+    Deferred later = d->second;
+    deferred_.erase(d);
+    // Stale entries are harmless: AttemptStart refuses a task whose scheduleTime moved on.
+    Schedule(id, later.due, later.run_now);
+  }
 }
 
 void QueueRunner::Refill(Micros now) {
@@ -203,14 +218,15 @@ asio::awaitable<void> QueueRunner::Attempt(std::string id, Micros due) {
   Mutation begin = AttemptStart{task_name, due};
   auto started = co_await WriteAsync(store, std::move(begin), start);
   if (!started.ok()) {
-    // NOT_FOUND: deleted or purged; FAILED_PRECONDITION: rescheduled (its new time was posted).
+    // NOT_FOUND: deleted or purged; FAILED_PRECONDITION: rescheduled, and the new time was
+    // posted (EndAttempt applies it). Anything else is the store failing: keep the task at
+    // the time the store has for it and hold the queue a moment.
     Code c = started.status().code();
+    EndAttempt(id);
     if (c != Code::kNotFound && c != Code::kFailedPrecondition) {
       LogJson({{"event", "task.start_failed"}, {"queue", name_}, {"task", id}, {"error", started.status().message()}});
-      in_flight_.erase(id);
-      Schedule(id, clock.Now() + kStoreRetryDelay);
-    } else {
-      in_flight_.erase(id);
+      if (!pending_.count(id)) Schedule(id, due);
+      hold_until_ = std::max(hold_until_, clock.Now() + kStoreRetryDelay);
     }
     Pump();
     co_return;
@@ -270,9 +286,10 @@ asio::awaitable<void> QueueRunner::Attempt(std::string id, Micros due) {
     finish.response_body = result.body.substr(0, kDeadLetterBodyBytes);
   }
 
+  finish.dispatch_count = task.dispatch_count;
   Mutation done = finish;
   auto recorded = co_await WriteAsync(store, std::move(done), end);
-  in_flight_.erase(id);
+  EndAttempt(id);
   if (!success) {
     metrics.Count("stratus_task_attempts_failed_total", name_, FailureClass(result));
     if (responded && IsThrottlingStatus(status)) OnThrottled(status, RetryAfter(result), end);
@@ -282,10 +299,13 @@ asio::awaitable<void> QueueRunner::Attempt(std::string id, Micros due) {
   Json log = {{"event", "task.attempt"}, {"queue", name_}, {"task", id}, {"attempt", task.dispatch_count}, {"status", status}};
   if (!result.error.empty()) log["error"] = result.error;
   if (!recorded.ok()) {
-    if (recorded.status().code() != Code::kNotFound) {
-      // The outcome is not durable: the task stays as AttemptStart left it and goes again.
+    Code c = recorded.status().code();
+    if (c != Code::kNotFound && c != Code::kFailedPrecondition) {
+      // The outcome is not durable: the task stays as AttemptStart left it (due at `due`)
+      // and goes again once the store answers.
       log["record_error"] = recorded.status().message();
-      Schedule(id, end + kStoreRetryDelay);
+      if (!pending_.count(id)) Schedule(id, due);
+      hold_until_ = std::max(hold_until_, end + kStoreRetryDelay);
     }
   } else {
     switch (finish.outcome) {
@@ -297,7 +317,9 @@ asio::awaitable<void> QueueRunner::Attempt(std::string id, Micros due) {
         metrics.Count("stratus_tasks_retried_total", name_);
         log["outcome"] = "retry";
         log["next"] = FormatTimestamp(finish.next_schedule_time);
+        // This commit is the newest word on the task: it overrides anything deferred.
         Schedule(id, finish.next_schedule_time);
+        forced_.erase(id);
         break;
       case AttemptFinish::Outcome::kDeadLetter:
         metrics.Count("stratus_tasks_dead_lettered_total", name_);

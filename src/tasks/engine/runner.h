@@ -34,7 +34,11 @@ class QueueRunner : public std::enable_shared_from_this<QueueRunner> {
   Micros earliest_due() const { return earliest_due_.load(); }
 
  private:
-  void Schedule(const std::string& id, Micros due);
+  // Adds or moves a pending task. For a task in flight the change waits in deferred_ until
+  // the attempt ends, then applies before the attempt's own outcome (which is newer).
+  void Schedule(const std::string& id, Micros due, bool run_now = false);
+  // Ends an attempt's in-flight state and applies what arrived meanwhile.
+  void EndAttempt(const std::string& id);
   void Pump();
   void ArmTimer(Micros when);
   void Refill(Micros now);
@@ -53,6 +57,11 @@ class QueueRunner : public std::enable_shared_from_this<QueueRunner> {
   std::unordered_map<std::string, Micros> pending_;     // id -> scheduleTime in due_
   std::unordered_set<std::string> forced_;              // tasks.run: ignore pause and rate
   std::unordered_set<std::string> in_flight_;
+  struct Deferred {
+    Micros due;
+    bool run_now;
+  };
+  std::unordered_map<std::string, Deferred> deferred_;  // notifications for tasks in flight
 
   double tokens_ = 0;
   double rate_ = 0;  // effective rate: the configured one, lowered after throttling answers

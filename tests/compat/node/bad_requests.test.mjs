@@ -11,7 +11,8 @@ import { call } from './lib/rest.mjs';
 const MAX_REQUEST_BYTES = 2_000_000;
 const P = 'projects/bad-proj/locations/us-central1';
 const Q = `${P}/queues/q`;
-const url = 'https://worker.example.com/h';
+// Targets are a closed local port: accepted tasks may be dispatched, never off the machine.
+const url = 'http://127.0.0.1:9/h';
 
 const QUEUE_FORMAT =
   'Queue name must be formatted: "projects/<PROJECT_ID>/locations/<LOCATION_ID>/queues/<QUEUE_ID>".';
@@ -347,7 +348,7 @@ for (const [name, req, [status, rpcStatus, message]] of table) {
 }
 
 test('valid edges are accepted: url of 2083 chars, deadlines of 15s and 30m, scheduleTime in the past is now', async () => {
-  const long = 'https://e.com/' + 'a'.repeat(2083 - 14);
+  const long = 'http://127.0.0.1:9/' + 'a'.repeat(2083 - 19);
   for (const task of [
     { httpRequest: { url: long } },
     { httpRequest: { url }, dispatchDeadline: '15s' },

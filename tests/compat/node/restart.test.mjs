@@ -2,7 +2,10 @@
 // (a) SIGTERM and start again: every queue and task is identical (FULL-view JSON);
 // (b) kill -9 in the middle of a burst of concurrent creates: every create answered 200 is
 //     there, anything else present was in flight at the kill, queues are unchanged.
+// No task here is due while the server runs (future scheduleTime or a paused queue), so push
+// delivery cannot change a task between the two snapshots; targets are a closed local port.
 import { test } from 'node:test';
+import { spawn } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { startServer } from './lib/server.mjs';
 import { call, snapshot, listTaskNames } from './lib/rest.mjs';
@@ -21,6 +24,8 @@ test('stop (SIGTERM) and start again: queues and tasks identical', async () => {
   try {
     const base = () => server.url;
     const q = (id) => `${LOC}/queues/${id}`;
+    const future = new Date(Date.now() + 86_400_000).toISOString().replace(/\.\d+Z$/, '.123456Z');
+    const later = new Date(Date.now() + 2 * 86_400_000).toISOString();
     await ok(
       call(base(), 'POST', `/v2/${LOC}/queues`, {
         body: {
@@ -41,21 +46,20 @@ test('stop (SIGTERM) and start again: queues and tasks identical', async () => {
     );
     await ok(call(base(), 'POST', `/v2/${LOC}/queues`, { body: { name: q('purged-queue') } }), 'create queue');
     await ok(
-      call(base(), 'POST', `/v2/${q('purged-queue')}/tasks`, { body: { task: { httpRequest: { url: 'https://e.com/gone' } } } }),
+      call(base(), 'POST', `/v2/${q('purged-queue')}/tasks`, { body: { task: { scheduleTime: later, httpRequest: { url: 'http://127.0.0.1:9/gone' } } } }),
       'task',
     );
     await ok(call(base(), 'POST', `/v2/${q('purged-queue')}:purge`, { body: {} }), 'purge');
 
-    const future = new Date(Date.now() + 86_400_000).toISOString().replace(/\.\d+Z$/, '.123456Z');
     const bodies = [
-      { task: { name: `${q('token-refresh-queue')}/tasks/named-1`, httpRequest: { url: 'https://w.example.com/a' } } },
+      { task: { name: `${q('token-refresh-queue')}/tasks/named-1`, scheduleTime: later, httpRequest: { url: 'http://127.0.0.1:9/a' } } },
       {
         task: {
           name: `${q('token-refresh-queue')}/tasks/named-2`,
           scheduleTime: future,
           dispatchDeadline: '45.250s',
           httpRequest: {
-            url: 'https://w.example.com/b?x=1',
+            url: 'http://127.0.0.1:9/b?x=1',
             httpMethod: 'PUT',
             headers: { 'Content-Type': 'application/octet-stream', 'X-Trace': 'abc,def' },
             body: Buffer.from([0, 1, 2, 250, 251, 255]).toString('base64'),
@@ -65,26 +69,26 @@ test('stop (SIGTERM) and start again: queues and tasks identical', async () => {
       },
       {
         task: {
+          scheduleTime: later,
           httpRequest: {
-            url: 'http://w.example.com/c',
+            url: 'http://127.0.0.1:9/c',
             httpMethod: 'GET',
             oauthToken: { serviceAccountEmail: 'sa@restart-proj.iam.gserviceaccount.com', scope: 'https://s' },
           },
         },
       },
-      { task: { appEngineHttpRequest: { relativeUri: '/gae', body: Buffer.from('gae body').toString('base64') } } },
-      { task: { httpRequest: { url: 'https://w.example.com/d', body: Buffer.from('x'.repeat(300_000)).toString('base64') } } },
+      { task: { scheduleTime: later, appEngineHttpRequest: { relativeUri: '/gae', body: Buffer.from('gae body').toString('base64') } } },
+      { task: { scheduleTime: later, httpRequest: { url: 'http://127.0.0.1:9/d', body: Buffer.from('x'.repeat(300_000)).toString('base64') } } },
     ];
     for (const b of bodies) await ok(call(base(), 'POST', `/v2/${q('token-refresh-queue')}/tasks`, { body: b }), 'create task');
     for (let i = 0; i < 40; i++) {
       await ok(
         call(base(), 'POST', `/v2/${q('paused-queue')}/tasks`, {
-          body: { task: { name: `${q('paused-queue')}/tasks/p-${i}`, httpRequest: { url: `https://e.com/${i}` } } },
+          body: { task: { name: `${q('paused-queue')}/tasks/p-${i}`, httpRequest: { url: `http://127.0.0.1:9/${i}` } } },
         }),
         'create task',
       );
     }
-    await ok(call(base(), 'POST', `/v2/${q('paused-queue')}/tasks/p-7:run`, { body: {} }), 'run');
     await ok(call(base(), 'DELETE', `/v2/${q('paused-queue')}/tasks/p-3`), 'delete task');
     await ok(call(base(), 'POST', `/v2/${LOC}/queues`, { body: { name: q('deleted-queue') } }), 'create queue');
     await ok(call(base(), 'DELETE', `/v2/${q('deleted-queue')}`), 'delete queue');
@@ -110,7 +114,7 @@ test('stop (SIGTERM) and start again: queues and tasks identical', async () => {
     // The de-dup window survives the restart: a deleted name is still taken, and still
     // reported as recently deleted.
     const dup = await call(base(), 'POST', `/v2/${q('paused-queue')}/tasks`, {
-      body: { task: { name: `${q('paused-queue')}/tasks/p-3`, httpRequest: { url: 'https://e.com/' } } },
+      body: { task: { name: `${q('paused-queue')}/tasks/p-3`, httpRequest: { url: 'http://127.0.0.1:9/' } } },
     });
     assert.equal(dup.status, 409, dup.text);
     assert.equal(dup.json.error.message, 'Requested entity already exists');
@@ -138,6 +142,7 @@ test('kill -9 during a burst of concurrent creates: every acknowledged create su
         call(server.url, 'POST', `/v2/${LOC}/queues`, { body: { name, retryConfig: { maxAttempts: 7 } } }),
         'create queue',
       );
+      await ok(call(server.url, 'POST', `/v2/${name}:pause`, { body: {} }), 'pause queue');
     }
     const queuesBefore = await ok(call(server.url, 'GET', `/v2/${LOC}/queues`), 'list queues');
 
@@ -148,7 +153,6 @@ test('kill -9 during a burst of concurrent creates: every acknowledged create su
     const rejected = new Map(); // answered, but not 200
     const failed = new Set(); // no answer (connection broken by the kill)
     let stopping = false;
-    let killedAt = 0;
     const url = server.url;
     const worker = async (w) => {
       for (let n = 0; !stopping; n++) {
@@ -157,7 +161,7 @@ test('kill -9 during a burst of concurrent creates: every acknowledged create su
         sent.add(name);
         try {
           const r = await call(url, 'POST', `/v2/${queue}/tasks`, {
-            body: { task: { name, httpRequest: { url: `https://e.com/${w}/${n}`, body: Buffer.from(`payload ${w} ${n}`).toString('base64') } } },
+            body: { task: { name, httpRequest: { url: `http://127.0.0.1:9/${w}/${n}`, body: Buffer.from(`payload ${w} ${n}`).toString('base64') } } },
             timeoutMs: 5000,
           });
           if (r.status === 200) acked.add(name);
@@ -169,12 +173,13 @@ test('kill -9 during a burst of concurrent creates: every acknowledged create su
       }
     };
     const workers = Array.from({ length: WORKERS }, (_, w) => worker(w));
-    await new Promise((resolve) => setTimeout(resolve, BURST_MS));
-    // Kill while requests are in flight; from here on no new request starts.
-    killedAt = acked.size;
-    const exit = server.kill();
+    // The kill comes from another process, so it lands whatever this event loop is doing:
+    // with requests on the wire, in the server's queue and in its group commit.
+    const killer = spawn('sh', ['-c', `sleep ${BURST_MS / 1000}; kill -9 ${server.proc.pid}`], { stdio: 'ignore' });
+    const exit = await server.exited;
     stopping = true;
-    assert.equal((await exit).signal, 'SIGKILL');
+    killer.unref();
+    assert.equal(exit.signal, 'SIGKILL');
     await Promise.all(workers);
     const inFlight = new Set([...sent].filter((n) => !acked.has(n) && !rejected.has(n)));
 
@@ -186,12 +191,13 @@ test('kill -9 during a burst of concurrent creates: every acknowledged create su
     const unexpected = [...found].filter((n) => !acked.has(n) && !inFlight.has(n));
     const foundInFlight = [...found].filter((n) => inFlight.has(n)).length;
     console.log(
-      `kill -9 burst: sent ${sent.size}, acknowledged ${acked.size} (${killedAt} before the kill signal), ` +
+      `kill -9 burst: sent ${sent.size}, acknowledged ${acked.size}, ` +
         `in flight ${inFlight.size}, rejected ${rejected.size}, found after restart ${found.size} ` +
         `(${foundInFlight} of them in flight at the kill), lost ${lost.length}`,
     );
     assert.ok(acked.size > 0, 'the burst created tasks before the kill');
-    assert.ok(inFlight.size > 0, 'some requests were in flight at the kill');
+    // (How many were in flight depends on timing: on a loaded machine every request may have
+    // been answered before SIGKILL landed. The checks below hold either way.)
     assert.deepEqual([...rejected.entries()], [], 'no create was refused during the burst');
     assert.deepEqual(lost, [], 'acknowledged creates lost by kill -9');
     assert.deepEqual(unexpected, [], 'tasks present that were never sent or were refused');
@@ -201,14 +207,14 @@ test('kill -9 during a burst of concurrent creates: every acknowledged create su
     const t = await ok(call(server.url, 'GET', `/v2/${sample}?responseView=FULL`), 'get');
     const [, w, n] = sample.match(/w(\d+)-n(\d+)$/);
     assert.equal(Buffer.from(t.httpRequest.body, 'base64').toString(), `payload ${w} ${n}`);
-    assert.equal(t.httpRequest.url, `https://e.com/${w}/${n}`);
+    assert.equal(t.httpRequest.url, `http://127.0.0.1:9/${w}/${n}`);
 
     const queuesAfter = await ok(call(server.url, 'GET', `/v2/${LOC}/queues`), 'list queues');
     assert.deepEqual(queuesAfter, queuesBefore, 'queues unchanged by the crash');
 
     // The server keeps working on the recovered store; names it acknowledged stay taken.
     const dup = await call(server.url, 'POST', `/v2/${queues[0]}/tasks`, {
-      body: { task: { name: [...acked].find((n) => n.startsWith(queues[0])), httpRequest: { url: 'https://e.com/' } } },
+      body: { task: { name: [...acked].find((n) => n.startsWith(queues[0])), httpRequest: { url: 'http://127.0.0.1:9/' } } },
     });
     assert.equal(dup.status, 409, dup.text);
   } finally {

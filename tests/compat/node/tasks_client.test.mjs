@@ -157,14 +157,14 @@ test('queues: create, get, list, patch with updateMask, pause, resume, purge, de
   const [pausedList] = await client.listQueues({ parent: PARENT, filter: 'state: PAUSED' }, { autoPaginate: false });
   assert.deepEqual(pausedList.map((q) => q.name), [name]);
   // Tasks can be added to a paused queue.
-  await client.createTask({ parent: name, task: { httpRequest: { url: 'https://example.com/p' } } });
+  await client.createTask({ parent: name, task: { httpRequest: { url: 'http://127.0.0.1:9/p' } } });
   const [resumed] = await client.resumeQueue({ name });
   assert.equal(stateName(resumed.state), 'RUNNING');
   const [runningList] = await client.listQueues({ parent: PARENT, filter: 'state: RUNNING' }, { autoPaginate: false });
   assert.ok(runningList.some((q) => q.name === name));
 
   for (let i = 0; i < 5; i++) {
-    await client.createTask({ parent: name, task: { httpRequest: { url: `https://example.com/${i}` } } });
+    await client.createTask({ parent: name, task: { httpRequest: { url: `http://127.0.0.1:9/${i}` } } });
   }
   const [before] = await client.listTasks({ parent: name }, { autoPaginate: false });
   assert.equal(before.length, 6);
@@ -175,7 +175,7 @@ test('queues: create, get, list, patch with updateMask, pause, resume, purge, de
   const [afterPurge] = await client.listTasks({ parent: name }, { autoPaginate: false });
   assert.deepEqual(afterPurge, []);
   // Tasks created after the purge stay.
-  await client.createTask({ parent: name, task: { httpRequest: { url: 'https://example.com/after' } } });
+  await client.createTask({ parent: name, task: { httpRequest: { url: 'http://127.0.0.1:9/after' } } });
   const [afterPurge2] = await client.listTasks({ parent: name }, { autoPaginate: false });
   assert.equal(afterPurge2.length, 1);
 
@@ -186,7 +186,7 @@ test('queues: create, get, list, patch with updateMask, pause, resume, purge, de
   await rejects(() => client.resumeQueue({ name }), NOT_FOUND, QUEUE_MISSING);
   await rejects(() => client.purgeQueue({ name }), NOT_FOUND, QUEUE_MISSING);
   await rejects(
-    () => client.createTask({ parent: name, task: { httpRequest: { url: 'https://example.com/' } } }),
+    () => client.createTask({ parent: name, task: { httpRequest: { url: 'http://127.0.0.1:9/' } } }),
     NOT_FOUND,
     QUEUE_MISSING,
   );
@@ -207,7 +207,7 @@ test('tasks: create named and generated, get FULL, list, run, delete, de-duplica
       scheduleTime: { seconds: Math.floor(schedule.getTime() / 1000), nanos: 250_000_000 },
       dispatchDeadline: { seconds: 30 },
       httpRequest: {
-        url: 'https://worker.example.com/jobs/token-refresh',
+        url: 'http://127.0.0.1:9/jobs/token-refresh',
         httpMethod: 'POST',
         headers: { 'Content-Type': 'application/json', 'X-Custom': 'v' },
         body,
@@ -218,7 +218,7 @@ test('tasks: create named and generated, get FULL, list, run, delete, de-duplica
   assert.equal(created.name, `${q}/tasks/t1`);
   assert.equal(tsMillis(created.scheduleTime), schedule.getTime());
   assert.equal(secs(created.dispatchDeadline), 30);
-  assert.equal(created.httpRequest.url, 'https://worker.example.com/jobs/token-refresh');
+  assert.equal(created.httpRequest.url, 'http://127.0.0.1:9/jobs/token-refresh');
   assert.equal(created.httpRequest.headers['X-Custom'], 'v');
   assert.equal(created.httpRequest.headers['Content-Type'], 'application/json');
   assert.deepEqual(
@@ -239,7 +239,7 @@ test('tasks: create named and generated, get FULL, list, run, delete, de-duplica
   // Generated id.
   const [generated] = await client.createTask({
     parent: q,
-    task: { httpRequest: { url: 'https://worker.example.com/x', httpMethod: 'GET' } },
+    task: { httpRequest: { url: 'http://127.0.0.1:9/x', httpMethod: 'GET' } },
     responseView: 'FULL',
   });
   assert.match(generated.name, new RegExp(`^${q}/tasks/[A-Za-z0-9_-]{1,500}$`));
@@ -248,7 +248,7 @@ test('tasks: create named and generated, get FULL, list, run, delete, de-duplica
 
   // Duplicates.
   await rejects(
-    () => client.createTask({ parent: q, task: { name: `${q}/tasks/t1`, httpRequest: { url: 'https://e.com/' } } }),
+    () => client.createTask({ parent: q, task: { name: `${q}/tasks/t1`, httpRequest: { url: 'http://127.0.0.1:9/' } } }),
     ALREADY_EXISTS,
     'Requested entity already exists',
   );
@@ -268,7 +268,7 @@ test('tasks: create named and generated, get FULL, list, run, delete, de-duplica
   await rejects(() => client.deleteTask({ name: `${q}/tasks/never` }), NOT_FOUND, ENTITY_MISSING);
   // The name stays taken after delete, within the de-dup window (default 1h).
   await rejects(
-    () => client.createTask({ parent: q, task: { name: `${q}/tasks/t1`, httpRequest: { url: 'https://e.com/' } } }),
+    () => client.createTask({ parent: q, task: { name: `${q}/tasks/t1`, httpRequest: { url: 'http://127.0.0.1:9/' } } }),
     ALREADY_EXISTS,
     'Requested entity already exists',
   );
@@ -284,12 +284,14 @@ test('tasks: create named and generated, get FULL, list, run, delete, de-duplica
 test('tasks: list with pageSize and page tokens sees every task exactly once', async () => {
   const q = queueName('client-paging');
   await client.createQueue({ parent: PARENT, queue: { name: q } });
+  // Paused: no delivery attempt changes a task while it is being listed (see the next test).
+  await client.pauseQueue({ name: q });
   const N = 130;
   const expected = new Set();
   // Mixed: named, generated, and scheduled in the future (order is unspecified).
   const creates = [];
   for (let i = 0; i < N; i++) {
-    const task = { httpRequest: { url: `https://example.com/${i}` } };
+    const task = { httpRequest: { url: `http://127.0.0.1:9/${i}` } };
     if (i % 3 === 0) task.name = `${q}/tasks/n-${String(i).padStart(4, '0')}`;
     if (i % 5 === 0) task.scheduleTime = { seconds: Math.floor(Date.now() / 1000) + 600 + i };
     creates.push(client.createTask({ parent: q, task }).then(([t]) => expected.add(t.name)));
@@ -313,7 +315,7 @@ test('tasks: list with pageSize and page tokens sees every task exactly once', a
     pageToken = resp?.nextPageToken ?? '';
     // Inserts while paging must not make the listing repeat or skip the existing tasks.
     if (pages === 3 || pages === 9) {
-      await client.createTask({ parent: q, task: { httpRequest: { url: 'https://example.com/late' } } });
+      await client.createTask({ parent: q, task: { httpRequest: { url: 'http://127.0.0.1:9/late' } } });
       inserted++;
     }
     assert.ok(pages < 100, 'listing does not end');
@@ -331,6 +333,57 @@ test('tasks: list with pageSize and page tokens sees every task exactly once', a
   await client.deleteQueue({ name: q });
 });
 
+// tasks.run (and every retry under push delivery) changes a task's scheduleTime. A listing in
+// progress must still show each task exactly once: a task already listed must not come back,
+// and a task not yet listed must not be skipped because it moved before the page cursor.
+test('tasks: page tokens stay exact while tasks.run moves tasks', async () => {
+  const q = queueName('client-paging-run');
+  await client.createQueue({ parent: PARENT, queue: { name: q } });
+  await client.pauseQueue({ name: q });
+  const names = [];
+  for (let i = 0; i < 8; i++) {
+    const [t] = await client.createTask({
+      parent: q,
+      task: { name: `${q}/tasks/past-${i}`, httpRequest: { url: `http://127.0.0.1:9/${i}` } },
+    });
+    names.push(t.name);
+  }
+  const base = Math.floor(Date.now() / 1000) + 3600;
+  for (let i = 0; i < 8; i++) {
+    const [t] = await client.createTask({
+      parent: q,
+      task: { name: `${q}/tasks/future-${i}`, scheduleTime: { seconds: base + i }, httpRequest: { url: `http://127.0.0.1:9/f${i}` } },
+    });
+    names.push(t.name);
+  }
+  const seen = new Map();
+  let pageToken = '';
+  let pages = 0;
+  let ranSeen = null;
+  let ranUnseen = null;
+  do {
+    const [tasks, , resp] = await client.listTasks({ parent: q, pageSize: 3, pageToken }, { autoPaginate: false });
+    pages++;
+    for (const t of tasks) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
+    pageToken = resp?.nextPageToken ?? '';
+    if (pages === 1) {
+      // Run a task that was just listed.
+      ranSeen = tasks[0].name;
+      await client.runTask({ name: ranSeen });
+    }
+    if (!ranUnseen && tasks.some((t) => t.name.includes('/future-'))) {
+      // Run a task that is not listed yet, once the cursor is among the future tasks.
+      ranUnseen = names.find((n) => n.includes('/future-') && !seen.has(n) && n !== names[names.length - 1]);
+      if (ranUnseen) await client.runTask({ name: ranUnseen });
+    }
+    assert.ok(pages < 50, 'listing does not end');
+  } while (pageToken);
+  assert.ok(ranSeen && ranUnseen, `ran ${ranSeen} and ${ranUnseen}`);
+  const wrong = names.filter((n) => seen.get(n) !== 1).map((n) => `${n.split('/').pop()} x${seen.get(n) ?? 0}`);
+  assert.deepEqual(wrong, [], `ran ${ranSeen.split('/').pop()} (listed) and ${ranUnseen.split('/').pop()} (not yet listed)`);
+  await client.deleteQueue({ name: q });
+});
+
 test('concurrent creates of one name: exactly one succeeds, the rest get 409', async () => {
   const name = queueName('client-race');
   const settle = (ps) => Promise.allSettled(ps).then((rs) => rs.map((r) => (r.status === 'fulfilled' ? 200 : r.reason.code)));
@@ -338,7 +391,7 @@ test('concurrent creates of one name: exactly one succeeds, the rest get 409', a
   assert.deepEqual(queueCodes.sort(), [200, ...Array(15).fill(ALREADY_EXISTS)].sort(), queueCodes.join(','));
   const taskCodes = await settle(
     Array.from({ length: 24 }, (_, i) =>
-      client.createTask({ parent: name, task: { name: `${name}/tasks/once`, httpRequest: { url: `https://e.com/${i}` } } }),
+      client.createTask({ parent: name, task: { name: `${name}/tasks/once`, httpRequest: { url: `http://127.0.0.1:9/${i}` } } }),
     ),
   );
   assert.deepEqual(taskCodes.sort(), [200, ...Array(23).fill(ALREADY_EXISTS)].sort(), taskCodes.join(','));
@@ -366,7 +419,7 @@ test('invalid arguments surface as INVALID_ARGUMENT', async () => {
     'HttpRequest.url is required.',
   );
   await rejects(
-    () => client.createTask({ parent: q, task: { name: `${q}/tasks/bad.id`, httpRequest: { url: 'https://e.com/' } } }),
+    () => client.createTask({ parent: q, task: { name: `${q}/tasks/bad.id`, httpRequest: { url: 'http://127.0.0.1:9/' } } }),
     INVALID_ARGUMENT,
     'Task ID "bad.id" can contain only letters ([A-Za-z]), numbers ([0-9]), hyphens (-), or underscores (_). Task ID must between 1 and 500 characters.',
   );
@@ -393,7 +446,7 @@ test('API-key mode (x-goog-api-key) against --api-token', async () => {
     assert.equal(created.name, name);
     const [got] = await keyed.getQueue({ name });
     assert.deepEqual(got, created);
-    const [task] = await keyed.createTask({ parent: name, task: { httpRequest: { url: 'https://example.com/' } } });
+    const [task] = await keyed.createTask({ parent: name, task: { httpRequest: { url: 'http://127.0.0.1:9/' } } });
     const [listed] = await keyed.listTasks({ parent: name }, { autoPaginate: false });
     assert.deepEqual(listed.map((t) => t.name), [task.name]);
     await rejects(() => keyed.getTask({ name: `${name}/tasks/none` }), NOT_FOUND, ENTITY_MISSING);

@@ -168,6 +168,15 @@ async function scenario(redis, p) {
   tx.get(k('m'));
   assert.deepEqual(await tx.exec(), [1, 2, 2]);
 
+  // Scripts: EVAL, SCRIPT LOAD + EVALSHA, and NOSCRIPT for an unknown SHA (what
+  // @upstash/ratelimit falls back on).
+  const script = 'local v = redis.call("INCRBY", KEYS[1], ARGV[1]); return {v, redis.call("GET", KEYS[1])}';
+  assert.deepEqual(await redis.eval(script, [k('ev')], [5]), [5, 5]);
+  const sha = await redis.scriptLoad(script);
+  assert.match(sha, /^[0-9a-f]{40}$/);
+  assert.deepEqual(await redis.evalsha(sha, [k('ev')], [2]), [7, 7]);
+  await assert.rejects(redis.evalsha('0'.repeat(40), [], []), (e) => e instanceof errors.UpstashError && /NOSCRIPT/.test(e.message));
+
   // Errors surface as UpstashError with Redis's own text.
   await assert.rejects(redis.incr(k('s')), (e) => e instanceof errors.UpstashError && /ERR value is not an integer or out of range/.test(e.message));
   await assert.rejects(redis.hget(k('s'), 'f'), (e) => e instanceof errors.UpstashError && /WRONGTYPE/.test(e.message));
@@ -243,4 +252,41 @@ test('concurrent multi-exec requests never share a proxy connection', async () =
     return tx.exec();
   }));
   runs.forEach((r, i) => assert.deepEqual(r, ['OK', i + 1, i + 1]));
+});
+
+test('proxy: Redis down answers 503 in Upstash format, and recovers when it returns', async () => {
+  const own = await startRedisServer();
+  const server = await startServer({ args: ['--redis-url', `redis://127.0.0.1:${own.port}`] });
+  try {
+    const url = server.urls['Redis REST API'];
+    const token = tokenOf(server);
+    const post = async (body) => {
+      const r = await fetch(url + '/', { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+      return { status: r.status, body: await r.json() };
+    };
+    assert.deepEqual(await post(['set', 'k', 'v']), { status: 200, body: { result: 'OK' } });
+    await own.stop();
+    const down = await post(['get', 'k']);
+    assert.equal(down.status, 503);
+    assert.match(down.body.error, /^ERR the Redis server at 127\.0\.0\.1:\d+ is unavailable: /);
+    const redis = client(server, { autoPipeline: false, base64: true });
+    await assert.rejects(redis.get('k'), (e) => e instanceof errors.UpstashError && /unavailable/.test(e.message));
+    // Back on the same port: the next request dials again.
+    const again = spawn('redis-server', ['--port', String(own.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      await new Promise((resolve, reject) => {
+        let out = '';
+        again.stdout.on('data', (c) => { out += c; if (out.includes('Ready to accept connections')) resolve(); });
+        again.on('exit', () => reject(new Error('redis-server did not restart')));
+      });
+      assert.deepEqual(await post(['set', 'k', 'back']), { status: 200, body: { result: 'OK' } });
+      assert.equal(await redis.get('k'), 'back');
+    } finally {
+      again.removeAllListeners('exit');
+      await new Promise((r) => { again.on('exit', r); again.kill('SIGKILL'); });
+    }
+  } finally {
+    await server.stop();
+    server.cleanup();
+  }
 });

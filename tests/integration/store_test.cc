@@ -1,0 +1,345 @@
+// The Store contract, run against every implementation (today: SQLite on a real file).
+// A PostgreSQL store joins by adding a factory to kStores.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <set>
+#include <thread>
+
+#include "common/time.h"
+#include "store/sqlite/sqlite_store.h"
+#include "tasks/messages.h"
+
+namespace stratus {
+namespace {
+
+constexpr Micros kT0 = 1'795'000'000LL * kMicrosPerSecond;
+constexpr Micros kHour = 3600LL * kMicrosPerSecond;
+const std::string kQ = "projects/p/locations/l/queues/q";
+
+struct StoreFactory {
+  std::string name;
+  std::function<std::unique_ptr<Store>(const std::string& dir, StoreOptions)> open;
+};
+
+const StoreFactory kStores[] = {
+    {"sqlite",
+     [](const std::string& dir, StoreOptions o) -> std::unique_ptr<Store> {
+       auto s = SqliteStore::Open(dir + "/stratus.db", o);
+       return s.ok() ? std::move(*s) : nullptr;
+     }},
+};
+
+void PrintTo(const StoreFactory& f, std::ostream* os) { *os << f.name; }
+
+class StoreTest : public ::testing::TestWithParam<StoreFactory> {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("stratus-store-" + std::to_string(::getpid()) + "-" +
+                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    Reopen();
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Reopen(StoreOptions o = {}) {
+    store_.reset();
+    store_ = GetParam().open(dir_.string(), o);
+    ASSERT_NE(store_, nullptr);
+  }
+
+  StatusOr<WriteResult> W(Mutation m, Micros now = kT0) { return store_->WriteSync(std::move(m), now); }
+
+  void CreateQueue(const std::string& name = kQ) {
+    Queue q;
+    q.name = name;
+    auto r = W(QueueUpdate{name, [q](const Queue* cur, bool) -> StatusOr<Queue> {
+                             if (cur) return AlreadyExists(msg::kQueueExists);
+                             return q;
+                           }});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+
+  Task MakeTask(const std::string& id, Micros schedule = kT0, const std::string& queue = kQ) {
+    Task t;
+    t.name = queue + "/tasks/" + id;
+    t.http_request = HttpRequest{"http://127.0.0.1:1/x", HttpMethod::kPost, {{"X-A", "1"}}, std::string("b\0dy", 4), std::nullopt, std::nullopt};
+    t.schedule_time = schedule;
+    t.create_time = kT0;
+    t.dispatch_deadline = 600 * kMicrosPerSecond;
+    return t;
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(StoreTest, QueueRoundTripsAndSurvivesReopen) {
+  Queue q;
+  q.name = kQ;
+  q.rate_limits.max_dispatches_per_second = 7.5;
+  q.retry_config.max_attempts = -1;
+  q.retry_config.min_backoff = 250'000;
+  q.state = QueueState::kPaused;
+  q.stratus.permanent_failure_statuses = {404, 410};
+  ASSERT_TRUE(W(QueueUpdate{kQ, [q](const Queue*, bool) -> StatusOr<Queue> { return q; }}).ok());
+  Reopen();
+  auto got = store_->GetQueue(kQ);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->rate_limits.max_dispatches_per_second, 7.5);
+  EXPECT_EQ(got->retry_config.max_attempts, -1);
+  EXPECT_EQ(got->retry_config.min_backoff, 250'000);
+  EXPECT_EQ(got->state, QueueState::kPaused);
+  EXPECT_EQ(got->stratus.permanent_failure_statuses, (std::vector<int>{404, 410}));
+}
+
+TEST_P(StoreTest, QueueUpdateSeesCurrentAndAppliesAtomically) {
+  CreateQueue();
+  auto r = W(QueueUpdate{kQ, [](const Queue* cur, bool) -> StatusOr<Queue> {
+                           if (!cur) return NotFound("missing");
+                           Queue n = *cur;
+                           n.state = QueueState::kPaused;
+                           return n;
+                         }});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->queue->state, QueueState::kPaused);
+  auto dup = W(QueueUpdate{kQ, [](const Queue* cur, bool) -> StatusOr<Queue> { return AlreadyExists(msg::kQueueExists); }});
+  EXPECT_EQ(dup.status().code(), Code::kAlreadyExists);
+  EXPECT_EQ(store_->GetQueue(kQ)->state, QueueState::kPaused);  // the failed update changed nothing
+}
+
+TEST_P(StoreTest, ListQueuesPagesByNameWithinParentAndFiltersState) {
+  for (const char* id : {"c", "a", "b", "d"}) CreateQueue("projects/p/locations/l/queues/" + std::string(id));
+  CreateQueue("projects/p/locations/other/queues/x");
+  auto first = store_->ListQueues("projects/p/locations/l", std::nullopt, 3, "");
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->items.size(), 3u);
+  EXPECT_EQ(first->items[0].name, "projects/p/locations/l/queues/a");
+  ASSERT_FALSE(first->next_cursor.empty());
+  CreateQueue("projects/p/locations/l/queues/aa");  // inserted before the cursor: not repeated
+  auto second = store_->ListQueues("projects/p/locations/l", std::nullopt, 3, first->next_cursor);
+  ASSERT_TRUE(second.ok());
+  ASSERT_EQ(second->items.size(), 1u);
+  EXPECT_EQ(second->items[0].name, "projects/p/locations/l/queues/d");
+  EXPECT_TRUE(second->next_cursor.empty());
+  auto paused = store_->ListQueues("projects/p/locations/l", QueueState::kPaused, 10, "");
+  EXPECT_TRUE(paused->items.empty());
+}
+
+TEST_P(StoreTest, TaskCreateNeedsQueueAndRejectsDuplicates) {
+  auto missing = W(TaskCreate{MakeTask("t1")});
+  EXPECT_EQ(missing.status().code(), Code::kNotFound);
+  EXPECT_EQ(missing.status().message(), msg::kQueueMissing);
+  CreateQueue();
+  ASSERT_TRUE(W(TaskCreate{MakeTask("t1")}).ok());
+  auto dup = W(TaskCreate{MakeTask("t1")});
+  EXPECT_EQ(dup.status().code(), Code::kAlreadyExists);
+  EXPECT_EQ(dup.status().message(), msg::kEntityExists);
+  auto got = store_->GetTask(kQ + "/tasks/t1", kT0);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->http_request->body, std::string("b\0dy", 4));
+  EXPECT_EQ(got->http_request->headers.at("X-A"), "1");
+}
+
+TEST_P(StoreTest, DeletedTaskNameStaysTakenForTheWindowOnly) {
+  Reopen(StoreOptions{kHour, 0});
+  CreateQueue();
+  ASSERT_TRUE(W(TaskCreate{MakeTask("t1")}).ok());
+  ASSERT_TRUE(W(TaskDelete{kQ + "/tasks/t1"}, kT0).ok());
+  EXPECT_EQ(store_->GetTask(kQ + "/tasks/t1", kT0 + 1).status().message(), msg::kTaskRecentlyDeleted);
+  EXPECT_EQ(W(TaskCreate{MakeTask("t1")}, kT0 + kHour - 1).status().code(), Code::kAlreadyExists);
+  Reopen(StoreOptions{kHour, 0});  // the window survives restarts
+  EXPECT_EQ(W(TaskCreate{MakeTask("t1")}, kT0 + kHour - 1).status().code(), Code::kAlreadyExists);
+  EXPECT_TRUE(W(TaskCreate{MakeTask("t1")}, kT0 + kHour + 1).ok());
+  EXPECT_EQ(store_->GetTask(kQ + "/tasks/none", kT0).status().message(), msg::kEntityMissing);
+  EXPECT_EQ(W(TaskDelete{kQ + "/tasks/none"}).status().message(), msg::kEntityMissing);
+}
+
+TEST_P(StoreTest, DeletedQueueNameReuseWindow) {
+  Reopen(StoreOptions{kHour, kHour});
+  CreateQueue();
+  ASSERT_TRUE(W(QueueDelete{kQ}).ok());
+  bool recently = false;
+  auto r = W(QueueUpdate{kQ, [&](const Queue*, bool rd) -> StatusOr<Queue> {
+                           recently = rd;
+                           return FailedPrecondition(msg::kQueueRecentlyDeleted);
+                         }},
+             kT0 + 10);
+  EXPECT_TRUE(recently);
+  EXPECT_EQ(W(QueueDelete{kQ}).status().message(), msg::kEntityMissing);
+}
+
+TEST_P(StoreTest, ListTasksIsStableAcrossInsertsAndHidesBodiesOnRequest) {
+  CreateQueue();
+  for (int i = 0; i < 25; ++i) ASSERT_TRUE(W(TaskCreate{MakeTask("t" + std::to_string(i), kT0 + i)}).ok());
+  std::set<std::string> seen;
+  std::string cursor;
+  int pages = 0;
+  do {
+    auto page = store_->ListTasks(kQ, 10, cursor, false);
+    ASSERT_TRUE(page.ok());
+    for (const auto& t : page->items) {
+      EXPECT_TRUE(seen.insert(t.name).second) << "seen twice: " << t.name;
+      EXPECT_TRUE(t.http_request->body.empty());
+    }
+    if (pages++ == 0) {
+      // Inserts and reschedules during a listing must not shift the pages.
+      ASSERT_TRUE(W(TaskCreate{MakeTask("early", kT0 - 100)}).ok());
+      ASSERT_TRUE(W(TaskRun{kQ + "/tasks/t20"}, kT0 - 200).ok());
+      ASSERT_TRUE(W(TaskRun{kQ + "/tasks/t3"}, kT0 + 900).ok());
+    }
+    cursor = page->next_cursor;
+  } while (!cursor.empty());
+  for (int i = 0; i < 25; ++i) EXPECT_TRUE(seen.count(kQ + "/tasks/t" + std::to_string(i))) << i;
+  EXPECT_EQ(*store_->CountTasks(kQ), 26);
+  EXPECT_EQ(store_->ListTasks(kQ, 1, "", true)->items[0].http_request->body, std::string("b\0dy", 4));
+  EXPECT_EQ(store_->ListTasks(kQ, 10, "garbage", false).status().code(), Code::kInvalidArgument);
+}
+
+TEST_P(StoreTest, PurgeDropsTasksCreatedBeforeIt) {
+  CreateQueue();
+  ASSERT_TRUE(W(TaskCreate{MakeTask("old")}, kT0).ok());
+  ASSERT_TRUE(W(QueuePurge{kQ, kT0 + 5}, kT0 + 5).ok());
+  ASSERT_TRUE(W(TaskCreate{MakeTask("new")}, kT0 + 6).ok());
+  EXPECT_EQ(store_->GetTask(kQ + "/tasks/old", kT0 + 7).status().code(), Code::kNotFound);
+  EXPECT_TRUE(store_->GetTask(kQ + "/tasks/new", kT0 + 7).ok());
+  EXPECT_EQ(*store_->GetQueue(kQ)->purge_time, kT0 + 5);
+}
+
+TEST_P(StoreTest, AttemptsCountAndRecordOutcomes) {
+  CreateQueue();
+  ASSERT_TRUE(W(TaskCreate{MakeTask("t", kT0)}).ok());
+  const std::string name = kQ + "/tasks/t";
+  EXPECT_EQ(W(AttemptStart{name, kT0 + 1}).status().code(), Code::kFailedPrecondition);  // stale schedule
+  auto started = W(AttemptStart{name, kT0}, kT0 + 10);
+  ASSERT_TRUE(started.ok());
+  EXPECT_EQ(started->task->dispatch_count, 1);
+  EXPECT_EQ(started->task->first_attempt->dispatch_time, kT0 + 10);
+  AttemptFinish retry{name, AttemptFinish::Outcome::kRetry, *started->task->last_attempt, 404, true, kT0 + 500};
+  retry.dispatch_count = 1;
+  retry.attempt.response_status = Status(Code::kNotFound, "HTTP status code 404");
+  ASSERT_TRUE(W(retry, kT0 + 20).ok());
+  Reopen();
+  auto t = store_->GetTask(name, kT0 + 30);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->dispatch_count, 1);
+  EXPECT_EQ(t->response_count, 1);
+  EXPECT_EQ(t->execution_count, 1);
+  EXPECT_EQ(t->previous_response, 404);
+  EXPECT_EQ(t->schedule_time, kT0 + 500);
+  EXPECT_EQ(t->last_attempt->response_status->code(), Code::kNotFound);
+  std::vector<TaskKey> keys;
+  ASSERT_TRUE(store_->ScanTasks("", [&](TaskKey k) { keys.push_back(k); }).ok());
+  ASSERT_EQ(keys.size(), 1u);
+  EXPECT_EQ(keys[0].schedule_time, kT0 + 500);
+
+  auto second = W(AttemptStart{name, kT0 + 500}, kT0 + 600);
+  ASSERT_TRUE(second.ok());
+  AttemptFinish ok{name, AttemptFinish::Outcome::kSucceeded, *second->task->last_attempt};
+  ok.dispatch_count = 1;  // not this attempt: refused, nothing changes
+  EXPECT_EQ(W(ok, kT0 + 700).status().code(), Code::kFailedPrecondition);
+  ok.dispatch_count = 2;
+  ASSERT_TRUE(W(ok, kT0 + 700).ok());
+  EXPECT_EQ(store_->GetTask(name, kT0 + 800).status().message(), msg::kTaskRecentlyDeleted);
+}
+
+TEST_P(StoreTest, DeadLettersKeepTheLastAttemptAndCanBeRetried) {
+  CreateQueue();
+  ASSERT_TRUE(W(TaskCreate{MakeTask("t", kT0)}).ok());
+  const std::string name = kQ + "/tasks/t";
+  auto started = W(AttemptStart{name, kT0}, kT0 + 10);
+  ASSERT_TRUE(started.ok());
+  AttemptFinish dead{name, AttemptFinish::Outcome::kDeadLetter, *started->task->last_attempt, 410, true};
+  dead.dispatch_count = 1;
+  dead.dead_reason = "permanent failure status 410";
+  dead.response_headers = {{"X-Why", "gone"}};
+  dead.response_body = "it is gone";
+  ASSERT_TRUE(W(dead, kT0 + 20).ok());
+  EXPECT_EQ(store_->GetTask(name, kT0 + 30).status().code(), Code::kNotFound);
+  Reopen();
+  auto d = store_->GetDeadLetter(name);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->reason, "permanent failure status 410");
+  EXPECT_EQ(d->response_status, 410);
+  EXPECT_EQ(d->response_headers.at("X-Why"), "gone");
+  EXPECT_EQ(d->response_body, "it is gone");
+  EXPECT_EQ(d->task.dispatch_count, 1);
+  EXPECT_EQ(d->task.http_request->body, std::string("b\0dy", 4));
+  EXPECT_EQ(store_->ListDeadLetters(kQ, 10, "")->items.size(), 1u);
+
+  auto retried = W(DeadLetterRetry{name}, kT0 + 40);
+  ASSERT_TRUE(retried.ok());
+  EXPECT_EQ(retried->task->dispatch_count, 0);
+  EXPECT_EQ(retried->task->schedule_time, kT0 + 40);
+  EXPECT_TRUE(store_->GetTask(name, kT0 + 50).ok());
+  EXPECT_EQ(store_->GetDeadLetter(name).status().code(), Code::kNotFound);
+  EXPECT_EQ(W(DeadLetterDelete{name}).status().code(), Code::kNotFound);
+}
+
+TEST_P(StoreTest, DeadLettersExpireAfterRetention) {
+  Reopen(StoreOptions{kHour, 0, 2 * kHour});
+  CreateQueue();
+  ASSERT_TRUE(W(TaskCreate{MakeTask("t", kT0)}).ok());
+  const std::string name = kQ + "/tasks/t";
+  auto started = W(AttemptStart{name, kT0}, kT0);
+  AttemptFinish dead{name, AttemptFinish::Outcome::kDeadLetter, *started->task->last_attempt, 500, true};
+  dead.dispatch_count = 1;
+  ASSERT_TRUE(W(dead, kT0).ok());
+  // Garbage collection runs with writes once a minute of store time has passed.
+  ASSERT_TRUE(W(TaskCreate{MakeTask("later", kT0)}, kT0 + 3 * kHour).ok());
+  EXPECT_EQ(store_->GetDeadLetter(name).status().code(), Code::kNotFound);
+}
+
+TEST_P(StoreTest, ConcurrentWritesShareCommitsAndAllLand) {
+  CreateQueue();
+  auto* sqlite = dynamic_cast<SqliteStore*>(store_.get());
+  const uint64_t before = sqlite ? sqlite->commits() : 0;
+  constexpr int kThreads = 8, kPerThread = 100;
+  std::atomic<int> done{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        // Asynchronous writes from many threads at once: the writer batches them.
+        store_->Write(TaskCreate{MakeTask("t" + std::to_string(t) + "_" + std::to_string(i))}, kT0,
+                      [&](StatusOr<WriteResult> r) {
+                        if (!r.ok()) ++failed;
+                        ++done;
+                      });
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  while (done.load() < kThreads * kPerThread) std::this_thread::yield();
+  EXPECT_EQ(failed.load(), 0);
+  if (sqlite) {
+    // Group commit: far fewer commits than writes.
+    EXPECT_LT(sqlite->commits() - before, static_cast<uint64_t>(kThreads * kPerThread) / 2);
+  }
+  Reopen();
+  EXPECT_EQ(*store_->CountTasks(kQ), kThreads * kPerThread);
+}
+
+TEST_P(StoreTest, QueueDeleteRemovesTasksAndDeadLetters) {
+  CreateQueue();
+  ASSERT_TRUE(W(TaskCreate{MakeTask("t")}).ok());
+  ASSERT_TRUE(W(QueueDelete{kQ}).ok());
+  EXPECT_EQ(store_->GetQueue(kQ).status().code(), Code::kNotFound);
+  EXPECT_EQ(*store_->CountTasks(kQ), 0);
+}
+
+TEST_P(StoreTest, WritesAfterCloseFailCleanly) {
+  store_->Close();
+  EXPECT_EQ(W(QueueDelete{kQ}).status().code(), Code::kUnavailable);
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, StoreTest, ::testing::ValuesIn(kStores),
+                         [](const auto& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace stratus
