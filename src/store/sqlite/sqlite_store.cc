@@ -102,6 +102,27 @@ std::string EncodeTask(const Task& t, std::string* body) {
   return TaskToJson(copy, TaskView::kFull, JsonStyle{}).dump();
 }
 
+// Reads rows into a page of at most `page_size` items; one extra row tells whether another
+// page follows, and `cursor_of` names the last item taken as the next page's start.
+template <typename T, typename Decode, typename CursorOf>
+StatusOr<Page<T>> CollectPage(sqlite::Stmt& s, int page_size, Decode decode, CursorOf cursor_of) {
+  Page<T> page;
+  std::string last;
+  for (;;) {
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return page;
+    if (page.items.size() == static_cast<size_t>(page_size)) {
+      page.next_cursor = last;
+      return page;
+    }
+    StatusOr<T> item = decode(s);
+    if (!item.ok()) return item.status();
+    last = cursor_of(s, *item);
+    page.items.push_back(std::move(*item));
+  }
+}
+
 }  // namespace
 
 // Applies mutations inside the open write transaction. Every precondition is checked before
@@ -534,20 +555,9 @@ StatusOr<Page<Queue>> SqliteStore::ListQueues(const std::string& parent, std::op
   if (!s.ok()) return s.status();
   int64_t st = state ? static_cast<int64_t>(*state) : -1;
   s->Bind(1, lo).Bind(2, hi).Bind(3, st).Bind(4, st).Bind(5, static_cast<int64_t>(page_size) + 1);
-  Page<Queue> page;
-  for (;;) {
-    auto row = s->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    if (page.items.size() == static_cast<size_t>(page_size)) {
-      page.next_cursor = page.items.back().name;
-      break;
-    }
-    auto q = DecodeQueue(s->Text(1), s->Text(2));
-    if (!q.ok()) return q.status();
-    page.items.push_back(std::move(*q));
-  }
-  return page;
+  return CollectPage<Queue>(
+      *s, page_size, [](sqlite::Stmt& row) { return DecodeQueue(row.Text(1), row.Text(2)); },
+      [](sqlite::Stmt&, const Queue& q) { return q.name; });
 }
 
 StatusOr<Task> SqliteStore::GetTask(const std::string& name, Micros now) {
@@ -589,22 +599,9 @@ StatusOr<Page<Task>> SqliteStore::ListTasks(const std::string& queue, int page_s
   if (!s.ok()) return s.status();
   s->Bind(1, static_cast<int64_t>(with_body)).Bind(2, queue).Bind(3, after);
   s->Bind(4, static_cast<int64_t>(page_size) + 1);
-  Page<Task> page;
-  int64_t last = 0;
-  for (;;) {
-    auto row = s->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    if (page.items.size() == static_cast<size_t>(page_size)) {
-      page.next_cursor = std::to_string(last);
-      break;
-    }
-    auto t = DecodeTask(s->Text(0), s->Text(1), s->Int(3), s->Int(4));
-    if (!t.ok()) return t.status();
-    last = s->Int(2);
-    page.items.push_back(std::move(*t));
-  }
-  return page;
+  return CollectPage<Task>(
+      *s, page_size, [](sqlite::Stmt& row) { return DecodeTask(row.Text(0), row.Text(1), row.Int(3), row.Int(4)); },
+      [](sqlite::Stmt& row, const Task&) { return std::to_string(row.Int(2)); });
 }
 
 StatusOr<int64_t> SqliteStore::CountTasks(const std::string& queue) {
@@ -691,22 +688,9 @@ StatusOr<Page<DeadLetter>> SqliteStore::ListDeadLetters(const std::string& queue
       "WHERE queue = ? AND (dead_us, id) < (?, ?) ORDER BY dead_us DESC, id DESC LIMIT ?");
   if (!s.ok()) return s.status();
   s->Bind(1, queue).Bind(2, before_us).Bind(3, before_id).Bind(4, static_cast<int64_t>(page_size) + 1);
-  Page<DeadLetter> page;
-  std::string last_id;
-  for (;;) {
-    auto row = s->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    if (page.items.size() == static_cast<size_t>(page_size)) {
-      page.next_cursor = std::to_string(page.items.back().dead_time) + "/" + last_id;
-      break;
-    }
-    auto d = DeadLetterFromRow(*s);
-    if (!d.ok()) return d.status();
-    last_id = s->Text(7);
-    page.items.push_back(std::move(*d));
-  }
-  return page;
+  return CollectPage<DeadLetter>(*s, page_size, DeadLetterFromRow, [](sqlite::Stmt& row, const DeadLetter& d) {
+    return std::to_string(d.dead_time) + "/" + row.Text(7);
+  });
 }
 
 StatusOr<DeadLetter> SqliteStore::GetDeadLetter(const std::string& name) {
