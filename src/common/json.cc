@@ -123,6 +123,9 @@ Status JsonObject::GetString(std::string_view field, std::optional<std::string>*
 Status JsonObject::GetInt(std::string_view field, std::optional<int64_t>* out) const {
   const Json* v = Find(field);
   if (!v) return Status::Ok();
+  if (v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
+    return InvalidValue(field, "TYPE_INT32", *v);
+  }
   if (v->is_number_integer()) {
     *out = v->get<int64_t>();
     return Status::Ok();
@@ -233,7 +236,10 @@ Status JsonObject::GetStringMap(std::string_view field,
   if (!v->is_object()) return InvalidValue(field, "map<string, string>", *v);
   std::map<std::string, std::string> m;
   for (const auto& [key, value] : v->items()) {
-    if (!value.is_string()) return InvalidValue(std::string(field) + "[" + key + "]", "TYPE_STRING", value);
+    if (!value.is_string()) {
+      return InvalidArgument("Invalid value at '" + FieldPath(field) + "[" + key + "]' (TYPE_STRING), " +
+                             value.dump(-1, ' ', false, Json::error_handler_t::replace));
+    }
     m[key] = value.get<std::string>();
   }
   *out = std::move(m);

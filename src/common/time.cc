@@ -77,7 +77,10 @@ StatusOr<Micros> ParseTimestamp(std::string_view s) {
       s[16] != ':' || !ReadDigits(s, 17, 2, &second)) {
     return bad();
   }
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
+  static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  if (year < 1 || month < 1 || month > 12 || day < 1 || day > kDays[month - 1] ||
+      (month == 2 && day == 29 && !leap) || hour > 23 || minute > 59 || second > 60) {
     return bad();
   }
   size_t pos = 19;
@@ -100,6 +103,10 @@ StatusOr<Micros> ParseTimestamp(std::string_view s) {
   if (pos != s.size()) return bad();
   const int64_t days = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   const int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset_seconds;
+  // Google's Timestamp range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z.
+  constexpr int64_t kMinSeconds = -62135596800;
+  constexpr int64_t kMaxSeconds = 253402300799;
+  if (secs < kMinSeconds || secs > kMaxSeconds) return bad();
   return secs * kMicrosPerSecond + frac;
 }
 
@@ -180,7 +187,9 @@ StatusOr<Micros> ParseHumanDuration(std::string_view s) {
   else if (unit == "h") scale = 3600;
   else if (unit == "d") scale = 86400;
   else return bad();
-  return static_cast<Micros>(value * scale * kMicrosPerSecond);
+  const double micros = value * scale * kMicrosPerSecond;
+  if (!(micros < 9.0e18)) return bad();  // also catches NaN and infinity
+  return static_cast<Micros>(micros);
 }
 
 }  // namespace stratus

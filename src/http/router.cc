@@ -15,16 +15,19 @@ std::vector<std::string_view> SplitPath(std::string_view path) {
   return parts;
 }
 
+bool ValidVarName(std::string_view name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Status Router::Add(Route route) {
   if (route.path.empty() || route.path.front() != '/' || !route.handler) {
     return InvalidArgument("route " + route.name + ": bad path or no handler");
-  }
-  for (const auto& r : routes_) {
-    if (r->verb == route.verb && r->path == route.path) {
-      return InvalidArgument("route " + route.name + ": duplicate of " + r->name);
-    }
   }
   auto owned = std::make_unique<Route>(std::move(route));
   Compiled c{owned.get(), {}, {}};
@@ -43,7 +46,7 @@ Status Router::Add(Route route) {
         return InvalidArgument("route " + owned->name + ": {var=**} must be the last segment");
       }
       c.segments.push_back({"", std::string(p.substr(1, p.size() - 5)), true});
-    } else if (p.size() >= 2 && p.front() == '{' && p.back() == '}') {
+    } else if (p.size() >= 2 && p.front() == '{' && p.back() == '}' && ValidVarName(p.substr(1, p.size() - 2))) {
       c.segments.push_back({"", std::string(p.substr(1, p.size() - 2))});
     } else if (p.find_first_of("{}") != std::string_view::npos) {
       return InvalidArgument("route " + owned->name + ": bad template segment " + std::string(p));
@@ -51,9 +54,25 @@ Status Router::Add(Route route) {
       c.segments.push_back({std::string(p), ""});
     }
   }
+  for (const auto& other : compiled_) {
+    if (other.route->verb == owned->verb && SameShape(other, c)) {
+      return InvalidArgument("route " + owned->name + ": duplicate of " + other.route->name);
+    }
+  }
   compiled_.push_back(std::move(c));
   routes_.push_back(std::move(owned));
   return Status::Ok();
+}
+
+// Two templates that differ only in variable names match the same requests.
+bool Router::SameShape(const Compiled& a, const Compiled& b) {
+  if (a.custom_verb != b.custom_verb || a.segments.size() != b.segments.size()) return false;
+  for (size_t i = 0; i < a.segments.size(); ++i) {
+    const Segment& x = a.segments[i];
+    const Segment& y = b.segments[i];
+    if (x.var.empty() != y.var.empty() || x.rest != y.rest || (x.var.empty() && x.literal != y.literal)) return false;
+  }
+  return true;
 }
 
 bool Router::MatchOne(const Compiled& c, const std::vector<std::string_view>& parts,

@@ -56,6 +56,7 @@ class Router {
     std::vector<Segment> segments;
     std::string custom_verb;  // after ':' in the last segment
   };
+  static bool SameShape(const Compiled& a, const Compiled& b);
   static bool MatchOne(const Compiled& c, const std::vector<std::string_view>& parts,
                        std::map<std::string, std::string>* params);
 

@@ -15,7 +15,9 @@
 namespace stratus::kv {
 namespace {
 
-Status Errno(const std::string& what) { return Unavailable(what + ": " + std::strerror(errno)); }
+Status Errno(const std::string& what) {
+  return Unavailable(what + ": " + std::strerror(errno));
+}
 
 Status WriteAll(int fd, std::string_view bytes, const std::string& path) {
   while (!bytes.empty()) {
@@ -46,12 +48,13 @@ StatusOr<FsyncPolicy> ParseFsyncPolicy(std::string_view text) {
   return InvalidArgument("--redis-fsync must be everysec or always, got '" + std::string(text) + "'");
 }
 
-AppendLog::AppendLog(std::string path, int fd, FsyncPolicy policy)
-    : path_(std::move(path)), policy_(policy), fd_(fd) {
+AppendLog::AppendLog(std::string path, int fd, FsyncPolicy policy) : path_(std::move(path)), policy_(policy), fd_(fd) {
   thread_ = std::thread([this] { SyncLoop(); });
 }
 
-AppendLog::~AppendLog() { Close(); }
+AppendLog::~AppendLog() {
+  Close();
+}
 
 StatusOr<std::unique_ptr<AppendLog>> AppendLog::Open(const std::string& path, FsyncPolicy policy) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);

@@ -9,7 +9,8 @@ Status CommandTable::Add(const CommandSpec& spec) {
   if (name.empty() || ToLower(name) != name || spec.arity == 0 || spec.handler == nullptr) {
     return InvalidArgument("bad command row '" + name + "'");
   }
-  if (!(spec.flags & (kWrite | kReadOnly))) return InvalidArgument("command '" + name + "' is neither write nor read-only");
+  if (!(spec.flags & (kWrite | kReadOnly)))
+    return InvalidArgument("command '" + name + "' is neither write nor read-only");
   if (!specs_.emplace(name, spec).second) return InvalidArgument("duplicate command '" + name + "'");
   return Status::Ok();
 }

@@ -18,10 +18,10 @@ using Argv = std::vector<std::string>;
 class Engine;
 
 enum CommandFlag : uint32_t {
-  kWrite = 1u << 0,     // may change data: logged, refused to the read-only token
-  kReadOnly = 1u << 1,  // never changes data
+  kWrite = 1u << 0,              // may change data: logged, refused to the read-only token
+  kReadOnly = 1u << 1,           // never changes data
   kDenyReadOnlyToken = 1u << 2,  // refused to the read-only token even though it only reads (SCAN, KEYS)
-  kNoScript = 1u << 3,  // not callable from Lua
+  kNoScript = 1u << 3,           // not callable from Lua
 };
 
 // What a handler sees: the arguments, the keyspace, and where its reply and log records go.

@@ -31,7 +31,9 @@ std::string UnknownCommand(const Argv& argv) {
 
 Engine::Engine(const Clock& clock) : clock_(clock), scripts_(std::make_unique<ScriptRunner>()) {}
 
-Engine::~Engine() { Close(); }
+Engine::~Engine() {
+  Close();
+}
 
 Status Engine::Open(EngineOptions options) {
   options_ = std::move(options);
@@ -92,7 +94,8 @@ std::optional<Reply> Engine::Check(const Argv& argv, bool readonly, bool from_sc
   if (readonly && (spec->flags & (kWrite | kDenyReadOnlyToken))) {
     return Reply::Error("NOPERM this user has no permissions to run the '" + std::string(spec->name) + "' command");
   }
-  if (from_script && (spec->flags & kNoScript)) return Reply::Error("ERR This Redis command is not allowed from script");
+  if (from_script && (spec->flags & kNoScript))
+    return Reply::Error("ERR This Redis command is not allowed from script");
   return std::nullopt;
 }
 
@@ -245,14 +248,20 @@ std::string Engine::Snapshot() {
             Argv a{"RPUSH", k};
             for (const auto& e : v) {
               a.push_back(e);
-              if (a.size() == kChunk + 2) { AppendRespCommand(a, &out); a.resize(2); }
+              if (a.size() == kChunk + 2) {
+                AppendRespCommand(a, &out);
+                a.resize(2);
+              }
             }
             if (a.size() > 2) AppendRespCommand(a, &out);
           } else if constexpr (std::is_same_v<T, SetValue>) {
             Argv a{"SADD", k};
             for (const auto& e : v) {
               a.push_back(e);
-              if (a.size() == kChunk + 2) { AppendRespCommand(a, &out); a.resize(2); }
+              if (a.size() == kChunk + 2) {
+                AppendRespCommand(a, &out);
+                a.resize(2);
+              }
             }
             if (a.size() > 2) AppendRespCommand(a, &out);
           } else if constexpr (std::is_same_v<T, HashValue>) {
@@ -260,7 +269,10 @@ std::string Engine::Snapshot() {
             for (const auto& [f, val] : v) {
               a.push_back(f);
               a.push_back(val);
-              if (a.size() >= 2 * kChunk + 2) { AppendRespCommand(a, &out); a.resize(2); }
+              if (a.size() >= 2 * kChunk + 2) {
+                AppendRespCommand(a, &out);
+                a.resize(2);
+              }
             }
             if (a.size() > 2) AppendRespCommand(a, &out);
           } else {
@@ -268,7 +280,10 @@ std::string Engine::Snapshot() {
             for (const auto& [score, member] : v.order) {
               a.push_back(FormatDouble(score));
               a.push_back(member);
-              if (a.size() >= 2 * kChunk + 2) { AppendRespCommand(a, &out); a.resize(2); }
+              if (a.size() >= 2 * kChunk + 2) {
+                AppendRespCommand(a, &out);
+                a.resize(2);
+              }
             }
             if (a.size() > 2) AppendRespCommand(a, &out);
           }

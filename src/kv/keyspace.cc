@@ -23,11 +23,16 @@ bool ZSet::Remove(const std::string& member) {
 
 const char* TypeName(const Value& v) {
   switch (v.index()) {
-    case 0: return "string";
-    case 1: return "list";
-    case 2: return "set";
-    case 3: return "hash";
-    default: return "zset";
+    case 0:
+      return "string";
+    case 1:
+      return "list";
+    case 2:
+      return "set";
+    case 3:
+      return "hash";
+    default:
+      return "zset";
   }
 }
 
@@ -110,16 +115,17 @@ size_t Keyspace::ExpireSome(size_t limit) {
   while (n < limit && !expiries_.empty() && expiries_.begin()->first <= now_ms_) {
     std::string key = expiries_.begin()->second;
     auto it = map_.find(KeyRef{ScanHash(key), key});
-    if (it != map_.end()) EraseIt(it);
-    else expiries_.erase(expiries_.begin());
+    if (it != map_.end())
+      EraseIt(it);
+    else
+      expiries_.erase(expiries_.begin());
     expired_.push_back(std::move(key));
     ++n;
   }
   return n;
 }
 
-uint64_t Keyspace::Scan(uint64_t cursor, size_t count,
-                        const std::function<void(const std::string&, Entry&)>& visit) {
+uint64_t Keyspace::Scan(uint64_t cursor, size_t count, const std::function<void(const std::string&, Entry&)>& visit) {
   auto it = map_.lower_bound(KeyRef{cursor, std::string_view()});
   size_t seen = 0;
   while (it != map_.end() && seen < count) {

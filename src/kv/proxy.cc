@@ -16,10 +16,11 @@ using asio::ip::tcp;
 // Commands that cannot work over stateless REST (connection state, blocking, pub/sub).
 bool Unsupported(std::string_view lower) {
   static const std::vector<std::string_view> kDenied = {
-      "multi", "exec", "discard", "watch", "unwatch", "select", "auth", "hello", "quit", "reset",
-      "subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "monitor", "sync", "psync",
-      "blpop", "brpop", "blmove", "brpoplpush", "bzpopmin", "bzpopmax", "blmpop", "bzmpop", "xread", "xreadgroup",
-      "client", "shutdown", "debug", "replicaof", "slaveof", "wait", "failover"};
+      "multi",        "exec",     "discard",  "watch",     "unwatch",    "select",     "auth",
+      "hello",        "quit",     "reset",    "subscribe", "psubscribe", "ssubscribe", "unsubscribe",
+      "punsubscribe", "monitor",  "sync",     "psync",     "blpop",      "brpop",      "blmove",
+      "brpoplpush",   "bzpopmin", "bzpopmax", "blmpop",    "bzmpop",     "xread",      "xreadgroup",
+      "client",       "shutdown", "debug",    "replicaof", "slaveof",    "wait",       "failover"};
   for (auto d : kDenied) {
     if (lower == d) return true;
   }
@@ -252,7 +253,8 @@ asio::awaitable<StatusOr<BatchResult>> ProxyBackend::Run(std::vector<Argv> comma
   }
   auto acquired = co_await Acquire();
   std::string where = url_.host + ":" + std::to_string(url_.port);
-  if (!acquired.ok()) co_return Unavailable("ERR the Redis server at " + where + " is unavailable: " + acquired.status().message());
+  if (!acquired.ok())
+    co_return Unavailable("ERR the Redis server at " + where + " is unavailable: " + acquired.status().message());
   std::unique_ptr<Conn> conn = std::move(*acquired);
   Status st = co_await WriteAll(conn->socket, request);
   std::vector<Reply> replies;

@@ -4,16 +4,38 @@ namespace stratus::kv {
 
 void AppendResp(const Reply& r, std::string* out) {
   switch (r.type) {
-    case Reply::Type::kNil: *out += "$-1\r\n"; return;
-    case Reply::Type::kNilArray: *out += "*-1\r\n"; return;
-    case Reply::Type::kStatus: *out += '+'; *out += r.str; *out += "\r\n"; return;
-    case Reply::Type::kError: *out += '-'; *out += r.str; *out += "\r\n"; return;
-    case Reply::Type::kInteger: *out += ':'; *out += std::to_string(r.integer); *out += "\r\n"; return;
+    case Reply::Type::kNil:
+      *out += "$-1\r\n";
+      return;
+    case Reply::Type::kNilArray:
+      *out += "*-1\r\n";
+      return;
+    case Reply::Type::kStatus:
+      *out += '+';
+      *out += r.str;
+      *out += "\r\n";
+      return;
+    case Reply::Type::kError:
+      *out += '-';
+      *out += r.str;
+      *out += "\r\n";
+      return;
+    case Reply::Type::kInteger:
+      *out += ':';
+      *out += std::to_string(r.integer);
+      *out += "\r\n";
+      return;
     case Reply::Type::kBulk:
-      *out += '$'; *out += std::to_string(r.str.size()); *out += "\r\n"; *out += r.str; *out += "\r\n";
+      *out += '$';
+      *out += std::to_string(r.str.size());
+      *out += "\r\n";
+      *out += r.str;
+      *out += "\r\n";
       return;
     case Reply::Type::kArray:
-      *out += '*'; *out += std::to_string(r.elems.size()); *out += "\r\n";
+      *out += '*';
+      *out += std::to_string(r.elems.size());
+      *out += "\r\n";
       for (const auto& e : r.elems) AppendResp(e, out);
       return;
   }
@@ -34,12 +56,18 @@ void AppendRespCommand(const std::vector<std::string>& argv, std::string* out) {
 
 std::string DebugString(const Reply& r) {
   switch (r.type) {
-    case Reply::Type::kNil: return "(nil)";
-    case Reply::Type::kNilArray: return "(nil-array)";
-    case Reply::Type::kStatus: return "+" + r.str;
-    case Reply::Type::kError: return "-" + r.str;
-    case Reply::Type::kInteger: return ":" + std::to_string(r.integer);
-    case Reply::Type::kBulk: return "\"" + r.str + "\"";
+    case Reply::Type::kNil:
+      return "(nil)";
+    case Reply::Type::kNilArray:
+      return "(nil-array)";
+    case Reply::Type::kStatus:
+      return "+" + r.str;
+    case Reply::Type::kError:
+      return "-" + r.str;
+    case Reply::Type::kInteger:
+      return ":" + std::to_string(r.integer);
+    case Reply::Type::kBulk:
+      return "\"" + r.str + "\"";
     case Reply::Type::kArray: {
       std::string s = "[";
       for (size_t i = 0; i < r.elems.size(); ++i) s += (i ? ", " : "") + DebugString(r.elems[i]);

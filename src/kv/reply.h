@@ -14,8 +14,8 @@ struct Reply {
 
   Type type = Type::kNil;
   int64_t integer = 0;
-  std::string str;            // status, error (with its "ERR "/"WRONGTYPE " prefix) or bulk
-  std::vector<Reply> elems;   // array
+  std::string str;           // status, error (with its "ERR "/"WRONGTYPE " prefix) or bulk
+  std::vector<Reply> elems;  // array
 
   static Reply Nil() { return {}; }
   static Reply NilArray() { return Reply{Type::kNilArray, 0, {}, {}}; }
@@ -50,6 +50,8 @@ inline constexpr std::string_view kMinMaxNotFloat = "ERR min or max is not a flo
 inline constexpr std::string_view kInvalidCursor = "ERR invalid cursor";
 }  // namespace err
 
-inline Reply ErrorReply(std::string_view text) { return Reply::Error(std::string(text)); }
+inline Reply ErrorReply(std::string_view text) {
+  return Reply::Error(std::string(text));
+}
 
 }  // namespace stratus::kv

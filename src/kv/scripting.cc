@@ -46,10 +46,16 @@ Running* g_running = nullptr;  // set only while the engine lock is held
 
 void PushReply(lua_State* L, const Reply& r) {
   switch (r.type) {
-    case Reply::Type::kInteger: lua_pushnumber(L, static_cast<lua_Number>(r.integer)); return;
-    case Reply::Type::kBulk: lua_pushlstring(L, r.str.data(), r.str.size()); return;
+    case Reply::Type::kInteger:
+      lua_pushnumber(L, static_cast<lua_Number>(r.integer));
+      return;
+    case Reply::Type::kBulk:
+      lua_pushlstring(L, r.str.data(), r.str.size());
+      return;
     case Reply::Type::kNil:
-    case Reply::Type::kNilArray: lua_pushboolean(L, 0); return;
+    case Reply::Type::kNilArray:
+      lua_pushboolean(L, 0);
+      return;
     case Reply::Type::kStatus:
       lua_newtable(L);
       lua_pushstring(L, "ok");
@@ -79,8 +85,10 @@ Reply ToReply(lua_State* L, int depth = 0) {
       const char* s = lua_tolstring(L, -1, &len);
       return Reply::Bulk(std::string(s, len));
     }
-    case LUA_TBOOLEAN: return lua_toboolean(L, -1) ? Reply::Integer(1) : Reply::Nil();
-    case LUA_TNUMBER: return Reply::Integer(static_cast<int64_t>(lua_tonumber(L, -1)));
+    case LUA_TBOOLEAN:
+      return lua_toboolean(L, -1) ? Reply::Integer(1) : Reply::Nil();
+    case LUA_TNUMBER:
+      return Reply::Integer(static_cast<int64_t>(lua_tonumber(L, -1)));
     case LUA_TTABLE: {
       if (depth > 64) return Reply::Error("ERR reached lua stack limit");
       lua_pushstring(L, "err");
@@ -112,7 +120,8 @@ Reply ToReply(lua_State* L, int depth = 0) {
       }
       return Reply::Array(std::move(elems));
     }
-    default: return Reply::Nil();
+    default:
+      return Reply::Nil();
   }
 }
 
@@ -194,7 +203,9 @@ int LuaSha1Hex(lua_State* L) {
   return 1;
 }
 
-int LuaLog(lua_State*) { return 0; }
+int LuaLog(lua_State*) {
+  return 0;
+}
 
 void TimeLimitHook(lua_State* L, lua_Debug*) {
   if (g_running && std::chrono::steady_clock::now() > g_running->deadline) {
@@ -217,8 +228,10 @@ struct ScriptRunner::Impl {
     if (L) return;
     L = luaL_newstate();
     // Base, table, string and math, as Redis loads them; no io, os or package.
-    const std::pair<const char*, lua_CFunction> libs[] = {
-        {"", luaopen_base}, {LUA_TABLIBNAME, luaopen_table}, {LUA_STRLIBNAME, luaopen_string}, {LUA_MATHLIBNAME, luaopen_math}};
+    const std::pair<const char*, lua_CFunction> libs[] = {{"", luaopen_base},
+                                                          {LUA_TABLIBNAME, luaopen_table},
+                                                          {LUA_STRLIBNAME, luaopen_string},
+                                                          {LUA_MATHLIBNAME, luaopen_math}};
     for (auto [name, fn] : libs) {
       lua_pushcfunction(L, fn);
       lua_pushstring(L, name);
@@ -229,9 +242,9 @@ struct ScriptRunner::Impl {
       lua_setglobal(L, unsafe);
     }
     lua_newtable(L);
-    const std::pair<const char*, lua_CFunction> fns[] = {{"call", LuaCall}, {"pcall", LuaPCall},
-                                                        {"error_reply", LuaErrorReply}, {"status_reply", LuaStatusReply},
-                                                        {"sha1hex", LuaSha1Hex}, {"log", LuaLog}};
+    const std::pair<const char*, lua_CFunction> fns[] = {
+        {"call", LuaCall},       {"pcall", LuaPCall}, {"error_reply", LuaErrorReply}, {"status_reply", LuaStatusReply},
+        {"sha1hex", LuaSha1Hex}, {"log", LuaLog}};
     for (auto [name, fn] : fns) {
       lua_pushstring(L, name);
       lua_pushcfunction(L, fn);
@@ -281,7 +294,8 @@ void ScriptRunner::Eval(CommandContext& ctx, bool by_sha) {
   auto nk = ParseInt(a[2]);
   if (!nk) return ctx.Error(err::kNotInteger);
   numkeys = *nk;
-  if (numkeys > static_cast<int64_t>(a.size()) - 3) return ctx.Error("ERR Number of keys can't be greater than number of args");
+  if (numkeys > static_cast<int64_t>(a.size()) - 3)
+    return ctx.Error("ERR Number of keys can't be greater than number of args");
   if (numkeys < 0) return ctx.Error("ERR Number of keys can't be negative");
   std::string sha = by_sha ? ToLower(a[1]) : Sha1Hex(a[1]);
   if (by_sha) {

@@ -34,7 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     static int runs = 0;
     if (++runs % 1000 == 0) (void)engine->Run({"flushall"});  // bound the fuzzer's memory
-    if (lower != "eval" && lower != "evalsha") {  // scripts may loop for the time limit
+    if (lower != "eval" && lower != "evalsha") {              // scripts may loop for the time limit
       kv::Reply r = engine->Run(*cmd);
       std::string out;
       api::redis::AppendResultJson(r, true, &out);

@@ -22,16 +22,18 @@ class Gen {
   explicit Gen(uint32_t seed) : rng_(seed) {}
 
   Argv Next() {
-    static const std::vector<Argv (Gen::*)()> kMakers = {
-        &Gen::Strings, &Gen::Strings, &Gen::Keys, &Gen::Keys, &Gen::Hashes, &Gen::Sets,
-        &Gen::Lists, &Gen::ZSets, &Gen::ZSets, &Gen::ZRange, &Gen::Misc, &Gen::Broken};
+    static const std::vector<Argv (Gen::*)()> kMakers = {&Gen::Strings, &Gen::Strings, &Gen::Keys,  &Gen::Keys,
+                                                         &Gen::Hashes,  &Gen::Sets,    &Gen::Lists, &Gen::ZSets,
+                                                         &Gen::ZSets,   &Gen::ZRange,  &Gen::Misc,  &Gen::Broken};
     return (this->*kMakers[rng_() % kMakers.size()])();
   }
 
  private:
   size_t R(size_t n) { return rng_() % n; }
   template <typename T>
-  const T& Pick(const std::vector<T>& v) { return v[R(v.size())]; }
+  const T& Pick(const std::vector<T>& v) {
+    return v[R(v.size())];
+  }
   bool Coin(int percent = 50) { return static_cast<int>(R(100)) < percent; }
 
   std::string Key() { return "k" + std::to_string(R(6)); }
@@ -49,18 +51,32 @@ class Gen {
     return Pick<std::string>({"0", "1", "-1", "1.5", "2.5", "+inf", "-inf", "inf", "abc", "(1", "1e3", "0x10", "nan",
                               "-0", "3", "1.1", " 2", "2 "});
   }
-  std::string ScoreBound() { return Pick<std::string>({"-inf", "+inf", "(1", "1", "2.5", "(2.5", "abc", "0", "-1", "(", "3"}); }
+  std::string ScoreBound() {
+    return Pick<std::string>({"-inf", "+inf", "(1", "1", "2.5", "(2.5", "abc", "0", "-1", "(", "3"});
+  }
   std::string LexBound() { return Pick<std::string>({"-", "+", "[m1", "(m2", "m1", "[m4", "(m0", "[", "("}); }
 
   Argv Strings() {
     Argv a;
     switch (R(14)) {
-      case 0: return {"get", Key()};
+      case 0:
+        return {"get", Key()};
       case 1: {
         a = {"set", Key(), Val()};
-        static const std::vector<Argv> kOpts = {{"NX"}, {"XX"}, {"GET"}, {"EX", "100"}, {"PX", "100000"}, {"KEEPTTL"},
-                                                {"EXAT", "9999999999"}, {"PXAT", "99999999999999"}, {"EX", "-1"},
-                                                {"EX", "abc"}, {"EX", "0"}, {"ex"}, {"bogus"}, {"Ex", "200"}};
+        static const std::vector<Argv> kOpts = {{"NX"},
+                                                {"XX"},
+                                                {"GET"},
+                                                {"EX", "100"},
+                                                {"PX", "100000"},
+                                                {"KEEPTTL"},
+                                                {"EXAT", "9999999999"},
+                                                {"PXAT", "99999999999999"},
+                                                {"EX", "-1"},
+                                                {"EX", "abc"},
+                                                {"EX", "0"},
+                                                {"ex"},
+                                                {"bogus"},
+                                                {"Ex", "200"}};
         size_t n = R(3);
         for (size_t i = 0; i < n; ++i) {
           const Argv& o = Pick(kOpts);
@@ -68,84 +84,137 @@ class Gen {
         }
         return a;
       }
-      case 2: return {"setnx", Key(), Val()};
-      case 3: return {"setex", Key(), Pick<std::string>({"100", "0", "-1", "abc", "200"}), Val()};
-      case 4: return {"mget", Key(), Key(), Key()};
-      case 5: return Coin(80) ? Argv{"mset", Key(), Val(), Key(), Val()} : Argv{"mset", Key(), Val(), Key()};
-      case 6: return {Pick<std::string>({"incr", "decr"}), Key()};
-      case 7: return {Pick<std::string>({"incrby", "decrby"}), Key(), Int()};
-      case 8: return {"getdel", Key()};
-      case 9: return {"append", Key(), Val()};
-      case 10: return {"strlen", Key()};
-      case 11: return {"getset", Key(), Val()};
-      case 12: return {"psetex", Key(), Pick<std::string>({"100000", "0", "abc"}), Val()};
-      default: return {"msetnx", Key(), Val(), Key(), Val()};
+      case 2:
+        return {"setnx", Key(), Val()};
+      case 3:
+        return {"setex", Key(), Pick<std::string>({"100", "0", "-1", "abc", "200"}), Val()};
+      case 4:
+        return {"mget", Key(), Key(), Key()};
+      case 5:
+        return Coin(80) ? Argv{"mset", Key(), Val(), Key(), Val()} : Argv{"mset", Key(), Val(), Key()};
+      case 6:
+        return {Pick<std::string>({"incr", "decr"}), Key()};
+      case 7:
+        return {Pick<std::string>({"incrby", "decrby"}), Key(), Int()};
+      case 8:
+        return {"getdel", Key()};
+      case 9:
+        return {"append", Key(), Val()};
+      case 10:
+        return {"strlen", Key()};
+      case 11:
+        return {"getset", Key(), Val()};
+      case 12:
+        return {"psetex", Key(), Pick<std::string>({"100000", "0", "abc"}), Val()};
+      default:
+        return {"msetnx", Key(), Val(), Key(), Val()};
     }
   }
 
   Argv Keys() {
     switch (R(12)) {
-      case 0: return {"del", Key(), Key()};
-      case 1: return {"exists", Key(), Key()};
+      case 0:
+        return {"del", Key(), Key()};
+      case 1:
+        return {"exists", Key(), Key()};
       case 2: {
-        Argv a{Pick<std::string>({"expire", "pexpire"}), Key(), Pick<std::string>({"100", "-1", "abc", "0", "200", "100000"})};
+        Argv a{Pick<std::string>({"expire", "pexpire"}), Key(),
+               Pick<std::string>({"100", "-1", "abc", "0", "200", "100000"})};
         if (Coin(40)) a.push_back(Pick<std::string>({"NX", "XX", "GT", "LT", "bogus", "nx"}));
         if (Coin(15)) a.push_back(Pick<std::string>({"NX", "XX", "GT", "LT"}));
         return a;
       }
-      case 3: return {Pick<std::string>({"expireat", "pexpireat"}), Key(), Pick<std::string>({"1", "9999999999", "abc"})};
-      case 4: return {"ttl", Key()};
-      case 5: return {"pttl", Key()};
-      case 6: return {"persist", Key()};
-      case 7: return {"type", Key()};
-      case 8: return {"keys", Pick<std::string>({"*", "k[0-2]", "k?", "m*", "k[^1]*", "\\k1"})};
-      case 9: return {"unlink", Key()};
-      case 10: return {"expiretime", Key()};
-      default: return {"dbsize"};
+      case 3:
+        return {Pick<std::string>({"expireat", "pexpireat"}), Key(), Pick<std::string>({"1", "9999999999", "abc"})};
+      case 4:
+        return {"ttl", Key()};
+      case 5:
+        return {"pttl", Key()};
+      case 6:
+        return {"persist", Key()};
+      case 7:
+        return {"type", Key()};
+      case 8:
+        return {"keys", Pick<std::string>({"*", "k[0-2]", "k?", "m*", "k[^1]*", "\\k1"})};
+      case 9:
+        return {"unlink", Key()};
+      case 10:
+        return {"expiretime", Key()};
+      default:
+        return {"dbsize"};
     }
   }
 
   Argv Hashes() {
     switch (R(12)) {
-      case 0: return Coin(85) ? Argv{"hset", Key(), Field(), Val(), Field(), Val()} : Argv{"hset", Key(), Field()};
-      case 1: return {"hget", Key(), Field()};
-      case 2: return {"hmget", Key(), Field(), Field()};
-      case 3: return {"hgetall", Key()};
-      case 4: return {"hdel", Key(), Field(), Field()};
-      case 5: return {"hincrby", Key(), Field(), Int()};
-      case 6: return {"hlen", Key()};
-      case 7: return {"hexists", Key(), Field()};
-      case 8: return {"hkeys", Key()};
-      case 9: return {"hvals", Key()};
-      case 10: return {"hsetnx", Key(), Field(), Val()};
-      default: return {"hmset", Key(), Field(), Val()};
+      case 0:
+        return Coin(85) ? Argv{"hset", Key(), Field(), Val(), Field(), Val()} : Argv{"hset", Key(), Field()};
+      case 1:
+        return {"hget", Key(), Field()};
+      case 2:
+        return {"hmget", Key(), Field(), Field()};
+      case 3:
+        return {"hgetall", Key()};
+      case 4:
+        return {"hdel", Key(), Field(), Field()};
+      case 5:
+        return {"hincrby", Key(), Field(), Int()};
+      case 6:
+        return {"hlen", Key()};
+      case 7:
+        return {"hexists", Key(), Field()};
+      case 8:
+        return {"hkeys", Key()};
+      case 9:
+        return {"hvals", Key()};
+      case 10:
+        return {"hsetnx", Key(), Field(), Val()};
+      default:
+        return {"hmset", Key(), Field(), Val()};
     }
   }
 
   Argv Sets() {
     switch (R(6)) {
-      case 0: return {"sadd", Key(), Member(), Member()};
-      case 1: return {"srem", Key(), Member(), Member()};
-      case 2: return {"smembers", Key()};
-      case 3: return {"sismember", Key(), Member()};
-      case 4: return {"smismember", Key(), Member(), Member()};
-      default: return {"scard", Key()};
+      case 0:
+        return {"sadd", Key(), Member(), Member()};
+      case 1:
+        return {"srem", Key(), Member(), Member()};
+      case 2:
+        return {"smembers", Key()};
+      case 3:
+        return {"sismember", Key(), Member()};
+      case 4:
+        return {"smismember", Key(), Member(), Member()};
+      default:
+        return {"scard", Key()};
     }
   }
 
   Argv Lists() {
     switch (R(11)) {
-      case 0: return {Pick<std::string>({"lpush", "rpush"}), Key(), Val(), Val()};
-      case 1: return {Pick<std::string>({"lpop", "rpop"}), Key()};
-      case 2: return {Pick<std::string>({"lpop", "rpop"}), Key(), Pick<std::string>({"0", "1", "2", "-1", "abc", "10"})};
-      case 3: return {"lrange", Key(), Int(), Int()};
-      case 4: return {"llen", Key()};
-      case 5: return {"lindex", Key(), Int()};
-      case 6: return {"lset", Key(), Int(), Val()};
-      case 7: return {"ltrim", Key(), Int(), Int()};
-      case 8: return {"lrem", Key(), Int(), Val()};
-      case 9: return {Pick<std::string>({"lpushx", "rpushx"}), Key(), Val()};
-      default: return {"lpop", Key(), "1", "2"};
+      case 0:
+        return {Pick<std::string>({"lpush", "rpush"}), Key(), Val(), Val()};
+      case 1:
+        return {Pick<std::string>({"lpop", "rpop"}), Key()};
+      case 2:
+        return {Pick<std::string>({"lpop", "rpop"}), Key(), Pick<std::string>({"0", "1", "2", "-1", "abc", "10"})};
+      case 3:
+        return {"lrange", Key(), Int(), Int()};
+      case 4:
+        return {"llen", Key()};
+      case 5:
+        return {"lindex", Key(), Int()};
+      case 6:
+        return {"lset", Key(), Int(), Val()};
+      case 7:
+        return {"ltrim", Key(), Int(), Int()};
+      case 8:
+        return {"lrem", Key(), Int(), Val()};
+      case 9:
+        return {Pick<std::string>({"lpushx", "rpushx"}), Key(), Val()};
+      default:
+        return {"lpop", Key(), "1", "2"};
     }
   }
 
@@ -155,7 +224,8 @@ class Gen {
       case 1: {
         Argv a{"zadd", Key()};
         size_t n = R(3);
-        for (size_t i = 0; i < n; ++i) a.push_back(Pick<std::string>({"NX", "XX", "GT", "LT", "CH", "INCR", "nx", "ch"}));
+        for (size_t i = 0; i < n; ++i)
+          a.push_back(Pick<std::string>({"NX", "XX", "GT", "LT", "CH", "INCR", "nx", "ch"}));
         size_t pairs = 1 + R(2);
         for (size_t i = 0; i < pairs; ++i) {
           a.push_back(Score());
@@ -164,15 +234,24 @@ class Gen {
         if (Coin(5)) a.pop_back();
         return a;
       }
-      case 2: return {"zincrby", Key(), Score(), Member()};
-      case 3: return {"zcard", Key()};
-      case 4: return {"zcount", Key(), ScoreBound(), ScoreBound()};
-      case 5: return {"zscore", Key(), Member()};
-      case 6: return {"zmscore", Key(), Member(), Member()};
-      case 7: return {"zrem", Key(), Member(), Member()};
-      case 8: return {"zremrangebyscore", Key(), ScoreBound(), ScoreBound()};
-      case 9: return {"zrank", Key(), Member()};
-      default: return {"zrevrank", Key(), Member()};
+      case 2:
+        return {"zincrby", Key(), Score(), Member()};
+      case 3:
+        return {"zcard", Key()};
+      case 4:
+        return {"zcount", Key(), ScoreBound(), ScoreBound()};
+      case 5:
+        return {"zscore", Key(), Member()};
+      case 6:
+        return {"zmscore", Key(), Member(), Member()};
+      case 7:
+        return {"zrem", Key(), Member(), Member()};
+      case 8:
+        return {"zremrangebyscore", Key(), ScoreBound(), ScoreBound()};
+      case 9:
+        return {"zrank", Key(), Member()};
+      default:
+        return {"zrevrank", Key(), Member()};
     }
   }
 
@@ -205,17 +284,31 @@ class Gen {
 
   Argv Misc() {
     switch (R(4)) {
-      case 0: return {"ping"};
-      case 1: return {"ping", Val()};
-      case 2: return {"echo", Val()};
-      default: return {"type", Key()};
+      case 0:
+        return {"ping"};
+      case 1:
+        return {"ping", Val()};
+      case 2:
+        return {"echo", Val()};
+      default:
+        return {"type", Key()};
     }
   }
 
   Argv Broken() {
-    return Pick<Argv>({{"get"}, {"set", "k1"}, {"zadd", "k1", "1"}, {"hset", "k1", "f"}, {"nosuchcmd", "a", "b"},
-                       {"GET", "k1", "k2"}, {"expire", "k1"}, {"lrange", "k1", "0"}, {"ping", "a", "b"},
-                       {"zrange", "k1", "0"}, {"SeT", "k1", "v", "nx", "xx"}, {"sadd", "k1"}, {"echo"}});
+    return Pick<Argv>({{"get"},
+                       {"set", "k1"},
+                       {"zadd", "k1", "1"},
+                       {"hset", "k1", "f"},
+                       {"nosuchcmd", "a", "b"},
+                       {"GET", "k1", "k2"},
+                       {"expire", "k1"},
+                       {"lrange", "k1", "0"},
+                       {"ping", "a", "b"},
+                       {"zrange", "k1", "0"},
+                       {"SeT", "k1", "v", "nx", "xx"},
+                       {"sadd", "k1"},
+                       {"echo"}});
   }
 
   std::mt19937 rng_;

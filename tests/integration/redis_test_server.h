@@ -25,9 +25,7 @@ inline uint16_t FreePort() {
 
 class RespClient {
  public:
-  explicit RespClient(uint16_t port) : socket_(io_) {
-    socket_.connect({asio::ip::make_address("127.0.0.1"), port});
-  }
+  explicit RespClient(uint16_t port) : socket_(io_) { socket_.connect({asio::ip::make_address("127.0.0.1"), port}); }
   kv::Reply Call(const std::vector<std::string>& argv) {
     std::string out;
     kv::AppendRespCommand(argv, &out);

@@ -135,7 +135,7 @@ TEST(JsonObject, IntAboveInt64IsRejectedNotWrapped) {
   JsonObject o(&j, "m");
   std::optional<int64_t> v;
   Status st = o.GetInt("n", &v);
-  if (st.ok()) GTEST_SKIP() << "bug: 18446744073709551615 read as " << *v;
+  if (st.ok()) ADD_FAILURE() << "18446744073709551615 read as " << *v;
   EXPECT_EQ(st.message(), "Invalid value at 'm.n' (TYPE_INT32), 18446744073709551615");
 }
 
@@ -221,7 +221,7 @@ TEST(JsonObject, StringMapErrorNamesTheKeyAsSent) {
   Status st = o.GetStringMap("headers", &m);
   EXPECT_EQ(st.code(), Code::kInvalidArgument);
   if (st.message().find("[X-Custom]") == std::string::npos) {
-    GTEST_SKIP() << "bug: the map key is snake-cased in the message: " << st.message();
+    ADD_FAILURE() << "the map key is snake-cased in the message: " << st.message();
   }
   EXPECT_THAT(st.message(), HasSubstr("task.http_request.headers[X-Custom]"));
 }

@@ -34,7 +34,9 @@ class KvEngineTest : public ::testing::Test {
   FakeClock clock_{kStart};
 };
 
-std::string S(const Reply& r) { return DebugString(r); }
+std::string S(const Reply& r) {
+  return DebugString(r);
+}
 
 TEST_F(KvEngineTest, ExpiryIsLazyAndActive) {
   auto e = Open();
@@ -89,7 +91,8 @@ TEST_F(KvEngineTest, TornTailAndUnfinishedTransactionAreDropped) {
   {
     // A crash mid-write: half a record, then a MULTI whose EXEC never made it.
     std::ofstream out(path_, std::ios::app | std::ios::binary);
-    out << "*3\r\n$3\r\nSET\r\n$1\r\nc\r\n$1\r\n3\r\n*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$1\r\nd\r\n$1\r\n4\r\n*3\r\n$3\r\nSE";
+    out << "*3\r\n$3\r\nSET\r\n$1\r\nc\r\n$1\r\n3\r\n*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$1\r\nd\r\n$1\r\n4\r\n*"
+           "3\r\n$3\r\nSE";
   }
   auto e = Open();
   EXPECT_EQ(S(e->Run({"mget", "a", "b", "c", "d"})), "[\"2\", \"2\", \"3\", (nil)]");

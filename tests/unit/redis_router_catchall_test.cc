@@ -6,7 +6,9 @@
 namespace stratus::http {
 namespace {
 
-asio::awaitable<Response> Noop(RequestContext&) { co_return Response{}; }
+asio::awaitable<Response> Noop(RequestContext&) {
+  co_return Response{};
+}
 
 TEST(RouterCatchAll, MatchesTheRestOfThePathRaw) {
   Router r;

@@ -117,7 +117,7 @@ TEST(Router, RejectsTheSameTemplateUnderOtherVariableNames) {
   ASSERT_TRUE(r.Add(Row(Verb::get, "/a/{x}", "first")).ok());
   // "/a/{y}" can never be reached: "/a/{x}" always matches first.
   if (r.Add(Row(Verb::get, "/a/{y}", "second")).ok()) {
-    GTEST_SKIP() << "bug: GET /a/{y} accepted beside GET /a/{x}; the second row is unreachable";
+    ADD_FAILURE() << "GET /a/{y} accepted beside GET /a/{x}; the second row is unreachable";
   }
 }
 
@@ -137,7 +137,7 @@ TEST(Router, RejectsAnUnnamedVariable) {
     Router r;
     if (r.Add(Row(Verb::get, path, "bad")).ok()) accepted += std::string(" ") + path;
   }
-  if (!accepted.empty()) GTEST_SKIP() << "bug: malformed templates accepted:" << accepted;
+  if (!accepted.empty()) ADD_FAILURE() << "malformed templates accepted:" << accepted;
 }
 
 TEST(Router, CustomVerbOnALiteralSegment) {

@@ -73,7 +73,7 @@ TEST(Timestamp, RejectsDaysPastTheEndOfTheMonth) {
   for (const char* bad : {"2023-02-29T00:00:00Z", "1900-02-29T00:00:00Z", "2026-04-31T00:00:00Z", "2026-02-30T00:00:00Z"}) {
     if (ParseTimestamp(bad).ok()) accepted += std::string(" ") + bad;
   }
-  if (!accepted.empty()) GTEST_SKIP() << "bug: impossible dates accepted (normalised into the next month):" << accepted;
+  if (!accepted.empty()) ADD_FAILURE() << "impossible dates accepted (normalised into the next month):" << accepted;
 }
 
 TEST(Timestamp, OldAndFarDates) {
@@ -92,7 +92,7 @@ TEST(Timestamp, RejectsInstantsOutsideTheProtobufRange) {
     auto t = ParseTimestamp(bad);
     if (t.ok()) accepted += std::string(" ") + bad + " -> " + FormatTimestamp(*t);
   }
-  if (!accepted.empty()) GTEST_SKIP() << "bug: out-of-range timestamps accepted:" << accepted;
+  if (!accepted.empty()) ADD_FAILURE() << "out-of-range timestamps accepted:" << accepted;
 }
 
 TEST(Timestamp, NineFractionDigitsTruncateToMicroseconds) {

@@ -11,9 +11,12 @@ namespace {
 
 StatusOr<std::string> ArgumentOf(const Json& v) {
   switch (v.type()) {
-    case Json::value_t::string: return v.get<std::string>();
-    case Json::value_t::number_integer: return std::to_string(v.get<int64_t>());
-    case Json::value_t::number_unsigned: return std::to_string(v.get<uint64_t>());
+    case Json::value_t::string:
+      return v.get<std::string>();
+    case Json::value_t::number_integer:
+      return std::to_string(v.get<int64_t>());
+    case Json::value_t::number_unsigned:
+      return std::to_string(v.get<uint64_t>());
     case Json::value_t::number_float: {
       double d = v.get<double>();
       // JavaScript prints integral doubles without a fraction: 60.0 -> "60".
@@ -22,7 +25,8 @@ StatusOr<std::string> ArgumentOf(const Json& v) {
       }
       return v.dump();
     }
-    case Json::value_t::boolean: return std::string(v.get<bool>() ? "true" : "false");
+    case Json::value_t::boolean:
+      return std::string(v.get<bool>() ? "true" : "false");
     default:
       return InvalidArgument("ERR command arguments must be strings, numbers or booleans, got " +
                              std::string(v.type_name()));
@@ -52,17 +56,25 @@ bool ValidUtf8At(std::string_view s, size_t i, size_t* len) {
   unsigned char c = static_cast<unsigned char>(s[i]);
   size_t n;
   uint32_t cp;
-  if (c >= 0xc2 && c <= 0xdf) { n = 2; cp = c & 0x1f; }
-  else if (c >= 0xe0 && c <= 0xef) { n = 3; cp = c & 0x0f; }
-  else if (c >= 0xf0 && c <= 0xf4) { n = 4; cp = c & 0x07; }
-  else return false;
+  if (c >= 0xc2 && c <= 0xdf) {
+    n = 2;
+    cp = c & 0x1f;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    n = 3;
+    cp = c & 0x0f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 4;
+    cp = c & 0x07;
+  } else
+    return false;
   if (i + n > s.size()) return false;
   for (size_t k = 1; k < n; ++k) {
     unsigned char cc = static_cast<unsigned char>(s[i + k]);
     if ((cc & 0xc0) != 0x80) return false;
     cp = (cp << 6) | (cc & 0x3f);
   }
-  if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff))) return false;
+  if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+    return false;
   *len = n;
   return true;
 }
@@ -71,13 +83,19 @@ void AppendValue(const kv::Reply& r, bool base64, std::string* out) {
   using T = kv::Reply::Type;
   switch (r.type) {
     case T::kNil:
-    case T::kNilArray: *out += "null"; return;
-    case T::kInteger: *out += std::to_string(r.integer); return;
+    case T::kNilArray:
+      *out += "null";
+      return;
+    case T::kInteger:
+      *out += std::to_string(r.integer);
+      return;
     case T::kStatus:
     case T::kBulk:
     case T::kError:  // an error nested in an array (EXEC inside a script); never encoded
-      if (base64 && r.type != T::kError) AppendJsonString(Base64Encode(r.str), out);
-      else AppendJsonString(r.str, out);
+      if (base64 && r.type != T::kError)
+        AppendJsonString(Base64Encode(r.str), out);
+      else
+        AppendJsonString(r.str, out);
       return;
     case T::kArray:
       *out += '[';
@@ -101,12 +119,16 @@ StatusOr<kv::Argv> ParseCommandJson(std::string_view body) {
 StatusOr<std::vector<kv::Argv>> ParsePipelineJson(std::string_view body) {
   auto j = Parse(body);
   if (!j.ok()) return j.status();
-  if (!j->is_array()) return InvalidArgument("ERR the body must be a JSON array of commands, like [[\"set\",\"k\",\"v\"],[\"get\",\"k\"]]");
+  if (!j->is_array())
+    return InvalidArgument(
+        "ERR the body must be a JSON array of commands, like [[\"set\",\"k\",\"v\"],[\"get\",\"k\"]]");
   if (j->empty()) return InvalidArgument("ERR empty pipeline");
   std::vector<kv::Argv> out;
   out.reserve(j->size());
   for (const auto& c : *j) {
-    if (!c.is_array()) return InvalidArgument("ERR the body must be a JSON array of commands, like [[\"set\",\"k\",\"v\"],[\"get\",\"k\"]]");
+    if (!c.is_array())
+      return InvalidArgument(
+          "ERR the body must be a JSON array of commands, like [[\"set\",\"k\",\"v\"],[\"get\",\"k\"]]");
     auto argv = CommandOf(c);
     if (!argv.ok()) return argv.status();
     out.push_back(std::move(*argv));
@@ -120,11 +142,21 @@ void AppendJsonString(std::string_view s, std::string* out) {
     unsigned char c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
       switch (c) {
-        case '"': *out += "\\\""; break;
-        case '\\': *out += "\\\\"; break;
-        case '\n': *out += "\\n"; break;
-        case '\r': *out += "\\r"; break;
-        case '\t': *out += "\\t"; break;
+        case '"':
+          *out += "\\\"";
+          break;
+        case '\\':
+          *out += "\\\\";
+          break;
+        case '\n':
+          *out += "\\n";
+          break;
+        case '\r':
+          *out += "\\r";
+          break;
+        case '\t':
+          *out += "\\t";
+          break;
         default:
           if (c < 0x20) {
             char buf[8];

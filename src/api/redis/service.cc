@@ -37,7 +37,9 @@ struct RedisService::State {
 };
 
 RedisService::RedisService(const Clock& clock, http::EventLoops& loops) : clock_(clock), loops_(loops) {}
-RedisService::~RedisService() { Stop(); }
+RedisService::~RedisService() {
+  Stop();
+}
 
 Status RedisService::Start(RedisServiceOptions options) {
   auto st = std::make_unique<State>();
@@ -107,7 +109,9 @@ void RedisService::Stop() {
   // The engine closes (final fsync) after the loops stop; ServeApp stops the loops first.
 }
 
-std::string RedisService::url() const { return state_ ? "http://" + state_->server->address() : ""; }
+std::string RedisService::url() const {
+  return state_ ? "http://" + state_->server->address() : "";
+}
 
 const std::string& RedisService::token() const {
   static const std::string kEmpty;

@@ -10,7 +10,9 @@ namespace {
 namespace bh = beast::http;
 enum class Access { kNone, kReadOnly, kFull };
 
-std::string_view Sv(beast::string_view s) { return {s.data(), s.size()}; }
+std::string_view Sv(beast::string_view s) {
+  return {s.data(), s.size()};
+}
 
 // The raw `_token` query parameter, decoded.
 std::string QueryToken(const http::RequestContext& ctx) {
@@ -43,8 +45,12 @@ http::Response ErrorResponse(const http::Request& req, int status, std::string_v
   return JsonResponse(req, status, std::move(body));
 }
 
-bool WantsBase64(const http::Request& req) { return kv::IEquals(Sv(req["upstash-encoding"]), "base64"); }
-bool WantsResp(const http::Request& req) { return kv::IEquals(Sv(req["upstash-response-format"]), "resp2"); }
+bool WantsBase64(const http::Request& req) {
+  return kv::IEquals(Sv(req["upstash-encoding"]), "base64");
+}
+bool WantsResp(const http::Request& req) {
+  return kv::IEquals(Sv(req["upstash-response-format"]), "resp2");
+}
 
 // One command's reply: 200 {"result":...} or 400 {"error":...}.
 http::Response SingleReply(const http::Request& req, const kv::Reply& reply) {
@@ -122,7 +128,8 @@ asio::awaitable<http::Response> HandlePath(kv::Backend& backend, const UpstashTo
     std::string key = http::PercentDecode(pair.substr(0, eq), true);
     if (key == "_token") continue;
     argv.push_back(std::move(key));
-    if (eq != std::string_view::npos && eq + 1 < pair.size()) argv.push_back(http::PercentDecode(pair.substr(eq + 1), true));
+    if (eq != std::string_view::npos && eq + 1 < pair.size())
+      argv.push_back(http::PercentDecode(pair.substr(eq + 1), true));
   }
   if (argv.empty() || argv[0].empty()) co_return ErrorResponse(ctx.request, 400, "ERR empty command");
   bool readonly = Classify(ctx, tokens) == Access::kReadOnly;

@@ -54,6 +54,8 @@ inline bool ArgDouble(CommandContext& ctx, std::string_view arg, double* out) {
   return true;
 }
 
-inline std::string Lower(const std::string& s) { return ToLower(s); }
+inline std::string Lower(const std::string& s) {
+  return ToLower(s);
+}
 
 }  // namespace stratus::kv

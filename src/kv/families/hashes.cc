@@ -22,8 +22,12 @@ void HSetGeneric(CommandContext& ctx, bool hmset) {
   ctx.reply = hmset ? Reply::Ok() : Reply::Integer(created);
 }
 
-void HSet(CommandContext& ctx) { HSetGeneric(ctx, false); }
-void HMSet(CommandContext& ctx) { HSetGeneric(ctx, true); }
+void HSet(CommandContext& ctx) {
+  HSetGeneric(ctx, false);
+}
+void HMSet(CommandContext& ctx) {
+  HSetGeneric(ctx, true);
+}
 
 void HSetNx(CommandContext& ctx) {
   HashValue* h = LookupOrCreate<HashValue>(ctx, ctx.argv[1]);
@@ -64,9 +68,15 @@ void HGetAllGeneric(CommandContext& ctx, bool keys, bool values) {
   ctx.reply = Reply::Array(std::move(out));
 }
 
-void HGetAll(CommandContext& ctx) { HGetAllGeneric(ctx, true, true); }
-void HKeys(CommandContext& ctx) { HGetAllGeneric(ctx, true, false); }
-void HVals(CommandContext& ctx) { HGetAllGeneric(ctx, false, true); }
+void HGetAll(CommandContext& ctx) {
+  HGetAllGeneric(ctx, true, true);
+}
+void HKeys(CommandContext& ctx) {
+  HGetAllGeneric(ctx, true, false);
+}
+void HVals(CommandContext& ctx) {
+  HGetAllGeneric(ctx, false, true);
+}
 
 void HDel(CommandContext& ctx) {
   HashValue* h;

@@ -1,6 +1,6 @@
 // Keys: DEL, EXISTS, the EXPIRE family, TTL, PERSIST, TYPE, KEYS, SCAN.
-#include <cerrno>
 #include <cctype>
+#include <cerrno>
 #include <climits>
 #include <cstdlib>
 
@@ -29,10 +29,14 @@ void ExpireGeneric(CommandContext& ctx, int64_t basetime, bool seconds, std::str
   const Argv& a = ctx.argv;
   unsigned flags = 0;
   for (size_t j = 3; j < a.size(); ++j) {
-    if (IEquals(a[j], "nx")) flags |= kNx;
-    else if (IEquals(a[j], "xx")) flags |= kXx;
-    else if (IEquals(a[j], "gt")) flags |= kGt;
-    else if (IEquals(a[j], "lt")) flags |= kLt;
+    if (IEquals(a[j], "nx"))
+      flags |= kNx;
+    else if (IEquals(a[j], "xx"))
+      flags |= kXx;
+    else if (IEquals(a[j], "gt"))
+      flags |= kGt;
+    else if (IEquals(a[j], "lt"))
+      flags |= kLt;
     else {
       ctx.Error("ERR Unsupported option " + a[j]);
       return;
@@ -78,10 +82,18 @@ void ExpireGeneric(CommandContext& ctx, int64_t basetime, bool seconds, std::str
   ctx.reply = Reply::Integer(1);
 }
 
-void Expire(CommandContext& ctx) { ExpireGeneric(ctx, ctx.now(), true, "expire"); }
-void PExpire(CommandContext& ctx) { ExpireGeneric(ctx, ctx.now(), false, "pexpire"); }
-void ExpireAt(CommandContext& ctx) { ExpireGeneric(ctx, 0, true, "expireat"); }
-void PExpireAt(CommandContext& ctx) { ExpireGeneric(ctx, 0, false, "pexpireat"); }
+void Expire(CommandContext& ctx) {
+  ExpireGeneric(ctx, ctx.now(), true, "expire");
+}
+void PExpire(CommandContext& ctx) {
+  ExpireGeneric(ctx, ctx.now(), false, "pexpire");
+}
+void ExpireAt(CommandContext& ctx) {
+  ExpireGeneric(ctx, 0, true, "expireat");
+}
+void PExpireAt(CommandContext& ctx) {
+  ExpireGeneric(ctx, 0, false, "pexpireat");
+}
 
 void TtlGeneric(CommandContext& ctx, bool ms, bool absolute) {
   Entry* e = ctx.db.Find(ctx.argv[1]);
@@ -98,10 +110,18 @@ void TtlGeneric(CommandContext& ctx, bool ms, bool absolute) {
   ctx.reply = Reply::Integer(ms ? ttl : (ttl + 500) / 1000);
 }
 
-void Ttl(CommandContext& ctx) { TtlGeneric(ctx, false, false); }
-void PTtl(CommandContext& ctx) { TtlGeneric(ctx, true, false); }
-void ExpireTime(CommandContext& ctx) { TtlGeneric(ctx, false, true); }
-void PExpireTime(CommandContext& ctx) { TtlGeneric(ctx, true, true); }
+void Ttl(CommandContext& ctx) {
+  TtlGeneric(ctx, false, false);
+}
+void PTtl(CommandContext& ctx) {
+  TtlGeneric(ctx, true, false);
+}
+void ExpireTime(CommandContext& ctx) {
+  TtlGeneric(ctx, false, true);
+}
+void PExpireTime(CommandContext& ctx) {
+  TtlGeneric(ctx, true, true);
+}
 
 void Persist(CommandContext& ctx) {
   if (!ctx.db.Find(ctx.argv[1])) {

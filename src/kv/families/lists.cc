@@ -15,17 +15,27 @@ void PushGeneric(CommandContext& ctx, bool left, bool only_existing) {
     l = &std::get<ListValue>(ctx.db.Set(ctx.argv[1], ListValue{}).value);
   }
   for (size_t i = 2; i < ctx.argv.size(); ++i) {
-    if (left) l->push_front(ctx.argv[i]);
-    else l->push_back(ctx.argv[i]);
+    if (left)
+      l->push_front(ctx.argv[i]);
+    else
+      l->push_back(ctx.argv[i]);
   }
   ctx.Dirty();
   ctx.reply = Reply::Integer(static_cast<int64_t>(l->size()));
 }
 
-void LPush(CommandContext& ctx) { PushGeneric(ctx, true, false); }
-void RPush(CommandContext& ctx) { PushGeneric(ctx, false, false); }
-void LPushX(CommandContext& ctx) { PushGeneric(ctx, true, true); }
-void RPushX(CommandContext& ctx) { PushGeneric(ctx, false, true); }
+void LPush(CommandContext& ctx) {
+  PushGeneric(ctx, true, false);
+}
+void RPush(CommandContext& ctx) {
+  PushGeneric(ctx, false, false);
+}
+void LPushX(CommandContext& ctx) {
+  PushGeneric(ctx, true, true);
+}
+void RPushX(CommandContext& ctx) {
+  PushGeneric(ctx, false, true);
+}
 
 void PopGeneric(CommandContext& ctx, bool left) {
   bool has_count = ctx.argv.size() == 3;
@@ -50,15 +60,19 @@ void PopGeneric(CommandContext& ctx, bool left) {
   }
   if (!has_count) {
     std::string v = left ? std::move(l->front()) : std::move(l->back());
-    if (left) l->pop_front();
-    else l->pop_back();
+    if (left)
+      l->pop_front();
+    else
+      l->pop_back();
     ctx.reply = Reply::Bulk(std::move(v));
   } else {
     std::vector<Reply> out;
     while (count-- > 0 && !l->empty()) {
       out.push_back(Reply::Bulk(left ? std::move(l->front()) : std::move(l->back())));
-      if (left) l->pop_front();
-      else l->pop_back();
+      if (left)
+        l->pop_front();
+      else
+        l->pop_back();
     }
     ctx.reply = Reply::Array(std::move(out));
   }
@@ -66,8 +80,12 @@ void PopGeneric(CommandContext& ctx, bool left) {
   ctx.Dirty();
 }
 
-void LPop(CommandContext& ctx) { PopGeneric(ctx, true); }
-void RPop(CommandContext& ctx) { PopGeneric(ctx, false); }
+void LPop(CommandContext& ctx) {
+  PopGeneric(ctx, true);
+}
+void RPop(CommandContext& ctx) {
+  PopGeneric(ctx, false);
+}
 
 void LRange(CommandContext& ctx) {
   int64_t start, end;

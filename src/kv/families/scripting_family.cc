@@ -6,9 +6,15 @@
 namespace stratus::kv {
 namespace {
 
-void Eval(CommandContext& ctx) { ctx.engine.scripts().Eval(ctx, false); }
-void EvalSha(CommandContext& ctx) { ctx.engine.scripts().Eval(ctx, true); }
-void Script(CommandContext& ctx) { ctx.engine.scripts().Script(ctx); }
+void Eval(CommandContext& ctx) {
+  ctx.engine.scripts().Eval(ctx, false);
+}
+void EvalSha(CommandContext& ctx) {
+  ctx.engine.scripts().Eval(ctx, true);
+}
+void Script(CommandContext& ctx) {
+  ctx.engine.scripts().Script(ctx);
+}
 
 }  // namespace
 

@@ -9,12 +9,17 @@ void Ping(CommandContext& ctx) {
   ctx.reply = ctx.argv.size() == 2 ? Reply::Bulk(ctx.argv[1]) : Reply::Status("PONG");
 }
 
-void Echo(CommandContext& ctx) { ctx.reply = Reply::Bulk(ctx.argv[1]); }
+void Echo(CommandContext& ctx) {
+  ctx.reply = Reply::Bulk(ctx.argv[1]);
+}
 
-void DbSize(CommandContext& ctx) { ctx.reply = Reply::Integer(static_cast<int64_t>(ctx.db.size())); }
+void DbSize(CommandContext& ctx) {
+  ctx.reply = Reply::Integer(static_cast<int64_t>(ctx.db.size()));
+}
 
 void Flush(CommandContext& ctx) {
-  if (ctx.argv.size() > 2 || (ctx.argv.size() == 2 && !IEquals(ctx.argv[1], "sync") && !IEquals(ctx.argv[1], "async"))) {
+  if (ctx.argv.size() > 2 ||
+      (ctx.argv.size() == 2 && !IEquals(ctx.argv[1], "sync") && !IEquals(ctx.argv[1], "async"))) {
     return ctx.Error(err::kSyntax);
   }
   ctx.db.Clear();

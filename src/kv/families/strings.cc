@@ -7,7 +7,9 @@ namespace stratus::kv {
 namespace {
 
 // GET's lookup: nil, the value, or WRONGTYPE (returns false).
-bool GetString(CommandContext& ctx, std::string_view key, std::string** out) { return LookupAs(ctx, key, out); }
+bool GetString(CommandContext& ctx, std::string_view key, std::string** out) {
+  return LookupAs(ctx, key, out);
+}
 
 void Get(CommandContext& ctx) {
   std::string* v;
@@ -103,9 +105,15 @@ void Set(CommandContext& ctx) {
   SetGeneric(ctx, flags, a[1], a[2], expire, "set", false);
 }
 
-void SetNx(CommandContext& ctx) { SetGeneric(ctx, kNx, ctx.argv[1], ctx.argv[2], nullptr, "setnx", true); }
-void SetEx(CommandContext& ctx) { SetGeneric(ctx, kEx, ctx.argv[1], ctx.argv[3], &ctx.argv[2], "setex", false); }
-void PSetEx(CommandContext& ctx) { SetGeneric(ctx, kPx, ctx.argv[1], ctx.argv[3], &ctx.argv[2], "psetex", false); }
+void SetNx(CommandContext& ctx) {
+  SetGeneric(ctx, kNx, ctx.argv[1], ctx.argv[2], nullptr, "setnx", true);
+}
+void SetEx(CommandContext& ctx) {
+  SetGeneric(ctx, kEx, ctx.argv[1], ctx.argv[3], &ctx.argv[2], "setex", false);
+}
+void PSetEx(CommandContext& ctx) {
+  SetGeneric(ctx, kPx, ctx.argv[1], ctx.argv[3], &ctx.argv[2], "psetex", false);
+}
 
 void GetDel(CommandContext& ctx) {
   std::string* v;
@@ -189,8 +197,12 @@ void IncrBy(CommandContext& ctx, int64_t incr) {
   ctx.reply = Reply::Integer(next);
 }
 
-void Incr(CommandContext& ctx) { IncrBy(ctx, 1); }
-void Decr(CommandContext& ctx) { IncrBy(ctx, -1); }
+void Incr(CommandContext& ctx) {
+  IncrBy(ctx, 1);
+}
+void Decr(CommandContext& ctx) {
+  IncrBy(ctx, -1);
+}
 void IncrByCmd(CommandContext& ctx) {
   int64_t by;
   if (ArgInt(ctx, ctx.argv[2], &by)) IncrBy(ctx, by);

@@ -14,13 +14,20 @@ void ZAddGeneric(CommandContext& ctx, unsigned flags) {
   const Argv& a = ctx.argv;
   size_t idx = 2;
   for (; idx < a.size(); ++idx) {
-    if (IEquals(a[idx], "nx")) flags |= kNx;
-    else if (IEquals(a[idx], "xx")) flags |= kXx;
-    else if (IEquals(a[idx], "ch")) flags |= kCh;
-    else if (IEquals(a[idx], "incr")) flags |= kIncr;
-    else if (IEquals(a[idx], "gt")) flags |= kGt;
-    else if (IEquals(a[idx], "lt")) flags |= kLt;
-    else break;
+    if (IEquals(a[idx], "nx"))
+      flags |= kNx;
+    else if (IEquals(a[idx], "xx"))
+      flags |= kXx;
+    else if (IEquals(a[idx], "ch"))
+      flags |= kCh;
+    else if (IEquals(a[idx], "incr"))
+      flags |= kIncr;
+    else if (IEquals(a[idx], "gt"))
+      flags |= kGt;
+    else if (IEquals(a[idx], "lt"))
+      flags |= kLt;
+    else
+      break;
   }
   size_t elements = a.size() - idx;
   if (elements % 2 || elements == 0) return ctx.Error(err::kSyntax);
@@ -77,8 +84,12 @@ void ZAddGeneric(CommandContext& ctx, unsigned flags) {
   }
 }
 
-void ZAdd(CommandContext& ctx) { ZAddGeneric(ctx, 0); }
-void ZIncrBy(CommandContext& ctx) { ZAddGeneric(ctx, kIncr); }
+void ZAdd(CommandContext& ctx) {
+  ZAddGeneric(ctx, 0);
+}
+void ZIncrBy(CommandContext& ctx) {
+  ZAddGeneric(ctx, kIncr);
+}
 
 struct ScoreRange {
   double min = 0, max = 0;
@@ -182,7 +193,8 @@ void ZRange(CommandContext& ctx) {
   if (limit != -1 && type == kRank) {  // Redis checks the count, not the word: LIMIT 5 -1 passes
     return ctx.Error("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX");
   }
-  if (withscores && type == kLex) return ctx.Error("ERR syntax error, WITHSCORES not supported in combination with BYLEX");
+  if (withscores && type == kLex)
+    return ctx.Error("ERR syntax error, WITHSCORES not supported in combination with BYLEX");
   const std::string* min = &a[2];
   const std::string* max = &a[3];
   if (rev && type != kRank) std::swap(min, max);
@@ -246,8 +258,10 @@ void ZRange(CommandContext& ctx) {
             if (limit > 0) --limit;
           }
         };
-        if (!rev) walk(z->order.begin(), z->order.end(), gte_min, lte_max);
-        else walk(z->order.rbegin(), z->order.rend(), lte_max, gte_min);
+        if (!rev)
+          walk(z->order.begin(), z->order.end(), gte_min, lte_max);
+        else
+          walk(z->order.rbegin(), z->order.rend(), lte_max, gte_min);
       }
     }
   }
@@ -334,8 +348,12 @@ void ZRankGeneric(CommandContext& ctx, bool rev) {
   ctx.reply = Reply::Integer(rev ? static_cast<int64_t>(z->size()) - 1 - rank : rank);
 }
 
-void ZRank(CommandContext& ctx) { ZRankGeneric(ctx, false); }
-void ZRevRank(CommandContext& ctx) { ZRankGeneric(ctx, true); }
+void ZRank(CommandContext& ctx) {
+  ZRankGeneric(ctx, false);
+}
+void ZRevRank(CommandContext& ctx) {
+  ZRankGeneric(ctx, true);
+}
 
 }  // namespace
 
