@@ -30,18 +30,26 @@ std::string PercentDecode(std::string_view s, bool plus_is_space) {
   return out;
 }
 
-std::map<std::string, std::string> ParseQuery(std::string_view query) {
-  std::map<std::string, std::string> out;
+std::vector<QueryParam> ParseQueryList(std::string_view query) {
+  std::vector<QueryParam> out;
   while (!query.empty()) {
     size_t amp = query.find('&');
     std::string_view pair = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
     if (pair.empty()) continue;
     size_t eq = pair.find('=');
-    std::string key = PercentDecode(pair.substr(0, eq), true);
-    std::string value = eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1), true);
-    out[std::move(key)] = std::move(value);
+    QueryParam p;
+    p.key = PercentDecode(pair.substr(0, eq), true);
+    p.has_value = eq != std::string_view::npos;
+    if (p.has_value) p.value = PercentDecode(pair.substr(eq + 1), true);
+    out.push_back(std::move(p));
   }
+  return out;
+}
+
+std::map<std::string, std::string> ParseQuery(std::string_view query) {
+  std::map<std::string, std::string> out;
+  for (auto& p : ParseQueryList(query)) out[std::move(p.key)] = std::move(p.value);
   return out;
 }
 

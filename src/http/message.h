@@ -5,6 +5,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/asio.h"
 
@@ -16,7 +17,14 @@ using Verb = beast::http::verb;
 
 // Decodes %XX escapes (and '+' as space when `plus_is_space`); invalid escapes stay as-is.
 std::string PercentDecode(std::string_view s, bool plus_is_space = false);
-// Splits "a=1&b=%20" into decoded pairs; a repeated key keeps its last value.
+struct QueryParam {
+  std::string key;
+  std::string value;
+  bool has_value = false;  // "?NX" has none, "?EX=100" has one
+};
+// Splits "a=1&NX&b=%20" into decoded parameters, in the order sent.
+std::vector<QueryParam> ParseQueryList(std::string_view query);
+// The same as a map; a repeated key keeps its last value.
 std::map<std::string, std::string> ParseQuery(std::string_view query);
 
 struct RequestContext {

@@ -119,17 +119,10 @@ asio::awaitable<http::Response> HandlePath(kv::Backend& backend, const UpstashTo
   std::string_view target = Sv(ctx.request.target());
   size_t q = target.find('?');
   std::string_view query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
-  while (!query.empty()) {
-    size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    size_t eq = pair.find('=');
-    std::string key = http::PercentDecode(pair.substr(0, eq), true);
-    if (key == "_token") continue;
-    argv.push_back(std::move(key));
-    if (eq != std::string_view::npos && eq + 1 < pair.size())
-      argv.push_back(http::PercentDecode(pair.substr(eq + 1), true));
+  for (auto& p : http::ParseQueryList(query)) {
+    if (p.key == "_token") continue;
+    argv.push_back(std::move(p.key));
+    if (!p.value.empty()) argv.push_back(std::move(p.value));
   }
   if (argv.empty() || argv[0].empty()) co_return ErrorResponse(ctx.request, 400, "ERR empty command");
   bool readonly = Classify(ctx, tokens) == Access::kReadOnly;
