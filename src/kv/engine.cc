@@ -232,6 +232,28 @@ void Engine::ExpiryLoop() {
   }
 }
 
+namespace {
+
+// Rewrites one large value as `CMD key item...` commands of at most 128 items each, so no
+// single log record grows with the value.
+template <typename Range, typename Emit>
+void AppendChunked(const char* cmd, const std::string& key, const Range& items, Emit emit, std::string* out) {
+  constexpr size_t kChunk = 128;
+  Argv a{cmd, key};
+  size_t n = 0;
+  for (const auto& item : items) {
+    emit(item, a);
+    if (++n == kChunk) {
+      AppendRespCommand(a, out);
+      a.resize(2);
+      n = 0;
+    }
+  }
+  if (a.size() > 2) AppendRespCommand(a, out);
+}
+
+}  // namespace
+
 std::string Engine::Snapshot() {
   std::string out;
   int64_t now = NowMs();
@@ -241,51 +263,22 @@ std::string Engine::Snapshot() {
     std::visit(
         [&](const auto& v) {
           using T = std::decay_t<decltype(v)>;
-          constexpr size_t kChunk = 128;
           if constexpr (std::is_same_v<T, StringValue>) {
             AppendRespCommand({"SET", k, v}, &out);
           } else if constexpr (std::is_same_v<T, ListValue>) {
-            Argv a{"RPUSH", k};
-            for (const auto& e : v) {
-              a.push_back(e);
-              if (a.size() == kChunk + 2) {
-                AppendRespCommand(a, &out);
-                a.resize(2);
-              }
-            }
-            if (a.size() > 2) AppendRespCommand(a, &out);
+            AppendChunked("RPUSH", k, v, [](const auto& e, Argv& a) { a.push_back(e); }, &out);
           } else if constexpr (std::is_same_v<T, SetValue>) {
-            Argv a{"SADD", k};
-            for (const auto& e : v) {
-              a.push_back(e);
-              if (a.size() == kChunk + 2) {
-                AppendRespCommand(a, &out);
-                a.resize(2);
-              }
-            }
-            if (a.size() > 2) AppendRespCommand(a, &out);
+            AppendChunked("SADD", k, v, [](const auto& e, Argv& a) { a.push_back(e); }, &out);
           } else if constexpr (std::is_same_v<T, HashValue>) {
-            Argv a{"HSET", k};
-            for (const auto& [f, val] : v) {
-              a.push_back(f);
-              a.push_back(val);
-              if (a.size() >= 2 * kChunk + 2) {
-                AppendRespCommand(a, &out);
-                a.resize(2);
-              }
-            }
-            if (a.size() > 2) AppendRespCommand(a, &out);
+            AppendChunked("HSET", k, v, [](const auto& fv, Argv& a) {
+              a.push_back(fv.first);
+              a.push_back(fv.second);
+            }, &out);
           } else {
-            Argv a{"ZADD", k};
-            for (const auto& [score, member] : v.order) {
-              a.push_back(FormatDouble(score));
-              a.push_back(member);
-              if (a.size() >= 2 * kChunk + 2) {
-                AppendRespCommand(a, &out);
-                a.resize(2);
-              }
-            }
-            if (a.size() > 2) AppendRespCommand(a, &out);
+            AppendChunked("ZADD", k, v.order, [](const auto& sm, Argv& a) {
+              a.push_back(FormatDouble(sm.first));
+              a.push_back(sm.second);
+            }, &out);
           }
         },
         entry.value);
