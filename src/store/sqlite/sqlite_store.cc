@@ -311,6 +311,12 @@ class SqliteStore::Writer {
     return s->Bind(1, queue).Bind(2, id).Run();
   }
 
+  // A task that finished (success or dead letter): gone, its name held for the de-dup window.
+  Status RetireTask(const std::string& name, Micros now) {
+    STRATUS_RETURN_IF_ERROR(DeleteTaskRow(name));
+    return Tombstone(kTaskTombstone, name, now);
+  }
+
   StatusOr<WriteResult> Do(AttemptStart& op, Micros now) {
     auto task = LoadTask(op.name);
     if (!task.ok()) return task.status();
@@ -334,8 +340,7 @@ class SqliteStore::Writer {
       return FailedPrecondition("the task was replaced during the attempt");
     }
     if (op.outcome == AttemptFinish::Outcome::kSucceeded) {
-      STRATUS_RETURN_IF_ERROR(DeleteTaskRow(op.name));
-      STRATUS_RETURN_IF_ERROR(Tombstone(kTaskTombstone, op.name, now));
+      STRATUS_RETURN_IF_ERROR(RetireTask(op.name, now));
       return WriteResult{};
     }
     if (op.got_response) {
@@ -359,8 +364,7 @@ class SqliteStore::Writer {
     STRATUS_RETURN_IF_ERROR(s->Bind(1, queue).Bind(2, id).Bind(3, now).Bind(4, doc).BindBlob(5, body)
         .Bind(6, op.dead_reason).Bind(7, int64_t{op.http_status}).Bind(8, HeadersJson(op.response_headers))
         .BindBlob(9, op.response_body).Run());
-    STRATUS_RETURN_IF_ERROR(DeleteTaskRow(op.name));
-    STRATUS_RETURN_IF_ERROR(Tombstone(kTaskTombstone, op.name, now));
+    STRATUS_RETURN_IF_ERROR(RetireTask(op.name, now));
     return WriteResult{std::nullopt, std::move(t)};
   }
 

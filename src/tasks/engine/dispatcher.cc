@@ -20,7 +20,6 @@ Status Dispatcher::Start() {
   auto queues = store_.AllQueues();
   if (!queues.ok()) return queues.status();
   for (const Queue& q : *queues) QueueChanged(q);
-  std::map<std::string, std::vector<TaskKey>> by_queue;
   STRATUS_RETURN_IF_ERROR(store_.ScanTasks("", [&](TaskKey k) {
     auto runner = Find(k.queue);
     if (runner) runner->PostSchedule(std::move(k.id), k.schedule_time, false);
