@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/queues_apply.h"
 #include "cli/serve.h"
 
 int main(int argc, char** argv) {
@@ -11,8 +12,14 @@ int main(int argc, char** argv) {
   stratus::cli::ServeOptions serve_options;
   CLI::App* serve = app.add_subcommand("serve", "Run the server");
   stratus::cli::AddServeOptions(*serve, serve_options);
+  stratus::cli::QueuesApplyOptions apply_options;
+  CLI::App* queues = app.add_subcommand("queues", "Manage queues on a running server");
+  queues->require_subcommand(1);
+  CLI::App* apply = queues->add_subcommand("apply", "Create or update the queues of a queues.yaml");
+  stratus::cli::AddQueuesApplyOptions(*apply, apply_options);
   app.add_subcommand("version", "Print the version")->callback([] { std::cout << "stratus 0.1.0\n"; });
   CLI11_PARSE(app, argc, argv);
   if (serve->parsed()) return stratus::cli::RunServe(serve_options);
+  if (apply->parsed()) return stratus::cli::RunQueuesApply(apply_options);
   return 0;
 }

@@ -30,6 +30,8 @@ struct ServerHooks {
   std::function<void(const RequestContext&, std::string_view route, int status, double seconds)> observe;
 };
 
+// The accept loop runs on loop 0 and refers to the server: stop the EventLoops before the
+// Server is destroyed (serve.cc and the SDK's JobServer do).
 class Server {
  public:
   Server(EventLoops& loops, const Router& router, ServerHooks hooks, ServerOptions options);

@@ -78,7 +78,6 @@ Status AppendLog::Replay(const std::function<void(const std::vector<std::string>
       off += static_cast<size_t>(n);
     }
   }
-  RespParser parser;
   size_t pos = 0;
   size_t good = 0;  // end of the last record applied (or committed MULTI)
   std::vector<std::vector<std::string>> pending;

@@ -1,0 +1,66 @@
+// The CatchUp app's 11 background jobs, as handlers for a stratus::sdk::JobServer.
+//
+// The real Google APIs (OAuth, Calendar, People, push channels) are out of reach, so each job
+// simulates its call: it waits `latency`, and fails with the configured probabilities the way
+// those APIs fail (503 retryable, 400 permanent). A payload can also script its own failures,
+// deterministically, for tests and the demo:
+//   "simulate": {"failAttempts": 2, "status": 503}   fail the first 2 attempts with a 503
+//   "simulate": {"status": 400}                      fail every attempt (permanent)
+//   "simulate": {"latencyMs": 500}                   take this long
+// Every job checks its required fields; a payload without them fails permanently.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "stratus/sdk/cache.h"
+#include "stratus/sdk/job_server.h"
+#include "stratus/sdk/rate_limiter.h"
+
+namespace catchup {
+
+struct SimulationOptions {
+  std::chrono::milliseconds latency{5};
+  double retryable_failure_rate = 0.0;  // a 503 from the simulated Google API
+  double permanent_failure_rate = 0.0;  // a 400 from it
+  uint64_t seed = 1;
+};
+
+// What ran: executions per job and per idempotency key (tests assert exactly-once with it).
+class JobStats {
+ public:
+  void Executed(const std::string& job, const std::string& key);
+  int Executions(const std::string& key) const;
+  int ExecutionsOf(const std::string& job) const;
+  int Total() const;
+  std::map<std::string, int> ByKey() const;
+  // When each execution of a key started.
+  std::vector<std::chrono::steady_clock::time_point> Times(const std::string& key) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, int> by_key_;
+  std::map<std::string, std::vector<std::chrono::steady_clock::time_point>> times_;
+  std::map<std::string, int> by_job_;
+};
+
+struct JobDeps {
+  stratus::sdk::Cache* cache = nullptr;                          // optional
+  stratus::sdk::SlidingWindowRateLimiter* google_quota = nullptr;  // optional, per user
+  std::shared_ptr<JobStats> stats = std::make_shared<JobStats>();
+  SimulationOptions simulation;
+};
+
+// Registers the 11 handlers on `server` (before it starts). `deps` must outlive the server.
+void RegisterJobs(stratus::sdk::JobServer& server, JobDeps& deps);
+
+// A valid sample payload for each job (the demo and the tests enqueue these).
+nlohmann::json SampleData(const std::string& job, int n);
+
+}  // namespace catchup

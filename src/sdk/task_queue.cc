@@ -1,0 +1,306 @@
+// TaskQueue: builds the Cloud Tasks HTTP task for a job and creates it over REST. Everything
+// that can be checked locally (job name, data, schedule) is checked before any request.
+#include "stratus/sdk/task_queue.h"
+
+#include <openssl/sha.h>
+
+#include <atomic>
+#include <cstdio>
+
+#include "common/base64.h"
+#include "common/time.h"
+#include "sdk/http_sync.h"
+
+namespace stratus::sdk {
+
+using Clock = std::chrono::system_clock;
+
+const std::vector<std::string>& CatchUpJobNames() {
+  static const std::vector<std::string> kJobs = {
+      "token-refresh",         "calendar-sync",        "google-contacts-sync", "adaptive-sync",
+      "webhook-renewal",       "suggestion-regeneration", "batch-notifications", "suggestion-generation",
+      "webhook-health-check",  "notification-reminder", "token-health-reminder"};
+  return kJobs;
+}
+
+std::map<std::string, std::string> DefaultJobQueues() {
+  std::map<std::string, std::string> m;
+  for (const auto& job : CatchUpJobNames()) m[job] = job + "-queue";
+  return m;
+}
+
+std::string CanonicalJson(const nlohmann::json& data) {
+  // nlohmann::json keeps object keys in a std::map, so dump() is already sorted at every
+  // depth; invalid UTF-8 is replaced rather than thrown on.
+  return data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string IdempotencyKey(std::string_view job_name, const nlohmann::json& data) {
+  std::string input(job_name);
+  input += '\n';
+  input += CanonicalJson(data);
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
+  std::string hex;
+  hex.reserve(2 * sizeof digest);
+  char buf[3];
+  for (unsigned char b : digest) {
+    std::snprintf(buf, sizeof buf, "%02x", b);
+    hex += buf;
+  }
+  return hex;
+}
+
+Status ValidateScheduleTime(Clock::time_point when, Clock::time_point now, std::chrono::milliseconds slack) {
+  if (when < now - slack) return InvalidArgument("scheduleTime is in the past; use a delay of 0 to run now");
+  if (when > now + std::chrono::hours(24 * 30) + slack) {
+    return InvalidArgument("scheduleTime is more than 30 days ahead, beyond what Cloud Tasks accepts");
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+Micros ToMicros(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+
+// The schedule time to send, or nullopt for "now".
+StatusOr<std::optional<Clock::time_point>> ResolveSchedule(const AddOptions& o, Clock::time_point now) {
+  if (o.delay && o.schedule_time) return InvalidArgument("give a delay or a scheduleTime, not both");
+  if (o.delay) {
+    if (o.delay->count() < 0) return InvalidArgument("delay must not be negative");
+    if (o.delay->count() == 0) return std::optional<Clock::time_point>();
+    auto when = now + *o.delay;
+    STRATUS_RETURN_IF_ERROR(ValidateScheduleTime(when, now, std::chrono::milliseconds(0)));
+    return std::optional<Clock::time_point>(when);
+  }
+  if (o.schedule_time) {
+    STRATUS_RETURN_IF_ERROR(ValidateScheduleTime(*o.schedule_time, now));
+    return std::optional<Clock::time_point>(*o.schedule_time);
+  }
+  return std::optional<Clock::time_point>();
+}
+
+Code CodeFromName(const std::string& name) {
+  static const std::map<std::string, Code> kCodes = {
+      {"CANCELLED", Code::kCancelled},         {"INVALID_ARGUMENT", Code::kInvalidArgument},
+      {"DEADLINE_EXCEEDED", Code::kDeadlineExceeded}, {"NOT_FOUND", Code::kNotFound},
+      {"ALREADY_EXISTS", Code::kAlreadyExists}, {"PERMISSION_DENIED", Code::kPermissionDenied},
+      {"RESOURCE_EXHAUSTED", Code::kResourceExhausted}, {"FAILED_PRECONDITION", Code::kFailedPrecondition},
+      {"ABORTED", Code::kAborted},             {"OUT_OF_RANGE", Code::kOutOfRange},
+      {"UNIMPLEMENTED", Code::kUnimplemented}, {"INTERNAL", Code::kInternal},
+      {"UNAVAILABLE", Code::kUnavailable},     {"DATA_LOSS", Code::kDataLoss},
+      {"UNAUTHENTICATED", Code::kUnauthenticated}};
+  auto it = kCodes.find(name);
+  return it == kCodes.end() ? Code::kUnknown : it->second;
+}
+
+// A google.rpc.Status answer as a Status; other error bodies keep the HTTP status.
+Status StatusFromReply(const http::ClientResult& res) {
+  auto doc = nlohmann::json::parse(res.body, nullptr, false);
+  if (doc.is_object() && doc.contains("error") && doc["error"].is_object()) {
+    const auto& e = doc["error"];
+    Code code = CodeFromName(e.value("status", std::string()));
+    if (code == Code::kUnknown && res.status == 401) code = Code::kUnauthenticated;
+    return Status(code, e.value("message", std::string("HTTP ") + std::to_string(res.status)));
+  }
+  Code code = res.status == 401 ? Code::kUnauthenticated : res.status >= 500 ? Code::kUnavailable : Code::kUnknown;
+  return Status(code, "HTTP " + std::to_string(res.status) + ": " + res.body.substr(0, 200));
+}
+
+}  // namespace
+
+struct TaskQueue::Impl {
+  TaskQueueOptions options;
+  std::unique_ptr<internal::SyncHttp> http;
+
+  // "/v2/projects/p/locations/l/queues/q", or under "/stratus/v1" for the stratus namespace.
+  std::string QueuePath(const std::string& queue, std::string_view api = "/v2") const {
+    return std::string(api) + "/projects/" + options.project + "/locations/" + options.location + "/queues/" + queue;
+  }
+
+  // The CreateTask request body, or the reason it cannot be built.
+  StatusOr<nlohmann::json> BuildCreate(const std::string& job, const nlohmann::json& data, const AddOptions& o,
+                                       std::string* queue, std::string* key) const {
+    auto q = options.job_queues.find(job);
+    if (q == options.job_queues.end()) return InvalidArgument("unknown job '" + job + "': it has no queue");
+    if (!data.is_object()) return InvalidArgument("job data must be a JSON object");
+    auto when = ResolveSchedule(o, Clock::now());
+    if (!when.ok()) return when.status();
+    *queue = q->second;
+    *key = IdempotencyKey(job, data);
+    nlohmann::json payload = {{"data", data}, {"idempotencyKey", *key}, {"jobName", job}};
+    nlohmann::json req = {{"url", options.service_url + "/api/jobs/" + job},
+                          {"httpMethod", "POST"},
+                          {"headers", {{"Content-Type", "application/json"}}},
+                          {"body", Base64Encode(CanonicalJson(payload))}};
+    if (!options.service_account.empty()) {
+      req["oidcToken"] = {{"serviceAccountEmail", options.service_account},
+                          {"audience", options.audience.empty() ? options.service_url : options.audience}};
+    }
+    nlohmann::json task = {{"httpRequest", req}};
+    if (!o.task_id.empty()) task["name"] = "projects/" + options.project + "/locations/" + options.location +
+                                           "/queues/" + *queue + "/tasks/" + o.task_id;
+    if (*when) task["scheduleTime"] = FormatTimestamp(ToMicros(**when));
+    return nlohmann::json{{"task", task}};
+  }
+
+  StatusOr<std::string> Bearer() const {
+    if (!options.token_source) return std::string();
+    return options.token_source->Token();
+  }
+
+  StatusOr<http::Request> MakeCall(http::Verb verb, std::string body) const {
+    auto bearer = Bearer();
+    if (!bearer.ok()) return bearer.status();
+    auto req = internal::MakeRequest(verb, std::move(body));
+    if (!bearer->empty()) req.set(beast::http::field::authorization, "Bearer " + *bearer);
+    return req;
+  }
+
+  StatusOr<http::Url> UrlFor(const std::string& path) const { return http::Url::Parse(options.base_url + path); }
+
+  // Sends on the loop; a connection that was never made is tried twice more (nothing was sent).
+  asio::awaitable<StatusOr<nlohmann::json>> Call(http::Url url, http::Request req) {
+    http::ClientResult res;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      http::Request copy = req;
+      res = co_await http->FetchAsync(url, std::move(copy), options.timeout);
+      if (res.failure != http::ClientResult::Failure::kConnect) break;
+    }
+    if (res.failure != http::ClientResult::Failure::kNone) {
+      co_return Status(Code::kUnavailable, "Cloud Tasks API at " + options.base_url + " unreachable: " + res.error);
+    }
+    if (res.status / 100 != 2) co_return StatusFromReply(res);
+    auto doc = nlohmann::json::parse(res.body, nullptr, false);
+    if (doc.is_discarded()) co_return Status(Code::kInternal, "Cloud Tasks API answered with invalid JSON");
+    co_return doc;
+  }
+
+  asio::awaitable<StatusOr<EnqueuedTask>> AddAsync(const Job& job, const std::string& bearer) {
+    EnqueuedTask out;
+    auto body = BuildCreate(job.name, job.data, job.options, &out.queue, &out.idempotency_key);
+    if (!body.ok()) co_return body.status();
+    auto url = UrlFor(QueuePath(out.queue) + "/tasks");
+    if (!url.ok()) co_return url.status();
+    auto req = internal::MakeRequest(http::Verb::post, body->dump());
+    if (!bearer.empty()) req.set(beast::http::field::authorization, "Bearer " + bearer);
+    http::Url u = *url;
+    auto reply = co_await Call(u, std::move(req));
+    if (!reply.ok()) co_return reply.status();
+    out.name = reply->value("name", std::string());
+    out.schedule_time = reply->value("scheduleTime", std::string());
+    co_return out;
+  }
+};
+
+StatusOr<std::unique_ptr<TaskQueue>> TaskQueue::Create(TaskQueueOptions options) {
+  while (!options.base_url.empty() && options.base_url.back() == '/') options.base_url.pop_back();
+  while (!options.service_url.empty() && options.service_url.back() == '/') options.service_url.pop_back();
+  if (options.service_url.empty()) return InvalidArgument("TaskQueue needs the service URL that tasks are sent to");
+  if (options.project.empty() || options.location.empty()) return InvalidArgument("TaskQueue needs a project and a location");
+  if (auto u = http::Url::Parse(options.base_url); !u.ok()) return u.status();
+  auto impl = std::make_unique<Impl>();
+  auto http = internal::SyncHttp::Create(options.ca_file);
+  if (!http.ok()) return http.status();
+  impl->http = std::move(http).value();
+  impl->options = std::move(options);
+  return std::unique_ptr<TaskQueue>(new TaskQueue(std::move(impl)));
+}
+
+TaskQueue::TaskQueue(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+TaskQueue::~TaskQueue() = default;
+
+const TaskQueueOptions& TaskQueue::options() const { return impl_->options; }
+
+StatusOr<EnqueuedTask> TaskQueue::Add(const std::string& job_name, const nlohmann::json& data,
+                                      const AddOptions& options) {
+  auto results = AddBatch({Job{job_name, data, options}}, 1);
+  return std::move(results.front());
+}
+
+std::vector<StatusOr<EnqueuedTask>> TaskQueue::AddBatch(const std::vector<Job>& jobs, size_t concurrency) {
+  std::vector<StatusOr<EnqueuedTask>> results(jobs.size(), Status(Code::kAborted, "not attempted"));
+  if (jobs.empty()) return results;
+  auto bearer = impl_->Bearer();
+  if (!bearer.ok()) {
+    for (auto& r : results) r = bearer.status();
+    return results;
+  }
+  std::atomic<size_t> next{0};
+  concurrency = std::max<size_t>(1, std::min(concurrency, jobs.size()));
+  Impl* impl = impl_.get();
+  const std::string token = *bearer;
+  impl_->http->RunOnLoop([&]() -> asio::awaitable<void> {
+    // `concurrency` workers share one cursor; the loop interleaves their requests.
+    auto worker = [&]() -> asio::awaitable<void> {
+      for (size_t i = next++; i < jobs.size(); i = next++) results[i] = co_await impl->AddAsync(jobs[i], token);
+    };
+    // Wait for the last worker: it cancels the timer this coroutine sleeps on.
+    auto ex = co_await asio::this_coro::executor;
+    asio::steady_timer all_done(ex, std::chrono::steady_clock::time_point::max());
+    size_t running = concurrency;
+    for (size_t w = 0; w < concurrency; ++w) {
+      asio::co_spawn(
+          ex,
+          [&]() -> asio::awaitable<void> {
+            co_await worker();
+            if (--running == 0) all_done.cancel();
+          },
+          asio::detached);
+    }
+    boost::system::error_code ec;
+    if (running > 0) co_await all_done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  });
+  return results;
+}
+
+namespace {
+// "rateLimits.maxDispatchesPerSecond,retryConfig.maxAttempts": the leaf fields given.
+void MaskPaths(const nlohmann::json& obj, const std::string& prefix, std::vector<std::string>* out) {
+  for (const auto& [k, v] : obj.items()) {
+    if (k == "name" || k == "stratus") continue;
+    if (v.is_object() && !v.empty() && (k == "rateLimits" || k == "retryConfig")) {
+      MaskPaths(v, prefix + k + ".", out);
+    } else {
+      out->push_back(prefix + k);
+    }
+  }
+}
+}  // namespace
+
+Status TaskQueue::ApplyQueue(const std::string& queue_id, const nlohmann::json& queue) {
+  if (!queue.is_object()) return InvalidArgument("a queue must be a JSON object");
+  nlohmann::json body = queue;
+  body.erase("stratus");
+  body["name"] = "projects/" + impl_->options.project + "/locations/" + impl_->options.location + "/queues/" + queue_id;
+  std::vector<std::string> paths;
+  MaskPaths(body, "", &paths);
+  std::string mask;
+  for (const auto& p : paths) mask += (mask.empty() ? "" : ",") + p;
+  std::string path = impl_->QueuePath(queue_id) + (mask.empty() ? "" : "?updateMask=" + mask);
+  auto url = impl_->UrlFor(path);
+  if (!url.ok()) return url.status();
+  auto req = impl_->MakeCall(http::Verb::patch, body.dump());
+  if (!req.ok()) return req.status();
+  StatusOr<nlohmann::json> reply = Status(Code::kAborted, "");
+  http::Url u = *url;
+  http::Request r = std::move(req).value();
+  impl_->http->RunOnLoop([&]() -> asio::awaitable<void> { reply = co_await impl_->Call(u, std::move(r)); });
+  if (!reply.ok()) return reply.status();
+  // The stratus-only part (permanent-failure statuses) goes to the stratus namespace.
+  if (queue.contains("stratus")) {
+    auto cfg_url = impl_->UrlFor(impl_->QueuePath(queue_id, "/stratus/v1") + "/config");
+    if (!cfg_url.ok()) return cfg_url.status();
+    auto cfg = impl_->MakeCall(http::Verb::put, queue["stratus"].dump());
+    if (!cfg.ok()) return cfg.status();
+    http::Url cu = *cfg_url;
+    http::Request cr = std::move(cfg).value();
+    impl_->http->RunOnLoop([&]() -> asio::awaitable<void> { reply = co_await impl_->Call(cu, std::move(cr)); });
+    if (!reply.ok()) return reply.status();
+  }
+  return Status::Ok();
+}
+
+}  // namespace stratus::sdk

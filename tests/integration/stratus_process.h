@@ -1,0 +1,114 @@
+// The real stratus binary as a child process for integration tests: a fresh data dir, port 0
+// for both APIs, and the URLs it printed in its banner. Stopped (SIGTERM) on destruction.
+#pragma once
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <regex>
+#include <string>
+#include <vector>
+
+namespace stratus::testing {
+
+class StratusProcess {
+ public:
+  StratusProcess() = default;
+  StratusProcess(const StratusProcess&) = delete;
+  StratusProcess& operator=(const StratusProcess&) = delete;
+  ~StratusProcess() {
+    Stop();
+    if (!data_dir_.empty() && owns_dir_) std::filesystem::remove_all(data_dir_);
+  }
+
+  // Starts `stratus serve --listen 127.0.0.1:0 --data-dir DIR extra...` and waits for
+  // "stratus: ready" (false after 15 s or an early exit; `output()` tells why).
+  bool Start(std::vector<std::string> extra = {}, std::string data_dir = "") {
+    if (data_dir.empty()) {
+      char tmpl[] = "/tmp/stratus-it-XXXXXX";
+      data_dir_ = mkdtemp(tmpl);
+      owns_dir_ = true;
+    } else {
+      data_dir_ = data_dir;
+    }
+    int fds[2];
+    if (pipe(fds) != 0) return false;
+    std::vector<std::string> args = {STRATUS_BINARY, "serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir_,
+                                     "--no-task-log"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(fds[1], 1);
+      int devnull = open("/dev/null", O_WRONLY);
+      dup2(devnull, 2);
+      close(fds[0]);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    close(fds[1]);
+    out_fd_ = fds[0];
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    std::string buf;
+    static const std::regex kUrlLine("^stratus: (.+?) on (https?://\\S+)");
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd p{out_fd_, POLLIN, 0};
+      if (poll(&p, 1, 100) <= 0) continue;
+      char chunk[4096];
+      ssize_t n = read(out_fd_, chunk, sizeof chunk);
+      if (n <= 0) return false;
+      buf.append(chunk, static_cast<size_t>(n));
+      size_t nl;
+      while ((nl = buf.find('\n')) != std::string::npos) {
+        std::string line = buf.substr(0, nl);
+        buf.erase(0, nl + 1);
+        output_ += line + "\n";
+        std::smatch m;
+        if (std::regex_search(line, m, kUrlLine)) urls_[m[1]] = m[2];
+        if (line == "stratus: ready") return true;
+      }
+    }
+    return false;
+  }
+
+  void Stop() { Signal(SIGTERM); }
+  void Kill() { Signal(SIGKILL); }
+
+  std::string tasks_url() const { return Url("Cloud Tasks v2 API"); }
+  std::string redis_url() const { return Url("Redis REST API"); }
+  std::string Url(const std::string& what) const {
+    auto it = urls_.find(what);
+    return it == urls_.end() ? "" : it->second;
+  }
+  const std::string& data_dir() const { return data_dir_; }
+  const std::string& output() const { return output_; }
+
+ private:
+  void Signal(int sig) {
+    if (pid_ <= 0) return;
+    kill(pid_, sig);
+    int st = 0;
+    waitpid(pid_, &st, 0);
+    pid_ = -1;
+    if (out_fd_ >= 0) close(out_fd_);
+    out_fd_ = -1;
+  }
+
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  std::string data_dir_;
+  bool owns_dir_ = false;
+  std::map<std::string, std::string> urls_;
+  std::string output_;
+};
+
+}  // namespace stratus::testing
