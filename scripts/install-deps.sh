@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs everything stratus needs to build, test and benchmark, from Debian packages.
+# Installs everything stratus needs to build, test and benchmark (wrk, nginx, redis-benchmark
+# and matplotlib are for bench/), from Debian packages.
 # Idempotent: skips apt when every package is already present.
 set -euo pipefail
 
@@ -10,7 +11,8 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libpq-dev postgresql redis-server liblua5.1-0-dev
   clang clang-format clang-tidy libclang-rt-14-dev
-  python3
+  python3 python3-matplotlib
+  redis-tools wrk nginx-light
 )
 
 missing=()
