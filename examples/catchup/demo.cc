@@ -79,8 +79,8 @@ int main(int argc, char** argv) {
   std::cout << "\nwhat happened:\n";
   for (const auto& t : tracked) {
     auto it = outcome.find(t.label);
-    std::cout << "  " << t.label << " [" << t.task.queue << "]: " << (it == outcome.end() ? "still pending" : it->second)
-              << "\n";
+    std::cout << "  " << t.label << " [" << t.task.queue
+              << "]: " << (it == outcome.end() ? "still pending" : it->second) << "\n";
   }
   return outcome.size() == tracked.size() ? 0 : 1;
 }

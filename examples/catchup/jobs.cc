@@ -54,7 +54,9 @@ struct JobSpec {
   json (*work)(const json& data, JobDeps& deps);
 };
 
-std::string UserOf(const json& d) { return d.value("userId", std::string()); }
+std::string UserOf(const json& d) {
+  return d.value("userId", std::string());
+}
 
 json TokenRefresh(const json& d, JobDeps& deps) {
   json token = {{"userId", UserOf(d)}, {"expiresIn", 3600}};
@@ -95,9 +97,15 @@ json SuggestionGeneration(const json& d, JobDeps& deps) {
   }
   return s;
 }
-json WebhookHealthCheck(const json& d, JobDeps&) { return {{"channelId", d["channelId"]}, {"healthy", true}}; }
-json NotificationReminder(const json& d, JobDeps&) { return {{"reminderId", d["reminderId"]}, {"delivered", true}}; }
-json TokenHealthReminder(const json& d, JobDeps&) { return {{"userId", UserOf(d)}, {"reminded", true}}; }
+json WebhookHealthCheck(const json& d, JobDeps&) {
+  return {{"channelId", d["channelId"]}, {"healthy", true}};
+}
+json NotificationReminder(const json& d, JobDeps&) {
+  return {{"reminderId", d["reminderId"]}, {"delivered", true}};
+}
+json TokenHealthReminder(const json& d, JobDeps&) {
+  return {{"userId", UserOf(d)}, {"reminded", true}};
+}
 
 const std::vector<JobSpec>& Specs() {
   static const std::vector<JobSpec> kSpecs = {
@@ -119,16 +127,19 @@ const std::vector<JobSpec>& Specs() {
 // The simulated Google API call: latency, then scripted or random failures.
 void SimulateApiCall(const JobContext& ctx, const json& data, JobDeps& deps) {
   const json sim = data.value("simulate", json::object());
-  auto latency = std::chrono::milliseconds(sim.value("latencyMs", static_cast<int64_t>(deps.simulation.latency.count())));
+  auto latency =
+      std::chrono::milliseconds(sim.value("latencyMs", static_cast<int64_t>(deps.simulation.latency.count())));
   if (latency.count() > 0) std::this_thread::sleep_for(latency);
   if (sim.contains("status")) {
     int status = sim.value("status", 503);
     int fail_attempts = sim.value("failAttempts", 1 << 30);
-    if (ctx.retry_count < fail_attempts) throw DownstreamHttpError(status, "simulated Google API answered " + std::to_string(status));
+    if (ctx.retry_count < fail_attempts)
+      throw DownstreamHttpError(status, "simulated Google API answered " + std::to_string(status));
   }
   thread_local std::mt19937_64 rng(deps.simulation.seed ^ std::hash<std::thread::id>{}(std::this_thread::get_id()));
   double roll = std::uniform_real_distribution<double>(0, 1)(rng);
-  if (roll < deps.simulation.permanent_failure_rate) throw DownstreamHttpError(400, "simulated Google API: invalid_grant");
+  if (roll < deps.simulation.permanent_failure_rate)
+    throw DownstreamHttpError(400, "simulated Google API: invalid_grant");
   if (roll < deps.simulation.permanent_failure_rate + deps.simulation.retryable_failure_rate) {
     throw DownstreamHttpError(503, "simulated Google API: backendError", std::chrono::seconds(1));
   }
@@ -142,7 +153,8 @@ JobResult Run(const JobSpec& spec, const JobContext& ctx, const json& data, JobD
   const std::string user = UserOf(data);
   if (deps.google_quota && !user.empty()) {
     auto d = deps.google_quota->Check("google:" + user);
-    if (d.ok() && !d->allowed) return JobResult::Retry("Google API quota for " + user + " used up", std::chrono::seconds(1));
+    if (d.ok() && !d->allowed)
+      return JobResult::Retry("Google API quota for " + user + " used up", std::chrono::seconds(1));
   }
   SimulateApiCall(ctx, data, deps);
   json result = spec.work(data, deps);
@@ -154,9 +166,8 @@ JobResult Run(const JobSpec& spec, const JobContext& ctx, const json& data, JobD
 
 void RegisterJobs(stratus::sdk::JobServer& server, JobDeps& deps) {
   for (const auto& spec : Specs()) {
-    server.Register(spec.name, [&spec, &deps](const JobContext& ctx, const json& data) {
-      return Run(spec, ctx, data, deps);
-    });
+    server.Register(spec.name,
+                    [&spec, &deps](const JobContext& ctx, const json& data) { return Run(spec, ctx, data, deps); });
   }
 }
 

@@ -51,7 +51,7 @@ class JobStats {
 };
 
 struct JobDeps {
-  stratus::sdk::Cache* cache = nullptr;                          // optional
+  stratus::sdk::Cache* cache = nullptr;                            // optional
   stratus::sdk::SlidingWindowRateLimiter* google_quota = nullptr;  // optional, per user
   std::shared_ptr<JobStats> stats = std::make_shared<JobStats>();
   SimulationOptions simulation;

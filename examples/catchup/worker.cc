@@ -11,7 +11,9 @@
 
 namespace {
 volatile std::sig_atomic_t g_stop = 0;
-void OnSignal(int) { g_stop = 1; }
+void OnSignal(int) {
+  g_stop = 1;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -54,8 +56,8 @@ int main(int argc, char** argv) {
   o.verifier = std::move(verifier).value();
   o.idempotency = std::make_shared<IdempotencyManager>(**redis);
   o.failed_tasks = std::make_shared<RedisFailedTaskStore>(**redis);
-  o.permanent_answer = args.Get("permanent-answer") == "ack" ? PermanentFailureAnswer::kAcknowledge
-                                                             : PermanentFailureAnswer::kStatus;
+  o.permanent_answer =
+      args.Get("permanent-answer") == "ack" ? PermanentFailureAnswer::kAcknowledge : PermanentFailureAnswer::kStatus;
   JobServer server(std::move(o));
   catchup::RegisterJobs(server, deps);
   if (auto s = server.Start(); !s.ok()) {

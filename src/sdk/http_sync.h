@@ -39,7 +39,6 @@ class SyncHttp {
 
 // A request with a method and, when given, a body with its content type. The target comes
 // from the Url it is sent to.
-http::Request MakeRequest(http::Verb verb, std::string body = {},
-                          std::string_view content_type = "application/json");
+http::Request MakeRequest(http::Verb verb, std::string body = {}, std::string_view content_type = "application/json");
 
 }  // namespace stratus::sdk::internal

@@ -17,9 +17,9 @@ using Clock = std::chrono::system_clock;
 
 const std::vector<std::string>& CatchUpJobNames() {
   static const std::vector<std::string> kJobs = {
-      "token-refresh",         "calendar-sync",        "google-contacts-sync", "adaptive-sync",
-      "webhook-renewal",       "suggestion-regeneration", "batch-notifications", "suggestion-generation",
-      "webhook-health-check",  "notification-reminder", "token-health-reminder"};
+      "token-refresh",        "calendar-sync",           "google-contacts-sync", "adaptive-sync",
+      "webhook-renewal",      "suggestion-regeneration", "batch-notifications",  "suggestion-generation",
+      "webhook-health-check", "notification-reminder",   "token-health-reminder"};
   return kJobs;
 }
 
@@ -83,15 +83,21 @@ StatusOr<std::optional<Clock::time_point>> ResolveSchedule(const AddOptions& o, 
 }
 
 Code CodeFromName(const std::string& name) {
-  static const std::map<std::string, Code> kCodes = {
-      {"CANCELLED", Code::kCancelled},         {"INVALID_ARGUMENT", Code::kInvalidArgument},
-      {"DEADLINE_EXCEEDED", Code::kDeadlineExceeded}, {"NOT_FOUND", Code::kNotFound},
-      {"ALREADY_EXISTS", Code::kAlreadyExists}, {"PERMISSION_DENIED", Code::kPermissionDenied},
-      {"RESOURCE_EXHAUSTED", Code::kResourceExhausted}, {"FAILED_PRECONDITION", Code::kFailedPrecondition},
-      {"ABORTED", Code::kAborted},             {"OUT_OF_RANGE", Code::kOutOfRange},
-      {"UNIMPLEMENTED", Code::kUnimplemented}, {"INTERNAL", Code::kInternal},
-      {"UNAVAILABLE", Code::kUnavailable},     {"DATA_LOSS", Code::kDataLoss},
-      {"UNAUTHENTICATED", Code::kUnauthenticated}};
+  static const std::map<std::string, Code> kCodes = {{"CANCELLED", Code::kCancelled},
+                                                     {"INVALID_ARGUMENT", Code::kInvalidArgument},
+                                                     {"DEADLINE_EXCEEDED", Code::kDeadlineExceeded},
+                                                     {"NOT_FOUND", Code::kNotFound},
+                                                     {"ALREADY_EXISTS", Code::kAlreadyExists},
+                                                     {"PERMISSION_DENIED", Code::kPermissionDenied},
+                                                     {"RESOURCE_EXHAUSTED", Code::kResourceExhausted},
+                                                     {"FAILED_PRECONDITION", Code::kFailedPrecondition},
+                                                     {"ABORTED", Code::kAborted},
+                                                     {"OUT_OF_RANGE", Code::kOutOfRange},
+                                                     {"UNIMPLEMENTED", Code::kUnimplemented},
+                                                     {"INTERNAL", Code::kInternal},
+                                                     {"UNAVAILABLE", Code::kUnavailable},
+                                                     {"DATA_LOSS", Code::kDataLoss},
+                                                     {"UNAUTHENTICATED", Code::kUnauthenticated}};
   auto it = kCodes.find(name);
   return it == kCodes.end() ? Code::kUnknown : it->second;
 }
@@ -140,8 +146,9 @@ struct TaskQueue::Impl {
                           {"audience", options.audience.empty() ? options.service_url : options.audience}};
     }
     nlohmann::json task = {{"httpRequest", req}};
-    if (!o.task_id.empty()) task["name"] = "projects/" + options.project + "/locations/" + options.location +
-                                           "/queues/" + *queue + "/tasks/" + o.task_id;
+    if (!o.task_id.empty())
+      task["name"] = "projects/" + options.project + "/locations/" + options.location + "/queues/" + *queue +
+                     "/tasks/" + o.task_id;
     if (*when) task["scheduleTime"] = FormatTimestamp(ToMicros(**when));
     return nlohmann::json{{"task", task}};
   }
@@ -199,7 +206,8 @@ StatusOr<std::unique_ptr<TaskQueue>> TaskQueue::Create(TaskQueueOptions options)
   while (!options.base_url.empty() && options.base_url.back() == '/') options.base_url.pop_back();
   while (!options.service_url.empty() && options.service_url.back() == '/') options.service_url.pop_back();
   if (options.service_url.empty()) return InvalidArgument("TaskQueue needs the service URL that tasks are sent to");
-  if (options.project.empty() || options.location.empty()) return InvalidArgument("TaskQueue needs a project and a location");
+  if (options.project.empty() || options.location.empty())
+    return InvalidArgument("TaskQueue needs a project and a location");
   if (auto u = http::Url::Parse(options.base_url); !u.ok()) return u.status();
   auto impl = std::make_unique<Impl>();
   auto http = internal::SyncHttp::Create(options.ca_file);
@@ -212,7 +220,9 @@ StatusOr<std::unique_ptr<TaskQueue>> TaskQueue::Create(TaskQueueOptions options)
 TaskQueue::TaskQueue(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 TaskQueue::~TaskQueue() = default;
 
-const TaskQueueOptions& TaskQueue::options() const { return impl_->options; }
+const TaskQueueOptions& TaskQueue::options() const {
+  return impl_->options;
+}
 
 StatusOr<EnqueuedTask> TaskQueue::Add(const std::string& job_name, const nlohmann::json& data,
                                       const AddOptions& options) {

@@ -97,7 +97,9 @@ class CatchUp : public ::testing::Test {
     if (worker_) worker_->server->Stop();
   }
   std::unique_ptr<TaskQueue> MakeQueue(const std::string& service_url, std::map<std::string, std::string> queues) {
-    auto q = TaskQueue::Create({.base_url = proc_.tasks_url(), .service_url = service_url, .service_account = kSa,
+    auto q = TaskQueue::Create({.base_url = proc_.tasks_url(),
+                                .service_url = service_url,
+                                .service_account = kSa,
                                 .job_queues = std::move(queues)});
     EXPECT_TRUE(q.ok()) << q.status().ToString();
     return q.ok() ? std::move(q).value() : nullptr;

@@ -97,8 +97,8 @@ TEST_F(SdkTaskQueue, BatchCreatesEveryTask) {
 }
 
 TEST_F(SdkTaskQueue, MissingQueueIsNotFound) {
-  auto q = TaskQueue::Create({.base_url = proc_.tasks_url(), .service_url = "http://app.test",
-                              .job_queues = {{"x", "no-such-queue"}}});
+  auto q = TaskQueue::Create(
+      {.base_url = proc_.tasks_url(), .service_url = "http://app.test", .job_queues = {{"x", "no-such-queue"}}});
   ASSERT_TRUE(q.ok());
   EXPECT_EQ((*q)->Add("x", json::object()).status().code(), Code::kNotFound);
 }
@@ -148,8 +148,8 @@ TEST_F(SdkTaskQueueLocal, RefusesBeforeAnyRequest) {
 }
 
 TEST_F(SdkTaskQueueLocal, BatchGivesOneResultPerJobInOrder) {
-  std::vector<Job> jobs = {{"token-refresh", json{{"u", 1}}, {}}, {"nope", json::object(), {}},
-                           {"token-refresh", json::array(), {}}};
+  std::vector<Job> jobs = {
+      {"token-refresh", json{{"u", 1}}, {}}, {"nope", json::object(), {}}, {"token-refresh", json::array(), {}}};
   auto r = queue_->AddBatch(jobs, 2);
   ASSERT_EQ(r.size(), 3u);
   EXPECT_EQ(r[0].status().code(), Code::kUnavailable);
@@ -166,10 +166,12 @@ class FakeMetadataServer {
         "metadata.token", [this, expires_in](http::RequestContext& ctx) -> asio::awaitable<http::Response> {
           ++calls;
           if (ctx.request["Metadata-Flavor"] != "Google") {
-            co_return http::MakeResponse(ctx.request, beast::http::status::forbidden, "missing Metadata-Flavor", "text/plain");
+            co_return http::MakeResponse(ctx.request, beast::http::status::forbidden, "missing Metadata-Flavor",
+                                         "text/plain");
           }
           json body = {{"access_token", "meta-token-" + std::to_string(calls.load())},
-                       {"expires_in", expires_in}, {"token_type", "Bearer"}};
+                       {"expires_in", expires_in},
+                       {"token_type", "Bearer"}};
           co_return http::MakeResponse(ctx.request, beast::http::status::ok, body.dump(), "application/json");
         }});
     EXPECT_TRUE(s.ok());

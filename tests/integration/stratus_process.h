@@ -40,8 +40,8 @@ class StratusProcess {
     }
     int fds[2];
     if (pipe(fds) != 0) return false;
-    std::vector<std::string> args = {STRATUS_BINARY, "serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir_,
-                                     "--no-task-log"};
+    std::vector<std::string> args = {STRATUS_BINARY, "serve",   "--listen",     "127.0.0.1:0",
+                                     "--data-dir",   data_dir_, "--no-task-log"};
     args.insert(args.end(), extra.begin(), extra.end());
     pid_ = fork();
     if (pid_ == 0) {

@@ -25,8 +25,8 @@ enum class IdempotencyFailureMode { kFailOpen, kFailClosed };
 
 struct IdempotencyOptions {
   std::string prefix = "idempotency:";
-  std::chrono::seconds ttl{24 * 3600};   // how long a completed key is remembered
-  std::chrono::seconds lease{10 * 60};   // how long a processing claim holds
+  std::chrono::seconds ttl{24 * 3600};  // how long a completed key is remembered
+  std::chrono::seconds lease{10 * 60};  // how long a processing claim holds
   IdempotencyFailureMode on_redis_error = IdempotencyFailureMode::kFailOpen;
 };
 

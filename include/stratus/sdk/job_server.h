@@ -39,21 +39,21 @@ namespace stratus::sdk {
 struct JobContext {
   std::string job_name;
   std::string idempotency_key;
-  std::string queue;             // X-CloudTasks-QueueName
-  std::string task;              // X-CloudTasks-TaskName
-  int retry_count = 0;           // X-CloudTasks-TaskRetryCount
-  int execution_count = 0;       // X-CloudTasks-TaskExecutionCount
+  std::string queue;                                         // X-CloudTasks-QueueName
+  std::string task;                                          // X-CloudTasks-TaskName
+  int retry_count = 0;                                       // X-CloudTasks-TaskRetryCount
+  int execution_count = 0;                                   // X-CloudTasks-TaskExecutionCount
   std::optional<std::chrono::system_clock::time_point> eta;  // X-CloudTasks-TaskETA
-  int previous_response = 0;     // X-CloudTasks-TaskPreviousResponse (0 on a first attempt)
-  std::string retry_reason;      // X-CloudTasks-TaskRetryReason
+  int previous_response = 0;                                 // X-CloudTasks-TaskPreviousResponse (0 on a first attempt)
+  std::string retry_reason;                                  // X-CloudTasks-TaskRetryReason
 };
 
 // How a job ended. Handlers return one, or throw one of the errors below.
 struct JobResult {
   enum class Kind { kOk, kRetryable, kPermanent };
   Kind kind = Kind::kOk;
-  nlohmann::json result;                           // kOk
-  std::string error;                               // otherwise
+  nlohmann::json result;                            // kOk
+  std::string error;                                // otherwise
   std::optional<std::chrono::seconds> retry_after;  // kRetryable
 
   static JobResult Ok(nlohmann::json result = nlohmann::json::object());
@@ -149,9 +149,9 @@ enum class PermanentFailureAnswer {
 
 struct JobServerOptions {
   std::string host = "127.0.0.1";
-  uint16_t port = 0;             // 0 picks a free port
+  uint16_t port = 0;  // 0 picks a free port
   size_t io_threads = 1;
-  size_t worker_threads = 16;    // handlers running at once
+  size_t worker_threads = 16;  // handlers running at once
   std::string path_prefix = "/api/jobs/";
   // OIDC: required unless `verifier` is null and `allow_unauthenticated` is set.
   std::shared_ptr<OidcVerifier> verifier;

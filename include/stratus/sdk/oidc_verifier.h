@@ -28,8 +28,8 @@ struct OidcVerifierOptions {
   std::chrono::seconds jwks_ttl{3600};
   std::chrono::seconds min_refresh_interval{5};  // between fetches caused by unknown kids
   std::chrono::milliseconds fetch_timeout{5000};
-  std::string ca_file;                 // extra CA for https issuers
-  std::function<int64_t()> now_s;      // seconds since the epoch; the system clock by default
+  std::string ca_file;             // extra CA for https issuers
+  std::function<int64_t()> now_s;  // seconds since the epoch; the system clock by default
 };
 
 struct VerifiedToken {
