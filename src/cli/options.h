@@ -38,7 +38,7 @@ struct ServeOptions {
   std::string redis_fsync = "everysec";
   std::string redis_url;  // empty: the embedded engine
   size_t redis_max_request_bytes = 10 * 1024 * 1024;
-  int redis_pool_size = 16;
+  int redis_pool_size = 64;
 };
 
 void AddServeOptions(CLI::App& app, ServeOptions& options);

@@ -30,9 +30,10 @@ bool Unsupported(std::string_view lower) {
 }  // namespace
 
 struct ProxyBackend::Conn {
-  explicit Conn(const asio::any_io_executor& ex) : socket(ex) {}
+  explicit Conn(const asio::any_io_executor& ex) : socket(ex), chunk(16384) {}
   tcp::socket socket;
-  std::string in;  // bytes read and not yet parsed
+  std::string in;           // bytes read and not yet parsed
+  std::vector<char> chunk;  // read buffer, kept with the pooled connection (not in a coroutine frame)
 };
 
 StatusOr<RedisUrl> ParseRedisUrl(const std::string& url) {
@@ -136,11 +137,11 @@ asio::awaitable<Status> WriteAll(tcp::socket& socket, const std::string& bytes) 
 }
 
 // Reads `n` replies in order.
-asio::awaitable<Status> ReadReplies(tcp::socket& socket, std::string& in, size_t n, std::vector<Reply>* out) {
+asio::awaitable<Status> ReadReplies(tcp::socket& socket, std::string& in, std::vector<char>& chunk, size_t n,
+                                    std::vector<Reply>* out) {
   boost::system::error_code ec;
   auto token = asio::redirect_error(asio::use_awaitable, ec);
   size_t pos = 0;
-  char chunk[16384];
   while (out->size() < n) {
     Reply r;
     size_t used = 0;
@@ -154,7 +155,7 @@ asio::awaitable<Status> ReadReplies(tcp::socket& socket, std::string& in, size_t
     auto buffer = asio::buffer(chunk);
     size_t got = co_await socket.async_read_some(buffer, token);
     if (ec) co_return Unavailable(ec.message());
-    in.append(chunk, got);
+    in.append(chunk.data(), got);
   }
   in.erase(0, pos);
   co_return Status::Ok();
@@ -203,7 +204,7 @@ asio::awaitable<StatusOr<std::unique_ptr<ProxyBackend::Conn>>> ProxyBackend::Acq
     Status st = co_await WriteAll(conn->socket, hello);
     if (!st.ok()) co_return st;
     std::vector<Reply> replies;
-    st = co_await ReadReplies(conn->socket, conn->in, expect, &replies);
+    st = co_await ReadReplies(conn->socket, conn->in, conn->chunk, expect, &replies);
     if (!st.ok()) co_return st;
     for (const auto& r : replies) {
       if (r.is_error()) co_return Unavailable("the Redis server refused the connection setup: " + r.str);
@@ -258,7 +259,7 @@ asio::awaitable<StatusOr<BatchResult>> ProxyBackend::Run(std::vector<Argv> comma
   std::unique_ptr<Conn> conn = std::move(*acquired);
   Status st = co_await WriteAll(conn->socket, request);
   std::vector<Reply> replies;
-  if (st.ok()) st = co_await ReadReplies(conn->socket, conn->in, expect, &replies);
+  if (st.ok()) st = co_await ReadReplies(conn->socket, conn->in, conn->chunk, expect, &replies);
   if (!st.ok()) co_return Unavailable("ERR the Redis server at " + where + " is unavailable: " + st.message());
   Release(std::move(conn));
   if (multi) {
