@@ -82,24 +82,12 @@ StatusOr<std::optional<Clock::time_point>> ResolveSchedule(const AddOptions& o, 
   return std::optional<Clock::time_point>();
 }
 
+// "NOT_FOUND" -> kNotFound, through the names status.h already has.
 Code CodeFromName(const std::string& name) {
-  static const std::map<std::string, Code> kCodes = {{"CANCELLED", Code::kCancelled},
-                                                     {"INVALID_ARGUMENT", Code::kInvalidArgument},
-                                                     {"DEADLINE_EXCEEDED", Code::kDeadlineExceeded},
-                                                     {"NOT_FOUND", Code::kNotFound},
-                                                     {"ALREADY_EXISTS", Code::kAlreadyExists},
-                                                     {"PERMISSION_DENIED", Code::kPermissionDenied},
-                                                     {"RESOURCE_EXHAUSTED", Code::kResourceExhausted},
-                                                     {"FAILED_PRECONDITION", Code::kFailedPrecondition},
-                                                     {"ABORTED", Code::kAborted},
-                                                     {"OUT_OF_RANGE", Code::kOutOfRange},
-                                                     {"UNIMPLEMENTED", Code::kUnimplemented},
-                                                     {"INTERNAL", Code::kInternal},
-                                                     {"UNAVAILABLE", Code::kUnavailable},
-                                                     {"DATA_LOSS", Code::kDataLoss},
-                                                     {"UNAUTHENTICATED", Code::kUnauthenticated}};
-  auto it = kCodes.find(name);
-  return it == kCodes.end() ? Code::kUnknown : it->second;
+  for (int c = 0; c <= static_cast<int>(Code::kUnauthenticated); ++c) {
+    if (CodeName(static_cast<Code>(c)) == name) return static_cast<Code>(c);
+  }
+  return Code::kUnknown;
 }
 
 // A google.rpc.Status answer as a Status; other error bodies keep the HTTP status.
@@ -158,15 +146,26 @@ struct TaskQueue::Impl {
     return options.token_source->Token();
   }
 
-  StatusOr<http::Request> MakeCall(http::Verb verb, std::string body) const {
-    auto bearer = Bearer();
-    if (!bearer.ok()) return bearer.status();
+  // A request carrying the API's bearer token when there is one.
+  static http::Request Authorized(http::Verb verb, std::string body, const std::string& bearer) {
     auto req = internal::MakeRequest(verb, std::move(body));
-    if (!bearer->empty()) req.set(beast::http::field::authorization, "Bearer " + *bearer);
+    if (!bearer.empty()) req.set(beast::http::field::authorization, "Bearer " + bearer);
     return req;
   }
 
   StatusOr<http::Url> UrlFor(const std::string& path) const { return http::Url::Parse(options.base_url + path); }
+
+  // One call from a caller's thread: waits for it on the loop.
+  StatusOr<nlohmann::json> CallBlocking(http::Verb verb, const std::string& path, std::string body,
+                                        const std::string& bearer) {
+    auto url = UrlFor(path);
+    if (!url.ok()) return url.status();
+    http::Url u = *url;
+    http::Request req = Authorized(verb, std::move(body), bearer);
+    StatusOr<nlohmann::json> reply = Status(Code::kAborted, "not sent");
+    http->RunOnLoop([&]() -> asio::awaitable<void> { reply = co_await Call(u, std::move(req)); });
+    return reply;
+  }
 
   // Sends on the loop; a connection that was never made is tried twice more (nothing was sent).
   asio::awaitable<StatusOr<nlohmann::json>> Call(http::Url url, http::Request req) {
@@ -191,10 +190,8 @@ struct TaskQueue::Impl {
     if (!body.ok()) co_return body.status();
     auto url = UrlFor(QueuePath(out.queue) + "/tasks");
     if (!url.ok()) co_return url.status();
-    auto req = internal::MakeRequest(http::Verb::post, body->dump());
-    if (!bearer.empty()) req.set(beast::http::field::authorization, "Bearer " + bearer);
     http::Url u = *url;
-    auto reply = co_await Call(u, std::move(req));
+    auto reply = co_await Call(u, Authorized(http::Verb::post, body->dump(), bearer));
     if (!reply.ok()) co_return reply.status();
     out.name = reply->value("name", std::string());
     out.schedule_time = reply->value("scheduleTime", std::string());
@@ -289,25 +286,15 @@ Status TaskQueue::ApplyQueue(const std::string& queue_id, const nlohmann::json& 
   MaskPaths(body, "", &paths);
   std::string mask;
   for (const auto& p : paths) mask += (mask.empty() ? "" : ",") + p;
+  auto bearer = impl_->Bearer();
+  if (!bearer.ok()) return bearer.status();
   std::string path = impl_->QueuePath(queue_id) + (mask.empty() ? "" : "?updateMask=" + mask);
-  auto url = impl_->UrlFor(path);
-  if (!url.ok()) return url.status();
-  auto req = impl_->MakeCall(http::Verb::patch, body.dump());
-  if (!req.ok()) return req.status();
-  StatusOr<nlohmann::json> reply = Status(Code::kAborted, "");
-  http::Url u = *url;
-  http::Request r = std::move(req).value();
-  impl_->http->RunOnLoop([&]() -> asio::awaitable<void> { reply = co_await impl_->Call(u, std::move(r)); });
+  auto reply = impl_->CallBlocking(http::Verb::patch, path, body.dump(), *bearer);
   if (!reply.ok()) return reply.status();
   // The stratus-only part (permanent-failure statuses) goes to the stratus namespace.
   if (queue.contains("stratus")) {
-    auto cfg_url = impl_->UrlFor(impl_->QueuePath(queue_id, "/stratus/v1") + "/config");
-    if (!cfg_url.ok()) return cfg_url.status();
-    auto cfg = impl_->MakeCall(http::Verb::put, queue["stratus"].dump());
-    if (!cfg.ok()) return cfg.status();
-    http::Url cu = *cfg_url;
-    http::Request cr = std::move(cfg).value();
-    impl_->http->RunOnLoop([&]() -> asio::awaitable<void> { reply = co_await impl_->Call(cu, std::move(cr)); });
+    std::string config = impl_->QueuePath(queue_id, "/stratus/v1") + "/config";
+    reply = impl_->CallBlocking(http::Verb::put, config, queue["stratus"].dump(), *bearer);
     if (!reply.ok()) return reply.status();
   }
   return Status::Ok();
