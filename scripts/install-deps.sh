@@ -6,7 +6,7 @@ set -euo pipefail
 
 PKGS=(
   build-essential cmake ninja-build ccache pkg-config git curl ca-certificates
-  libboost-dev libssl-dev libsqlite3-dev sqlite3 nlohmann-json3-dev
+  libboost-dev libssl-dev libsqlite3-dev sqlite3 nlohmann-json3-dev libjemalloc-dev
   libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libpq-dev postgresql redis-server liblua5.1-0-dev

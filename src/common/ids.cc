@@ -1,5 +1,8 @@
 #include "common/ids.h"
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <random>
 
 #include <openssl/rand.h>
@@ -18,8 +21,17 @@ std::mt19937_64& Rng() {
 }  // namespace
 
 std::string GenerateTaskId() {
-  std::uniform_int_distribution<uint64_t> dist(1'000'000'000'000'000'000ULL, 9'223'372'036'854'775'807ULL);
-  return std::to_string(dist(Rng()));
+  static std::atomic<uint64_t> last{0};
+  auto now_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  uint64_t floor = static_cast<uint64_t>(now_us) * 1000 + Rng()() % 100;
+  uint64_t prev = last.load(std::memory_order_relaxed);
+  uint64_t next = 0;
+  do {
+    next = std::max(prev + 1, floor);
+  } while (!last.compare_exchange_weak(prev, next, std::memory_order_relaxed));
+  return std::to_string(next);
 }
 
 std::string RandomHex(size_t bytes) {

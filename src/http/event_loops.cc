@@ -1,4 +1,5 @@
 #include "http/event_loops.h"
+#include "common/thread_name.h"
 
 namespace stratus::http {
 
@@ -10,11 +11,16 @@ EventLoops::EventLoops(size_t count) {
   }
 }
 
-EventLoops::~EventLoops() { Stop(); }
+EventLoops::~EventLoops() {
+  Stop();
+}
 
 void EventLoops::Start() {
-  for (auto& loop : loops_) {
-    threads_.emplace_back([l = loop.get()] { l->run(); });
+  for (size_t i = 0; i < loops_.size(); ++i) {
+    threads_.emplace_back([l = loops_[i].get(), i] {
+      NameThisThread("loop-" + std::to_string(i));
+      l->run();
+    });
   }
 }
 
@@ -27,6 +33,8 @@ void EventLoops::Stop() {
   threads_.clear();
 }
 
-asio::io_context& EventLoops::Next() { return *loops_[next_.fetch_add(1) % loops_.size()]; }
+asio::io_context& EventLoops::Next() {
+  return *loops_[next_.fetch_add(1) % loops_.size()];
+}
 
 }  // namespace stratus::http

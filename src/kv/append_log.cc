@@ -1,4 +1,5 @@
 #include "kv/append_log.h"
+#include "common/thread_name.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -49,7 +50,10 @@ StatusOr<FsyncPolicy> ParseFsyncPolicy(std::string_view text) {
 }
 
 AppendLog::AppendLog(std::string path, int fd, FsyncPolicy policy) : path_(std::move(path)), policy_(policy), fd_(fd) {
-  thread_ = std::thread([this] { SyncLoop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("kv-fsync");
+    SyncLoop();
+  });
 }
 
 AppendLog::~AppendLog() {

@@ -1,4 +1,5 @@
 #include "kv/engine.h"
+#include "common/thread_name.h"
 
 #include <chrono>
 
@@ -68,7 +69,11 @@ Status Engine::Open(EngineOptions options) {
     // Compaction at start: the log becomes the snapshot of what was just loaded.
     STRATUS_RETURN_IF_ERROR(log_->Rewrite(Snapshot()));
   }
-  if (options_.active_expiry) expiry_thread_ = std::thread([this] { ExpiryLoop(); });
+  if (options_.active_expiry)
+    expiry_thread_ = std::thread([this] {
+      NameThisThread("kv-expiry");
+      ExpiryLoop();
+    });
   return Status::Ok();
 }
 
@@ -266,19 +271,27 @@ std::string Engine::Snapshot() {
           if constexpr (std::is_same_v<T, StringValue>) {
             AppendRespCommand({"SET", k, v}, &out);
           } else if constexpr (std::is_same_v<T, ListValue>) {
-            AppendChunked("RPUSH", k, v, [](const auto& e, Argv& a) { a.push_back(e); }, &out);
+            AppendChunked(
+                "RPUSH", k, v, [](const auto& e, Argv& a) { a.push_back(e); }, &out);
           } else if constexpr (std::is_same_v<T, SetValue>) {
-            AppendChunked("SADD", k, v, [](const auto& e, Argv& a) { a.push_back(e); }, &out);
+            AppendChunked(
+                "SADD", k, v, [](const auto& e, Argv& a) { a.push_back(e); }, &out);
           } else if constexpr (std::is_same_v<T, HashValue>) {
-            AppendChunked("HSET", k, v, [](const auto& fv, Argv& a) {
-              a.push_back(fv.first);
-              a.push_back(fv.second);
-            }, &out);
+            AppendChunked(
+                "HSET", k, v,
+                [](const auto& fv, Argv& a) {
+                  a.push_back(fv.first);
+                  a.push_back(fv.second);
+                },
+                &out);
           } else {
-            AppendChunked("ZADD", k, v.order, [](const auto& sm, Argv& a) {
-              a.push_back(FormatDouble(sm.first));
-              a.push_back(sm.second);
-            }, &out);
+            AppendChunked(
+                "ZADD", k, v.order,
+                [](const auto& sm, Argv& a) {
+                  a.push_back(FormatDouble(sm.first));
+                  a.push_back(sm.second);
+                },
+                &out);
           }
         },
         entry.value);

@@ -23,15 +23,22 @@ struct MaskField {
 
 const MaskField kMaskFields[] = {
     {"rateLimits.maxDispatchesPerSecond",
-     [](const Queue& f, Queue* t) { t->rate_limits.max_dispatches_per_second = f.rate_limits.max_dispatches_per_second; }},
+     [](const Queue& f, Queue* t) {
+       t->rate_limits.max_dispatches_per_second = f.rate_limits.max_dispatches_per_second;
+     }},
     {"rateLimits.maxBurstSize", [](const Queue&, Queue*) {}},  // output only: always derived
     {"rateLimits.maxConcurrentDispatches",
-     [](const Queue& f, Queue* t) { t->rate_limits.max_concurrent_dispatches = f.rate_limits.max_concurrent_dispatches; }},
-    {"retryConfig.maxAttempts", [](const Queue& f, Queue* t) { t->retry_config.max_attempts = f.retry_config.max_attempts; }},
+     [](const Queue& f, Queue* t) {
+       t->rate_limits.max_concurrent_dispatches = f.rate_limits.max_concurrent_dispatches;
+     }},
+    {"retryConfig.maxAttempts",
+     [](const Queue& f, Queue* t) { t->retry_config.max_attempts = f.retry_config.max_attempts; }},
     {"retryConfig.maxRetryDuration",
      [](const Queue& f, Queue* t) { t->retry_config.max_retry_duration = f.retry_config.max_retry_duration; }},
-    {"retryConfig.minBackoff", [](const Queue& f, Queue* t) { t->retry_config.min_backoff = f.retry_config.min_backoff; }},
-    {"retryConfig.maxBackoff", [](const Queue& f, Queue* t) { t->retry_config.max_backoff = f.retry_config.max_backoff; }},
+    {"retryConfig.minBackoff",
+     [](const Queue& f, Queue* t) { t->retry_config.min_backoff = f.retry_config.min_backoff; }},
+    {"retryConfig.maxBackoff",
+     [](const Queue& f, Queue* t) { t->retry_config.max_backoff = f.retry_config.max_backoff; }},
     {"retryConfig.maxDoublings",
      [](const Queue& f, Queue* t) { t->retry_config.max_doublings = f.retry_config.max_doublings; }},
     {"stackdriverLoggingConfig.samplingRatio",
@@ -75,9 +82,11 @@ Status CheckParent(const std::string& parent) {
   size_t p3 = parent.find('/', p2 + 1);
   std::string project = parent.substr(p1 + 1, p2 - p1 - 1);
   std::string location = parent.substr(p3 + 1);
-  if (!ValidProjectId(project)) return Status(Code::kPermissionDenied, "Permission denied on resource project " + project + ".");
+  if (!ValidProjectId(project))
+    return Status(Code::kPermissionDenied, "Permission denied on resource project " + project + ".");
   if (!ValidLocationId(location)) {
-    return InvalidArgument("Location '" + location + "' is not a valid location. Use ListLocations to list valid locations.");
+    return InvalidArgument("Location '" + location +
+                           "' is not a valid location. Use ListLocations to list valid locations.");
   }
   return Status::Ok();
 }
@@ -134,7 +143,8 @@ Status ApplyUpdateMask(const Queue& from, const std::string& mask, Queue* to) {
   size_t start = 0;
   while (start <= mask.size()) {
     size_t comma = mask.find(',', start);
-    std::string path = NormalizePath(mask.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    std::string path =
+        NormalizePath(mask.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
     start = comma == std::string::npos ? mask.size() + 1 : comma + 1;
     if (path.empty()) continue;
     bool matched = false;
@@ -145,7 +155,8 @@ Status ApplyUpdateMask(const Queue& from, const std::string& mask, Queue* to) {
       }
     }
     if (!matched) {
-      return InvalidArgument("Invalid update_mask provided: the field path \"" + path + "\" is not an updatable Queue field.");
+      return InvalidArgument("Invalid update_mask provided: the field path \"" + path +
+                             "\" is not an updatable Queue field.");
     }
   }
   return Status::Ok();
@@ -154,10 +165,13 @@ Status ApplyUpdateMask(const Queue& from, const std::string& mask, Queue* to) {
 TasksService::TasksService(Store& store, const Clock& clock, asio::thread_pool& blocking, ServiceOptions options)
     : store_(store), clock_(clock), blocking_(blocking), options_(std::move(options)) {}
 
-asio::awaitable<StatusOr<WriteResult>> TasksService::Write(Mutation m) { return WriteAsync(store_, std::move(m), clock_.Now()); }
+asio::awaitable<StatusOr<WriteResult>> TasksService::Write(Mutation m) {
+  return WriteAsync(store_, std::move(m), clock_.Now());
+}
 
 asio::awaitable<StatusOr<std::vector<Location>>> TasksService::ListLocations(const std::string& project) {
-  if (!ValidProjectId(project)) co_return Status(Code::kPermissionDenied, "Permission denied on resource project " + project + ".");
+  if (!ValidProjectId(project))
+    co_return Status(Code::kPermissionDenied, "Permission denied on resource project " + project + ".");
   std::vector<Location> out;
   for (const auto& l : options_.locations) out.push_back({"projects/" + project + "/locations/" + l, l});
   co_return out;
@@ -180,12 +194,11 @@ asio::awaitable<StatusOr<Queue>> TasksService::CreateQueue(const std::string& pa
   queue.purge_time.reset();
   ApplyQueueDefaults(&queue);
   STRATUS_RETURN_IF_ERROR_CO(ValidateQueueConfig(queue, options_.limits));
-  Mutation mutation = QueueUpdate{
-      queue.name, [queue](const Queue* current, bool recently_deleted) -> StatusOr<Queue> {
-        if (current) return AlreadyExists(msg::kQueueExists);
-        if (recently_deleted) return FailedPrecondition(msg::kQueueRecentlyDeleted);
-        return queue;
-      }};
+  Mutation mutation = QueueUpdate{queue.name, [queue](const Queue* current, bool recently_deleted) -> StatusOr<Queue> {
+                                    if (current) return AlreadyExists(msg::kQueueExists);
+                                    if (recently_deleted) return FailedPrecondition(msg::kQueueRecentlyDeleted);
+                                    return queue;
+                                  }};
   auto r = co_await Write(std::move(mutation));
   if (!r.ok()) co_return r.status();
   if (events_) events_->QueueChanged(*r->queue);
@@ -268,11 +281,11 @@ asio::awaitable<StatusOr<Queue>> TasksService::SetQueueState(const std::string& 
   auto parsed = ParseQueueName(name);
   if (!parsed.ok()) co_return parsed.status();
   Mutation mutation = QueueUpdate{name, [state](const Queue* current, bool) -> StatusOr<Queue> {
-                                        if (!current) return NotFound(msg::kQueueMissing);
-                                        Queue next = *current;
-                                        next.state = state;
-                                        return next;
-                                      }};
+                                    if (!current) return NotFound(msg::kQueueMissing);
+                                    Queue next = *current;
+                                    next.state = state;
+                                    return next;
+                                  }};
   auto r = co_await Write(std::move(mutation));
   if (!r.ok()) co_return r.status();
   if (events_) events_->QueueChanged(*r->queue);
@@ -282,7 +295,8 @@ asio::awaitable<StatusOr<Queue>> TasksService::SetQueueState(const std::string& 
 asio::awaitable<StatusOr<Task>> TasksService::CreateTask(const std::string& parent, Task task) {
   auto queue = ParseQueueName(parent);
   if (!queue.ok()) co_return queue.status();
-  if (task.name.empty()) {
+  bool generated = task.name.empty();
+  if (generated) {
     task.name = parent + "/tasks/" + GenerateTaskId();
   } else {
     std::string named_queue = QueueOfTask(task.name);
@@ -293,8 +307,15 @@ asio::awaitable<StatusOr<Task>> TasksService::CreateTask(const std::string& pare
     STRATUS_RETURN_IF_ERROR_CO(CheckTaskId(task.name.substr(parent.size() + 7)));
   }
   STRATUS_RETURN_IF_ERROR_CO(PrepareNewTask(&task, clock_.Now(), options_.limits));
-  Mutation mutation = TaskCreate{std::move(task)};
-  auto r = co_await Write(std::move(mutation));
+  StatusOr<WriteResult> r = Internal("unreachable");
+  for (int attempt = 0;; ++attempt) {
+    // A generated id can meet one another node made in the same microsecond: make another.
+    bool may_retry = generated && attempt < 2;
+    Mutation mutation = TaskCreate{may_retry ? Task(task) : std::move(task)};
+    r = co_await Write(std::move(mutation));
+    if (!may_retry || r.ok() || r.status().code() != Code::kAlreadyExists) break;
+    task.name = parent + "/tasks/" + GenerateTaskId();
+  }
   if (!r.ok()) co_return r.status();
   if (events_) events_->TaskCreated(r->task->name, r->task->schedule_time);
   co_return std::move(*r->task);
@@ -349,7 +370,8 @@ asio::awaitable<StatusOr<Queue>> TasksService::SetQueueExtensions(const std::str
     if (code < 100 || code > 599) {
       co_return InvalidArgument("permanentFailureStatuses: " + std::to_string(code) + " is not an HTTP status.");
     }
-    if (code >= 200 && code < 300) co_return InvalidArgument("permanentFailureStatuses: a 2xx is a success, not a failure.");
+    if (code >= 200 && code < 300)
+      co_return InvalidArgument("permanentFailureStatuses: a 2xx is a success, not a failure.");
   }
   Mutation mutation = QueueUpdate{name, [ext](const Queue* current, bool) -> StatusOr<Queue> {
                                     if (!current) return NotFound(msg::kQueueMissing);
@@ -418,8 +440,10 @@ asio::awaitable<StatusOr<int64_t>> TasksService::RetryAllDeadLetters(const std::
     for (const auto& d : page->items) {
       const std::string& name = d.task.name;
       auto t = co_await RetryDeadLetter(name);
-      if (t.ok()) ++retried;
-      else if (t.status().code() != Code::kAlreadyExists) co_return t.status();
+      if (t.ok())
+        ++retried;
+      else if (t.status().code() != Code::kAlreadyExists)
+        co_return t.status();
     }
     if (page->next_cursor.empty()) break;
     token = page->next_cursor;

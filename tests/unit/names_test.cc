@@ -22,13 +22,13 @@ TEST(ParseQueueName, SplitsAFullName) {
 }
 
 TEST(ParseQueueName, RejectsWithGooglesMessage) {
-  for (const char* bad : {"", "q", "projects/p/locations/l/queues/", "projects/p/locations/l/queues/q/",
-                          "projects/p/locations/l/queues/q/tasks/t", "project/p/locations/l/queues/q",
-                          "projects/p/location/l/queues/q", "projects/p/locations/l/queue/q",
-                          "projects//locations/l/queues/q", "projects/p/locations//queues/q",
-                          "projects/p/locations/l/queues/q_1", "projects/p/locations/l/queues/q.1",
-                          "projects/p_1/locations/l/queues/q", "projects/p/locations/l.1/queues/q",
-                          "/projects/p/locations/l/queues/q", "projects/p/locations/l/queues/q%20"}) {
+  for (const char* bad :
+       {"", "q", "projects/p/locations/l/queues/", "projects/p/locations/l/queues/q/",
+        "projects/p/locations/l/queues/q/tasks/t", "project/p/locations/l/queues/q", "projects/p/location/l/queues/q",
+        "projects/p/locations/l/queue/q", "projects//locations/l/queues/q", "projects/p/locations//queues/q",
+        "projects/p/locations/l/queues/q_1", "projects/p/locations/l/queues/q.1", "projects/p_1/locations/l/queues/q",
+        "projects/p/locations/l.1/queues/q", "/projects/p/locations/l/queues/q",
+        "projects/p/locations/l/queues/q%20"}) {
     auto n = ParseQueueName(bad);
     ASSERT_FALSE(n.ok()) << bad;
     EXPECT_EQ(n.status().code(), Code::kInvalidArgument) << bad;
@@ -80,7 +80,7 @@ TEST(QueueOfTask, CutsAtTheLastTasksSegment) {
   EXPECT_EQ(QueueOfTask(""), "");
 }
 
-TEST(GenerateTaskId, NineteenDigitValidDistinctIds) {
+TEST(GenerateTaskId, NineteenDigitValidGrowingIds) {
   std::set<std::string> seen;
   for (int i = 0; i < 1000; ++i) {
     std::string id = GenerateTaskId();
@@ -88,6 +88,9 @@ TEST(GenerateTaskId, NineteenDigitValidDistinctIds) {
     ASSERT_EQ(id.find_first_not_of("0123456789"), std::string::npos) << id;
     ASSERT_NE(id[0], '0');
     ASSERT_TRUE(CheckTaskId(id).ok());
+    if (!seen.empty()) {
+      ASSERT_GT(id, *seen.rbegin()) << "ids must grow, so new rows append";
+    }
     seen.insert(id);
   }
   EXPECT_EQ(seen.size(), 1000u);

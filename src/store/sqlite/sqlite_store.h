@@ -3,7 +3,8 @@
 // Writes go to one writer thread that drains every queued mutation into a single
 // transaction and commits once (group commit): N concurrent creates cost one fsync. Each
 // mutation's `done` runs after that commit. Reads use a small pool of read-only connections,
-// which WAL lets run beside the writer.
+// which WAL lets run beside the writer, and WAL checkpoints run on a thread of their own
+// (checkpointer.h) so a commit never waits for one.
 #pragma once
 
 #include <condition_variable>
@@ -13,7 +14,9 @@
 #include <thread>
 #include <vector>
 
+#include "store/sqlite/checkpointer.h"
 #include "store/sqlite/db.h"
+#include "store/sqlite/writer.h"
 #include "stratus/store.h"
 
 namespace stratus {
@@ -47,10 +50,11 @@ class SqliteStore final : public Store {
     Mutation mutation;
     Micros now;
     WriteDone done;
+    std::string doc;  // a TaskCreate's task document, encoded by Write()
   };
-  class Writer;  // the mutation appliers, run on the writer thread
 
-  SqliteStore(std::string path, StoreOptions options, std::unique_ptr<sqlite::Db> writer);
+  SqliteStore(std::string path, StoreOptions options, std::unique_ptr<sqlite::Db> writer,
+              std::unique_ptr<sqlite::Checkpointer> checkpointer);
   void WriterLoop();
   void RunBatch(std::vector<Pending>& batch);
 
@@ -61,7 +65,8 @@ class SqliteStore final : public Store {
   std::string path_;
   StoreOptions options_;
   std::unique_ptr<sqlite::Db> writer_db_;
-  std::unique_ptr<Writer> writer_;
+  std::unique_ptr<sqlite::Checkpointer> checkpointer_;  // after writer_db_: stops before it closes
+  std::unique_ptr<sqlite::Writer> writer_;
 
   std::mutex mu_;
   std::condition_variable cv_;
