@@ -52,6 +52,19 @@ class SqliteSchemaTest : public ::testing::Test {
     ASSERT_EQ(rc, SQLITE_OK) << msg;
   }
 
+  int64_t Count(const std::string& sql) {
+    sqlite3* db = nullptr;
+    sqlite3_stmt* st = nullptr;
+    int64_t n = -1;
+    if (sqlite3_open(path_.c_str(), &db) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+      n = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+  }
+
   static std::string Quote(const std::string& s) {
     std::string out = "'";
     for (char c : s) out += c == '\'' ? std::string("''") : std::string(1, c);
@@ -92,6 +105,8 @@ TEST_F(SqliteSchemaTest, SchemaZeroFilesAreMigratedWithEverythingInThem) {
   auto opened = SqliteStore::Open(path_, StoreOptions{});
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   auto& store = **opened;
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM sqlite_master WHERE name = 'tasks_by_queue'"), 0);
+  EXPECT_EQ(Count("PRAGMA user_version"), 2);
 
   // The attempt history comes from the old document until the task is next written.
   auto retried = store.GetTask(kQ + "/tasks/retried", kT0);

@@ -5,8 +5,8 @@
 
 namespace stratus::sqlite {
 
-// Schema 2: tasks and tombstones are WITHOUT ROWID tables clustered on their key, and a task's
-// attempt bookkeeping has columns of its own (rows.h). Schema 0/1 files are migrated.
+// Schema 2: a task's attempt bookkeeping has columns of its own (rows.h), tasks lost the queue
+// index, tombstones are clustered on their key. Schema 0/1 files are migrated in place.
 inline constexpr int kSchemaVersion = 2;
 
 // Creates or migrates the tables in one transaction. A file from a newer stratus is refused
