@@ -30,11 +30,6 @@ Checkpointer::~Checkpointer() {
   sqlite3_wal_hook(writer_, nullptr, nullptr);
 }
 
-uint64_t Checkpointer::checkpoints() const {
-  std::lock_guard lock(mu_);
-  return done_;
-}
-
 // Runs on the writer thread after each commit, with the WAL's size in frames. The WAL only
 // starts over when a checkpoint has copied all of it before the next write begins, which a
 // checkpoint beside a busy writer rarely manages; so a request goes out per `wal_pages_` new
@@ -67,8 +62,6 @@ void Checkpointer::Loop() {
     // PASSIVE never waits for the writer or readers: it copies what it can. A busy result
     // just means the next commit asks again.
     sqlite3_wal_checkpoint_v2(db_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-    std::lock_guard lock(mu_);
-    ++done_;
   }
 }
 

@@ -30,8 +30,6 @@ class Checkpointer {
   static StatusOr<std::unique_ptr<Checkpointer>> Start(const std::string& path, sqlite3* writer, int wal_pages);
   ~Checkpointer();  // stops the thread; the writer's last close checkpoints what is left
 
-  uint64_t checkpoints() const;
-
  private:
   Checkpointer(std::unique_ptr<Db> db, sqlite3* writer, int wal_pages);
   static int OnCommit(void* self, sqlite3* db, const char* schema, int pages);
@@ -41,11 +39,10 @@ class Checkpointer {
   sqlite3* writer_;
   const int wal_pages_;
   int requested_at_ = 0;  // WAL size at the last request; writer thread only
-  mutable std::mutex mu_;
+  std::mutex mu_;
   std::condition_variable cv_;
   bool wanted_ = false;
   bool stopping_ = false;
-  uint64_t done_ = 0;
   std::thread thread_;
 };
 

@@ -205,9 +205,9 @@ StatusOr<Task> SqliteStore::GetTask(const std::string& name, Micros now) {
   auto r = AcquireReader();
   if (!r.ok()) return r.status();
   auto [queue, id] = SplitTaskName(name);
-  static const std::string kSelect =
+  static const std::string sql =
       std::string("SELECT doc, body, ") + sqlite::kStateColumns + " FROM tasks WHERE queue = ? AND id = ?";
-  auto s = (*r)->Prepare(kSelect.c_str());
+  auto s = (*r)->Prepare(sql.c_str());
   if (!s.ok()) return s.status();
   auto row = s->Bind(1, queue).Bind(2, id).Step();
   if (!row.ok()) return row.status();
@@ -232,10 +232,10 @@ StatusOr<Page<Task>> SqliteStore::ListTasks(const std::string& queue, int page_s
     if (cursor[0] != 'k') return InvalidArgument("Invalid page token.");
     after = cursor.substr(1);
   }
-  static const std::string kSelect = std::string("SELECT doc, CASE WHEN ? THEN body ELSE NULL END, ") +
+  static const std::string sql = std::string("SELECT doc, CASE WHEN ? THEN body ELSE NULL END, ") +
                                      sqlite::kStateColumns +
                                      ", id FROM tasks WHERE queue = ? AND id > ? ORDER BY id LIMIT ?";
-  auto s = (*r)->Prepare(kSelect.c_str());
+  auto s = (*r)->Prepare(sql.c_str());
   if (!s.ok()) return s.status();
   s->Bind(1, static_cast<int64_t>(with_body)).Bind(2, queue).Bind(3, after);
   s->Bind(4, static_cast<int64_t>(page_size) + 1);

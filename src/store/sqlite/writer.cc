@@ -186,9 +186,9 @@ StatusOr<bool> Writer::TaskExists(const std::string& queue, const std::string& i
 StatusOr<std::optional<Task>> Writer::LoadTask(const std::string& name) {
   if (auto it = tasks_.find(name); it != tasks_.end()) return std::optional<Task>(it->second);
   auto [queue, id] = SplitTaskName(name);
-  static const std::string kSelect =
+  static const std::string sql =
       std::string("SELECT doc, body, ") + kStateColumns + " FROM tasks WHERE queue = ? AND id = ?";
-  auto s = db_.Prepare(kSelect.c_str());
+  auto s = db_.Prepare(sql.c_str());
   if (!s.ok()) return s.status();
   auto row = s->Bind(1, queue).Bind(2, id).Step();
   if (!row.ok()) return row.status();
@@ -200,9 +200,9 @@ StatusOr<std::optional<Task>> Writer::LoadTask(const std::string& name) {
 
 Status Writer::InsertTask(Task& t, Micros create_us, const std::string* doc) {
   auto [queue, id] = SplitTaskName(t.name);
-  static const std::string kInsert = std::string("INSERT INTO tasks(queue, id, create_us, doc, body, ") +
+  static const std::string sql = std::string("INSERT INTO tasks(queue, id, create_us, doc, body, ") +
                                      kStateColumns + ") VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-  auto s = db_.Prepare(kInsert.c_str());
+  auto s = db_.Prepare(sql.c_str());
   if (!s.ok()) return s.status();
   s->Bind(1, queue).Bind(2, id).Bind(3, create_us);
   s->Bind(4, doc ? *doc : EncodeTaskDoc(t, false)).BindBlob(5, TaskBody(t));
