@@ -20,7 +20,14 @@ using Micros = int64_t;
 
 enum class QueueState : int { kUnspecified = 0, kRunning = 1, kPaused = 2, kDisabled = 3 };
 enum class HttpMethod : int {
-  kUnspecified = 0, kPost = 1, kGet = 2, kHead = 3, kPut = 4, kDelete = 5, kPatch = 6, kOptions = 7
+  kUnspecified = 0,
+  kPost = 1,
+  kGet = 2,
+  kHead = 3,
+  kPut = 4,
+  kDelete = 5,
+  kPatch = 6,
+  kOptions = 7
 };
 enum class TaskView : int { kUnspecified = 0, kBasic = 1, kFull = 2 };
 
@@ -31,9 +38,9 @@ struct RateLimits {
 };
 
 struct RetryConfig {
-  int32_t max_attempts = 100;      // -1: unlimited
-  Micros max_retry_duration = 0;   // 0: unlimited
-  Micros min_backoff = 100'000;    // 0.1 s
+  int32_t max_attempts = 100;     // -1: unlimited
+  Micros max_retry_duration = 0;  // 0: unlimited
+  Micros min_backoff = 100'000;   // 0.1 s
   Micros max_backoff = 3'600'000'000;
   int32_t max_doublings = 16;
 };
@@ -105,8 +112,8 @@ struct Task {
   std::optional<Attempt> first_attempt;
   std::optional<Attempt> last_attempt;
   // Dispatch bookkeeping behind the X-CloudTasks-* headers; not part of the API's Task.
-  int32_t execution_count = 0;     // responses other than 5xx
-  int32_t previous_response = 0;   // HTTP status of the last attempt (504 after a timeout, 0 for none)
+  int32_t execution_count = 0;    // responses other than 5xx
+  int32_t previous_response = 0;  // HTTP status of the last attempt (504 after a timeout, 0 for none)
 };
 
 // A task whose retries ran out, or that got a permanent-failure status, kept with its last
@@ -114,7 +121,7 @@ struct Task {
 struct DeadLetter {
   Task task;
   Micros dead_time = 0;
-  std::string reason;  // "max attempts reached", "permanent failure status 404", ...
+  std::string reason;       // "max attempts reached", "permanent failure status 404", ...
   int response_status = 0;  // last HTTP status, 0 when there was no response
   std::map<std::string, std::string> response_headers;
   std::string response_body;  // the first KB

@@ -60,19 +60,35 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status InvalidArgument(std::string msg) { return {Code::kInvalidArgument, std::move(msg)}; }
-inline Status NotFound(std::string msg) { return {Code::kNotFound, std::move(msg)}; }
-inline Status AlreadyExists(std::string msg) { return {Code::kAlreadyExists, std::move(msg)}; }
-inline Status FailedPrecondition(std::string msg) { return {Code::kFailedPrecondition, std::move(msg)}; }
-inline Status Internal(std::string msg) { return {Code::kInternal, std::move(msg)}; }
-inline Status Unavailable(std::string msg) { return {Code::kUnavailable, std::move(msg)}; }
-inline Status Unimplemented(std::string msg) { return {Code::kUnimplemented, std::move(msg)}; }
-inline Status Unauthenticated(std::string msg) { return {Code::kUnauthenticated, std::move(msg)}; }
+inline Status InvalidArgument(std::string msg) {
+  return {Code::kInvalidArgument, std::move(msg)};
+}
+inline Status NotFound(std::string msg) {
+  return {Code::kNotFound, std::move(msg)};
+}
+inline Status AlreadyExists(std::string msg) {
+  return {Code::kAlreadyExists, std::move(msg)};
+}
+inline Status FailedPrecondition(std::string msg) {
+  return {Code::kFailedPrecondition, std::move(msg)};
+}
+inline Status Internal(std::string msg) {
+  return {Code::kInternal, std::move(msg)};
+}
+inline Status Unavailable(std::string msg) {
+  return {Code::kUnavailable, std::move(msg)};
+}
+inline Status Unimplemented(std::string msg) {
+  return {Code::kUnimplemented, std::move(msg)};
+}
+inline Status Unauthenticated(std::string msg) {
+  return {Code::kUnauthenticated, std::move(msg)};
+}
 
 template <typename T>
 class [[nodiscard]] StatusOr {
  public:
-  StatusOr(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  StatusOr(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   StatusOr(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(v_).ok() && "StatusOr built from an OK status");
   }

@@ -72,13 +72,13 @@ struct AttemptFinish {
   enum class Outcome { kSucceeded, kRetry, kDeadLetter };
   std::string name;
   Outcome outcome = Outcome::kSucceeded;
-  Attempt attempt;                 // the finished lastAttempt (responseTime, responseStatus)
-  int http_status = 0;             // 0: no response (connection error); 504 after a deadline
-  bool got_response = false;       // counts toward responseCount
-  Micros next_schedule_time = 0;   // kRetry
-  std::string dead_reason;         // kDeadLetter
+  Attempt attempt;                                      // the finished lastAttempt (responseTime, responseStatus)
+  int http_status = 0;                                  // 0: no response (connection error); 504 after a deadline
+  bool got_response = false;                            // counts toward responseCount
+  Micros next_schedule_time = 0;                        // kRetry
+  std::string dead_reason;                              // kDeadLetter
   std::map<std::string, std::string> response_headers;  // kDeadLetter
-  std::string response_body;       // kDeadLetter, first KB
+  std::string response_body;                            // kDeadLetter, first KB
   // The attempt being finished, as AttemptStart recorded it: a task deleted and re-created
   // under the same name during the attempt does not match (FAILED_PRECONDITION) and is left alone.
   int32_t dispatch_count = 0;
@@ -118,8 +118,8 @@ struct Page {
 };
 
 struct StoreOptions {
-  Micros task_dedup_window = 3600LL * 1'000'000;  // a deleted task's name stays taken this long
-  Micros queue_reuse_window = 0;                  // a deleted queue's name stays taken this long
+  Micros task_dedup_window = 3600LL * 1'000'000;           // a deleted task's name stays taken this long
+  Micros queue_reuse_window = 0;                           // a deleted queue's name stays taken this long
   Micros dead_letter_retention = 7LL * 86400 * 1'000'000;  // dead letters older than this are dropped
 };
 
@@ -136,8 +136,8 @@ class Store {
 
   virtual StatusOr<Queue> GetQueue(const std::string& name) = 0;
   // Queues under "projects/p/locations/l" in name order; `state` filters when set.
-  virtual StatusOr<Page<Queue>> ListQueues(const std::string& parent, std::optional<QueueState> state,
-                                           int page_size, const std::string& cursor) = 0;
+  virtual StatusOr<Page<Queue>> ListQueues(const std::string& parent, std::optional<QueueState> state, int page_size,
+                                           const std::string& cursor) = 0;
   // NOT_FOUND carries Google's "existed recently" message when the name is in the window.
   virtual StatusOr<Task> GetTask(const std::string& name, Micros now) = 0;
   // Tasks of a queue in creation order (stable while tasks are rescheduled). Without

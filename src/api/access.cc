@@ -22,7 +22,9 @@ http::ServerHooks CloudTasksHooks(std::optional<std::string> api_token) {
     auto auth_field = ctx.request[beast::http::field::authorization];
     std::string_view auth(auth_field.data(), auth_field.size());
     constexpr std::string_view kBearer = "Bearer ";
-    if (auth.size() > kBearer.size() && beast::iequals(beast::string_view(auth.data(), kBearer.size()), beast::string_view(kBearer.data(), kBearer.size())) &&
+    if (auth.size() > kBearer.size() &&
+        beast::iequals(beast::string_view(auth.data(), kBearer.size()),
+                       beast::string_view(kBearer.data(), kBearer.size())) &&
         SecretEquals(auth.substr(kBearer.size()), *token)) {
       return std::nullopt;
     }

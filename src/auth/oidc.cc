@@ -168,7 +168,9 @@ Status OidcSigner::LoadOrCreate() {
   return Status::Ok();
 }
 
-const std::string& OidcSigner::current_kid() const { return keys_.back()->kid; }
+const std::string& OidcSigner::current_kid() const {
+  return keys_.back()->kid;
+}
 
 StatusOr<std::string> OidcSigner::Sign(const Json& claims) const {
   const Key& key = *keys_.back();
@@ -196,14 +198,9 @@ StatusOr<std::string> OidcSigner::Token(const std::string& email, const std::str
   auto& cached = cache_[{email, audience}];
   if (!cached.token.empty() && now - cached.issued < kTokenReuse) return cached.token;
   int64_t iat = now / kMicrosPerSecond;
-  Json claims = {{"iss", options_.issuer},
-                 {"aud", audience},
-                 {"sub", email},
-                 {"email", email},
-                 {"email_verified", true},
-                 {"azp", email},
-                 {"iat", iat},
-                 {"exp", iat + kTokenLifetime / kMicrosPerSecond}};
+  Json claims = {
+      {"iss", options_.issuer}, {"aud", audience}, {"sub", email}, {"email", email},
+      {"email_verified", true}, {"azp", email},    {"iat", iat},   {"exp", iat + kTokenLifetime / kMicrosPerSecond}};
   auto token = Sign(claims);
   if (!token.ok()) return token.status();
   cached = Cached{*token, now};

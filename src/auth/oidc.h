@@ -19,9 +19,9 @@
 namespace stratus::auth {
 
 struct OidcOptions {
-  std::string key_dir;       // <data-dir>/oidc
-  std::string pem_file;      // use this key instead of generated ones
-  std::string issuer;        // the iss claim and the discovery document's issuer
+  std::string key_dir;   // <data-dir>/oidc
+  std::string pem_file;  // use this key instead of generated ones
+  std::string issuer;    // the iss claim and the discovery document's issuer
   Micros rotate_after = 30LL * 86400 * kMicrosPerSecond;
 };
 

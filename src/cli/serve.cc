@@ -9,15 +9,15 @@
 #include "api/access.h"
 #include "api/admin/admin.h"
 #include "api/cloudtasks/routes.h"
+#include "api/redis/service.h"
 #include "api/stratus/routes.h"
 #include "auth/oidc.h"
-#include "common/log.h"
-#include "tasks/engine/dispatcher.h"
 #include "common/clock.h"
+#include "common/log.h"
 #include "http/server.h"
 #include "store/sqlite/sqlite_store.h"
+#include "tasks/engine/dispatcher.h"
 #include "tasks/service.h"
-#include "api/redis/service.h"
 
 namespace stratus::cli {
 namespace {
@@ -60,12 +60,14 @@ struct ServeApp::State {
   std::unique_ptr<http::Server> server;
   Metrics metrics;
   std::unique_ptr<auth::OidcSigner> oidc;
-  std::unique_ptr<Dispatcher> dispatcher;  // after loops: its connections die before their loops
+  std::unique_ptr<Dispatcher> dispatcher;           // after loops: its connections die before their loops
   std::unique_ptr<api::redis::RedisService> redis;  // the Upstash Redis REST listener
 };
 
 ServeApp::ServeApp(ServeOptions options) : options_(std::move(options)) {}
-ServeApp::~ServeApp() { Stop(); }
+ServeApp::~ServeApp() {
+  Stop();
+}
 
 Status ServeApp::Start() {
   auto st = std::make_unique<State>();
@@ -100,8 +102,8 @@ Status ServeApp::Start() {
   STRATUS_RETURN_IF_ERROR(api::RegisterCloudTasksRoutes(st->router, *st->service));
   STRATUS_RETURN_IF_ERROR(api::RegisterAdminRoutes(st->router, *st->store, st->blocking));
 
-  size_t threads = options_.threads > 0 ? static_cast<size_t>(options_.threads)
-                                        : std::max(1u, std::thread::hardware_concurrency());
+  size_t threads =
+      options_.threads > 0 ? static_cast<size_t>(options_.threads) : std::max(1u, std::thread::hardware_concurrency());
   st->loops = std::make_unique<http::EventLoops>(threads);
   http::ServerOptions server_options;
   server_options.host = host;
@@ -126,8 +128,8 @@ Status ServeApp::Start() {
       return InvalidArgument("cannot read --oauth-token-file " + options_.oauth_token_file);
     }
   }
-  st->dispatcher = std::make_unique<Dispatcher>(*st->store, st->clock, *st->loops, st->oidc.get(), st->metrics,
-                                                dispatch_options);
+  st->dispatcher =
+      std::make_unique<Dispatcher>(*st->store, st->clock, *st->loops, st->oidc.get(), st->metrics, dispatch_options);
   st->service->SetEvents(st->dispatcher.get());
   STRATUS_RETURN_IF_ERROR(api::RegisterStratusRoutes(st->router, *st->service));
   STRATUS_RETURN_IF_ERROR(api::RegisterOidcRoutes(st->router, *st->oidc, oidc_options.issuer));
@@ -168,11 +170,17 @@ void ServeApp::Stop() {
   state_.reset();
 }
 
-uint16_t ServeApp::port() const { return state_ ? state_->server->port() : 0; }
+uint16_t ServeApp::port() const {
+  return state_ ? state_->server->port() : 0;
+}
 
-std::string ServeApp::base_url() const { return state_ ? "http://" + state_->server->address() : ""; }
+std::string ServeApp::base_url() const {
+  return state_ ? "http://" + state_->server->address() : "";
+}
 
-std::string ServeApp::redis_url() const { return state_ && state_->redis ? state_->redis->url() : ""; }
+std::string ServeApp::redis_url() const {
+  return state_ && state_->redis ? state_->redis->url() : "";
+}
 
 std::string ServeApp::redis_banner() const {
   if (!state_ || !state_->redis) return "";

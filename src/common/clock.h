@@ -17,8 +17,7 @@ class Clock {
 class SystemClock final : public Clock {
  public:
   Micros Now() const override {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();
   }
 };

@@ -18,8 +18,10 @@ bool NestingWithin(std::string_view body, int max_depth) {
   for (size_t i = 0; i < body.size(); ++i) {
     char c = body[i];
     if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
     } else if (c == '"') {
       in_string = true;
     } else if (c == '[' || c == '{') {
@@ -65,8 +67,8 @@ StatusOr<JsonObject> JsonObject::Of(const Json& value, std::string path) {
   static const Json kEmpty = Json::object();
   if (value.is_null()) return JsonObject(&kEmpty, std::move(path));
   if (!value.is_object()) {
-    return InvalidArgument("Invalid JSON payload received. Expected an object at '" + path + "', got " +
-                           value.dump() + ".");
+    return InvalidArgument("Invalid JSON payload received. Expected an object at '" + path + "', got " + value.dump() +
+                           ".");
   }
   return JsonObject(&value, std::move(path));
 }
@@ -90,8 +92,7 @@ std::string JsonObject::FieldPath(std::string_view field) const {
 }
 
 Status JsonObject::InvalidValue(std::string_view field, std::string_view type, const Json& value) const {
-  return InvalidArgument("Invalid value at '" + FieldPath(field) + "' (" + std::string(type) + "), " +
-                         value.dump());
+  return InvalidArgument("Invalid value at '" + FieldPath(field) + "' (" + std::string(type) + "), " + value.dump());
 }
 
 Status JsonObject::CheckFields(std::initializer_list<std::string_view> fields) const {
@@ -229,8 +230,7 @@ Status JsonObject::GetEnum(std::string_view field, const std::vector<EnumName>& 
   return InvalidValue(field, type, *v);
 }
 
-Status JsonObject::GetStringMap(std::string_view field,
-                                std::optional<std::map<std::string, std::string>>* out) const {
+Status JsonObject::GetStringMap(std::string_view field, std::optional<std::map<std::string, std::string>>* out) const {
   const Json* v = Find(field);
   if (!v) return Status::Ok();
   if (!v->is_object()) return InvalidValue(field, "map<string, string>", *v);

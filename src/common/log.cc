@@ -12,7 +12,9 @@ std::mutex g_mu;
 std::atomic<bool> g_enabled{true};
 }  // namespace
 
-void SetLogEnabled(bool enabled) { g_enabled = enabled; }
+void SetLogEnabled(bool enabled) {
+  g_enabled = enabled;
+}
 
 void LogJson(Json fields) {
   if (!g_enabled) return;

@@ -33,8 +33,12 @@ constexpr std::array<CodeRow, 17> kCodes = {{
 
 }  // namespace
 
-std::string_view CodeName(Code code) { return kCodes.at(static_cast<size_t>(code)).name; }
-int HttpStatusOf(Code code) { return kCodes.at(static_cast<size_t>(code)).http; }
+std::string_view CodeName(Code code) {
+  return kCodes.at(static_cast<size_t>(code)).name;
+}
+int HttpStatusOf(Code code) {
+  return kCodes.at(static_cast<size_t>(code)).http;
+}
 
 std::string Status::ToString() const {
   if (ok()) return "OK";

@@ -71,16 +71,15 @@ std::string FractionDigits(Micros frac) {
 StatusOr<Micros> ParseTimestamp(std::string_view s) {
   auto bad = [&] { return InvalidArgument("invalid timestamp \"" + std::string(s) + "\""); };
   int year, month, day, hour, minute, second;
-  if (s.size() < 20 || !ReadDigits(s, 0, 4, &year) || s[4] != '-' || !ReadDigits(s, 5, 2, &month) ||
-      s[7] != '-' || !ReadDigits(s, 8, 2, &day) || (s[10] != 'T' && s[10] != 't') ||
-      !ReadDigits(s, 11, 2, &hour) || s[13] != ':' || !ReadDigits(s, 14, 2, &minute) ||
-      s[16] != ':' || !ReadDigits(s, 17, 2, &second)) {
+  if (s.size() < 20 || !ReadDigits(s, 0, 4, &year) || s[4] != '-' || !ReadDigits(s, 5, 2, &month) || s[7] != '-' ||
+      !ReadDigits(s, 8, 2, &day) || (s[10] != 'T' && s[10] != 't') || !ReadDigits(s, 11, 2, &hour) || s[13] != ':' ||
+      !ReadDigits(s, 14, 2, &minute) || s[16] != ':' || !ReadDigits(s, 17, 2, &second)) {
     return bad();
   }
   static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  if (year < 1 || month < 1 || month > 12 || day < 1 || day > kDays[month - 1] ||
-      (month == 2 && day == 29 && !leap) || hour > 23 || minute > 59 || second > 60) {
+  if (year < 1 || month < 1 || month > 12 || day < 1 || day > kDays[month - 1] || (month == 2 && day == 29 && !leap) ||
+      hour > 23 || minute > 59 || second > 60) {
     return bad();
   }
   size_t pos = 19;
@@ -181,12 +180,18 @@ StatusOr<Micros> ParseHumanDuration(std::string_view s) {
   }
   std::string_view unit = s.substr(i);
   double scale;
-  if (unit.empty() || unit == "s") scale = 1;
-  else if (unit == "ms") scale = 1e-3;
-  else if (unit == "m") scale = 60;
-  else if (unit == "h") scale = 3600;
-  else if (unit == "d") scale = 86400;
-  else return bad();
+  if (unit.empty() || unit == "s")
+    scale = 1;
+  else if (unit == "ms")
+    scale = 1e-3;
+  else if (unit == "m")
+    scale = 60;
+  else if (unit == "h")
+    scale = 3600;
+  else if (unit == "d")
+    scale = 86400;
+  else
+    return bad();
   const double micros = value * scale * kMicrosPerSecond;
   if (!(micros < 9.0e18)) return bad();  // also catches NaN and infinity
   return static_cast<Micros>(micros);

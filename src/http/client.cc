@@ -16,7 +16,8 @@ constexpr size_t kMaxIdlePerOrigin = 256;
 constexpr size_t kMaxResponseBody = 16 * 1024 * 1024;
 
 bool StartsWithNoCase(std::string_view s, std::string_view p) {
-  return s.size() >= p.size() && beast::iequals(beast::string_view(s.data(), p.size()), beast::string_view(p.data(), p.size()));
+  return s.size() >= p.size() &&
+         beast::iequals(beast::string_view(s.data(), p.size()), beast::string_view(p.data(), p.size()));
 }
 
 }  // namespace
@@ -52,7 +53,8 @@ StatusOr<Url> Url::Parse(std::string_view s) {
   if (!port.empty()) {
     unsigned p = 0;
     auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-    if (ec != std::errc() || ptr != port.data() + port.size() || p == 0 || p > 65535) return InvalidArgument("bad port in URL");
+    if (ec != std::errc() || ptr != port.data() + port.size() || p == 0 || p > 65535)
+      return InvalidArgument("bad port in URL");
     u.port = static_cast<uint16_t>(p);
   }
   if (size_t hash = rest.find('#'); hash != std::string_view::npos) rest = rest.substr(0, hash);
@@ -64,7 +66,9 @@ StatusOr<Url> Url::Parse(std::string_view s) {
   return u;
 }
 
-std::string Url::Origin() const { return (tls ? "https://" : "http://") + host + ":" + std::to_string(port); }
+std::string Url::Origin() const {
+  return (tls ? "https://" : "http://") + host + ":" + std::to_string(port);
+}
 
 std::string Url::HostHeader() const {
   std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
@@ -106,8 +110,8 @@ size_t HttpClient::idle_connections() const {
 }
 
 asio::awaitable<std::unique_ptr<HttpClient::Connection>> HttpClient::Connect(const Url& url,
-                                                                            std::chrono::milliseconds timeout,
-                                                                            std::string* error, bool* timed_out) {
+                                                                             std::chrono::milliseconds timeout,
+                                                                             std::string* error, bool* timed_out) {
   boost::system::error_code ec;
   tcp::resolver resolver(loop_);
   std::string port = std::to_string(url.port);

@@ -64,11 +64,11 @@ std::string RequestContext::Query(const std::string& name) const {
   return it == query.end() ? std::string() : it->second;
 }
 
-Response MakeResponse(const Request& req, beast::http::status status, std::string body,
-                      std::string_view content_type) {
+Response MakeResponse(const Request& req, beast::http::status status, std::string body, std::string_view content_type) {
   Response res{status, req.version()};
   res.set(beast::http::field::server, "stratus");
-  if (!content_type.empty()) res.set(beast::http::field::content_type, beast::string_view(content_type.data(), content_type.size()));
+  if (!content_type.empty())
+    res.set(beast::http::field::content_type, beast::string_view(content_type.data(), content_type.size()));
   res.keep_alive(req.keep_alive());
   res.body() = std::move(body);
   res.prepare_payload();

@@ -29,17 +29,16 @@ std::map<std::string, std::string> ParseQuery(std::string_view query);
 
 struct RequestContext {
   const Request& request;
-  std::string_view path;                        // the target without its query string
-  std::map<std::string, std::string> query;     // decoded query parameters
-  std::map<std::string, std::string> params;    // path-template variables, decoded
-  std::string remote;                           // peer address, for logs
+  std::string_view path;                      // the target without its query string
+  std::map<std::string, std::string> query;   // decoded query parameters
+  std::map<std::string, std::string> params;  // path-template variables, decoded
+  std::string remote;                         // peer address, for logs
 
   const std::string& Param(const std::string& name) const;
   // Returns "" when the parameter is absent.
   std::string Query(const std::string& name) const;
 };
 
-Response MakeResponse(const Request& req, beast::http::status status, std::string body,
-                      std::string_view content_type);
+Response MakeResponse(const Request& req, beast::http::status status, std::string body, std::string_view content_type);
 
 }  // namespace stratus::http

@@ -10,7 +10,9 @@ using asio::ip::tcp;
 Server::Server(EventLoops& loops, const Router& router, ServerHooks hooks, ServerOptions options)
     : loops_(loops), router_(router), hooks_(std::move(hooks)), options_(std::move(options)) {}
 
-Server::~Server() { Stop(); }
+Server::~Server() {
+  Stop();
+}
 
 Status Server::Start() {
   boost::system::error_code ec;
@@ -23,8 +25,7 @@ Status Server::Start() {
   if (!ec) acceptor_->bind(ep, ec);
   if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    return Unavailable("cannot listen on " + options_.host + ":" + std::to_string(options_.port) + ": " +
-                       ec.message());
+    return Unavailable("cannot listen on " + options_.host + ":" + std::to_string(options_.port) + ": " + ec.message());
   }
   port_ = acceptor_->local_endpoint().port();
   asio::co_spawn(loops_.Loop(0), AcceptLoop(), asio::detached);
@@ -83,9 +84,9 @@ asio::awaitable<void> Server::Session(tcp::socket socket) {
       // Malformed or oversized request: answer once, then close (the stream is out of sync).
       const Request& partial = parser.get();
       int status = ec == bh::error::body_limit ? 413 : (ec == bh::error::header_limit ? 431 : 400);
-      std::string what = ec == bh::error::body_limit
-                             ? "Request body exceeds the limit of " + std::to_string(options_.max_body_bytes) + " bytes."
-                             : "Malformed HTTP request: " + ec.message() + ".";
+      std::string what = ec == bh::error::body_limit ? "Request body exceeds the limit of " +
+                                                           std::to_string(options_.max_body_bytes) + " bytes."
+                                                     : "Malformed HTTP request: " + ec.message() + ".";
       res = hooks_.error(partial, status, what);
     } else {
       const Request& req = parser.get();
@@ -119,8 +120,11 @@ asio::awaitable<Response> Server::Dispatch(const Request& req, const std::string
   Response res;
   std::string_view route_name;
   if (!m.route) {
-    res = m.path_matched ? hooks_.error(req, 405, "Method " + std::string(req.method_string()) + " is not allowed for " + std::string(ctx.path) + ".")
-                         : hooks_.error(req, 404, "The requested URL " + std::string(ctx.path) + " was not found on this server.");
+    res = m.path_matched
+              ? hooks_.error(
+                    req, 405,
+                    "Method " + std::string(req.method_string()) + " is not allowed for " + std::string(ctx.path) + ".")
+              : hooks_.error(req, 404, "The requested URL " + std::string(ctx.path) + " was not found on this server.");
   } else {
     route_name = m.route->name;
     std::optional<Response> denied = hooks_.authorize ? hooks_.authorize(ctx, m.route->scope) : std::nullopt;

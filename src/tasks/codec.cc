@@ -8,10 +8,15 @@
 namespace stratus {
 namespace {
 
-const std::vector<EnumName> kStates = {
-    {"STATE_UNSPECIFIED", 0}, {"RUNNING", 1}, {"PAUSED", 2}, {"DISABLED", 3}};
-const std::vector<EnumName> kMethods = {{"HTTP_METHOD_UNSPECIFIED", 0}, {"POST", 1}, {"GET", 2},
-                                        {"HEAD", 3}, {"PUT", 4}, {"DELETE", 5}, {"PATCH", 6}, {"OPTIONS", 7}};
+const std::vector<EnumName> kStates = {{"STATE_UNSPECIFIED", 0}, {"RUNNING", 1}, {"PAUSED", 2}, {"DISABLED", 3}};
+const std::vector<EnumName> kMethods = {{"HTTP_METHOD_UNSPECIFIED", 0},
+                                        {"POST", 1},
+                                        {"GET", 2},
+                                        {"HEAD", 3},
+                                        {"PUT", 4},
+                                        {"DELETE", 5},
+                                        {"PATCH", 6},
+                                        {"OPTIONS", 7}};
 const std::vector<EnumName> kViews = {{"VIEW_UNSPECIFIED", 0}, {"BASIC", 1}, {"FULL", 2}};
 const std::vector<EnumName> kSchemes = {{"SCHEME_UNSPECIFIED", 0}, {"HTTP", 1}, {"HTTPS", 2}};
 const std::vector<EnumName> kEnforceModes = {
@@ -65,12 +70,14 @@ StatusOr<Json> ReadHttpTarget(const JsonObject& o) {
   if (!uri.ok()) return uri.status();
   if (*uri) {
     const JsonObject& u = **uri;
-    RETURN_IF_ERROR(u.CheckFields({"scheme", "host", "port", "pathOverride", "queryOverride", "uriOverrideEnforceMode"}));
+    RETURN_IF_ERROR(
+        u.CheckFields({"scheme", "host", "port", "pathOverride", "queryOverride", "uriOverrideEnforceMode"}));
     Json uj = Json::object();
     std::optional<int> scheme, mode;
     std::optional<std::string> host;
     std::optional<int64_t> port;
-    RETURN_IF_ERROR(u.GetEnum("scheme", kSchemes, "type.googleapis.com/google.cloud.tasks.v2.UriOverride.Scheme", &scheme));
+    RETURN_IF_ERROR(
+        u.GetEnum("scheme", kSchemes, "type.googleapis.com/google.cloud.tasks.v2.UriOverride.Scheme", &scheme));
     RETURN_IF_ERROR(u.GetEnum("uriOverrideEnforceMode", kEnforceModes,
                               "type.googleapis.com/google.cloud.tasks.v2.UriOverride.UriOverrideEnforceMode", &mode));
     RETURN_IF_ERROR(u.GetString("host", &host));
@@ -128,7 +135,6 @@ StatusOr<Json> ReadHttpTarget(const JsonObject& o) {
   }
   return j;
 }
-
 
 Json HttpTargetOut(Json j, JsonStyle style) {
   if (j.contains("httpMethod")) j["httpMethod"] = EnumOut(kMethods, j["httpMethod"].get<int>(), style);
@@ -258,8 +264,8 @@ Json RpcStatusToJson(const Status& status) {
 }
 
 StatusOr<Queue> QueueFromJson(const JsonObject& o) {
-  RETURN_IF_ERROR(o.CheckFields({"name", "appEngineRoutingOverride", "httpTarget", "rateLimits", "retryConfig",
-                                 "state", "purgeTime", "stackdriverLoggingConfig"}));
+  RETURN_IF_ERROR(o.CheckFields({"name", "appEngineRoutingOverride", "httpTarget", "rateLimits", "retryConfig", "state",
+                                 "purgeTime", "stackdriverLoggingConfig"}));
   Queue q;
   // Zero means "unset" in proto3: these start at zero and ApplyQueueDefaults fills them.
   q.rate_limits = RateLimits{0, 0, 0};
@@ -281,7 +287,8 @@ StatusOr<Queue> QueueFromJson(const JsonObject& o) {
     RETURN_IF_ERROR(r.GetInt32("maxConcurrentDispatches", &mcd));
     SetIf(mdps, &q.rate_limits.max_dispatches_per_second);
     if (burst) q.rate_limits.max_burst_size = static_cast<int32_t>(*burst);
-    if (mcd) q.rate_limits.max_concurrent_dispatches = static_cast<int32_t>(std::clamp<int64_t>(*mcd, INT32_MIN, INT32_MAX));
+    if (mcd)
+      q.rate_limits.max_concurrent_dispatches = static_cast<int32_t>(std::clamp<int64_t>(*mcd, INT32_MIN, INT32_MAX));
   }
   auto retry = o.GetObject("retryConfig");
   if (!retry.ok()) return retry.status();
@@ -295,8 +302,10 @@ StatusOr<Queue> QueueFromJson(const JsonObject& o) {
     RETURN_IF_ERROR(r.GetDuration("minBackoff", &minb));
     RETURN_IF_ERROR(r.GetDuration("maxBackoff", &maxb));
     RETURN_IF_ERROR(r.GetInt32("maxDoublings", &doublings));
-    if (attempts) q.retry_config.max_attempts = static_cast<int32_t>(std::clamp<int64_t>(*attempts, INT32_MIN, INT32_MAX));
-    if (doublings) q.retry_config.max_doublings = static_cast<int32_t>(std::clamp<int64_t>(*doublings, INT32_MIN, INT32_MAX));
+    if (attempts)
+      q.retry_config.max_attempts = static_cast<int32_t>(std::clamp<int64_t>(*attempts, INT32_MIN, INT32_MAX));
+    if (doublings)
+      q.retry_config.max_doublings = static_cast<int32_t>(std::clamp<int64_t>(*doublings, INT32_MIN, INT32_MAX));
     SetIf(mrd, &q.retry_config.max_retry_duration);
     SetIf(minb, &q.retry_config.min_backoff);
     SetIf(maxb, &q.retry_config.max_backoff);
@@ -356,9 +365,9 @@ Json QueueToJson(const Queue& q, JsonStyle style) {
 }
 
 StatusOr<Task> TaskFromJson(const JsonObject& o) {
-  RETURN_IF_ERROR(o.CheckFields({"name", "appEngineHttpRequest", "httpRequest", "scheduleTime", "createTime",
-                                 "dispatchDeadline", "dispatchCount", "responseCount", "firstAttempt",
-                                 "lastAttempt", "view"}));
+  RETURN_IF_ERROR(
+      o.CheckFields({"name", "appEngineHttpRequest", "httpRequest", "scheduleTime", "createTime", "dispatchDeadline",
+                     "dispatchCount", "responseCount", "firstAttempt", "lastAttempt", "view"}));
   Task t;
   std::optional<std::string> name;
   RETURN_IF_ERROR(o.GetString("name", &name));

@@ -29,7 +29,9 @@ bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
   return true;
 }
 
-bool EqualsNoCase(std::string_view a, std::string_view b) { return a.size() == b.size() && StartsWithNoCase(a, b); }
+bool EqualsNoCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && StartsWithNoCase(a, b);
+}
 
 // Host and Content-Length are computed at dispatch; X-Google-* and X-AppEngine-* are reserved.
 void DropReservedHeaders(std::map<std::string, std::string>* headers) {
@@ -121,8 +123,10 @@ size_t ApproximateSize(const Task& t) {
 void ApplyQueueDefaults(Queue* q) {
   const RateLimits rd;
   const RetryConfig cd;
-  if (q->rate_limits.max_dispatches_per_second == 0) q->rate_limits.max_dispatches_per_second = rd.max_dispatches_per_second;
-  if (q->rate_limits.max_concurrent_dispatches == 0) q->rate_limits.max_concurrent_dispatches = rd.max_concurrent_dispatches;
+  if (q->rate_limits.max_dispatches_per_second == 0)
+    q->rate_limits.max_dispatches_per_second = rd.max_dispatches_per_second;
+  if (q->rate_limits.max_concurrent_dispatches == 0)
+    q->rate_limits.max_concurrent_dispatches = rd.max_concurrent_dispatches;
   q->rate_limits.max_burst_size = MaxBurstSizeFor(q->rate_limits.max_dispatches_per_second);
   if (q->retry_config.max_attempts == 0) q->retry_config.max_attempts = cd.max_attempts;
   if (q->retry_config.min_backoff == 0) q->retry_config.min_backoff = cd.min_backoff;

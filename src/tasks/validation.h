@@ -7,7 +7,7 @@
 namespace stratus {
 
 struct Limits {
-  double max_dispatches_per_second = 500;   // Google's cap; `--max-queue-rate` raises it
+  double max_dispatches_per_second = 500;  // Google's cap; `--max-queue-rate` raises it
   int32_t max_concurrent_dispatches = 5000;
   Micros max_schedule_ahead = 30LL * 86400 * 1'000'000;  // 720h
   size_t max_task_bytes = 1'048'569;                     // 1 MiB - 7, as measured on Google

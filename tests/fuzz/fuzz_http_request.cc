@@ -173,8 +173,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   res.prepare_payload();
   CheckResponse(res);
   if (std::getenv("STRATUS_FUZZ_VERBOSE")) {  // to see what the seeds reach
-    std::fprintf(stderr, "%s %.*s -> %u %s\n", m.route ? m.route->name.c_str() : "-",
-                 static_cast<int>(ctx.path.size()), ctx.path.data(), res.result_int(), res.body().c_str());
+    std::fprintf(stderr, "%s %.*s -> %u %s\n", m.route ? m.route->name.c_str() : "-", static_cast<int>(ctx.path.size()),
+                 ctx.path.data(), res.result_int(), res.body().c_str());
   }
   return 0;
 }

@@ -21,7 +21,9 @@ using stratus::JsonStyle;
   std::abort();
 }
 
-std::string Dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::strict); }
+std::string Dump(const Json& j) {
+  return j.dump(-1, ' ', false, Json::error_handler_t::strict);
+}
 
 // Encodes, re-parses the text and decodes again; the second encoding must equal the first.
 template <typename T, typename Decode, typename Encode>
@@ -66,7 +68,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       // BASIC must never leak the body, whatever the payload.
       Json basic = stratus::TaskToJson(*task, stratus::TaskView::kBasic, JsonStyle{});
       for (const char* payload : {"httpRequest", "appEngineHttpRequest"}) {
-        if (basic.contains(payload) && basic[payload].contains("body")) Fail("BASIC view shows the body", input, Dump(basic));
+        if (basic.contains(payload) && basic[payload].contains("body"))
+          Fail("BASIC view shows the body", input, Dump(basic));
       }
     }
   }

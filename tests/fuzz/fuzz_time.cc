@@ -1,8 +1,8 @@
 // Timestamp and Duration text: parsing never crashes, and whatever parses formats to text that
 // parses back to the same instant (the form stratus writes is always readable).
 #include <cstdint>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 

@@ -32,7 +32,9 @@ const StoreFactory kStores[] = {
      }},
 };
 
-void PrintTo(const StoreFactory& f, std::ostream* os) { *os << f.name; }
+void PrintTo(const StoreFactory& f, std::ostream* os) {
+  *os << f.name;
+}
 
 class StoreTest : public ::testing::TestWithParam<StoreFactory> {
  protected:
@@ -68,7 +70,8 @@ class StoreTest : public ::testing::TestWithParam<StoreFactory> {
   Task MakeTask(const std::string& id, Micros schedule = kT0, const std::string& queue = kQ) {
     Task t;
     t.name = queue + "/tasks/" + id;
-    t.http_request = HttpRequest{"http://127.0.0.1:1/x", HttpMethod::kPost, {{"X-A", "1"}}, std::string("b\0dy", 4), std::nullopt, std::nullopt};
+    t.http_request = HttpRequest{"http://127.0.0.1:1/x",  HttpMethod::kPost, {{"X-A", "1"}},
+                                 std::string("b\0dy", 4), std::nullopt,      std::nullopt};
     t.schedule_time = schedule;
     t.create_time = kT0;
     t.dispatch_deadline = 600 * kMicrosPerSecond;
@@ -108,7 +111,8 @@ TEST_P(StoreTest, QueueUpdateSeesCurrentAndAppliesAtomically) {
                          }});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->queue->state, QueueState::kPaused);
-  auto dup = W(QueueUpdate{kQ, [](const Queue* cur, bool) -> StatusOr<Queue> { return AlreadyExists(msg::kQueueExists); }});
+  auto dup =
+      W(QueueUpdate{kQ, [](const Queue* cur, bool) -> StatusOr<Queue> { return AlreadyExists(msg::kQueueExists); }});
   EXPECT_EQ(dup.status().code(), Code::kAlreadyExists);
   EXPECT_EQ(store_->GetQueue(kQ)->state, QueueState::kPaused);  // the failed update changed nothing
 }
@@ -165,7 +169,8 @@ TEST_P(StoreTest, DeletedQueueNameReuseWindow) {
   CreateQueue();
   ASSERT_TRUE(W(QueueDelete{kQ}).ok());
   bool recently = false;
-  auto r = W(QueueUpdate{kQ, [&](const Queue*, bool rd) -> StatusOr<Queue> {
+  auto r = W(QueueUpdate{kQ,
+                         [&](const Queue*, bool rd) -> StatusOr<Queue> {
                            recently = rd;
                            return FailedPrecondition(msg::kQueueRecentlyDeleted);
                          }},

@@ -77,10 +77,10 @@ TEST_F(AccessTest, ErrorHookRendersGoogleRpcStatus) {
   http::Request req{bh::verb::get, "/nope", 11};
   http::Response res = locked_.error(req, 404, "The requested URL /nope was not found on this server.");
   EXPECT_EQ(res.result_int(), 404u);
-  EXPECT_EQ(Json::parse(res.body()),
-            (Json{{"error",
-                   {{"code", 404}, {"message", "The requested URL /nope was not found on this server."},
-                    {"status", "NOT_FOUND"}}}}));
+  EXPECT_EQ(Json::parse(res.body()), (Json{{"error",
+                                            {{"code", 404},
+                                             {"message", "The requested URL /nope was not found on this server."},
+                                             {"status", "NOT_FOUND"}}}}));
 }
 
 TEST(SecretEquals, ComparesWholeSecrets) {

@@ -126,7 +126,8 @@ TEST(QueueCodec, DefaultQueueJsonMatchesGoogle) {
 }
 
 TEST(QueueCodec, Int64AsString) {
-  auto q = DecodeQueue(R"({"retryConfig":{"maxAttempts":"-1","maxDoublings":"3"},"rateLimits":{"maxConcurrentDispatches":"7"}})");
+  auto q = DecodeQueue(
+      R"({"retryConfig":{"maxAttempts":"-1","maxDoublings":"3"},"rateLimits":{"maxConcurrentDispatches":"7"}})");
   ASSERT_TRUE(q.ok()) << q.status().ToString();
   EXPECT_EQ(q->retry_config.max_attempts, -1);
   EXPECT_EQ(q->retry_config.max_doublings, 3);
@@ -304,8 +305,9 @@ TEST(TaskCodec, MethodsByNameOrNumber) {
 TEST(TaskCodec, UnknownAndBadFields) {
   EXPECT_EQ(TaskError(R"({"httpRequest":{"url":"http://x","method":"GET"}})").message(),
             "Invalid JSON payload received. Unknown name \"method\" at 'task.http_request': Cannot find field.");
-  EXPECT_EQ(TaskError(R"({"httpRequest":{"oidcToken":{"aud":"x"}}})").message(),
-            "Invalid JSON payload received. Unknown name \"aud\" at 'task.http_request.oidc_token': Cannot find field.");
+  EXPECT_EQ(
+      TaskError(R"({"httpRequest":{"oidcToken":{"aud":"x"}}})").message(),
+      "Invalid JSON payload received. Unknown name \"aud\" at 'task.http_request.oidc_token': Cannot find field.");
   EXPECT_EQ(TaskError(R"({"lastAttempt":{"responseStatus":{"cod":1}}})").message(),
             "Invalid JSON payload received. Unknown name \"cod\" at 'task.last_attempt.response_status': "
             "Cannot find field.");
@@ -379,7 +381,8 @@ TEST(RpcStatusToJson, OmitsZeroFields) {
 TEST(TaskCodec, NestedValueInAnUnexpectedPlaceNamesThePath) {
   std::string text = R"({"appEngineHttpRequest":{"appEngineRouting":{"service":)" + std::string(50, '[') +
                      std::string(50, ']') + "}}}";
-  EXPECT_THAT(TaskError(text).message(), HasSubstr("Invalid value at 'task.app_engine_http_request.app_engine_routing.service'"));
+  EXPECT_THAT(TaskError(text).message(),
+              HasSubstr("Invalid value at 'task.app_engine_http_request.app_engine_routing.service'"));
 }
 
 }  // namespace

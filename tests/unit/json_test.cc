@@ -69,7 +69,8 @@ TEST(JsonObject, RootMustBeAMessage) {
     Json j = Parse(text);
     auto o = JsonObject::Root(j, "queue");
     ASSERT_FALSE(o.ok()) << text;
-    EXPECT_EQ(o.status().message(), "Invalid JSON payload received. Unknown name \"\": Root element must be a message.");
+    EXPECT_EQ(o.status().message(),
+              "Invalid JSON payload received. Unknown name \"\": Root element must be a message.");
   }
   Json empty = Parse("");
   EXPECT_TRUE(JsonObject::Root(empty, "queue").ok());

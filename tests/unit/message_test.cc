@@ -39,7 +39,9 @@ TEST(ParseQuery, SplitsAndDecodes) {
   EXPECT_EQ(ParseQuery("filter=state%3A+PAUSED"), (Map{{"filter", "state: PAUSED"}}));
 }
 
-TEST(ParseQuery, RepeatedKeyKeepsTheLastValue) { EXPECT_EQ(ParseQuery("a=1&a=2"), (Map{{"a", "2"}})); }
+TEST(ParseQuery, RepeatedKeyKeepsTheLastValue) {
+  EXPECT_EQ(ParseQuery("a=1&a=2"), (Map{{"a", "2"}}));
+}
 
 TEST(ParseQuery, ReadsTheGoogleClientsAltParameter) {
   Map q = ParseQuery("responseView=2&$alt=json%3Benum-encoding=int");

@@ -68,7 +68,8 @@ TEST(RpcError, GoogleRpcStatusBodyWithTheMatchingHttpStatus) {
 }
 
 TEST(RpcError, FailedPreconditionIs400) {
-  auto res = RpcError(Req(), FailedPrecondition("The queue cannot be created because a queue with this name existed too recently."));
+  auto res = RpcError(
+      Req(), FailedPrecondition("The queue cannot be created because a queue with this name existed too recently."));
   EXPECT_EQ(res.result_int(), 400u);
   EXPECT_EQ(Body(res)["error"]["status"], "FAILED_PRECONDITION");
   EXPECT_EQ(Body(res)["error"]["code"], 400);
@@ -90,10 +91,9 @@ TEST(RpcError, InvalidUtf8InTheMessageIsReplacedNotThrown) {
 }
 
 TEST(RpcErrorForHttpStatus, MapsTransportFailures) {
-  const std::pair<int, const char*> table[] = {{400, "INVALID_ARGUMENT"}, {401, "UNAUTHENTICATED"},
-                                               {404, "NOT_FOUND"},        {405, "UNIMPLEMENTED"},
-                                               {413, "RESOURCE_EXHAUSTED"}, {431, "INVALID_ARGUMENT"},
-                                               {500, "INTERNAL"}};
+  const std::pair<int, const char*> table[] = {
+      {400, "INVALID_ARGUMENT"},   {401, "UNAUTHENTICATED"},  {404, "NOT_FOUND"}, {405, "UNIMPLEMENTED"},
+      {413, "RESOURCE_EXHAUSTED"}, {431, "INVALID_ARGUMENT"}, {500, "INTERNAL"}};
   for (auto [status, name] : table) {
     auto res = RpcErrorForHttpStatus(Req(), status, "why");
     EXPECT_EQ(res.result_int(), static_cast<unsigned>(status));

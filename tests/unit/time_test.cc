@@ -64,13 +64,16 @@ namespace {
 TEST(Timestamp, LeapDays) {
   EXPECT_EQ(FormatTimestamp(*ParseTimestamp("2024-02-29T12:00:00Z")), "2024-02-29T12:00:00Z");
   EXPECT_EQ(FormatTimestamp(*ParseTimestamp("2000-02-29T00:00:00Z")), "2000-02-29T00:00:00Z");
-  EXPECT_EQ(*ParseTimestamp("2024-03-01T00:00:00Z") - *ParseTimestamp("2024-02-28T00:00:00Z"), 2 * 86400 * kMicrosPerSecond);
-  EXPECT_EQ(*ParseTimestamp("1900-03-01T00:00:00Z") - *ParseTimestamp("1900-02-28T00:00:00Z"), 86400 * kMicrosPerSecond);
+  EXPECT_EQ(*ParseTimestamp("2024-03-01T00:00:00Z") - *ParseTimestamp("2024-02-28T00:00:00Z"),
+            2 * 86400 * kMicrosPerSecond);
+  EXPECT_EQ(*ParseTimestamp("1900-03-01T00:00:00Z") - *ParseTimestamp("1900-02-28T00:00:00Z"),
+            86400 * kMicrosPerSecond);
 }
 
 TEST(Timestamp, RejectsDaysPastTheEndOfTheMonth) {
   std::string accepted;
-  for (const char* bad : {"2023-02-29T00:00:00Z", "1900-02-29T00:00:00Z", "2026-04-31T00:00:00Z", "2026-02-30T00:00:00Z"}) {
+  for (const char* bad :
+       {"2023-02-29T00:00:00Z", "1900-02-29T00:00:00Z", "2026-04-31T00:00:00Z", "2026-02-30T00:00:00Z"}) {
     if (ParseTimestamp(bad).ok()) accepted += std::string(" ") + bad;
   }
   if (!accepted.empty()) ADD_FAILURE() << "impossible dates accepted (normalised into the next month):" << accepted;
@@ -108,11 +111,11 @@ TEST(Timestamp, AcceptsLowercaseSeparatorsAndLeapSecond) {
 }
 
 TEST(Timestamp, RejectsBadOffsetsAndFields) {
-  for (const char* bad : {"2026-11-22T04:35:21+1:00", "2026-11-22T04:35:21+01", "2026-11-22T04:35:21+24:00",
-                          "2026-11-22T04:35:21+01:60", "2026-11-22T24:00:00Z", "2026-11-22T04:60:00Z",
-                          "2026-11-22T04:35:61Z", "2026-00-10T04:35:21Z", "2026-11-00T04:35:21Z",
-                          "2026-11-32T04:35:21Z", "+2026-11-22T04:35:21Z", "2026-11-22T04:35:21 Z",
-                          "2026-11-22T04:35:21+01:00Z", "2026/11/22T04:35:21Z"}) {
+  for (const char* bad :
+       {"2026-11-22T04:35:21+1:00", "2026-11-22T04:35:21+01", "2026-11-22T04:35:21+24:00", "2026-11-22T04:35:21+01:60",
+        "2026-11-22T24:00:00Z", "2026-11-22T04:60:00Z", "2026-11-22T04:35:61Z", "2026-00-10T04:35:21Z",
+        "2026-11-00T04:35:21Z", "2026-11-32T04:35:21Z", "+2026-11-22T04:35:21Z", "2026-11-22T04:35:21 Z",
+        "2026-11-22T04:35:21+01:00Z", "2026/11/22T04:35:21Z"}) {
     auto t = ParseTimestamp(bad);
     ASSERT_FALSE(t.ok()) << bad;
     EXPECT_EQ(t.status().message(), "invalid timestamp \"" + std::string(bad) + "\"");
@@ -144,8 +147,8 @@ TEST(Duration, FractionDigitsAndBounds) {
 TEST(Duration, FormatsNegativeAndRoundTrips) {
   EXPECT_EQ(FormatDuration(-1'500'000), "-1.500s");
   EXPECT_EQ(FormatDuration(0), "0s");
-  for (Micros d : {Micros{0}, Micros{1}, Micros{999}, Micros{1000}, Micros{100'000}, Micros{600'000'000},
-                   Micros{-1}, Micros{315576000000LL * kMicrosPerSecond}}) {
+  for (Micros d : {Micros{0}, Micros{1}, Micros{999}, Micros{1000}, Micros{100'000}, Micros{600'000'000}, Micros{-1},
+                   Micros{315576000000LL * kMicrosPerSecond}}) {
     EXPECT_EQ(*ParseDuration(FormatDuration(d)), d) << d;
   }
 }

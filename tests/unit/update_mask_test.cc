@@ -55,7 +55,8 @@ TEST(ApplyUpdateMask, OneLeafTouchesOnlyThatField) {
 
 TEST(ApplyUpdateMask, SnakeCaseAndSpacesAreAccepted) {
   Queue to = Current();
-  ASSERT_TRUE(ApplyUpdateMask(Request(), " retry_config.max_attempts , rate_limits.max_concurrent_dispatches", &to).ok());
+  ASSERT_TRUE(
+      ApplyUpdateMask(Request(), " retry_config.max_attempts , rate_limits.max_concurrent_dispatches", &to).ok());
   EXPECT_EQ(to.retry_config.max_attempts, 9);
   EXPECT_EQ(to.rate_limits.max_concurrent_dispatches, 8);
   EXPECT_EQ(to.rate_limits.max_dispatches_per_second, 500);

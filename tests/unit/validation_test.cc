@@ -11,7 +11,9 @@ namespace {
 
 constexpr Micros kSec = kMicrosPerSecond;
 
-Micros At(const char* text) { return *ParseTimestamp(text); }
+Micros At(const char* text) {
+  return *ParseTimestamp(text);
+}
 
 class PrepareTaskTest : public ::testing::Test {
  protected:
@@ -244,9 +246,14 @@ TEST_F(PrepareTaskTest, OutputOnlyCountersAreReset) {
 
 TEST_F(PrepareTaskTest, UserAgentIsSetAndReservedHeadersDropped) {
   Task t = HttpTask();
-  t.http_request->headers = {{"host", "evil"},           {"Content-Length", "9"},    {"USER-AGENT", "me"},
-                             {"X-Google-Foo", "1"},      {"x-appengine-country", "x"}, {"X-Custom", "v"},
-                             {"Content-Type", "text/plain"}, {"X-Googler", "kept"}};
+  t.http_request->headers = {{"host", "evil"},
+                             {"Content-Length", "9"},
+                             {"USER-AGENT", "me"},
+                             {"X-Google-Foo", "1"},
+                             {"x-appengine-country", "x"},
+                             {"X-Custom", "v"},
+                             {"Content-Type", "text/plain"},
+                             {"X-Googler", "kept"}};
   ASSERT_TRUE(Prepare(&t).ok());
   EXPECT_EQ(t.http_request->headers, (std::map<std::string, std::string>{{"Content-Type", "text/plain"},
                                                                          {"User-Agent", "Google-Cloud-Tasks"},
@@ -259,10 +266,11 @@ TEST_F(PrepareTaskTest, AppEngineHeaders) {
   t.app_engine_http_request->body = "hello";
   t.app_engine_http_request->headers = {{"X-AppEngine-QueueName", "x"}, {"Content-Length", "1"}};
   ASSERT_TRUE(Prepare(&t).ok());
-  EXPECT_EQ(t.app_engine_http_request->headers,
-            (std::map<std::string, std::string>{{"Content-Length", "5"},
-                                                {"Content-Type", "application/octet-stream"},
-                                                {"User-Agent", "AppEngine-Google; (+http://code.google.com/appengine)"}}));
+  EXPECT_EQ(
+      t.app_engine_http_request->headers,
+      (std::map<std::string, std::string>{{"Content-Length", "5"},
+                                          {"Content-Type", "application/octet-stream"},
+                                          {"User-Agent", "AppEngine-Google; (+http://code.google.com/appengine)"}}));
   Task typed = AppEngineTask();
   typed.app_engine_http_request->body = "{}";
   typed.app_engine_http_request->headers = {{"content-type", "application/json"}};
@@ -317,8 +325,7 @@ TEST_F(PrepareTaskTest, BodyOnlyWithPostPutPatch) {
   Task gae = AppEngineTask();
   gae.app_engine_http_request->http_method = HttpMethod::kPatch;
   gae.app_engine_http_request->body = "x";
-  EXPECT_EQ(Prepare(&gae).message(),
-            "AppEngineHttpRequest.body can be set only when the HTTP method is POST or PUT.");
+  EXPECT_EQ(Prepare(&gae).message(), "AppEngineHttpRequest.body can be set only when the HTTP method is POST or PUT.");
 }
 
 TEST_F(PrepareTaskTest, OnlyOneTokenKind) {

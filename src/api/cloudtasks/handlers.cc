@@ -19,8 +19,12 @@ JsonStyle StyleOf(const http::RequestContext& ctx) {
 std::string LocationName(const http::RequestContext& ctx) {
   return "projects/" + ctx.Param("project") + "/locations/" + ctx.Param("location");
 }
-std::string QueueName(const http::RequestContext& ctx) { return LocationName(ctx) + "/queues/" + ctx.Param("queue"); }
-std::string TaskName(const http::RequestContext& ctx) { return QueueName(ctx) + "/tasks/" + ctx.Param("task"); }
+std::string QueueName(const http::RequestContext& ctx) {
+  return LocationName(ctx) + "/queues/" + ctx.Param("queue");
+}
+std::string TaskName(const http::RequestContext& ctx) {
+  return QueueName(ctx) + "/tasks/" + ctx.Param("task");
+}
 
 StatusOr<int64_t> QueryInt(const http::RequestContext& ctx, const std::string& key, std::string_view proto_name) {
   std::string v = ctx.Query(key);
@@ -49,7 +53,9 @@ StatusOr<TaskView> BodyView(const JsonObject& body) {
   return ParseView(v->dump());
 }
 
-StatusOr<Json> BodyJson(const http::RequestContext& ctx) { return ParseJsonBody(ctx.request.body()); }
+StatusOr<Json> BodyJson(const http::RequestContext& ctx) {
+  return ParseJsonBody(ctx.request.body());
+}
 
 http::Response QueueReply(const http::RequestContext& ctx, const StatusOr<Queue>& q) {
   if (!q.ok()) return RpcError(ctx.request, q.status());
@@ -84,7 +90,9 @@ Reply ListLocations(TasksService& s, http::RequestContext& ctx) {
   if (!locations.ok()) co_return RpcError(ctx.request, locations.status());
   Json arr = Json::array();
   for (const auto& l : *locations) {
-    arr.push_back({{"name", l.name}, {"locationId", l.location_id}, {"labels", {{"cloud.googleapis.com/region", l.location_id}}}});
+    arr.push_back({{"name", l.name},
+                   {"locationId", l.location_id},
+                   {"labels", {{"cloud.googleapis.com/region", l.location_id}}}});
   }
   co_return JsonReply(ctx.request, {{"locations", arr}});
 }
@@ -94,7 +102,8 @@ Reply GetLocation(TasksService& s, http::RequestContext& ctx) {
   const std::string& location = ctx.Param("location");
   auto l = co_await s.GetLocation(project, location);
   if (!l.ok()) co_return RpcError(ctx.request, l.status());
-  co_return JsonReply(ctx.request, {{"name", l->name}, {"locationId", l->location_id},
+  co_return JsonReply(ctx.request, {{"name", l->name},
+                                    {"locationId", l->location_id},
                                     {"labels", {{"cloud.googleapis.com/region", l->location_id}}}});
 }
 
@@ -151,8 +160,12 @@ Reply PurgeQueue(TasksService& s, http::RequestContext& ctx) {
   co_return QueueReply(ctx, q);
 }
 
-Reply PauseQueue(TasksService& s, http::RequestContext& ctx) { return WithQueueState(s, ctx, QueueState::kPaused); }
-Reply ResumeQueue(TasksService& s, http::RequestContext& ctx) { return WithQueueState(s, ctx, QueueState::kRunning); }
+Reply PauseQueue(TasksService& s, http::RequestContext& ctx) {
+  return WithQueueState(s, ctx, QueueState::kPaused);
+}
+Reply ResumeQueue(TasksService& s, http::RequestContext& ctx) {
+  return WithQueueState(s, ctx, QueueState::kRunning);
+}
 
 // stratus does not model IAM: access is the API token. getIamPolicy reports that anyone who
 // reaches the API administers the queue; setIamPolicy is refused rather than silently dropped.
@@ -160,13 +173,15 @@ Reply GetIamPolicy(TasksService& s, http::RequestContext& ctx) {
   std::string name = QueueName(ctx);
   auto q = co_await s.GetQueue(name);
   if (!q.ok()) co_return RpcError(ctx.request, q.status());
-  co_return JsonReply(ctx.request, {{"version", 1},
-                                    {"etag", "BwAAAAAAAAA="},
-                                    {"bindings", Json::array({{{"role", "roles/cloudtasks.admin"}, {"members", {"allUsers"}}}})}});
+  co_return JsonReply(ctx.request,
+                      {{"version", 1},
+                       {"etag", "BwAAAAAAAAA="},
+                       {"bindings", Json::array({{{"role", "roles/cloudtasks.admin"}, {"members", {"allUsers"}}}})}});
 }
 
 Reply SetIamPolicy(TasksService&, http::RequestContext& ctx) {
-  co_return RpcError(ctx.request, Unimplemented("stratus does not manage IAM policies; protect the API with --api-token."));
+  co_return RpcError(ctx.request,
+                     Unimplemented("stratus does not manage IAM policies; protect the API with --api-token."));
 }
 
 Reply TestIamPermissions(TasksService& s, http::RequestContext& ctx) {

@@ -50,8 +50,9 @@ Status RegisterCloudTasksRoutes(http::Router& router, TasksService& service) {
     // Paths are relative to a location unless they are absolute.
     std::string path = std::string(row.path).rfind("/v", 0) == 0 ? row.path : std::string(kLoc) + row.path;
     HandlerFn fn = row.fn;
-    STRATUS_RETURN_IF_ERROR(router.Add(http::Route{row.verb, path, http::Scope::kApi, row.name,
-                                                   [&service, fn](http::RequestContext& ctx) { return fn(service, ctx); }}));
+    STRATUS_RETURN_IF_ERROR(
+        router.Add(http::Route{row.verb, path, http::Scope::kApi, row.name,
+                               [&service, fn](http::RequestContext& ctx) { return fn(service, ctx); }}));
   }
   return Status::Ok();
 }

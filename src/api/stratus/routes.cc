@@ -15,9 +15,13 @@ using Verb = http::Verb;
 std::string QueueName(const http::RequestContext& ctx) {
   return "projects/" + ctx.Param("project") + "/locations/" + ctx.Param("location") + "/queues/" + ctx.Param("queue");
 }
-std::string TaskName(const http::RequestContext& ctx) { return QueueName(ctx) + "/tasks/" + ctx.Param("task"); }
+std::string TaskName(const http::RequestContext& ctx) {
+  return QueueName(ctx) + "/tasks/" + ctx.Param("task");
+}
 
-Json ConfigJson(const Queue& q) { return {{"permanentFailureStatuses", q.stratus.permanent_failure_statuses}}; }
+Json ConfigJson(const Queue& q) {
+  return {{"permanentFailureStatuses", q.stratus.permanent_failure_statuses}};
+}
 
 // [404, "4xx", "!408"]: numbers, whole classes, and exclusions applied last.
 StatusOr<QueueExtensions> ParseConfig(const std::string& body) {
@@ -164,19 +168,23 @@ const Row kRows[] = {
 Status RegisterStratusRoutes(http::Router& router, TasksService& service) {
   for (const Row& row : kRows) {
     auto fn = row.fn;
-    STRATUS_RETURN_IF_ERROR(router.Add(http::Route{row.verb, std::string(kQueue) + row.path, http::Scope::kApi, row.name,
-                                                   [&service, fn](http::RequestContext& ctx) { return fn(service, ctx); }}));
+    STRATUS_RETURN_IF_ERROR(
+        router.Add(http::Route{row.verb, std::string(kQueue) + row.path, http::Scope::kApi, row.name,
+                               [&service, fn](http::RequestContext& ctx) { return fn(service, ctx); }}));
   }
   return Status::Ok();
 }
 
 Status RegisterOidcRoutes(http::Router& router, auth::OidcSigner& signer, std::string base_url) {
   std::string jwks_uri = base_url + "/.well-known/jwks.json";
-  STRATUS_RETURN_IF_ERROR(router.Add(http::Route{
-      Verb::get, "/.well-known/openid-configuration", http::Scope::kPublic, "oidc.discovery",
-      [&signer, jwks_uri](http::RequestContext& ctx) -> Reply { co_return JsonReply(ctx.request, signer.Discovery(jwks_uri)); }}));
-  return router.Add(http::Route{Verb::get, "/.well-known/jwks.json", http::Scope::kPublic, "oidc.jwks",
-                                [&signer](http::RequestContext& ctx) -> Reply { co_return JsonReply(ctx.request, signer.Jwks()); }});
+  STRATUS_RETURN_IF_ERROR(
+      router.Add(http::Route{Verb::get, "/.well-known/openid-configuration", http::Scope::kPublic, "oidc.discovery",
+                             [&signer, jwks_uri](http::RequestContext& ctx) -> Reply {
+                               co_return JsonReply(ctx.request, signer.Discovery(jwks_uri));
+                             }}));
+  return router.Add(
+      http::Route{Verb::get, "/.well-known/jwks.json", http::Scope::kPublic, "oidc.jwks",
+                  [&signer](http::RequestContext& ctx) -> Reply { co_return JsonReply(ctx.request, signer.Jwks()); }});
 }
 
 Status RegisterMetricsRoute(http::Router& router, Metrics& metrics) {

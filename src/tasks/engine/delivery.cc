@@ -10,17 +10,26 @@ constexpr Micros kDefaultDeadline = 600LL * kMicrosPerSecond;
 
 bh::verb VerbOf(HttpMethod m) {
   switch (m) {
-    case HttpMethod::kGet: return bh::verb::get;
-    case HttpMethod::kHead: return bh::verb::head;
-    case HttpMethod::kPut: return bh::verb::put;
-    case HttpMethod::kDelete: return bh::verb::delete_;
-    case HttpMethod::kPatch: return bh::verb::patch;
-    case HttpMethod::kOptions: return bh::verb::options;
-    default: return bh::verb::post;
+    case HttpMethod::kGet:
+      return bh::verb::get;
+    case HttpMethod::kHead:
+      return bh::verb::head;
+    case HttpMethod::kPut:
+      return bh::verb::put;
+    case HttpMethod::kDelete:
+      return bh::verb::delete_;
+    case HttpMethod::kPatch:
+      return bh::verb::patch;
+    case HttpMethod::kOptions:
+      return bh::verb::options;
+    default:
+      return bh::verb::post;
   }
 }
 
-std::string ShortName(const std::string& full) { return full.substr(full.rfind('/') + 1); }
+std::string ShortName(const std::string& full) {
+  return full.substr(full.rfind('/') + 1);
+}
 
 // Applies httpTarget.uriOverride. ALWAYS (the default) replaces every part the override
 // names; IF_NOT_EXISTS fills only parts the task's URL leaves out (port, path, query).
@@ -106,7 +115,8 @@ StatusOr<Delivery> BuildDelivery(const Queue& queue, const Task& task, auth::Oid
       oidc = OidcToken{target["oidcToken"].value("serviceAccountEmail", ""), target["oidcToken"].value("audience", "")};
       oauth.reset();
     } else if (target.contains("oauthToken")) {
-      oauth = OAuthToken{target["oauthToken"].value("serviceAccountEmail", ""), target["oauthToken"].value("scope", "")};
+      oauth =
+          OAuthToken{target["oauthToken"].value("serviceAccountEmail", ""), target["oauthToken"].value("scope", "")};
       oidc.reset();
     }
   }
@@ -115,7 +125,8 @@ StatusOr<Delivery> BuildDelivery(const Queue& queue, const Task& task, auth::Oid
   req.method(VerbOf(method));
   req.version(11);
   for (const auto& [k, v] : headers) req.set(k, v);
-  req.set(beast::http::field::user_agent, task.http_request ? "Google-Cloud-Tasks" : "AppEngine-Google; (+http://code.google.com/appengine)");
+  req.set(beast::http::field::user_agent,
+          task.http_request ? "Google-Cloud-Tasks" : "AppEngine-Google; (+http://code.google.com/appengine)");
   const bool is_retry = task.dispatch_count > 1;
   req.set("X-CloudTasks-QueueName", ShortName(queue.name));
   req.set("X-CloudTasks-TaskName", ShortName(task.name));

@@ -8,7 +8,9 @@ Dispatcher::Dispatcher(Store& store, const Clock& clock, http::EventLoops& loops
                        Metrics& metrics, DispatchOptions options)
     : store_(store), clock_(clock), loops_(loops), signer_(signer), metrics_(metrics), options_(std::move(options)) {}
 
-Dispatcher::~Dispatcher() { Stop(); }
+Dispatcher::~Dispatcher() {
+  Stop();
+}
 
 Status Dispatcher::Start() {
   Status tls_status;

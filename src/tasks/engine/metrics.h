@@ -28,7 +28,7 @@ class Metrics {
 
  private:
   static constexpr std::array<double, 16> kBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                                      0.5,   1,      2.5,   5,    10,   30,    60,   300};
+                                                      0.5,   1,      2.5,   5,    10,    30,   60,  300};
   struct Histogram {
     std::array<uint64_t, kBuckets.size()> buckets{};
     uint64_t count = 0;

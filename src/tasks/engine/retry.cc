@@ -27,24 +27,38 @@ bool MayRetry(const RetryConfig& c, int attempts_made, Micros first_attempt, Mic
 Code RpcCodeForHttpStatus(int s) {
   if (s >= 200 && s < 300) return Code::kOk;
   switch (s) {
-    case 400: return Code::kInvalidArgument;
-    case 401: return Code::kUnauthenticated;
-    case 403: return Code::kPermissionDenied;
-    case 404: return Code::kNotFound;
-    case 409: return Code::kAborted;
-    case 416: return Code::kOutOfRange;
-    case 429: return Code::kResourceExhausted;
-    case 499: return Code::kCancelled;
-    case 501: return Code::kUnimplemented;
-    case 503: return Code::kUnavailable;
-    case 504: return Code::kDeadlineExceeded;
-    default: break;
+    case 400:
+      return Code::kInvalidArgument;
+    case 401:
+      return Code::kUnauthenticated;
+    case 403:
+      return Code::kPermissionDenied;
+    case 404:
+      return Code::kNotFound;
+    case 409:
+      return Code::kAborted;
+    case 416:
+      return Code::kOutOfRange;
+    case 429:
+      return Code::kResourceExhausted;
+    case 499:
+      return Code::kCancelled;
+    case 501:
+      return Code::kUnimplemented;
+    case 503:
+      return Code::kUnavailable;
+    case 504:
+      return Code::kDeadlineExceeded;
+    default:
+      break;
   }
   if (s >= 400 && s < 500) return Code::kFailedPrecondition;
   if (s >= 500) return Code::kInternal;
   return Code::kUnknown;  // 1xx/3xx: not a success for Cloud Tasks
 }
 
-bool IsThrottlingStatus(int s) { return s == 429 || s >= 500; }
+bool IsThrottlingStatus(int s) {
+  return s == 429 || s >= 500;
+}
 
 }  // namespace stratus

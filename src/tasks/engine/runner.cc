@@ -76,7 +76,8 @@ void QueueRunner::PostReload() {
     self->pending_.clear();
     self->forced_.clear();
     // The scan runs here, on the loop: a purge is rare and the scan reads ids only.
-    Status st = self->dispatcher_.store().ScanTasks(self->name_, [&](TaskKey k) { self->Schedule(k.id, k.schedule_time); });
+    Status st =
+        self->dispatcher_.store().ScanTasks(self->name_, [&](TaskKey k) { self->Schedule(k.id, k.schedule_time); });
     if (!st.ok()) LogJson({{"event", "queue.reload_failed"}, {"queue", self->name_}, {"error", st.message()}});
     self->Pump();
   });
@@ -259,10 +260,11 @@ asio::awaitable<void> QueueRunner::Attempt(std::string id, Micros due) {
   finish.http_status = status;
   finish.got_response = responded;
   if (responded) {
-    finish.attempt.response_status = Status(RpcCodeForHttpStatus(status), success ? "" : "HTTP status code " + std::to_string(status));
-  } else {
     finish.attempt.response_status =
-        Status(timed_out ? Code::kDeadlineExceeded : Code::kUnavailable, result.error.empty() ? "no response" : result.error);
+        Status(RpcCodeForHttpStatus(status), success ? "" : "HTTP status code " + std::to_string(status));
+  } else {
+    finish.attempt.response_status = Status(timed_out ? Code::kDeadlineExceeded : Code::kUnavailable,
+                                            result.error.empty() ? "no response" : result.error);
   }
   if (success) finish.attempt.response_status = Status();
 
@@ -294,9 +296,11 @@ asio::awaitable<void> QueueRunner::Attempt(std::string id, Micros due) {
     metrics.Count("stratus_task_attempts_failed_total", name_, FailureClass(result));
     if (responded && IsThrottlingStatus(status)) OnThrottled(status, RetryAfter(result), end);
   } else if (rate_ < queue_.rate_limits.max_dispatches_per_second) {
-    rate_ = std::min(queue_.rate_limits.max_dispatches_per_second, rate_ + queue_.rate_limits.max_dispatches_per_second / 32.0);
+    rate_ = std::min(queue_.rate_limits.max_dispatches_per_second,
+                     rate_ + queue_.rate_limits.max_dispatches_per_second / 32.0);
   }
-  Json log = {{"event", "task.attempt"}, {"queue", name_}, {"task", id}, {"attempt", task.dispatch_count}, {"status", status}};
+  Json log = {
+      {"event", "task.attempt"}, {"queue", name_}, {"task", id}, {"attempt", task.dispatch_count}, {"status", status}};
   if (!result.error.empty()) log["error"] = result.error;
   if (!recorded.ok()) {
     Code c = recorded.status().code();

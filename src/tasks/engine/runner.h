@@ -53,9 +53,9 @@ class QueueRunner : public std::enable_shared_from_this<QueueRunner> {
   Queue queue_;
   bool shut_down_ = false;
 
-  std::set<std::pair<Micros, std::string>> due_;       // (scheduleTime, id)
-  std::unordered_map<std::string, Micros> pending_;     // id -> scheduleTime in due_
-  std::unordered_set<std::string> forced_;              // tasks.run: ignore pause and rate
+  std::set<std::pair<Micros, std::string>> due_;     // (scheduleTime, id)
+  std::unordered_map<std::string, Micros> pending_;  // id -> scheduleTime in due_
+  std::unordered_set<std::string> forced_;           // tasks.run: ignore pause and rate
   std::unordered_set<std::string> in_flight_;
   struct Deferred {
     Micros due;
