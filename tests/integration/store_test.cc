@@ -5,6 +5,7 @@
 #include <atomic>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <set>
 #include <thread>
 
@@ -328,6 +329,44 @@ TEST_P(StoreTest, ConcurrentWritesShareCommitsAndAllLand) {
   }
   Reopen();
   EXPECT_EQ(*store_->CountTasks(kQ), kThreads * kPerThread);
+}
+
+// A storage failure in the middle of a group commit fails every write in it, and none of
+// them is visible afterwards: not to readers, and not to later writes (the SQLite writer must
+// not keep what it remembered of the rolled-back batch).
+TEST_P(StoreTest, AFailedBatchLeavesNothingBehind) {
+  CreateQueue();
+  ASSERT_TRUE(W(TaskCreate{MakeTask("kept")}).ok());
+  // Hold the writer inside a first batch, so the next writes queue up into one batch.
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<void> holding;
+  std::promise<StatusOr<WriteResult>> first, created, failing;
+  store_->Write(QueueUpdate{kQ,
+                            [&holding, released](const Queue* q, bool) -> StatusOr<Queue> {
+                              holding.set_value();
+                              released.wait();
+                              return *q;
+                            }},
+                kT0, [&](StatusOr<WriteResult> r) { first.set_value(std::move(r)); });
+  holding.get_future().wait();
+  store_->Write(TaskCreate{MakeTask("lost")}, kT0, [&](StatusOr<WriteResult> r) { created.set_value(std::move(r)); });
+  store_->Write(TaskRun{kQ + "/tasks/kept"}, kT0 + 5, [](StatusOr<WriteResult>) {});
+  store_->Write(QueueUpdate{kQ, [](const Queue*, bool) -> StatusOr<Queue> { return Unavailable("disk gone"); }}, kT0,
+                [&](StatusOr<WriteResult> r) { failing.set_value(std::move(r)); });
+  release.set_value();
+  EXPECT_TRUE(first.get_future().get().ok());
+  EXPECT_EQ(created.get_future().get().status().code(), Code::kUnavailable);
+  EXPECT_EQ(failing.get_future().get().status().code(), Code::kUnavailable);
+
+  const std::string lost = kQ + "/tasks/lost";
+  EXPECT_EQ(store_->GetTask(lost, kT0 + 10).status().code(), Code::kNotFound);
+  EXPECT_EQ(W(AttemptStart{lost, kT0}, kT0 + 10).status().code(), Code::kNotFound);
+  // The rolled-back tasks.run did not move the other task either.
+  auto started = W(AttemptStart{kQ + "/tasks/kept", kT0}, kT0 + 10);
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  EXPECT_EQ(started->task->schedule_time, kT0);
+  EXPECT_EQ(*store_->CountTasks(kQ), 1);
 }
 
 TEST_P(StoreTest, QueueDeleteRemovesTasksAndDeadLetters) {
