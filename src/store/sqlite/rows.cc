@@ -10,12 +10,28 @@ std::pair<std::string, std::string> SplitTaskName(const std::string& name) {
   return {name.substr(0, pos), name.substr(pos + 7)};
 }
 
-StatusOr<Queue> DecodeQueue(const std::string& doc, const std::string& ext) {
+namespace {
+
+// A stored JSON document read back with `from_json`; anything unreadable is a corrupt record.
+template <typename T, typename FromJson>
+StatusOr<T> DecodeDoc(const std::string& doc, const char* what, FromJson from_json) {
   auto j = ParseJsonBody(doc);
-  if (!j.ok()) return Internal("storage: corrupt queue record");
-  auto obj = JsonObject::Of(*j, "queue");
-  if (!obj.ok()) return Internal("storage: corrupt queue record");
-  auto q = QueueFromJson(*obj);
+  auto obj = j.ok() ? JsonObject::Of(*j, what) : StatusOr<JsonObject>(j.status());
+  if (!obj.ok()) return Internal(std::string("storage: corrupt ") + what + " record");
+  return from_json(*obj);
+}
+
+// The body field of whichever request the task has (const or not), or null.
+template <typename T>
+auto* BodyOf(T& t) {
+  if (t.http_request) return &t.http_request->body;
+  return t.app_engine_http_request ? &t.app_engine_http_request->body : nullptr;
+}
+
+}  // namespace
+
+StatusOr<Queue> DecodeQueue(const std::string& doc, const std::string& ext) {
+  auto q = DecodeDoc<Queue>(doc, "queue", QueueFromJson);
   if (!q.ok()) return q.status();
   auto e = ParseJsonBody(ext);
   if (e.ok() && e->is_object() && e->contains("permanentFailureStatuses")) {
@@ -40,20 +56,9 @@ std::string HeadersJson(const std::map<std::string, std::string>& headers) {
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-namespace {
-
-std::string* BodyOf(Task& t) {
-  if (t.http_request) return &t.http_request->body;
-  if (t.app_engine_http_request) return &t.app_engine_http_request->body;
-  return nullptr;
-}
-
-}  // namespace
-
 std::string_view TaskBody(const Task& t) {
-  if (t.http_request) return t.http_request->body;
-  if (t.app_engine_http_request) return t.app_engine_http_request->body;
-  return {};
+  const std::string* body = BodyOf(t);
+  return body ? std::string_view(*body) : std::string_view();
 }
 
 std::string EncodeTaskDoc(Task& t, bool with_attempts) {
@@ -79,11 +84,7 @@ std::string EncodeTaskDoc(Task& t, bool with_attempts) {
 }
 
 StatusOr<Task> DecodeTaskDoc(const std::string& doc, std::string body) {
-  auto j = ParseJsonBody(doc);
-  if (!j.ok()) return Internal("storage: corrupt task record");
-  auto obj = JsonObject::Of(*j, "task");
-  if (!obj.ok()) return Internal("storage: corrupt task record");
-  auto t = TaskFromJson(*obj);
+  auto t = DecodeDoc<Task>(doc, "task", TaskFromJson);
   if (!t.ok()) return t.status();
   if (std::string* own = BodyOf(*t)) *own = std::move(body);
   return t;

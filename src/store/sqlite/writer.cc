@@ -27,12 +27,7 @@ StatusOr<WriteResult> Writer::Apply(Mutation& m, Micros now, const std::string& 
 
 StatusOr<WriteResult> Writer::Create(TaskCreate& op, Micros now, const std::string& doc) {
   auto [queue, id] = SplitTaskName(op.task.name);
-  auto q = LoadQueue(queue);
-  if (!q.ok()) return q.status();
-  if (!*q) return NotFound(msg::kQueueMissing);
-  auto exists = TaskExists(queue, id);
-  if (!exists.ok()) return exists.status();
-  if (*exists) return AlreadyExists(msg::kEntityExists);
+  STRATUS_RETURN_IF_ERROR(CheckRoomFor(queue, id));
   auto recently = Tombstoned(kTaskTombstone, op.task.name, options_.task_dedup_window, now);
   if (!recently.ok()) return recently.status();
   if (*recently) return AlreadyExists(msg::kEntityExists);
@@ -177,10 +172,16 @@ void Writer::Forget(const std::string& task) {
   }
 }
 
-StatusOr<bool> Writer::TaskExists(const std::string& queue, const std::string& id) {
+// A new task `id` may go into `queue`: the queue exists and no task there has the id.
+Status Writer::CheckRoomFor(const std::string& queue, const std::string& id) {
+  auto q = LoadQueue(queue);
+  if (!q.ok()) return q.status();
+  if (!*q) return NotFound(msg::kQueueMissing);
   auto s = db_.Prepare("SELECT 1 FROM tasks WHERE queue = ? AND id = ?");
   if (!s.ok()) return s.status();
-  return s->Bind(1, queue).Bind(2, id).Step();
+  auto exists = s->Bind(1, queue).Bind(2, id).Step();
+  if (!exists.ok()) return exists.status();
+  return *exists ? AlreadyExists(msg::kEntityExists) : Status::Ok();
 }
 
 StatusOr<std::optional<Task>> Writer::LoadTask(const std::string& name) {
@@ -200,8 +201,8 @@ StatusOr<std::optional<Task>> Writer::LoadTask(const std::string& name) {
 
 Status Writer::InsertTask(Task& t, Micros create_us, const std::string* doc) {
   auto [queue, id] = SplitTaskName(t.name);
-  static const std::string sql = std::string("INSERT INTO tasks(queue, id, create_us, doc, body, ") +
-                                     kStateColumns + ") VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  static const std::string sql = std::string("INSERT INTO tasks(queue, id, create_us, doc, body, ") + kStateColumns +
+                                 ") VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
   auto s = db_.Prepare(sql.c_str());
   if (!s.ok()) return s.status();
   s->Bind(1, queue).Bind(2, id).Bind(3, create_us);
@@ -324,12 +325,7 @@ StatusOr<WriteResult> Writer::Do(DeadLetterRetry& op, Micros now) {
   if (!*row) return NotFound(msg::kEntityMissing);
   auto task = DecodeTaskDoc(s->Text(0), s->Text(1));
   if (!task.ok()) return task.status();
-  auto q = LoadQueue(queue);
-  if (!q.ok()) return q.status();
-  if (!*q) return NotFound(msg::kQueueMissing);
-  auto exists = TaskExists(queue, id);
-  if (!exists.ok()) return exists.status();
-  if (*exists) return AlreadyExists(msg::kEntityExists);
+  STRATUS_RETURN_IF_ERROR(CheckRoomFor(queue, id));
   Task t = std::move(*task);
   t.schedule_time = now;
   t.create_time = now / kMicrosPerSecond * kMicrosPerSecond;

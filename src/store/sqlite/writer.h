@@ -47,7 +47,7 @@ class Writer {
   Status Tombstone(int kind, const std::string& name, Micros now);
   Status DropTasks(const std::string& queue, Micros until, Micros now);
 
-  StatusOr<bool> TaskExists(const std::string& queue, const std::string& id);
+  Status CheckRoomFor(const std::string& queue, const std::string& id);
   StatusOr<std::optional<Task>> LoadTask(const std::string& name);
   Status InsertTask(Task& t, Micros create_us, const std::string* doc);  // doc: encoded already, or null
   Status SaveState(const Task& t);  // the state columns: the document never changes after the create
