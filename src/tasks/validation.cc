@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
+#include <string_view>
 
+#include "common/json.h"
 #include "common/time.h"
 #include "tasks/messages.h"
 
@@ -13,6 +16,11 @@ constexpr Micros kSecond = kMicrosPerSecond;
 constexpr Micros kDefaultHttpDeadline = 600 * kSecond;
 constexpr size_t kMaxUrlLength = 2083;
 constexpr size_t kMaxHeaderBytes = 80 * 1024;
+// Below this a queue would dispatch once in about 32 years: a typo, and 1/rate overflows.
+constexpr double kMinDispatchesPerSecond = 1e-9;
+// Backoffs and the retry duration stay far inside the Timestamp range (year 9999) when
+// added to now: 100 years of 365 days.
+constexpr Micros kMaxRetryDuration = 3'153'600'000LL * kSecond;
 
 std::string FormatNumber(double v) {
   std::string s = std::to_string(v);
@@ -56,6 +64,123 @@ bool BodyAllowed(HttpMethod m, bool app_engine) {
   return m == HttpMethod::kPost || m == HttpMethod::kPut || (!app_engine && m == HttpMethod::kPatch);
 }
 
+const Json* Find(const Json& object, const char* key) {
+  if (!object.is_object()) return nullptr;
+  auto it = object.find(key);
+  return it == object.end() ? nullptr : &*it;
+}
+
+// RFC 9110 tchar: what a header name (a token) is made of.
+bool IsTokenChar(unsigned char c) {
+  if (std::isalnum(c)) return true;
+  for (char t : std::string_view("!#$%&'*+-.^_`|~")) {
+    if (c == static_cast<unsigned char>(t)) return true;
+  }
+  return false;
+}
+
+bool IsToken(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return IsTokenChar(c); });
+}
+
+// RFC 9110 field-value: visible characters, obs-text, spaces and tabs; never CR, LF or NUL.
+bool IsFieldValue(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char ch) {
+    auto c = static_cast<unsigned char>(ch);
+    return c == '\t' || (c >= 0x20 && c != 0x7f);
+  });
+}
+
+bool HasSpaceOrControl(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char ch) {
+    auto c = static_cast<unsigned char>(ch);
+    return c <= 0x20 || c == 0x7f;
+  });
+}
+
+// A DNS name or an IPv4 address: RFC 3986 reg-name without its sub-delims.
+bool IsHostName(std::string_view h) {
+  return !h.empty() && std::all_of(h.begin(), h.end(), [](char ch) {
+    auto c = static_cast<unsigned char>(ch);
+    return std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '%';
+  });
+}
+
+// The inside of an IPv6 literal (no zone id).
+bool IsIpv6Literal(std::string_view h) {
+  return h.find(':') != std::string_view::npos && std::all_of(h.begin(), h.end(), [](char ch) {
+           auto c = static_cast<unsigned char>(ch);
+           return std::isxdigit(c) || c == ':' || c == '.';
+         });
+}
+
+bool IsPort(std::string_view p) {
+  if (p.empty() || p.size() > 5) return false;
+  if (!std::all_of(p.begin(), p.end(), [](char c) { return c >= '0' && c <= '9'; })) return false;
+  int v = std::stoi(std::string(p));
+  return v >= 1 && v <= 65535;
+}
+
+constexpr char kBadPort[] = " has an invalid port; a port must be between 1 and 65535.";
+
+// The authority of an absolute http(s) URL: a host (a name, an IPv4 address or a bracketed
+// IPv6 literal) and an optional port. The scheme has been checked already.
+Status CheckUrl(std::string_view url, const std::string& field) {
+  if (HasSpaceOrControl(url)) return InvalidArgument(field + " must not contain spaces or control characters.");
+  std::string_view rest = url.substr(url.find("://") + 3);
+  std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  if (size_t at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);
+  std::string_view host = authority;
+  std::optional<std::string_view> port;
+  if (!authority.empty() && authority.front() == '[') {
+    size_t close = authority.find(']');
+    if (close == std::string_view::npos || !IsIpv6Literal(authority.substr(1, close - 1))) {
+      return InvalidArgument(field + " has an invalid host.");
+    }
+    host = authority.substr(1, close - 1);
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty() && after.front() != ':') return InvalidArgument(field + " has an invalid host.");
+    if (!after.empty()) port = after.substr(1);
+  } else if (size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  if (host.empty()) return InvalidArgument(field + " must name a host.");
+  if (authority.front() != '[' && !IsHostName(host)) return InvalidArgument(field + " has an invalid host.");
+  // "host:" with an empty port means the scheme's default port (RFC 3986 section 3.2.3).
+  if (port && !port->empty() && !IsPort(*port)) return InvalidArgument(field + kBadPort);
+  return Status::Ok();
+}
+
+Status CheckHeaders(const std::map<std::string, std::string>& headers, const std::string& field) {
+  for (const auto& [name, value] : headers) {
+    if (!IsToken(name)) {
+      return InvalidArgument(field +
+                             " has an invalid header name; a header name must be a non-empty RFC 9110 token "
+                             "(letters, digits and !#$%&'*+-.^_`|~).");
+    }
+    if (!IsFieldValue(value)) {
+      return InvalidArgument(field + "[\"" + name +
+                             "\"] has an invalid value; a header value must not contain control characters such "
+                             "as CR or LF.");
+    }
+  }
+  return Status::Ok();
+}
+
+// A service account is named by its email: local part, '@', domain, visible ASCII only.
+Status CheckServiceAccount(const std::string& email, const std::string& field) {
+  if (email.empty()) return InvalidArgument(field + ".serviceAccountEmail is required.");
+  size_t at = email.find('@');
+  bool visible = std::all_of(email.begin(), email.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+  if (!visible || at == 0 || at == std::string::npos || at + 1 == email.size() ||
+      email.find('@', at + 1) != std::string::npos) {
+    return InvalidArgument(field + ".serviceAccountEmail must be an email address, such as " +
+                           "name@project.iam.gserviceaccount.com.");
+  }
+  return Status::Ok();
+}
+
 Status CheckDeadline(Micros deadline, Micros max, const char* message) {
   if (deadline < 15 * kSecond || deadline > max) return InvalidArgument(message);
   return Status::Ok();
@@ -70,6 +195,8 @@ Status PrepareHttp(Task* task, const Limits& limits) {
   if (r.url.size() > kMaxUrlLength) {
     return InvalidArgument("HttpRequest.url must be at most " + std::to_string(kMaxUrlLength) + " characters.");
   }
+  STRATUS_RETURN_IF_ERROR(CheckUrl(r.url, "HttpRequest.url"));
+  STRATUS_RETURN_IF_ERROR(CheckHeaders(r.headers, "HttpRequest.headers"));
   if (!r.body.empty() && !BodyAllowed(r.http_method, false)) {
     return InvalidArgument("HttpRequest.body can be set only when HttpRequest.httpMethod is POST, PUT or PATCH.");
   }
@@ -78,6 +205,12 @@ Status PrepareHttp(Task* task, const Limits& limits) {
   r.headers["User-Agent"] = "Google-Cloud-Tasks";
   if (r.oidc_token && r.oauth_token) {
     return InvalidArgument("HttpRequest can set only one of oauthToken and oidcToken.");
+  }
+  if (r.oidc_token) {
+    STRATUS_RETURN_IF_ERROR(CheckServiceAccount(r.oidc_token->service_account_email, "HttpRequest.oidcToken"));
+  }
+  if (r.oauth_token) {
+    STRATUS_RETURN_IF_ERROR(CheckServiceAccount(r.oauth_token->service_account_email, "HttpRequest.oauthToken"));
   }
   if (task->dispatch_deadline == 0) task->dispatch_deadline = kDefaultHttpDeadline;
   return CheckDeadline(task->dispatch_deadline, 30 * 60 * kSecond, msg::kDispatchDeadlineHttp);
@@ -88,6 +221,10 @@ Status PrepareAppEngine(Task* task) {
   if (r.relative_uri.empty() || r.relative_uri.front() != '/') {
     return InvalidArgument("AppEngineHttpRequest.relativeUri must begin with \"/\".");
   }
+  if (HasSpaceOrControl(r.relative_uri)) {
+    return InvalidArgument("AppEngineHttpRequest.relativeUri must not contain spaces or control characters.");
+  }
+  STRATUS_RETURN_IF_ERROR(CheckHeaders(r.headers, "AppEngineHttpRequest.headers"));
   if (!r.body.empty() && !BodyAllowed(r.http_method, true)) {
     return InvalidArgument("AppEngineHttpRequest.body can be set only when the HTTP method is POST or PUT.");
   }
@@ -104,6 +241,56 @@ Status PrepareAppEngine(Task* task) {
   }
   if (task->dispatch_deadline == 0) return Status::Ok();
   return CheckDeadline(task->dispatch_deadline, 24 * 3600 * kSecond + 15 * kSecond, msg::kDispatchDeadlineAppEngine);
+}
+
+// Queue-level overrides (stored as the codec left them: port as a decimal string, enums as
+// numbers); they are merged into every HTTP task's request, so they obey the same rules.
+Status CheckHttpTarget(const Json& target) {
+  if (!target.is_object()) return Status::Ok();
+  if (const Json* u = Find(target, "uriOverride")) {
+    if (const Json* host = Find(*u, "host"); host && host->is_string()) {
+      const std::string& h = host->get_ref<const std::string&>();
+      if (!IsHostName(h) && !IsIpv6Literal(h)) {
+        return InvalidArgument("HttpTarget.uriOverride.host must be a host name or an IP address.");
+      }
+    }
+    if (const Json* port = Find(*u, "port"); port && port->is_string()) {
+      if (!IsPort(port->get_ref<const std::string&>())) {
+        return InvalidArgument("HttpTarget.uriOverride.port must be between 1 and 65535.");
+      }
+    }
+    for (auto [field, inner] : {std::pair{"pathOverride", "path"}, std::pair{"queryOverride", "queryParams"}}) {
+      const Json* sub = Find(*u, field);
+      const Json* v = sub ? Find(*sub, inner) : nullptr;
+      if (v && v->is_string() && HasSpaceOrControl(v->get_ref<const std::string&>())) {
+        return InvalidArgument(std::string("HttpTarget.uriOverride.") + field + "." + inner +
+                               " must not contain spaces or control characters.");
+      }
+    }
+  }
+  if (const Json* overrides = Find(target, "headerOverrides"); overrides && overrides->is_array()) {
+    for (size_t i = 0; i < overrides->size(); ++i) {
+      const std::string field = "HttpTarget.headerOverrides[" + std::to_string(i) + "].header";
+      const Json* header = Find((*overrides)[i], "header");
+      const Json* key = header ? Find(*header, "key") : nullptr;
+      const Json* value = header ? Find(*header, "value") : nullptr;
+      if (!key || !key->is_string() || !IsToken(key->get_ref<const std::string&>())) {
+        return InvalidArgument(field +
+                               ".key must be a non-empty RFC 9110 token (letters, digits and !#$%&'*+-.^_`|~).");
+      }
+      if (value && value->is_string() && !IsFieldValue(value->get_ref<const std::string&>())) {
+        return InvalidArgument(field + ".value must not contain control characters such as CR or LF.");
+      }
+    }
+  }
+  for (auto field : {"oidcToken", "oauthToken"}) {
+    if (const Json* token = Find(target, field)) {
+      const Json* email = Find(*token, "serviceAccountEmail");
+      std::string e = email && email->is_string() ? email->get<std::string>() : "";
+      STRATUS_RETURN_IF_ERROR(CheckServiceAccount(e, std::string("HttpTarget.") + field));
+    }
+  }
+  return Status::Ok();
 }
 
 size_t ApproximateSize(const Task& t) {
@@ -143,6 +330,11 @@ Status ValidateQueueConfig(const Queue& q, const Limits& limits) {
     return InvalidArgument("RateLimits.maxDispatchesPerSecond must be less than or equal to " +
                            FormatNumber(limits.max_dispatches_per_second) + ".");
   }
+  // !(x >= min) also refuses NaN.
+  if (!(r.max_dispatches_per_second >= kMinDispatchesPerSecond)) {
+    return InvalidArgument(
+        "RateLimits.maxDispatchesPerSecond must be at least 0.000000001 (one dispatch in about 32 years).");
+  }
   if (r.max_concurrent_dispatches < 0) return InvalidArgument("RateLimits.maxConcurrentDispatches cannot be negative.");
   if (r.max_concurrent_dispatches > limits.max_concurrent_dispatches) {
     return InvalidArgument("RateLimits.maxConcurrentDispatches must be less than or equal to " +
@@ -156,10 +348,17 @@ Status ValidateQueueConfig(const Queue& q, const Limits& limits) {
   if (c.min_backoff > c.max_backoff) {
     return InvalidArgument("RetryConfig.minBackoff must be less than or equal to RetryConfig.maxBackoff.");
   }
+  // minBackoff <= maxBackoff, so this bounds both.
+  if (c.max_backoff > kMaxRetryDuration) {
+    return InvalidArgument("RetryConfig.maxBackoff must be at most 3153600000s (100 years).");
+  }
+  if (c.max_retry_duration > kMaxRetryDuration) {
+    return InvalidArgument("RetryConfig.maxRetryDuration must be at most 3153600000s (100 years).");
+  }
   if (q.logging_sampling_ratio && (*q.logging_sampling_ratio < 0 || *q.logging_sampling_ratio > 1)) {
     return InvalidArgument("StackdriverLoggingConfig.samplingRatio must be between 0.0 and 1.0.");
   }
-  return Status::Ok();
+  return CheckHttpTarget(q.http_target);
 }
 
 Status PrepareNewTask(Task* task, Micros now, const Limits& limits) {

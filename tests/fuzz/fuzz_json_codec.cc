@@ -1,13 +1,17 @@
 // Request bodies through the Queue and Task codecs. Decoding never crashes; whatever decodes
 // encodes to JSON that decodes again, to the same value (the store relies on this round trip).
+// Validation never crashes either, and a task it accepts carries nothing that could split the
+// request built from it (no CR, LF or other control characters in its URL or headers).
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <string>
 #include <string_view>
 
 #include "common/json.h"
 #include "tasks/codec.h"
+#include "tasks/validation.h"
 
 namespace {
 
@@ -43,6 +47,30 @@ void CheckRoundTrip(std::string_view input, const char* path, const T& value, De
   }
 }
 
+bool HasControl(std::string_view s) {
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return true;
+  }
+  return false;
+}
+
+void CheckAcceptedTask(std::string_view input, stratus::Task task) {
+  constexpr stratus::Micros kNow = 1'795'000'000'000'000;  // late 2026
+  if (!stratus::PrepareNewTask(&task, kNow, stratus::Limits{}).ok()) return;
+  auto check = [&](const std::string& url, const std::map<std::string, std::string>& headers) {
+    if (HasControl(url) || url.find(' ') != std::string::npos) Fail("accepted URL has a control character", input, url);
+    for (const auto& [k, v] : headers) {
+      if (k.empty() || HasControl(k) || k.find_first_of(" :") != std::string::npos || HasControl(v)) {
+        Fail("accepted header can split a request", input, k + ": " + v);
+      }
+    }
+  };
+  if (task.http_request) check(task.http_request->url, task.http_request->headers);
+  if (task.app_engine_http_request)
+    check(task.app_engine_http_request->relative_uri, task.app_engine_http_request->headers);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -53,6 +81,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (auto obj = JsonObject::Of(*body, "queue"); obj.ok()) {
     if (auto queue = stratus::QueueFromJson(*obj); queue.ok()) {
       CheckRoundTrip(input, "queue", *queue, stratus::QueueFromJson, stratus::QueueToJson);
+      stratus::Queue q = *queue;
+      stratus::ApplyQueueDefaults(&q);
+      stratus::ValidateQueueConfig(q, stratus::Limits{}).IgnoreError();
     }
   }
 
@@ -65,6 +96,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         return stratus::TaskToJson(t, stratus::TaskView::kFull, style);
       };
       CheckRoundTrip(input, "task", *task, stratus::TaskFromJson, encode_full);
+      CheckAcceptedTask(input, *task);
       // BASIC must never leak the body, whatever the payload.
       Json basic = stratus::TaskToJson(*task, stratus::TaskView::kBasic, JsonStyle{});
       for (const char* payload : {"httpRequest", "appEngineHttpRequest"}) {

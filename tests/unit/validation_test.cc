@@ -2,7 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+#include <map>
+
 #include "common/clock.h"
+#include "common/json.h"
 #include "common/time.h"
 #include "tasks/messages.h"
 
@@ -344,6 +349,192 @@ TEST_F(PrepareTaskTest, TaskSizeLimit) {
   Status st = Prepare(&big);
   EXPECT_EQ(st.code(), Code::kInvalidArgument);
   EXPECT_EQ(st.message(), "Task size too large");
+}
+
+TEST_F(PrepareTaskTest, UrlWithoutAValidHostOrPortIsRejected) {
+  const std::map<std::string, std::string> bad = {
+      {"http://", "HttpRequest.url must name a host."},
+      {"http://:80/", "HttpRequest.url must name a host."},
+      {"https:///path", "HttpRequest.url must name a host."},
+      {"http://[::1/", "HttpRequest.url has an invalid host."},
+      {"http://[::1]x/", "HttpRequest.url has an invalid host."},
+      {"http://[zz]/", "HttpRequest.url has an invalid host."},
+      {"http://a\"b/", "HttpRequest.url has an invalid host."},
+      {"http://x:99999999999/", "HttpRequest.url has an invalid port; a port must be between 1 and 65535."},
+      {"http://x:114689/", "HttpRequest.url has an invalid port; a port must be between 1 and 65535."},
+      {"http://x:0/", "HttpRequest.url has an invalid port; a port must be between 1 and 65535."},
+      {"http://x:-5/", "HttpRequest.url has an invalid port; a port must be between 1 and 65535."},
+      {"http://x:8o/", "HttpRequest.url has an invalid port; a port must be between 1 and 65535."},
+      {"http://x /", "HttpRequest.url must not contain spaces or control characters."},
+      {"http://x/a b", "HttpRequest.url must not contain spaces or control characters."},
+      {"http://x/\r\nGET /smuggled HTTP/1.1", "HttpRequest.url must not contain spaces or control characters."},
+      {"http://x/\n", "HttpRequest.url must not contain spaces or control characters."},
+      {std::string("http://x/\0", 10), "HttpRequest.url must not contain spaces or control characters."},
+      {"http://x/\t", "HttpRequest.url must not contain spaces or control characters."},
+      {"http://x/\x7f", "HttpRequest.url must not contain spaces or control characters."},
+  };
+  for (const auto& [url, message] : bad) {
+    Task t = HttpTask(url);
+    Status st = Prepare(&t);
+    EXPECT_EQ(st.code(), Code::kInvalidArgument) << url;
+    EXPECT_EQ(st.message(), message) << url;
+  }
+  for (const char* ok : {"http://127.0.0.1:65535/", "http://[::1]/", "http://[::1]:8080/p", "http://x:1",
+                         "http://user:pw@host.example:80/p?q=a%20b#frag", "http://x:/", "http://x?q",
+                         "http://my_host.local/p", "https://xn--bcher-kva.example/"}) {
+    Task t = HttpTask(ok);
+    EXPECT_TRUE(Prepare(&t).ok()) << ok << ": " << Prepare(&t).message();
+  }
+}
+
+TEST_F(PrepareTaskTest, HeaderNamesMustBeTokensAndValuesHaveNoControlCharacters) {
+  const std::string name_message =
+      "HttpRequest.headers has an invalid header name; a header name must be a non-empty RFC 9110 token (letters, "
+      "digits and !#$%&'*+-.^_`|~).";
+  for (const std::string& name :
+       std::initializer_list<std::string>{"", " ", "X A", "X-A ", "X:A", "X\r\nInjected", "X\n", "X(A)", "\xc3\xa9"}) {
+    Task t = HttpTask();
+    t.http_request->headers[name] = "v";
+    Status st = Prepare(&t);
+    EXPECT_EQ(st.code(), Code::kInvalidArgument) << name;
+    EXPECT_EQ(st.message(), name_message) << name;
+  }
+  for (const std::string& value :
+       std::initializer_list<std::string>{"a\r\nX-Injected: 1", "a\n", "a\r", std::string("a\0b", 3), "\x7f", "\x01"}) {
+    Task t = HttpTask();
+    t.http_request->headers["X-A"] = value;
+    EXPECT_EQ(Prepare(&t).message(),
+              "HttpRequest.headers[\"X-A\"] has an invalid value; a header value must not contain control characters "
+              "such as CR or LF.");
+  }
+  // Reserved headers are refused too when malformed: they would be dropped, but they show intent.
+  Task host = HttpTask();
+  host.http_request->headers["Host"] = "x\r\nY: z";
+  EXPECT_EQ(Prepare(&host).code(), Code::kInvalidArgument);
+  Task ok = HttpTask();
+  ok.http_request->headers = {
+      {"X-Tab", "a\tb"}, {"X-Space", " spaced value "}, {"X-Utf8", "caf\xc3\xa9"}, {"!#$%&'*+-.^_`|~09azAZ", ""}};
+  EXPECT_TRUE(Prepare(&ok).ok()) << Prepare(&ok).message();
+}
+
+TEST_F(PrepareTaskTest, AppEngineRelativeUriAndHeadersAreChecked) {
+  for (const char* uri : {"/a b", "/x\r\nGET / HTTP/1.1", "/\t"}) {
+    Task t = AppEngineTask();
+    t.app_engine_http_request->relative_uri = uri;
+    EXPECT_EQ(Prepare(&t).message(), "AppEngineHttpRequest.relativeUri must not contain spaces or control characters.")
+        << uri;
+  }
+  Task header = AppEngineTask();
+  header.app_engine_http_request->relative_uri = "/ok?x=1";
+  header.app_engine_http_request->headers["X A"] = "v";
+  EXPECT_EQ(Prepare(&header).message().rfind("AppEngineHttpRequest.headers has an invalid header name", 0), 0u);
+  Task value = AppEngineTask();
+  value.app_engine_http_request->headers["X-A"] = "\r\n";
+  EXPECT_EQ(Prepare(&value).message().rfind("AppEngineHttpRequest.headers[\"X-A\"] has an invalid value", 0), 0u);
+}
+
+TEST_F(PrepareTaskTest, TokensNeedAServiceAccountEmail) {
+  Task empty = HttpTask();
+  empty.http_request->oidc_token = OidcToken{"", "aud"};
+  EXPECT_EQ(Prepare(&empty).message(), "HttpRequest.oidcToken.serviceAccountEmail is required.");
+  Task oauth = HttpTask();
+  oauth.http_request->oauth_token = OAuthToken{"", ""};
+  EXPECT_EQ(Prepare(&oauth).message(), "HttpRequest.oauthToken.serviceAccountEmail is required.");
+  for (const char* bad : {"sa", "@p.iam.gserviceaccount.com", "sa@", "a@b@c", "sa @x", "sa@x\r\n", "s\xc3\xa9@x"}) {
+    Task t = HttpTask();
+    t.http_request->oidc_token = OidcToken{bad, ""};
+    EXPECT_EQ(Prepare(&t).message(),
+              "HttpRequest.oidcToken.serviceAccountEmail must be an email address, such as "
+              "name@project.iam.gserviceaccount.com.")
+        << bad;
+  }
+  Task ok = HttpTask();
+  ok.http_request->oidc_token = OidcToken{"sa@p.iam.gserviceaccount.com", ""};
+  EXPECT_TRUE(Prepare(&ok).ok());
+}
+
+TEST(ValidateQueueConfig, RateBelowTheMinimumIsRejected) {
+  for (double rate : {1e-300, 4.9e-324, 1e-10, std::nan("")}) {
+    Queue q;
+    q.rate_limits.max_dispatches_per_second = rate;
+    EXPECT_EQ(ValidateQueueConfig(q, Limits{}).message(),
+              "RateLimits.maxDispatchesPerSecond must be at least 0.000000001 (one dispatch in about 32 years).")
+        << rate;
+  }
+  Queue inf;
+  inf.rate_limits.max_dispatches_per_second = std::numeric_limits<double>::infinity();
+  EXPECT_EQ(ValidateQueueConfig(inf, Limits{}).code(), Code::kInvalidArgument);
+  Queue slow;
+  slow.rate_limits.max_dispatches_per_second = 1e-9;
+  EXPECT_TRUE(ValidateQueueConfig(slow, Limits{}).ok());
+}
+
+TEST(ValidateQueueConfig, BackoffsAndRetryDurationStayInsideTheTimestampRange) {
+  constexpr Micros kHundredYears = 3'153'600'000LL * kSec;
+  EXPECT_TRUE(Validate([](Queue* q) {
+                q->retry_config.min_backoff = kHundredYears;
+                q->retry_config.max_backoff = kHundredYears;
+                q->retry_config.max_retry_duration = kHundredYears;
+              }).ok());
+  // 315576000000s is the largest protobuf Duration: the backoff once scheduled a retry in 12027.
+  EXPECT_EQ(Validate([](Queue* q) {
+              q->retry_config.min_backoff = 315'576'000'000LL * kSec;
+              q->retry_config.max_backoff = 315'576'000'000LL * kSec;
+            }).message(),
+            "RetryConfig.maxBackoff must be at most 3153600000s (100 years).");
+  EXPECT_EQ(Validate([](Queue* q) { q->retry_config.max_backoff = kHundredYears + 1; }).message(),
+            "RetryConfig.maxBackoff must be at most 3153600000s (100 years).");
+  EXPECT_EQ(Validate([](Queue* q) { q->retry_config.max_retry_duration = kHundredYears + 1; }).message(),
+            "RetryConfig.maxRetryDuration must be at most 3153600000s (100 years).");
+  // A huge minBackoff under the default maxBackoff keeps its old answer.
+  EXPECT_EQ(Validate([](Queue* q) { q->retry_config.min_backoff = 315'576'000'000LL * kSec; }).message(),
+            "RetryConfig.minBackoff must be less than or equal to RetryConfig.maxBackoff.");
+}
+
+Status ValidateTarget(const char* target_json) {
+  Queue q;
+  q.http_target = Json::parse(target_json);
+  return ValidateQueueConfig(q, Limits{});
+}
+
+TEST(ValidateQueueConfig, HttpTargetOverridesObeyTheRequestRules) {
+  const std::map<std::string, std::string> bad = {
+      {R"({"uriOverride":{"port":"99999999999"}})", "HttpTarget.uriOverride.port must be between 1 and 65535."},
+      {R"({"uriOverride":{"port":"114689"}})", "HttpTarget.uriOverride.port must be between 1 and 65535."},
+      {R"({"uriOverride":{"port":"-5"}})", "HttpTarget.uriOverride.port must be between 1 and 65535."},
+      {R"({"uriOverride":{"host":"x\r\nInjected: 1"}})",
+       "HttpTarget.uriOverride.host must be a host name or an IP address."},
+      {R"({"uriOverride":{"host":"a b"}})", "HttpTarget.uriOverride.host must be a host name or an IP address."},
+      {R"({"uriOverride":{"host":"h/p"}})", "HttpTarget.uriOverride.host must be a host name or an IP address."},
+      {R"({"uriOverride":{"host":"h:80"}})", "HttpTarget.uriOverride.host must be a host name or an IP address."},
+      {R"({"uriOverride":{"pathOverride":{"path":"/p HTTP/1.1\r\nX: y"}}})",
+       "HttpTarget.uriOverride.pathOverride.path must not contain spaces or control characters."},
+      {R"({"uriOverride":{"queryOverride":{"queryParams":"a=1\n"}}})",
+       "HttpTarget.uriOverride.queryOverride.queryParams must not contain spaces or control characters."},
+      {R"({"headerOverrides":[{"header":{"key":"X-A","value":"1"}},{"header":{"key":"X B","value":"1"}}]})",
+       "HttpTarget.headerOverrides[1].header.key must be a non-empty RFC 9110 token (letters, digits and "
+       "!#$%&'*+-.^_`|~)."},
+      {R"({"headerOverrides":[{"header":{"value":"1"}}]})",
+       "HttpTarget.headerOverrides[0].header.key must be a non-empty RFC 9110 token (letters, digits and "
+       "!#$%&'*+-.^_`|~)."},
+      {R"({"headerOverrides":[{"header":{"key":"X-A","value":"1\r\nX-B: 2"}}]})",
+       "HttpTarget.headerOverrides[0].header.value must not contain control characters such as CR or LF."},
+      {R"({"oidcToken":{"audience":"a"}})", "HttpTarget.oidcToken.serviceAccountEmail is required."},
+      {R"({"oauthToken":{"serviceAccountEmail":"nobody"}})",
+       "HttpTarget.oauthToken.serviceAccountEmail must be an email address, such as "
+       "name@project.iam.gserviceaccount.com."},
+  };
+  for (const auto& [target, message] : bad) {
+    Status st = ValidateTarget(target.c_str());
+    EXPECT_EQ(st.code(), Code::kInvalidArgument) << target;
+    EXPECT_EQ(st.message(), message) << target;
+  }
+  EXPECT_TRUE(ValidateTarget(R"({"uriOverride":{"scheme":2,"host":"api.example.com","port":"65535",
+      "pathOverride":{"path":"/v1/run"},"queryOverride":{"queryParams":"a=1&b=2"}},"httpMethod":1,
+      "headerOverrides":[{"header":{"key":"X-A","value":"a b\t"}}],"oidcToken":{"serviceAccountEmail":"sa@x"}})")
+                  .ok());
+  EXPECT_TRUE(ValidateTarget(R"({"uriOverride":{"host":"::1","port":"1"}})").ok());
+  EXPECT_TRUE(ValidateTarget(R"({"uriOverride":{"host":"10.0.0.1"}})").ok());
 }
 
 TEST(Messages, AreGooglesProductionTexts) {
