@@ -12,6 +12,10 @@
 //  * Reads see every write whose `done` has run (read-your-writes across threads).
 //  * Reads block; call them off event loops.
 //  * Names are full resource names; the store does not validate them.
+//  * Health() is what /readyz reports: cheap (no full scan), callable from any thread, and
+//    blocking like a read. Not ready while the last commit failed for a storage reason (disk
+//    full, I/O error, a corrupt file) until a commit or a probe write succeeds again, or while
+//    a read of the database fails.
 #pragma once
 
 #include <functional>
@@ -155,6 +159,9 @@ class Store {
   virtual StatusOr<Page<DeadLetter>> ListDeadLetters(const std::string& queue, int page_size,
                                                      const std::string& cursor) = 0;
   virtual StatusOr<DeadLetter> GetDeadLetter(const std::string& name) = 0;
+
+  // OK when the store can read and write now; UNAVAILABLE with the reason otherwise.
+  virtual Status Health() = 0;
 
   // Commits what is queued and stops the writer; later writes fail with UNAVAILABLE.
   virtual void Close() = 0;

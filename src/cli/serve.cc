@@ -100,7 +100,13 @@ Status ServeApp::Start() {
   st->service = std::make_unique<TasksService>(*st->store, st->clock, st->blocking, service_options);
 
   STRATUS_RETURN_IF_ERROR(api::RegisterCloudTasksRoutes(st->router, *st->service));
-  STRATUS_RETURN_IF_ERROR(api::RegisterAdminRoutes(st->router, *st->store, st->blocking));
+  // The Redis listener starts later; State outlives the routes, so the check reads it then.
+  State* state = st.get();
+  STRATUS_RETURN_IF_ERROR(
+      api::RegisterAdminRoutes(st->router, *st->store, st->blocking, [state]() -> std::optional<Status> {
+        if (!state->redis) return std::nullopt;
+        return state->redis->Health();
+      }));
 
   size_t threads =
       options_.threads > 0 ? static_cast<size_t>(options_.threads) : std::max(1u, std::thread::hardware_concurrency());

@@ -65,6 +65,8 @@ class Engine {
   // Deletes expired keys (what the background thread does), for tests.
   size_t ExpireNow();
   size_t DbSize();
+  // True once a log write has failed: writes are refused (MISCONF) until restart.
+  bool log_failed() const { return log_failed_.load(); }
 
  private:
   void AppendRecord(const Argv& argv);

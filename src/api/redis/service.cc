@@ -123,6 +123,10 @@ const std::string& RedisService::generated_token_path() const {
   return state_ ? state_->generated_path : kEmpty;
 }
 
+Status RedisService::Health() const {
+  return state_ && state_->backend ? state_->backend->Health() : Status::Ok();
+}
+
 std::string RedisService::backend_description() const {
   if (!state_) return "";
   if (!state_->options.url.empty()) return "proxy to " + kv::RedactUrl(state_->options.url);

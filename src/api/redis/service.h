@@ -40,6 +40,8 @@ class RedisService {
   // Where a generated token is kept ("" when the token came from a flag or file).
   const std::string& generated_token_path() const;
   std::string backend_description() const;
+  // The backend's readiness (kv::Backend::Health), for /readyz.
+  Status Health() const;
 
  private:
   struct State;

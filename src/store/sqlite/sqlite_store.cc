@@ -1,4 +1,7 @@
 #include "store/sqlite/sqlite_store.h"
+
+#include <filesystem>
+
 #include "common/thread_name.h"
 
 #include "store/sqlite/rows.h"
@@ -58,9 +61,54 @@ class SqliteStore::Reader {
   std::unique_ptr<sqlite::Db> db_;
 };
 
+namespace {
+
+Status RefuseTruncatedFile(const std::string& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec || size != 0) return Status::Ok();
+  const std::filesystem::path file(path);
+  const std::filesystem::path oidc = file.parent_path() / "oidc";
+  std::string evidence;
+  if (std::filesystem::exists(path + "-wal", ec)) {
+    evidence = path + "-wal exists";
+  } else if (std::filesystem::exists(oidc, ec)) {
+    evidence = oidc.string() + " exists";
+  }
+  if (evidence.empty()) return Status::Ok();
+  return FailedPrecondition(path + " is empty (0 bytes), but " + evidence +
+                            ", so it held data: refusing to start on an empty database. Restore " + path +
+                            " from a backup, or move the data dir aside to start afresh.");
+}
+
+// PRAGMA quick_check: every page and b-tree is well formed (without the index/table
+// cross-check of integrity_check, so it stays linear in the file size).
+Status QuickCheck(sqlite::Db& db, const std::string& path) {
+  sqlite3_stmt* s = nullptr;
+  std::string problems;
+  int rc = sqlite3_prepare_v2(db.raw(), "PRAGMA quick_check(5)", -1, &s, nullptr);
+  while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+    const unsigned char* text = sqlite3_column_text(s, 0);
+    std::string line = text ? reinterpret_cast<const char*>(text) : "";
+    if (line != "ok") problems += (problems.empty() ? "" : "; ") + line;
+  }
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+    problems += (problems.empty() ? "" : "; ") + std::string(sqlite3_errmsg(db.raw()));
+  sqlite3_finalize(s);
+  if (problems.empty()) return Status::Ok();
+  return FailedPrecondition(path + " failed its integrity check (PRAGMA quick_check: " + problems +
+                            "): refusing to start. Restore it from a backup, or salvage what SQLite can read "
+                            "with `sqlite3 " +
+                            path + " .recover | sqlite3 recovered.db` and start on that.");
+}
+
+}  // namespace
+
 StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, StoreOptions options) {
+  STRATUS_RETURN_IF_ERROR(RefuseTruncatedFile(path));
   auto db = sqlite::Db::Open(path);
   if (!db.ok()) return db.status();
+  STRATUS_RETURN_IF_ERROR(QuickCheck(**db, path));
   for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL"}) {
     STRATUS_RETURN_IF_ERROR((*db)->Exec(sql));
   }
@@ -148,11 +196,45 @@ void SqliteStore::RunBatch(std::vector<Pending>& batch) {
   if (!st.ok()) {
     writer_db_->Exec("ROLLBACK").IgnoreError();
     writer_->Forget();
+    {
+      std::lock_guard lock(health_mu_);
+      last_commit_error_ = st;
+    }
     for (auto& p : batch) p.done(st);
     return;
   }
+  {
+    std::lock_guard lock(health_mu_);
+    last_commit_error_ = Status::Ok();
+  }
   commits_.fetch_add(1);
   for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
+}
+
+Status SqliteStore::Health() {
+  Status failed;
+  {
+    std::lock_guard lock(health_mu_);
+    failed = last_commit_error_;
+  }
+  if (!failed.ok()) {
+    // Nothing else may write until traffic returns, and traffic waits for ready: probe with a
+    // commit of our own (rewriting the schema version touches page 1 and syncs the WAL).
+    auto probe = sqlite::Db::Open(path_);
+    Status st = probe.ok() ? (*probe)->Exec("BEGIN IMMEDIATE") : probe.status();
+    if (st.ok()) st = (*probe)->Exec(("PRAGMA user_version = " + std::to_string(sqlite::kSchemaVersion)).c_str());
+    if (st.ok()) st = (*probe)->Exec("COMMIT");
+    if (!st.ok()) return Unavailable("the last commit failed: " + failed.message());
+    std::lock_guard lock(health_mu_);
+    last_commit_error_ = Status::Ok();
+  }
+  // A read that reaches the roots of the two main tables, not a scan.
+  auto r = AcquireReader();
+  if (!r.ok()) return r.status();
+  auto s = (*r)->Prepare("SELECT (SELECT name FROM queues LIMIT 1), (SELECT id FROM tasks LIMIT 1)");
+  if (!s.ok()) return s.status();
+  auto row = s->Step();
+  return row.ok() ? Status::Ok() : row.status();
 }
 
 StatusOr<SqliteStore::Reader> SqliteStore::AcquireReader() {
@@ -233,8 +315,8 @@ StatusOr<Page<Task>> SqliteStore::ListTasks(const std::string& queue, int page_s
     after = cursor.substr(1);
   }
   static const std::string sql = std::string("SELECT doc, CASE WHEN ? THEN body ELSE NULL END, ") +
-                                     sqlite::kStateColumns +
-                                     ", id FROM tasks WHERE queue = ? AND id > ? ORDER BY id LIMIT ?";
+                                 sqlite::kStateColumns +
+                                 ", id FROM tasks WHERE queue = ? AND id > ? ORDER BY id LIMIT ?";
   auto s = (*r)->Prepare(sql.c_str());
   if (!s.ok()) return s.status();
   s->Bind(1, static_cast<int64_t>(with_body)).Bind(2, queue).Bind(3, after);

@@ -23,7 +23,14 @@ namespace stratus {
 
 class SqliteStore final : public Store {
  public:
-  // Opens (creating if needed) the database file at `path`.
+  // Opens (creating if needed) the database file at `path`. Refuses, with the reason and
+  // what to do:
+  //  * a file that fails `PRAGMA quick_check` (a corrupt page, a truncated file): serving it
+  //    would answer "database disk image is malformed" and keep accepting writes beside it;
+  //  * a zero-length file where data was expected: SQLite writes the header as soon as WAL
+  //    mode is set, so a zero-length file beside a `-wal` file, or in a data dir that holds
+  //    `oidc/` (made by `stratus serve` right after the database's first commit), was
+  //    truncated. A zero-length file alone (a crash before the first write) is a new database.
   static StatusOr<std::unique_ptr<SqliteStore>> Open(const std::string& path, StoreOptions options);
   ~SqliteStore() override;
 
@@ -40,6 +47,7 @@ class SqliteStore final : public Store {
   StatusOr<Page<DeadLetter>> ListDeadLetters(const std::string& queue, int page_size,
                                              const std::string& cursor) override;
   StatusOr<DeadLetter> GetDeadLetter(const std::string& name) override;
+  Status Health() override;
   void Close() override;
 
   // Commits performed so far (for tests and metrics: fewer commits than writes = group commit).
@@ -75,6 +83,9 @@ class SqliteStore final : public Store {
   std::thread writer_thread_;
   std::atomic<uint64_t> commits_{0};
   Micros last_gc_ = 0;
+
+  std::mutex health_mu_;
+  Status last_commit_error_;  // the last batch's storage failure; OK after a commit succeeds
 
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<sqlite::Db>> idle_readers_;
