@@ -32,6 +32,9 @@ void AddServeOptions(CLI::App& app, ServeOptions& o) {
   app.add_option("--redis-url", o.redis_url, "Proxy to a real Redis/Valkey: redis://[user:pass@]host:port[/db] (default: the embedded engine)");
   app.add_option("--redis-max-request-bytes", o.redis_max_request_bytes, "Largest Redis REST request body accepted")->capture_default_str()->check(CLI::Range(size_t{1024}, size_t{1} << 30));
   app.add_option("--redis-pool-size", o.redis_pool_size, "Idle connections kept per event loop to the --redis-url server")->capture_default_str()->check(CLI::Range(1, 1024));
+  app.add_option("--tls-cert", o.tls_cert, "Certificate chain (PEM) to serve both APIs over HTTPS; needs --tls-key; reloaded on SIGHUP");
+  app.add_option("--tls-key", o.tls_key, "Private key (PEM) for --tls-cert; reloaded on SIGHUP");
+  app.add_option("--max-connections", o.max_connections, "Open connections per listener; more are answered 503 and closed")->capture_default_str()->check(CLI::Range(size_t{1}, size_t{1} << 24));
   // clang-format on
 }
 

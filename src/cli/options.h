@@ -39,6 +39,10 @@ struct ServeOptions {
   std::string redis_url;  // empty: the embedded engine
   size_t redis_max_request_bytes = 10 * 1024 * 1024;
   int redis_pool_size = 64;
+  // HTTPS on both listeners (PEM files, reloaded on SIGHUP); both or neither.
+  std::string tls_cert;
+  std::string tls_key;
+  size_t max_connections = 10000;  // per listener
 };
 
 void AddServeOptions(CLI::App& app, ServeOptions& options);

@@ -62,6 +62,7 @@ struct ServeApp::State {
   std::unique_ptr<auth::OidcSigner> oidc;
   std::unique_ptr<Dispatcher> dispatcher;           // after loops: its connections die before their loops
   std::unique_ptr<api::redis::RedisService> redis;  // the Upstash Redis REST listener
+  std::shared_ptr<http::TlsCredentials> tls;        // both listeners', when serving HTTPS
 };
 
 ServeApp::ServeApp(ServeOptions options) : options_(std::move(options)) {}
@@ -88,6 +89,14 @@ Status ServeApp::Start() {
   if (!retention.ok()) return InvalidArgument("--dead-letter-retention: " + retention.status().message());
   auto rotate = ParseHumanDuration(options_.oidc_rotate_after);
   if (!rotate.ok()) return InvalidArgument("--oidc-rotate-after: " + rotate.status().message());
+  if (options_.tls_cert.empty() != options_.tls_key.empty()) {
+    return InvalidArgument("--tls-cert and --tls-key go together: give both or neither");
+  }
+  if (!options_.tls_cert.empty()) {
+    auto tls = http::TlsCredentials::Load(options_.tls_cert, options_.tls_key);
+    if (!tls.ok()) return tls.status();
+    st->tls = std::move(*tls);
+  }
   SetLogEnabled(!options_.no_task_log);
   auto store = SqliteStore::Open((std::filesystem::path(options_.data_dir) / "stratus.db").string(),
                                  StoreOptions{*dedup, *reuse, *retention});
@@ -115,11 +124,13 @@ Status ServeApp::Start() {
   server_options.host = host;
   server_options.port = port;
   server_options.max_body_bytes = options_.max_request_bytes;
+  server_options.max_connections = options_.max_connections;
+  server_options.tls = st->tls;
   st->server = std::make_unique<http::Server>(*st->loops, st->router, api::CloudTasksHooks(*token), server_options);
   STRATUS_RETURN_IF_ERROR(st->server->Start());
 
   // Push delivery: the OIDC issuer defaults to this server's own URL, known once bound.
-  const std::string base_url = "http://" + st->server->address();
+  const std::string base_url = st->server->url();
   auth::OidcOptions oidc_options{(std::filesystem::path(options_.data_dir) / "oidc").string(), options_.oidc_key,
                                  options_.oidc_issuer.empty() ? base_url : options_.oidc_issuer, *rotate};
   auto oidc = auth::OidcSigner::Open(oidc_options, st->clock);
@@ -156,6 +167,8 @@ Status ServeApp::Start() {
     ro.url = options_.redis_url;
     ro.max_request_bytes = options_.redis_max_request_bytes;
     ro.pool_size = options_.redis_pool_size;
+    ro.max_connections = options_.max_connections;
+    ro.tls = st->tls;
     st->redis = std::make_unique<api::redis::RedisService>(st->clock, *st->loops);
     Status rs = st->redis->Start(ro);
     if (!rs.ok()) return Status(rs.code(), "Redis REST API: " + rs.message());
@@ -181,7 +194,7 @@ uint16_t ServeApp::port() const {
 }
 
 std::string ServeApp::base_url() const {
-  return state_ ? "http://" + state_->server->address() : "";
+  return state_ ? state_->server->url() : "";
 }
 
 std::string ServeApp::redis_url() const {
@@ -198,12 +211,18 @@ std::string ServeApp::redis_banner() const {
   return out;
 }
 
+Status ServeApp::ReloadTls() {
+  if (!state_ || !state_->tls) return FailedPrecondition("not serving HTTPS (no --tls-cert)");
+  return state_->tls->Reload();
+}
+
 int RunServe(const ServeOptions& options) {
   // Block the stop signals before any thread starts so only sigwait below receives them.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
@@ -226,7 +245,15 @@ int RunServe(const ServeOptions& options) {
   std::cout << "stratus: ready" << std::endl;
 
   int sig = 0;
-  sigwait(&signals, &sig);
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+    if (options.tls_cert.empty()) continue;
+    Status reloaded = app.ReloadTls();
+    if (reloaded.ok()) {
+      std::cout << "stratus: SIGHUP, reloaded " << options.tls_cert << " and " << options.tls_key << std::endl;
+    } else {
+      std::cout << "stratus: SIGHUP: " << reloaded.message() << "; still serving the previous certificate" << std::endl;
+    }
+  }
   std::cout << "stratus: " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ", shutting down" << std::endl;
   app.Stop();
   std::cout << "stratus: stopped" << std::endl;

@@ -22,6 +22,8 @@ class ServeApp {
   // The Upstash Redis REST listener ("" when off) and its banner lines.
   std::string redis_url() const;
   std::string redis_banner() const;
+  // Reads --tls-cert and --tls-key again for new connections; on failure the old ones stay.
+  Status ReloadTls();
 
  private:
   struct State;

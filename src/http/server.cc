@@ -1,17 +1,81 @@
 #include "http/server.h"
 
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <array>
+#include <boost/beast/ssl.hpp>
+#include <cerrno>
 #include <chrono>
+#include <sstream>
+
+#include "common/log.h"
+#include "http/request_reader.h"
 
 namespace stratus::http {
 namespace bh = beast::http;
+namespace ssl = asio::ssl;
 using asio::ip::tcp;
+
+namespace {
+
+constexpr size_t kReadSize = 64 * 1024;
+constexpr std::chrono::seconds kHandshakeTimeout{10};
+constexpr std::chrono::seconds kLingerTimeout{2};
+constexpr std::chrono::milliseconds kAcceptBackoff{50};
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+}  // namespace
+
+// Holds one of the server's connection slots for a session's life.
+class ConnectionSlot {
+ public:
+  explicit ConnectionSlot(std::shared_ptr<std::atomic<size_t>> count) : count_(std::move(count)) { ++*count_; }
+  ConnectionSlot(ConnectionSlot&& other) noexcept = default;
+  ConnectionSlot& operator=(ConnectionSlot&&) = delete;
+  ~ConnectionSlot() {
+    if (count_) --*count_;
+  }
+
+ private:
+  std::shared_ptr<std::atomic<size_t>> count_;
+};
+
+namespace {
+
+std::string Describe(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    return ex.what();
+  } catch (...) {
+    return "a non-standard exception";
+  }
+}
+
+void LogListener(const std::string& listener, const std::string& message) {
+  LogJson({{"event", "http.listener"}, {"listener", listener}, {"message", message}});
+}
+
+bool OutOfDescriptors(const boost::system::error_code& ec) {
+  return ec == boost::system::errc::too_many_files_open || ec == boost::system::errc::too_many_files_open_in_system ||
+         ec == boost::system::errc::no_buffer_space || ec == boost::system::errc::not_enough_memory;
+}
+
+Response ErrorReply(const ServerHooks& hooks, const Request& req, int status, std::string message) {
+  if (hooks.error) return hooks.error(req, status, std::move(message));
+  return MakeResponse(req, static_cast<bh::status>(status), std::move(message), "text/plain");
+}
+
+}  // namespace
 
 Server::Server(EventLoops& loops, const Router& router, ServerHooks hooks, ServerOptions options)
     : loops_(loops), router_(router), hooks_(std::move(hooks)), options_(std::move(options)) {}
 
 Server::~Server() {
   Stop();
+  if (reserve_fd_ >= 0) ::close(reserve_fd_);
 }
 
 Status Server::Start() {
@@ -24,11 +88,25 @@ Status Server::Start() {
   if (!ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) acceptor_->bind(ep, ec);
   if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
+  if (!ec) acceptor_->non_blocking(true, ec);  // ShedPendingConnection accepts directly
   if (ec) {
     return Unavailable("cannot listen on " + options_.host + ":" + std::to_string(options_.port) + ": " + ec.message());
   }
   port_ = acceptor_->local_endpoint().port();
-  asio::co_spawn(loops_.Loop(0), AcceptLoop(), asio::detached);
+  if (reserve_fd_ < 0) reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  Request probe;
+  probe.version(11);
+  Response busy = ErrorReply(hooks_, probe, 503,
+                             "The server is at its connection limit (" + std::to_string(options_.max_connections) +
+                                 " open connections); try again later.");
+  busy.keep_alive(false);
+  busy.prepare_payload();
+  std::ostringstream text;
+  text << busy;
+  busy_reply_ = text.str();
+  asio::co_spawn(loops_.Loop(0), AcceptLoop(), [listener = address()](std::exception_ptr e) {
+    if (e) LogListener(listener, "the accept loop stopped: " + Describe(e));
+  });
   return Status::Ok();
 }
 
@@ -45,7 +123,14 @@ std::string Server::address() const {
   return host + ":" + std::to_string(port_);
 }
 
+std::string Server::url() const {
+  return (options_.tls ? "https://" : "http://") + address();
+}
+
 asio::awaitable<void> Server::AcceptLoop() {
+  asio::steady_timer backoff(acceptor_->get_executor());
+  bool out_of_fds = false;  // log each condition once, when it starts
+  bool at_limit = false;
   while (acceptor_->is_open()) {
     boost::system::error_code ec;
     auto& loop = loops_.Next();
@@ -53,59 +138,158 @@ asio::awaitable<void> Server::AcceptLoop() {
     tcp::socket socket = co_await acceptor_->async_accept(loop, token);
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor_->is_open()) break;
-      continue;  // EMFILE and friends: keep serving the connections we have
+      if (OutOfDescriptors(ec)) {
+        if (!out_of_fds) {
+          LogListener(address(), "out of file descriptors (" + ec.message() +
+                                     "): closing new connections until some close; raise the limit (ulimit -n)");
+          out_of_fds = true;
+        }
+        // The pending connection would wake this loop again at once: accept it with the
+        // reserve descriptor and close it (the client sees a close), then wait a little.
+        ShedPendingConnection();
+        backoff.expires_after(kAcceptBackoff);
+        co_await backoff.async_wait(token);
+      }
+      continue;  // ECONNABORTED and friends concern one connection only
     }
+    if (out_of_fds) {
+      LogListener(address(), "file descriptors available again");
+      out_of_fds = false;
+    }
+    if (connections_->load() >= options_.max_connections) {
+      if (!at_limit) {
+        LogListener(address(), "at the connection limit (--max-connections " +
+                                   std::to_string(options_.max_connections) + "): refusing new connections");
+        at_limit = true;
+      }
+      RefuseAtCapacity(socket);
+      continue;
+    }
+    at_limit = false;
     socket.set_option(tcp::no_delay(true), ec);
-    auto session = Session(std::move(socket));
-    asio::co_spawn(loop, std::move(session), asio::detached);
+    auto session = Session(std::move(socket), ConnectionSlot(connections_));
+    asio::co_spawn(loop, std::move(session), [listener = address()](std::exception_ptr e) {
+      if (e) LogListener(listener, "a connection ended with an error: " + Describe(e));
+    });
   }
 }
 
-asio::awaitable<void> Server::Session(tcp::socket socket) {
+void Server::ShedPendingConnection() {
+  if (reserve_fd_ >= 0) {
+    ::close(reserve_fd_);
+    reserve_fd_ = -1;
+  }
+  int fd = ::accept4(acceptor_->native_handle(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  if (fd >= 0) ::close(fd);
+  reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+void Server::RefuseAtCapacity(tcp::socket& socket) {
   boost::system::error_code ec;
-  std::string remote;
-  auto ep = socket.remote_endpoint(ec);
-  if (!ec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
-  beast::tcp_stream stream(std::move(socket));
+  if (!options_.tls) {  // a TLS client would not understand plain bytes
+    const int fd = socket.native_handle();
+    (void)::send(fd, busy_reply_.data(), busy_reply_.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    socket.shutdown(tcp::socket::shutdown_send, ec);
+    // Unread request bytes would turn the close into a reset that can discard the 503.
+    char scratch[4096];
+    for (int i = 0; i < 16 && ::recv(fd, scratch, sizeof scratch, MSG_DONTWAIT) > 0; ++i) {
+    }
+  }
+  socket.close(ec);
+}
+
+asio::awaitable<void> Server::Session(tcp::socket socket, ConnectionSlot slot) {
+  (void)slot;  // released when the session's frame is destroyed
+  try {
+    boost::system::error_code ec;
+    std::string remote;
+    auto ep = socket.remote_endpoint(ec);
+    if (!ec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
+    beast::tcp_stream stream(std::move(socket));
+    if (options_.tls) {
+      co_await SessionTls(std::move(stream), remote);
+      co_return;
+    }
+    beast::flat_buffer buffer;
+    co_await Serve(stream, buffer, remote);
+    // Lingering close: a client still uploading an oversized body would otherwise get a reset
+    // instead of our answer. Drain what it sends for a bounded time, then close.
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    std::array<char, 16384> scratch;
+    stream.expires_after(kLingerTimeout);
+    for (size_t drained = 0; !ec && drained < (64u << 20);) {
+      drained += co_await stream.async_read_some(asio::buffer(scratch), asio::redirect_error(asio::use_awaitable, ec));
+    }
+  } catch (const std::exception& e) {
+    LogListener(address(), std::string("a connection ended with an error: ") + e.what());
+  }
+}
+
+asio::awaitable<void> Server::SessionTls(beast::tcp_stream stream, const std::string& remote) {
+  boost::system::error_code ec;
+  auto token = asio::redirect_error(asio::use_awaitable, ec);
   beast::flat_buffer buffer;
+  stream.expires_after(kHandshakeTimeout);
+  size_t n = co_await stream.async_read_some(buffer.prepare(kReadSize), token);
+  if (ec) co_return;
+  buffer.commit(n);
+  if (static_cast<const unsigned char*>(buffer.data().data())[0] != 0x16) {  // not a TLS handshake record
+    Request probe;
+    probe.version(11);
+    Response res = ErrorReply(hooks_, probe, 400, "This port serves HTTPS; the request came as plain HTTP.");
+    res.keep_alive(false);
+    res.prepare_payload();
+    co_await bh::async_write(stream, res, token);
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    co_return;
+  }
+  std::shared_ptr<ssl::context> context = options_.tls->Current();  // outlives `tls` below
+  beast::ssl_stream<beast::tcp_stream> tls(std::move(stream), *context);
+  size_t used = co_await tls.async_handshake(ssl::stream_base::server, buffer.data(), token);
+  if (ec) co_return;
+  buffer.consume(used);
+  co_await Serve(tls, buffer, remote);
+  beast::get_lowest_layer(tls).expires_after(kLingerTimeout);
+  co_await tls.async_shutdown(token);
+}
+
+template <class Stream>
+asio::awaitable<void> Server::Serve(Stream& stream, beast::flat_buffer& buffer, const std::string& remote) {
+  boost::system::error_code ec;
+  auto token = asio::redirect_error(asio::use_awaitable, ec);
+  auto& tcp_layer = beast::get_lowest_layer(stream);
   for (;;) {
-    bh::request_parser<bh::string_body> parser;
-    parser.body_limit(options_.max_body_bytes);
-    parser.header_limit(static_cast<uint32_t>(options_.max_header_bytes));
-    stream.expires_after(options_.idle_timeout);
-    co_await bh::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec == bh::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof ||
-        ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
-      break;
+    RequestReader reader(options_.max_header_bytes, options_.max_body_bytes);
+    bool sent_continue = false;
+    tcp_layer.expires_after(options_.idle_timeout);
+    for (;;) {
+      buffer.consume(reader.Put(buffer.data()));
+      if (reader.done() || reader.failed()) break;
+      if (!sent_continue && reader.WantsContinue()) {
+        sent_continue = true;
+        co_await asio::async_write(stream, asio::buffer(kContinue.data(), kContinue.size()), token);
+        if (ec) co_return;
+      }
+      size_t n = co_await stream.async_read_some(buffer.prepare(beast::read_size(buffer, kReadSize)), token);
+      // Closed, reset or idle past the timeout: there is nobody to answer.
+      if (ec) co_return;
+      buffer.commit(n);
     }
     Response res;
     bool keep_alive = false;
-    if (ec) {
-      // Malformed or oversized request: answer once, then close (the stream is out of sync).
-      const Request& partial = parser.get();
-      int status = ec == bh::error::body_limit ? 413 : (ec == bh::error::header_limit ? 431 : 400);
-      std::string what = ec == bh::error::body_limit ? "Request body exceeds the limit of " +
-                                                           std::to_string(options_.max_body_bytes) + " bytes."
-                                                     : "Malformed HTTP request: " + ec.message() + ".";
-      res = hooks_.error(partial, status, what);
+    if (reader.failed()) {
+      // Malformed or oversized: answer once, then close (the stream is out of sync).
+      res = ErrorReply(hooks_, reader.request(), reader.error_status(), reader.error_message());
     } else {
-      const Request& req = parser.get();
+      const Request& req = reader.request();
       keep_alive = req.keep_alive();
       res = co_await Dispatch(req, remote);
     }
     res.keep_alive(keep_alive);
     res.prepare_payload();
-    stream.expires_after(options_.idle_timeout);
-    co_await bh::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec || !keep_alive) break;
-  }
-  // Lingering close: a client still uploading an oversized body would otherwise get a reset
-  // instead of our answer. Drain what it sends for a bounded time, then close.
-  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-  std::array<char, 16384> scratch;
-  stream.expires_after(std::chrono::seconds(2));
-  for (size_t drained = 0; !ec && drained < (64u << 20);) {
-    drained += co_await stream.async_read_some(asio::buffer(scratch), asio::redirect_error(asio::use_awaitable, ec));
+    tcp_layer.expires_after(options_.idle_timeout);
+    co_await bh::async_write(stream, res, token);
+    if (ec || !keep_alive) co_return;
   }
 }
 

@@ -1,15 +1,25 @@
 // An HTTP/1.1 server: one acceptor, connections spread over the event loops, keep-alive,
-// limits on header and body size, an idle timeout. Protocol-specific answers (error bodies,
-// authentication) come from the ServerHooks the API layer supplies.
+// limits on header and body size and on connections, an idle timeout, HTTPS when given
+// TlsCredentials. Protocol-specific answers (error bodies, authentication) come from the
+// ServerHooks the API layer supplies.
+//
+// What a connection cannot break: every parse error is answered (4xx) and the connection
+// closed (RequestReader); an exception from a handler becomes a 500, and one from anywhere
+// else in a session is logged and ends only that connection. At the file-descriptor limit
+// the acceptor backs off and sheds pending connections through a reserve descriptor; at
+// --max-connections it answers 503 and closes. Each condition is logged once per episode.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "http/event_loops.h"
 #include "http/router.h"
+#include "http/tls.h"
 
 namespace stratus::http {
 
@@ -19,6 +29,10 @@ struct ServerOptions {
   size_t max_body_bytes = 8 * 1024 * 1024;
   size_t max_header_bytes = 128 * 1024;
   std::chrono::seconds idle_timeout{75};
+  // Open connections at most; one more is answered 503 (plain HTTP) or closed.
+  size_t max_connections = 10000;
+  // Serve HTTPS with these; null serves plain HTTP.
+  std::shared_ptr<TlsCredentials> tls;
 };
 
 struct ServerHooks {
@@ -29,6 +43,8 @@ struct ServerHooks {
   // Called after each request with the route name ("" when unrouted), status and duration.
   std::function<void(const RequestContext&, std::string_view route, int status, double seconds)> observe;
 };
+
+class ConnectionSlot;
 
 // The accept loop runs on loop 0 and refers to the server: stop the EventLoops before the
 // Server is destroyed (serve.cc and the SDK's JobServer do).
@@ -43,10 +59,20 @@ class Server {
   void Stop();
   uint16_t port() const { return port_; }
   std::string address() const;
+  // "http://HOST:PORT" or "https://HOST:PORT".
+  std::string url() const;
+  // Open connections now.
+  size_t connections() const { return connections_->load(); }
 
  private:
   asio::awaitable<void> AcceptLoop();
-  asio::awaitable<void> Session(asio::ip::tcp::socket socket);
+  // EMFILE/ENFILE: frees the reserve descriptor to accept and close one pending connection.
+  void ShedPendingConnection();
+  void RefuseAtCapacity(asio::ip::tcp::socket& socket);
+  asio::awaitable<void> Session(asio::ip::tcp::socket socket, ConnectionSlot slot);
+  asio::awaitable<void> SessionTls(beast::tcp_stream stream, const std::string& remote);
+  template <class Stream>
+  asio::awaitable<void> Serve(Stream& stream, beast::flat_buffer& buffer, const std::string& remote);
   asio::awaitable<Response> Dispatch(const Request& req, const std::string& remote);
 
   EventLoops& loops_;
@@ -55,6 +81,10 @@ class Server {
   ServerOptions options_;
   std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
   uint16_t port_ = 0;
+  int reserve_fd_ = -1;
+  std::string busy_reply_;  // the 503 sent at max_connections
+  // Shared with the sessions, whose frames may outlive the Server when the loops are destroyed.
+  std::shared_ptr<std::atomic<size_t>> connections_ = std::make_shared<std::atomic<size_t>>(0);
 };
 
 }  // namespace stratus::http

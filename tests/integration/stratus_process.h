@@ -74,7 +74,10 @@ class StratusProcess {
         output_ += line + "\n";
         std::smatch m;
         if (std::regex_search(line, m, kUrlLine)) urls_[m[1]] = m[2];
-        if (line == "stratus: ready") return true;
+        if (line == "stratus: ready") {
+          pending_ = buf;
+          return true;
+        }
       }
     }
     return false;
@@ -91,6 +94,30 @@ class StratusProcess {
   }
   const std::string& data_dir() const { return data_dir_; }
   const std::string& output() const { return output_; }
+  pid_t pid() const { return pid_; }
+  void SendSignal(int sig) const {
+    if (pid_ > 0) kill(pid_, sig);
+  }
+  // Reads stdout after "ready" until a line starting with `prefix` (false after `timeout`).
+  bool WaitForLine(const std::string& prefix, std::chrono::seconds timeout = std::chrono::seconds(20)) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      size_t nl;
+      while ((nl = pending_.find('\n')) != std::string::npos) {
+        std::string line = pending_.substr(0, nl);
+        pending_.erase(0, nl + 1);
+        output_ += line + "\n";
+        if (line.rfind(prefix, 0) == 0) return true;
+      }
+      pollfd p{out_fd_, POLLIN, 0};
+      if (out_fd_ < 0 || poll(&p, 1, 100) <= 0) continue;
+      char chunk[4096];
+      ssize_t n = read(out_fd_, chunk, sizeof chunk);
+      if (n <= 0) return false;
+      pending_.append(chunk, static_cast<size_t>(n));
+    }
+    return false;
+  }
 
  private:
   void Signal(int sig) {
@@ -109,6 +136,7 @@ class StratusProcess {
   bool owns_dir_ = false;
   std::map<std::string, std::string> urls_;
   std::string output_;
+  std::string pending_;  // read after "ready", not yet split into lines
 };
 
 }  // namespace stratus::testing

@@ -97,6 +97,8 @@ Status RedisService::Start(RedisServiceOptions options) {
   so.host = options.host;
   so.port = options.port;
   so.max_body_bytes = options.max_request_bytes;
+  so.max_connections = options.max_connections;
+  so.tls = options.tls;
   st->server = std::make_unique<http::Server>(loops_, st->router, UpstashHooks(tokens), so);
   STRATUS_RETURN_IF_ERROR(st->server->Start());
   state_ = std::move(st);
@@ -110,7 +112,7 @@ void RedisService::Stop() {
 }
 
 std::string RedisService::url() const {
-  return state_ ? "http://" + state_->server->address() : "";
+  return state_ ? state_->server->url() : "";
 }
 
 const std::string& RedisService::token() const {

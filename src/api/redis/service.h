@@ -9,6 +9,7 @@
 
 #include "common/clock.h"
 #include "http/event_loops.h"
+#include "http/tls.h"
 #include "stratus/status.h"
 
 namespace stratus::api::redis {
@@ -24,6 +25,8 @@ struct RedisServiceOptions {
   std::string url;  // empty: embedded
   size_t max_request_bytes = 10 * 1024 * 1024;
   int pool_size = 16;
+  size_t max_connections = 10000;
+  std::shared_ptr<http::TlsCredentials> tls;  // null: plain HTTP
 };
 
 class RedisService {
