@@ -39,6 +39,9 @@ struct ServeOptions {
   std::string redis_url;  // empty: the embedded engine
   size_t redis_max_request_bytes = 10 * 1024 * 1024;
   int redis_pool_size = 64;
+  // Access (api/access.h, api/audit.h).
+  std::string allowed_hosts;  // comma-separated; empty: loopback names on a loopback --listen, else any
+  std::string audit_log;      // empty: audit lines on stderr only
 };
 
 void AddServeOptions(CLI::App& app, ServeOptions& options);

@@ -8,6 +8,7 @@
 
 #include "api/access.h"
 #include "api/admin/admin.h"
+#include "api/audit.h"
 #include "api/cloudtasks/routes.h"
 #include "api/redis/service.h"
 #include "api/stratus/routes.h"
@@ -22,15 +23,17 @@
 namespace stratus::cli {
 namespace {
 
-StatusOr<std::optional<std::string>> LoadToken(const ServeOptions& o) {
-  if (!o.api_token.empty()) return std::optional<std::string>(o.api_token);
-  if (o.api_token_file.empty()) return std::optional<std::string>();
+// --api-token is one admin token; --api-token-file lists one or more (api/access.h).
+StatusOr<std::vector<api::ApiToken>> LoadTokens(const ServeOptions& o) {
+  if (!o.api_token.empty()) {
+    return std::vector<api::ApiToken>{api::ApiToken{"api-token", api::TokenScope::kAdmin, o.api_token, true, {}}};
+  }
+  if (o.api_token_file.empty()) return std::vector<api::ApiToken>();
   std::ifstream in(o.api_token_file);
-  std::string token;
-  if (!in || !std::getline(in, token)) return InvalidArgument("cannot read --api-token-file " + o.api_token_file);
-  while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
-  if (token.empty()) return InvalidArgument("--api-token-file " + o.api_token_file + " is empty");
-  return std::optional<std::string>(token);
+  if (!in) return InvalidArgument("cannot read --api-token-file " + o.api_token_file);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return InvalidArgument("cannot read --api-token-file " + o.api_token_file);
+  return api::ParseApiTokens(text, o.api_token_file);
 }
 
 std::vector<std::string> SplitCommas(const std::string& s) {
@@ -74,8 +77,14 @@ Status ServeApp::Start() {
   std::string host;
   uint16_t port = 0;
   STRATUS_RETURN_IF_ERROR(SplitHostPort(options_.listen, &host, &port));
-  auto token = LoadToken(options_);
-  if (!token.ok()) return token.status();
+  auto tokens = LoadTokens(options_);
+  if (!tokens.ok()) return tokens.status();
+  std::shared_ptr<api::AuditLog> audit;
+  {
+    auto log = api::AuditLog::Open(options_.audit_log);
+    if (!log.ok()) return log.status();
+    audit = std::move(*log);
+  }
   auto dedup = ParseHumanDuration(options_.task_dedup_window);
   if (!dedup.ok()) return InvalidArgument("--task-dedup-window: " + dedup.status().message());
   auto reuse = ParseHumanDuration(options_.queue_reuse_window);
@@ -109,7 +118,13 @@ Status ServeApp::Start() {
   server_options.host = host;
   server_options.port = port;
   server_options.max_body_bytes = options_.max_request_bytes;
-  st->server = std::make_unique<http::Server>(*st->loops, st->router, api::CloudTasksHooks(*token), server_options);
+  api::AccessOptions access;
+  access.tokens = std::move(*tokens);
+  access.guard.hosts = api::MakeHostPolicy(host, SplitCommas(options_.allowed_hosts));
+  access.router = &st->router;
+  access.audit = audit;
+  st->server =
+      std::make_unique<http::Server>(*st->loops, st->router, api::CloudTasksHooks(std::move(access)), server_options);
   STRATUS_RETURN_IF_ERROR(st->server->Start());
 
   // Push delivery: the OIDC issuer defaults to this server's own URL, known once bound.
@@ -150,6 +165,7 @@ Status ServeApp::Start() {
     ro.url = options_.redis_url;
     ro.max_request_bytes = options_.redis_max_request_bytes;
     ro.pool_size = options_.redis_pool_size;
+    ro.allowed_hosts = SplitCommas(options_.allowed_hosts);
     st->redis = std::make_unique<api::redis::RedisService>(st->clock, *st->loops);
     Status rs = st->redis->Start(ro);
     if (!rs.ok()) return Status(rs.code(), "Redis REST API: " + rs.message());

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "api/access.h"
 #include "api/redis/upstash.h"
 #include "common/ids.h"
 #include "http/server.h"
@@ -97,7 +98,8 @@ Status RedisService::Start(RedisServiceOptions options) {
   so.host = options.host;
   so.port = options.port;
   so.max_body_bytes = options.max_request_bytes;
-  st->server = std::make_unique<http::Server>(loops_, st->router, UpstashHooks(tokens), so);
+  RequestGuard guard{MakeHostPolicy(options.host, options.allowed_hosts)};
+  st->server = std::make_unique<http::Server>(loops_, st->router, GuardedHooks(UpstashHooks(tokens), guard), so);
   STRATUS_RETURN_IF_ERROR(st->server->Start());
   state_ = std::move(st);
   return Status::Ok();

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/clock.h"
 #include "http/event_loops.h"
@@ -24,6 +25,7 @@ struct RedisServiceOptions {
   std::string url;  // empty: embedded
   size_t max_request_bytes = 10 * 1024 * 1024;
   int pool_size = 16;
+  std::vector<std::string> allowed_hosts;  // --allowed-hosts (api/access.h: MakeHostPolicy)
 };
 
 class RedisService {
