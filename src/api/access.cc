@@ -418,13 +418,15 @@ Status CheckRequest(const http::Request& req, const RequestGuard& guard) {
 }
 
 bool ScopeGrants(TokenScope scope, std::string_view permission) {
-  if (permission.empty() || scope == TokenScope::kAdmin) return true;
+  if (permission == "*" || scope == TokenScope::kAdmin) return true;
+  if (permission.empty()) return false;
   if (scope == TokenScope::kEnqueue) return permission == "cloudtasks.tasks.create";
   std::string_view verb = permission.substr(permission.rfind('.') + 1);
   return verb == "get" || verb == "list" || verb == "getIamPolicy";
 }
 
 bool IsAudited(std::string_view permission) {
+  if (permission.empty() || permission == "*") return false;
   bool subject = permission.rfind("cloudtasks.queues.", 0) == 0 || permission.rfind("stratus.queueConfigs.", 0) == 0 ||
                  permission.rfind("stratus.deadLetters.", 0) == 0;
   return subject && !ScopeGrants(TokenScope::kReadOnly, permission);

@@ -18,7 +18,8 @@
 //    open (and everything below is allowed).
 // 3. Authorization: each route names the IAM permission Google checks for it
 //    (http::Route::permission). A token's scope grants: admin, every permission; read-only,
-//    the get/list ones; enqueue, cloudtasks.tasks.create only. Otherwise 403 in Google's words.
+//    the get/list ones; enqueue, cloudtasks.tasks.create only; "*" (testIamPermissions) is
+//    granted to all, a route without a permission to admin only. Otherwise 403 in Google's words.
 // 4. actAs: a task or queue naming an oidcToken/oauthToken service account the token may not
 //    sign as gets 403 (iam.serviceAccounts.actAs).
 // 5. Audit: queue changes and dead-letter actions are written to the AuditLog (audit.h).
@@ -75,7 +76,8 @@ Status CheckOrigin(std::string_view origin, std::string_view host);
 Status CheckContentType(std::string_view content_type, bool has_body);
 Status CheckRequest(const http::Request& req, const RequestGuard& guard);
 
-// Whether a scope grants a route's permission ("" needs none).
+// Whether a scope grants a route's permission ("*": any scope; "": admin only, so a route
+// added without a permission fails closed).
 bool ScopeGrants(TokenScope scope, std::string_view permission);
 // Queue changes and dead-letter actions.
 bool IsAudited(std::string_view permission);

@@ -30,7 +30,7 @@ struct Route {
   std::string name;  // stable name for logs and metrics, e.g. "queues.create"
   Handler handler;
   // What a kApi route needs beyond a valid credential, in IAM form ("cloudtasks.queues.purge");
-  // empty: any caller the scope admits. The router only stores it; the API layer decides.
+  // "*": any valid credential; empty: admin only. The router only stores it; the API layer decides.
   std::string permission = {};
 };
 

@@ -13,8 +13,17 @@
 #include <fstream>
 #include <sstream>
 
+#include <regex>
+#include <set>
+
+#include "api/access.h"
+#include "api/cloudtasks/routes.h"
+#include "api/stratus/routes.h"
+#include "common/clock.h"
 #include "rest_client.h"
+#include "store/sqlite/sqlite_store.h"
 #include "stratus_process.h"
+#include "tasks/service.h"
 
 namespace stratus {
 namespace {
@@ -381,6 +390,55 @@ TEST(ApiTokenFile, AnUnknownScopeStopsTheStartNamingTheLine) {
       << out;
   EXPECT_EQ(out.find("tok-b"), std::string::npos) << out;
   EXPECT_EQ(out.find("stratus: ready"), std::string::npos) << out;
+  std::filesystem::remove_all(dir);
+}
+
+// The real route tables: every API route names a permission in Google's form (a row added
+// without one would be admin-only), enqueue tokens reach task creation alone, and exactly the
+// queue changes and dead-letter actions are audited.
+TEST(RouteTable, EveryApiRouteNamesAPermission) {
+  std::string dir = TempDir();
+  {
+    auto store = SqliteStore::Open(dir + "/stratus.db", StoreOptions{});
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    SystemClock clock;
+    asio::thread_pool blocking{1};
+    TasksService service(**store, clock, blocking, ServiceOptions{});
+    Metrics metrics;
+    http::Router router;
+    ASSERT_TRUE(api::RegisterCloudTasksRoutes(router, service).ok());
+    ASSERT_TRUE(api::RegisterStratusRoutes(router, service).ok());
+    ASSERT_TRUE(api::RegisterMetricsRoute(router, metrics).ok());
+    const std::regex form(
+        "(cloudtasks\\.(locations|queues|tasks)|stratus\\.(queueConfigs|deadLetters|metrics))\\.[a-zA-Z]+");
+    std::set<std::string> audited, enqueue, read_only;
+    for (const auto& r : router.routes()) {
+      if (r->scope != http::Scope::kApi) continue;
+      if (r->name == "queues.testIamPermissions") {
+        EXPECT_EQ(r->permission, "*");
+      } else {
+        EXPECT_TRUE(std::regex_match(r->permission, form)) << r->name << ": " << r->permission;
+      }
+      if (api::IsAudited(r->permission)) audited.insert(r->name);
+      if (api::ScopeGrants(api::TokenScope::kEnqueue, r->permission)) enqueue.insert(r->name);
+      if (api::ScopeGrants(api::TokenScope::kReadOnly, r->permission)) read_only.insert(r->name);
+      // Nothing a read-only token may call changes anything.
+      if (api::ScopeGrants(api::TokenScope::kReadOnly, r->permission) && r->name != "queues.getIamPolicy" &&
+          r->name != "queues.testIamPermissions") {
+        EXPECT_EQ(r->verb, http::Verb::get) << r->name;
+      }
+    }
+    EXPECT_EQ(enqueue, (std::set<std::string>{"tasks.create", "queues.testIamPermissions"}));
+    EXPECT_EQ(audited,
+              (std::set<std::string>{
+                  "queues.create", "queues.patch", "queues.delete", "queues.purge", "queues.pause", "queues.resume",
+                  "queues.setIamPolicy", "stratus.config.set", "stratus.config.patch", "stratus.deadLetters.purge",
+                  "stratus.deadLetters.retryAll", "stratus.deadLetters.delete", "stratus.deadLetters.retry"}));
+    EXPECT_TRUE(read_only.count("admin.metrics"));
+    EXPECT_TRUE(read_only.count("stratus.deadLetters.list"));
+    (*store)->Close();
+    blocking.join();
+  }
   std::filesystem::remove_all(dir);
 }
 

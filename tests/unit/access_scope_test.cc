@@ -94,11 +94,15 @@ TEST(TokenFile, ErrorsNameTheLineAndNeverTheToken) {
 
 TEST(Scopes, WhatEachScopeGrants) {
   for (const char* p : {"cloudtasks.queues.create", "cloudtasks.queues.purge", "cloudtasks.tasks.run",
-                        "stratus.deadLetters.retry", "cloudtasks.queues.get", "cloudtasks.tasks.create", ""}) {
+                        "stratus.deadLetters.retry", "cloudtasks.queues.get", "cloudtasks.tasks.create", "", "*"}) {
     EXPECT_TRUE(ScopeGrants(TokenScope::kAdmin, p)) << p;
   }
   EXPECT_TRUE(ScopeGrants(TokenScope::kEnqueue, "cloudtasks.tasks.create"));
-  EXPECT_TRUE(ScopeGrants(TokenScope::kEnqueue, ""));
+  // "*" needs no permission (testIamPermissions); a route without one is admin-only.
+  for (TokenScope scope : {TokenScope::kEnqueue, TokenScope::kReadOnly}) {
+    EXPECT_TRUE(ScopeGrants(scope, "*"));
+    EXPECT_FALSE(ScopeGrants(scope, ""));
+  }
   for (const char* p : {"cloudtasks.tasks.get", "cloudtasks.tasks.list", "cloudtasks.tasks.delete",
                         "cloudtasks.queues.get", "cloudtasks.queues.purge", "cloudtasks.locations.list"}) {
     EXPECT_FALSE(ScopeGrants(TokenScope::kEnqueue, p)) << p;
@@ -124,7 +128,7 @@ TEST(Scopes, QueueChangesAndDeadLetterActionsAreAudited) {
     EXPECT_TRUE(IsAudited(p)) << p;
   }
   for (const char* p : {"cloudtasks.queues.get", "cloudtasks.queues.list", "cloudtasks.tasks.create",
-                        "cloudtasks.tasks.delete", "stratus.deadLetters.list", "stratus.queueConfigs.get", ""}) {
+                        "cloudtasks.tasks.delete", "stratus.deadLetters.list", "stratus.queueConfigs.get", "", "*"}) {
     EXPECT_FALSE(IsAudited(p)) << p;
   }
 }
@@ -145,7 +149,8 @@ class ScopedHooksTest : public ::testing::Test {
              R{http::Verb::get, q, "queues.get", "cloudtasks.queues.get"},
              R{http::Verb::patch, q, "queues.patch", "cloudtasks.queues.update"},
              R{http::Verb::post, q + ":purge", "queues.purge", "cloudtasks.queues.purge"},
-             R{http::Verb::post, q + ":testIamPermissions", "queues.testIamPermissions", ""},
+             R{http::Verb::post, q + ":testIamPermissions", "queues.testIamPermissions", "*"},
+             R{http::Verb::post, q + ":unlisted", "queues.unlisted", ""},
              R{http::Verb::post, q + "/tasks", "tasks.create", "cloudtasks.tasks.create"},
              R{http::Verb::get, q + "/tasks/{task}", "tasks.get", "cloudtasks.tasks.get"},
          }) {
@@ -242,8 +247,14 @@ TEST_F(ScopedHooksTest, EnqueueMayOnlyCreateTasks) {
   EXPECT_EQ(Message(Call(http::Verb::post, "/v2/projects/p/locations/l/queues", "tok-web", "{}")),
             "The principal (user or service account) lacks IAM permission \"cloudtasks.queues.create\" for the "
             "resource \"projects/p/locations/l\" (or the resource may not exist).");
-  // testIamPermissions needs no permission, as at Google.
+  // testIamPermissions needs no permission, as at Google; a route without one is admin-only.
   EXPECT_FALSE(Call(http::Verb::post, std::string(kQ) + ":testIamPermissions", "tok-web", "{}"));
+  for (const char* token : {"tok-web", "tok-graf"}) {
+    auto r = Call(http::Verb::post, std::string(kQ) + ":unlisted", token, "{}");
+    ASSERT_TRUE(r) << token;
+    EXPECT_EQ(r->result_int(), 403u);
+  }
+  EXPECT_FALSE(Call(http::Verb::post, std::string(kQ) + ":unlisted", "tok-ops", "{}"));
 }
 
 TEST_F(ScopedHooksTest, ReadOnlyMayOnlyRead) {

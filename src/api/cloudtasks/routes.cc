@@ -12,7 +12,7 @@ struct Row {
   Verb verb;
   const char* path;
   const char* name;
-  const char* permission;  // the IAM permission Google checks; "" for none (testIamPermissions)
+  const char* permission;  // the IAM permission Google checks; "*" for none (testIamPermissions)
   HandlerFn fn;
 };
 
@@ -35,7 +35,7 @@ const Row kRows[] = {
   {Verb::post,   "/queues/{queue}:resume",                                "queues.resume",                "cloudtasks.queues.resume",         cloudtasks::ResumeQueue},
   {Verb::post,   "/queues/{queue}:getIamPolicy",                          "queues.getIamPolicy",          "cloudtasks.queues.getIamPolicy",   cloudtasks::GetIamPolicy},
   {Verb::post,   "/queues/{queue}:setIamPolicy",                          "queues.setIamPolicy",          "cloudtasks.queues.setIamPolicy",   cloudtasks::SetIamPolicy},
-  {Verb::post,   "/queues/{queue}:testIamPermissions",                    "queues.testIamPermissions",    "",                                 cloudtasks::TestIamPermissions},
+  {Verb::post,   "/queues/{queue}:testIamPermissions",                    "queues.testIamPermissions",    "*",                                cloudtasks::TestIamPermissions},
   {Verb::get,    "/queues/{queue}/tasks",                                 "tasks.list",                   "cloudtasks.tasks.list",            cloudtasks::ListTasks},
   {Verb::post,   "/queues/{queue}/tasks",                                 "tasks.create",                 "cloudtasks.tasks.create",          cloudtasks::CreateTask},
   {Verb::get,    "/queues/{queue}/tasks/{task}",                          "tasks.get",                    "cloudtasks.tasks.get",             cloudtasks::GetTask},
