@@ -79,12 +79,6 @@ Status ServeApp::Start() {
   STRATUS_RETURN_IF_ERROR(SplitHostPort(options_.listen, &host, &port));
   auto tokens = LoadTokens(options_);
   if (!tokens.ok()) return tokens.status();
-  std::shared_ptr<api::AuditLog> audit;
-  {
-    auto log = api::AuditLog::Open(options_.audit_log);
-    if (!log.ok()) return log.status();
-    audit = std::move(*log);
-  }
   auto dedup = ParseHumanDuration(options_.task_dedup_window);
   if (!dedup.ok()) return InvalidArgument("--task-dedup-window: " + dedup.status().message());
   auto reuse = ParseHumanDuration(options_.queue_reuse_window);
@@ -118,11 +112,13 @@ Status ServeApp::Start() {
   server_options.host = host;
   server_options.port = port;
   server_options.max_body_bytes = options_.max_request_bytes;
+  auto audit = api::AuditLog::Open(options_.audit_log);
+  if (!audit.ok()) return audit.status();
   api::AccessOptions access;
   access.tokens = std::move(*tokens);
   access.guard.hosts = api::MakeHostPolicy(host, SplitCommas(options_.allowed_hosts));
   access.router = &st->router;
-  access.audit = audit;
+  access.audit = std::move(*audit);
   st->server =
       std::make_unique<http::Server>(*st->loops, st->router, api::CloudTasksHooks(std::move(access)), server_options);
   STRATUS_RETURN_IF_ERROR(st->server->Start());
