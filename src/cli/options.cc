@@ -9,7 +9,9 @@ void AddServeOptions(CLI::App& app, ServeOptions& o) {
   app.add_option("--listen", o.listen, "HOST:PORT of the Cloud Tasks API (port 0 picks a free one)")->capture_default_str();
   app.add_option("--data-dir", o.data_dir, "Directory for the database and keys (created if missing)")->capture_default_str();
   app.add_option("--api-token", o.api_token, "Require 'Authorization: Bearer TOKEN' on every API call");
-  app.add_option("--api-token-file", o.api_token_file, "Read the API token from this file");
+  app.add_option("--api-token-file", o.api_token_file, "Read API tokens from this file: one token alone (admin), or lines 'NAME admin|enqueue|read-only TOKEN [serviceAccounts=a@x,b@y]'");
+  app.add_option("--allowed-hosts", o.allowed_hosts, "Comma-separated Host names the APIs answer to besides loopback ones ('.example.com' adds subdomains, '*' any; default on a non-loopback --listen: any)");
+  app.add_option("--audit-log", o.audit_log, "Append one JSON line per queue change and dead-letter action to this file (0600); always also on stderr");
   app.add_option("--threads", o.threads, "Event loops (0: one per core)")->capture_default_str()->check(CLI::Range(0, 256));
   app.add_option("--task-dedup-window", o.task_dedup_window, "How long a deleted or finished task's name stays taken")->capture_default_str();
   app.add_option("--queue-reuse-window", o.queue_reuse_window, "How long a deleted queue's name stays taken (Google: 7d)")->capture_default_str();

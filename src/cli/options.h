@@ -43,6 +43,9 @@ struct ServeOptions {
   std::string tls_cert;
   std::string tls_key;
   size_t max_connections = 10000;  // per listener
+  // Access (api/access.h, api/audit.h).
+  std::string allowed_hosts;  // comma-separated; empty: loopback names on a loopback --listen, else any
+  std::string audit_log;      // empty: audit lines on stderr only
 };
 
 void AddServeOptions(CLI::App& app, ServeOptions& options);

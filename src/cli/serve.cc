@@ -8,6 +8,7 @@
 
 #include "api/access.h"
 #include "api/admin/admin.h"
+#include "api/audit.h"
 #include "api/cloudtasks/routes.h"
 #include "api/redis/service.h"
 #include "api/stratus/routes.h"
@@ -22,15 +23,17 @@
 namespace stratus::cli {
 namespace {
 
-StatusOr<std::optional<std::string>> LoadToken(const ServeOptions& o) {
-  if (!o.api_token.empty()) return std::optional<std::string>(o.api_token);
-  if (o.api_token_file.empty()) return std::optional<std::string>();
+// --api-token is one admin token; --api-token-file lists one or more (api/access.h).
+StatusOr<std::vector<api::ApiToken>> LoadTokens(const ServeOptions& o) {
+  if (!o.api_token.empty()) {
+    return std::vector<api::ApiToken>{api::ApiToken{"api-token", api::TokenScope::kAdmin, o.api_token, true, {}}};
+  }
+  if (o.api_token_file.empty()) return std::vector<api::ApiToken>();
   std::ifstream in(o.api_token_file);
-  std::string token;
-  if (!in || !std::getline(in, token)) return InvalidArgument("cannot read --api-token-file " + o.api_token_file);
-  while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
-  if (token.empty()) return InvalidArgument("--api-token-file " + o.api_token_file + " is empty");
-  return std::optional<std::string>(token);
+  if (!in) return InvalidArgument("cannot read --api-token-file " + o.api_token_file);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return InvalidArgument("cannot read --api-token-file " + o.api_token_file);
+  return api::ParseApiTokens(text, o.api_token_file);
 }
 
 std::vector<std::string> SplitCommas(const std::string& s) {
@@ -75,8 +78,8 @@ Status ServeApp::Start() {
   std::string host;
   uint16_t port = 0;
   STRATUS_RETURN_IF_ERROR(SplitHostPort(options_.listen, &host, &port));
-  auto token = LoadToken(options_);
-  if (!token.ok()) return token.status();
+  auto tokens = LoadTokens(options_);
+  if (!tokens.ok()) return tokens.status();
   auto dedup = ParseHumanDuration(options_.task_dedup_window);
   if (!dedup.ok()) return InvalidArgument("--task-dedup-window: " + dedup.status().message());
   auto reuse = ParseHumanDuration(options_.queue_reuse_window);
@@ -126,7 +129,15 @@ Status ServeApp::Start() {
   server_options.max_body_bytes = options_.max_request_bytes;
   server_options.max_connections = options_.max_connections;
   server_options.tls = st->tls;
-  st->server = std::make_unique<http::Server>(*st->loops, st->router, api::CloudTasksHooks(*token), server_options);
+  auto audit = api::AuditLog::Open(options_.audit_log);
+  if (!audit.ok()) return audit.status();
+  api::AccessOptions access;
+  access.tokens = std::move(*tokens);
+  access.guard.hosts = api::MakeHostPolicy(host, SplitCommas(options_.allowed_hosts));
+  access.router = &st->router;
+  access.audit = std::move(*audit);
+  st->server =
+      std::make_unique<http::Server>(*st->loops, st->router, api::CloudTasksHooks(std::move(access)), server_options);
   STRATUS_RETURN_IF_ERROR(st->server->Start());
 
   // Push delivery: the OIDC issuer defaults to this server's own URL, known once bound.
@@ -169,6 +180,7 @@ Status ServeApp::Start() {
     ro.pool_size = options_.redis_pool_size;
     ro.max_connections = options_.max_connections;
     ro.tls = st->tls;
+    ro.allowed_hosts = SplitCommas(options_.allowed_hosts);
     st->redis = std::make_unique<api::redis::RedisService>(st->clock, *st->loops);
     Status rs = st->redis->Start(ro);
     if (!rs.ok()) return Status(rs.code(), "Redis REST API: " + rs.message());

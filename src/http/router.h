@@ -29,6 +29,9 @@ struct Route {
   Scope scope;
   std::string name;  // stable name for logs and metrics, e.g. "queues.create"
   Handler handler;
+  // What a kApi route needs beyond a valid credential, in IAM form ("cloudtasks.queues.purge");
+  // "*": any valid credential; empty: admin only. The router only stores it; the API layer decides.
+  std::string permission = {};
 };
 
 class Router {

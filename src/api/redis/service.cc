@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "api/access.h"
 #include "api/redis/upstash.h"
 #include "common/ids.h"
 #include "http/server.h"
@@ -99,7 +100,8 @@ Status RedisService::Start(RedisServiceOptions options) {
   so.max_body_bytes = options.max_request_bytes;
   so.max_connections = options.max_connections;
   so.tls = options.tls;
-  st->server = std::make_unique<http::Server>(loops_, st->router, UpstashHooks(tokens), so);
+  RequestGuard guard{MakeHostPolicy(options.host, options.allowed_hosts)};
+  st->server = std::make_unique<http::Server>(loops_, st->router, GuardedHooks(UpstashHooks(tokens), guard), so);
   STRATUS_RETURN_IF_ERROR(st->server->Start());
   state_ = std::move(st);
   return Status::Ok();

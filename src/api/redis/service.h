@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/clock.h"
 #include "http/event_loops.h"
@@ -27,6 +28,7 @@ struct RedisServiceOptions {
   int pool_size = 16;
   size_t max_connections = 10000;
   std::shared_ptr<http::TlsCredentials> tls;  // null: plain HTTP
+  std::vector<std::string> allowed_hosts;  // --allowed-hosts (api/access.h: MakeHostPolicy)
 };
 
 class RedisService {

@@ -144,6 +144,7 @@ struct Row {
   Verb verb;
   const char* path;
   const char* name;
+  const char* permission;  // in the style of Google's IAM names (access.h maps them to token scopes)
   Reply (*fn)(TasksService&, http::RequestContext&);
 };
 
@@ -151,15 +152,15 @@ constexpr char kQueue[] = "/stratus/v1/projects/{project}/locations/{location}/q
 
 // clang-format off
 const Row kRows[] = {
-  {Verb::get,    "/config",                          "stratus.config.get",        GetConfig},
-  {Verb::put,    "/config",                          "stratus.config.set",        SetConfig},
-  {Verb::patch,  "/config",                          "stratus.config.patch",      SetConfig},
-  {Verb::get,    "/deadLetters",                     "stratus.deadLetters.list",  ListDead},
-  {Verb::delete_,"/deadLetters",                     "stratus.deadLetters.purge", DeleteAllDead},
-  {Verb::post,   "/deadLetters:retryAll",            "stratus.deadLetters.retryAll", RetryAllDead},
-  {Verb::get,    "/deadLetters/{task}",              "stratus.deadLetters.get",   GetDead},
-  {Verb::delete_,"/deadLetters/{task}",              "stratus.deadLetters.delete", DeleteDead},
-  {Verb::post,   "/deadLetters/{task}:retry",        "stratus.deadLetters.retry", RetryDead},
+  {Verb::get,    "/config",                          "stratus.config.get",             "stratus.queueConfigs.get",     GetConfig},
+  {Verb::put,    "/config",                          "stratus.config.set",             "stratus.queueConfigs.update",  SetConfig},
+  {Verb::patch,  "/config",                          "stratus.config.patch",           "stratus.queueConfigs.update",  SetConfig},
+  {Verb::get,    "/deadLetters",                     "stratus.deadLetters.list",       "stratus.deadLetters.list",     ListDead},
+  {Verb::delete_,"/deadLetters",                     "stratus.deadLetters.purge",      "stratus.deadLetters.delete",   DeleteAllDead},
+  {Verb::post,   "/deadLetters:retryAll",            "stratus.deadLetters.retryAll",   "stratus.deadLetters.retry",    RetryAllDead},
+  {Verb::get,    "/deadLetters/{task}",              "stratus.deadLetters.get",        "stratus.deadLetters.get",      GetDead},
+  {Verb::delete_,"/deadLetters/{task}",              "stratus.deadLetters.delete",     "stratus.deadLetters.delete",   DeleteDead},
+  {Verb::post,   "/deadLetters/{task}:retry",        "stratus.deadLetters.retry",      "stratus.deadLetters.retry",    RetryDead},
 };
 // clang-format on
 
@@ -168,9 +169,9 @@ const Row kRows[] = {
 Status RegisterStratusRoutes(http::Router& router, TasksService& service) {
   for (const Row& row : kRows) {
     auto fn = row.fn;
-    STRATUS_RETURN_IF_ERROR(
-        router.Add(http::Route{row.verb, std::string(kQueue) + row.path, http::Scope::kApi, row.name,
-                               [&service, fn](http::RequestContext& ctx) { return fn(service, ctx); }}));
+    STRATUS_RETURN_IF_ERROR(router.Add(
+        http::Route{row.verb, std::string(kQueue) + row.path, http::Scope::kApi, row.name,
+                    [&service, fn](http::RequestContext& ctx) { return fn(service, ctx); }, row.permission}));
   }
   return Status::Ok();
 }
@@ -192,7 +193,8 @@ Status RegisterMetricsRoute(http::Router& router, Metrics& metrics) {
                                 [&metrics](http::RequestContext& ctx) -> Reply {
                                   co_return http::MakeResponse(ctx.request, beast::http::status::ok, metrics.Render(),
                                                                "text/plain; version=0.0.4");
-                                }});
+                                },
+                                "stratus.metrics.get"});
 }
 
 }  // namespace stratus::api
