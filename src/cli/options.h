@@ -30,6 +30,10 @@ struct ServeOptions {
   std::string app_engine_url;
   std::string oauth_token_file;
   bool no_task_log = false;
+  // Where deliveries may go (src/http/target_policy.h).
+  std::string allow_targets;
+  std::string deny_targets;
+  bool deny_private_targets = false;
   // The Upstash Redis REST API (docs/redis.md).
   std::string redis_listen;  // empty: 127.0.0.1:8079, or port 0 when --listen has port 0
   std::string redis_token;

@@ -16,6 +16,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "http/server.h"
+#include "http/target_policy.h"
 #include "store/sqlite/sqlite_store.h"
 #include "tasks/engine/dispatcher.h"
 #include "tasks/service.h"
@@ -106,7 +107,20 @@ Status ServeApp::Start() {
   if (!store.ok()) return store.status();
   st->store = std::move(*store);
 
+  // The target policy: refused at create for literal addresses, checked per address at delivery.
+  auto target_policy = std::make_shared<http::TargetPolicy>();
+  if (options_.deny_private_targets) target_policy->DenyPrivate();
+  STRATUS_RETURN_IF_ERROR(target_policy->Deny(options_.deny_targets));
+  STRATUS_RETURN_IF_ERROR(target_policy->Allow(options_.allow_targets));
+  target_policy->DenyDefaultAddresses(http::ResolveBounded("metadata.google.internal", std::chrono::seconds(1)));
+
   ServiceOptions service_options;
+  service_options.check_target_url = [target_policy](std::string_view url) {
+    return http::CheckTargetUrl(*target_policy, url);
+  };
+  service_options.check_target_host = [target_policy](std::string_view host) {
+    return http::CheckTargetHost(*target_policy, host);
+  };
   service_options.limits.max_dispatches_per_second = options_.max_queue_rate;
   service_options.locations = SplitCommas(options_.locations);
   st->service = std::make_unique<TasksService>(*st->store, st->clock, st->blocking, service_options);
@@ -150,6 +164,7 @@ Status ServeApp::Start() {
   DispatchOptions dispatch_options;
   dispatch_options.ca_file = options_.ca_file;
   dispatch_options.delivery.app_engine_url = options_.app_engine_url;
+  dispatch_options.delivery.target_policy = target_policy;
   if (!options_.oauth_token_file.empty()) {
     std::ifstream in(options_.oauth_token_file);
     if (!in || !std::getline(in, dispatch_options.delivery.oauth_token)) {

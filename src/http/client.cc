@@ -1,6 +1,17 @@
 #include "http/client.h"
 
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <atomic>
 #include <charconv>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <limits>
+#include <mutex>
+#include <thread>
 
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/beast/ssl.hpp>
@@ -13,14 +24,183 @@ using SslStream = beast::ssl_stream<beast::tcp_stream>;
 namespace {
 
 constexpr size_t kMaxIdlePerOrigin = 256;
-constexpr size_t kMaxResponseBody = 16 * 1024 * 1024;
+constexpr uint32_t kMaxResponseHeader = 64 * 1024;
+constexpr size_t kBodyChunk = 16 * 1024;  // the fixed buffer a response body streams through
+constexpr size_t kResolverThreads = 4;
 
 bool StartsWithNoCase(std::string_view s, std::string_view p) {
   return s.size() >= p.size() &&
          beast::iequals(beast::string_view(s.data(), p.size()), beast::string_view(p.data(), p.size()));
 }
 
+bool IsTokenChar(unsigned char c) {
+  return std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+// What may appear in a host: unreserved, sub-delims, ':' (IPv6) and '%' (zone, escapes).
+bool IsHostChar(unsigned char c) {
+  return std::isalnum(c) || std::string_view("-._~!$&'()*+,;=:%").find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+std::string Printable(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s.substr(0, 64)) {
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+// Name resolution off the event loops, bounded by the caller's deadline: getaddrinfo cannot be
+// interrupted, so a caller that gives up leaves its query to finish (or be skipped) on one of a
+// few threads shared by every client, and its answer is dropped.
+struct Resolution {
+  std::string host;
+  std::string port;
+  std::atomic<bool> abandoned{false};
+  int gai_error = 0;
+  std::vector<tcp::endpoint> endpoints;
+  std::mutex mu;
+  std::function<void()> done;  // posts to the caller's loop; cleared when the caller leaves
+};
+
+class ResolverPool {
+ public:
+  static ResolverPool& Get() {
+    static ResolverPool* pool = new ResolverPool();  // never destroyed: its threads may still block
+    return *pool;
+  }
+  void Submit(std::shared_ptr<Resolution> r) {
+    std::lock_guard lock(mu_);
+    queue_.push_back(std::move(r));
+    if (idle_ == 0 && threads_ < kResolverThreads) {
+      ++threads_;
+      std::thread([this] { Run(); }).detach();
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  void Run() {
+    for (;;) {
+      std::shared_ptr<Resolution> r;
+      {
+        std::unique_lock lock(mu_);
+        ++idle_;
+        cv_.wait(lock, [&] { return !queue_.empty(); });
+        --idle_;
+        r = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      if (!r->abandoned.load()) {
+        addrinfo hints{};
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        hints.ai_flags = AI_ADDRCONFIG;
+        addrinfo* res = nullptr;
+        r->gai_error = ::getaddrinfo(r->host.c_str(), r->port.c_str(), &hints, &res);
+        for (addrinfo* a = res; a; a = a->ai_next) {
+          tcp::endpoint ep;
+          if (a->ai_addrlen > ep.capacity()) continue;
+          std::memcpy(ep.data(), a->ai_addr, a->ai_addrlen);
+          ep.resize(a->ai_addrlen);
+          r->endpoints.push_back(ep);
+        }
+        if (res) ::freeaddrinfo(res);
+      }
+      std::lock_guard lock(r->mu);
+      if (r->done) r->done();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::shared_ptr<Resolution>> queue_;
+  size_t threads_ = 0;
+  size_t idle_ = 0;
+};
+
+// Resolves on the pool; returns false after `timeout` (the query is then abandoned).
+asio::awaitable<bool> ResolveWithin(asio::io_context& loop, std::shared_ptr<Resolution> r,
+                                    std::chrono::milliseconds timeout) {
+  auto timer = std::make_shared<asio::steady_timer>(loop, timeout);
+  auto finished = std::make_shared<bool>(false);
+  r->done = [&loop, timer, finished] {
+    asio::post(loop, [timer, finished] {
+      *finished = true;
+      timer->cancel();
+    });
+  };
+  struct Abandon {
+    Resolution* r;
+    ~Abandon() {
+      std::lock_guard lock(r->mu);
+      r->abandoned = true;
+      r->done = nullptr;
+    }
+  } abandon{r.get()};
+  ResolverPool::Get().Submit(r);
+  boost::system::error_code ec;
+  co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  co_return *finished;
+}
+
+template <class Stream>
+asio::awaitable<size_t> WriteRequest(Stream& s, const Request& req, boost::system::error_code& ec) {
+  bh::request_serializer<bh::string_body> sr(req);
+  size_t n = co_await bh::async_write(s, sr, asio::redirect_error(asio::use_awaitable, ec));
+  co_return n;
+}
+
 }  // namespace
+
+Status CheckRequest(const Url& url, const Request& req) {
+  if (url.host.empty()) return InvalidArgument("the request has no host");
+  for (unsigned char c : url.host) {
+    if (!IsHostChar(c))
+      return InvalidArgument("the host '" + Printable(url.host) + "' has a character not allowed there");
+  }
+  std::string_view target(req.target().data(), req.target().size());
+  if (target.empty()) return InvalidArgument("the request has no target");
+  for (unsigned char c : target) {
+    if (c <= 0x20 || c == 0x7f) {
+      return InvalidArgument("the URL path '" + Printable(target) + "' has a space or control character");
+    }
+  }
+  for (const auto& field : req) {
+    std::string_view name(field.name_string().data(), field.name_string().size());
+    if (name.empty()) return InvalidArgument("a header has an empty name");
+    for (unsigned char c : name) {
+      if (!IsTokenChar(c)) return InvalidArgument("the header name '" + Printable(name) + "' is not a token");
+    }
+    std::string_view value(field.value().data(), field.value().size());
+    for (unsigned char c : value) {
+      if ((c < 0x20 && c != '\t') || c == 0x7f) {
+        return InvalidArgument("the value of header " + Printable(name) + " has a control character");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status PrepareRequest(const Url& url, Request* req) {
+  if (url.host.size() > 255) return InvalidArgument("the host name is longer than 255 characters");
+  try {
+    req->set(bh::field::host, url.HostHeader());
+    req->target(url.target);
+    req->version(11);
+    req->keep_alive(true);
+    req->prepare_payload();
+  } catch (const std::exception& e) {  // Beast refuses oversized fields by throwing
+    return InvalidArgument(std::string("the request cannot be built: ") + e.what());
+  }
+  return CheckRequest(url, *req);
+}
 
 StatusOr<Url> Url::Parse(std::string_view s) {
   Url u;
@@ -100,6 +280,12 @@ struct HttpClient::Connection {
   beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
 };
 
+struct HttpClient::Exchanged {
+  ClientResult result;
+  size_t bytes_written = 0;
+  bool reusable = false;
+};
+
 HttpClient::HttpClient(asio::io_context& loop, asio::ssl::context& tls) : loop_(loop), tls_(tls) {}
 HttpClient::~HttpClient() = default;
 
@@ -109,16 +295,70 @@ size_t HttpClient::idle_connections() const {
   return n;
 }
 
+std::unique_ptr<HttpClient::Connection> HttpClient::TakeIdle(const std::string& origin) {
+  auto it = idle_.find(origin);
+  if (it == idle_.end()) return nullptr;
+  auto& idle = it->second;
+  while (!idle.empty()) {
+    std::unique_ptr<Connection> conn = std::move(idle.back());
+    idle.pop_back();
+    // Anything readable on an idle connection is either the peer closing or bytes no request
+    // asked for (a second response): either way the connection cannot carry a new exchange.
+    if (conn->buffer.size() != 0) continue;
+    if (conn->tls && SSL_pending(conn->tls->native_handle()) > 0) continue;
+    pollfd p{conn->lowest().socket().native_handle(), POLLIN | POLLRDHUP, 0};
+    if (::poll(&p, 1, 0) != 0) continue;
+    return conn;
+  }
+  return nullptr;
+}
+
 asio::awaitable<std::unique_ptr<HttpClient::Connection>> HttpClient::Connect(const Url& url,
                                                                              std::chrono::milliseconds timeout,
-                                                                             std::string* error, bool* timed_out) {
+                                                                             const SendOptions& options,
+                                                                             ClientResult* failure) {
+  auto fail = [&](ClientResult::Failure f, std::string error) {
+    failure->failure = f;
+    failure->error = std::move(error);
+  };
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::vector<tcp::endpoint> endpoints;
   boost::system::error_code ec;
-  tcp::resolver resolver(loop_);
-  std::string port = std::to_string(url.port);
-  auto results = co_await resolver.async_resolve(url.host, port, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) {
-    *error = "cannot resolve " + url.host + ": " + ec.message();
-    co_return nullptr;
+  auto literal = asio::ip::make_address(url.host, ec);
+  if (!ec) {
+    endpoints.emplace_back(literal, url.port);
+  } else {
+    if (options.policy) {
+      Status st = options.policy->CheckHost(url.host);
+      if (!st.ok()) {
+        fail(ClientResult::Failure::kRefused, st.message());
+        co_return nullptr;
+      }
+    }
+    auto r = std::make_shared<Resolution>();
+    r->host = url.host;
+    r->port = std::to_string(url.port);
+    bool resolved = co_await ResolveWithin(loop_, r, timeout);
+    if (!resolved) {
+      fail(ClientResult::Failure::kTimeout, "resolving " + url.host + " took longer than the deadline");
+      co_return nullptr;
+    }
+    if (r->gai_error != 0 || r->endpoints.empty()) {
+      fail(ClientResult::Failure::kConnect,
+           "cannot resolve " + url.host + ": " + (r->gai_error ? gai_strerror(r->gai_error) : "no address"));
+      co_return nullptr;
+    }
+    endpoints = std::move(r->endpoints);
+  }
+  // Every address is checked, and only checked addresses are connected to.
+  if (options.policy) {
+    for (const auto& ep : endpoints) {
+      Status st = options.policy->Check(url.host, ep.address());
+      if (!st.ok()) {
+        fail(ClientResult::Failure::kRefused, st.message());
+        co_return nullptr;
+      }
+    }
   }
   auto conn = std::make_unique<Connection>();
   conn->origin = url.Origin();
@@ -128,66 +368,107 @@ asio::awaitable<std::unique_ptr<HttpClient::Connection>> HttpClient::Connect(con
     conn->plain = std::make_unique<beast::tcp_stream>(loop_);
   }
   beast::tcp_stream& tcp_layer = conn->lowest();
-  tcp_layer.expires_after(timeout);
-  co_await tcp_layer.async_connect(results, asio::redirect_error(asio::use_awaitable, ec));
+  tcp_layer.expires_at(deadline);
+  co_await tcp_layer.async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) {
-    *timed_out = ec == beast::error::timeout;
-    *error = "cannot connect to " + url.Origin() + ": " + ec.message();
+    fail(ec == beast::error::timeout ? ClientResult::Failure::kTimeout : ClientResult::Failure::kConnect,
+         "cannot connect to " + url.Origin() + ": " + ec.message());
     co_return nullptr;
   }
   tcp_layer.socket().set_option(tcp::no_delay(true), ec);
   if (url.tls) {
     if (!SSL_set_tlsext_host_name(conn->tls->native_handle(), url.host.c_str())) {
-      *error = "cannot set TLS server name";
+      fail(ClientResult::Failure::kConnect, "cannot set TLS server name");
       co_return nullptr;
     }
     conn->tls->set_verify_callback(asio::ssl::host_name_verification(url.host));
     co_await conn->tls->async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
-      *timed_out = ec == beast::error::timeout;
-      *error = "TLS handshake with " + url.Origin() + " failed: " + ec.message();
+      fail(ec == beast::error::timeout ? ClientResult::Failure::kTimeout : ClientResult::Failure::kConnect,
+           "TLS handshake with " + url.Origin() + " failed: " + ec.message());
       co_return nullptr;
     }
   }
   co_return conn;
 }
 
-asio::awaitable<ClientResult> HttpClient::Exchange(Connection& conn, const Request& req,
-                                                   std::chrono::milliseconds timeout, bool* reusable) {
-  ClientResult result;
-  boost::system::error_code ec;
-  conn.lowest().expires_after(timeout);
-  bh::response_parser<bh::string_body> parser;
-  parser.body_limit(kMaxResponseBody);
-  if (conn.tls) {
-    co_await bh::async_write(*conn.tls, req, asio::redirect_error(asio::use_awaitable, ec));
-    if (!ec) co_await bh::async_read(*conn.tls, conn.buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
-  } else {
-    co_await bh::async_write(*conn.plain, req, asio::redirect_error(asio::use_awaitable, ec));
-    if (!ec) co_await bh::async_read(*conn.plain, conn.buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+namespace {
+
+// Reads one response through a fixed buffer, keeping at most options.max_body bytes of its body.
+template <class Stream>
+asio::awaitable<void> ReadResponse(Stream& s, beast::flat_buffer& buffer, bool head, const SendOptions& options,
+                                   ClientResult* result, bool* complete, boost::system::error_code& ec) {
+  bh::response_parser<bh::buffer_body> parser;
+  parser.header_limit(kMaxResponseHeader);
+  // What is kept is bounded below; the rest streams past. (Not boost::none: Beast 1.74 compares
+  // a Content-Length against an empty optional and refuses every body.)
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+  if (head) parser.skip(true);
+  co_await bh::async_read_header(s, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return;
+  auto chunk = std::make_unique<char[]>(kBodyChunk);
+  while (!parser.is_done()) {
+    parser.get().body().data = chunk.get();
+    parser.get().body().size = kBodyChunk;
+    co_await bh::async_read(s, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == bh::error::need_buffer) ec = {};
+    const size_t got = kBodyChunk - parser.get().body().size;
+    const size_t room = options.max_body - std::min(options.max_body, result->body.size());
+    result->body.append(chunk.get(), std::min(got, room));
+    if (got > room) {
+      result->body_truncated = true;
+      if (!options.discard_excess_body) {
+        ec = bh::error::body_limit;
+        co_return;
+      }
+    }
+    if (ec) co_return;
   }
-  if (ec) {
-    *reusable = false;
-    result.failure = ec == beast::error::timeout ? ClientResult::Failure::kTimeout : ClientResult::Failure::kProtocol;
-    result.error = ec.message();
-    co_return result;
-  }
-  auto& res = parser.get();
-  result.status = static_cast<int>(res.result_int());
-  for (const auto& field : res) {
-    result.headers[std::string(field.name_string())] = std::string(field.value());
-  }
-  result.body = std::move(res.body());
-  *reusable = res.keep_alive();
-  co_return result;
+  const auto& res = parser.get();
+  result->status = static_cast<int>(res.result_int());
+  for (const auto& field : res) result->headers[std::string(field.name_string())] = std::string(field.value());
+  *complete = res.keep_alive() && res.result_int() != 101;
 }
 
-asio::awaitable<ClientResult> HttpClient::Send(const Url& url, Request req, std::chrono::milliseconds timeout) {
-  req.set(bh::field::host, url.HostHeader());
-  req.target(url.target);
-  req.version(11);
-  req.keep_alive(true);
-  req.prepare_payload();
+}  // namespace
+
+asio::awaitable<HttpClient::Exchanged> HttpClient::Exchange(Connection& conn, const Request& req,
+                                                            std::chrono::milliseconds timeout,
+                                                            const SendOptions& options) {
+  Exchanged x;
+  boost::system::error_code ec;
+  conn.lowest().expires_after(timeout);
+  const bool head = req.method() == bh::verb::head;
+  bool complete = false;
+  if (conn.tls) {
+    x.bytes_written = co_await WriteRequest(*conn.tls, req, ec);
+    if (!ec) co_await ReadResponse(*conn.tls, conn.buffer, head, options, &x.result, &complete, ec);
+  } else {
+    x.bytes_written = co_await WriteRequest(*conn.plain, req, ec);
+    if (!ec) co_await ReadResponse(*conn.plain, conn.buffer, head, options, &x.result, &complete, ec);
+  }
+  if (ec) {
+    x.result.failure = ec == beast::error::timeout ? ClientResult::Failure::kTimeout : ClientResult::Failure::kProtocol;
+    x.result.error = ec == bh::error::body_limit
+                         ? "response body larger than " + std::to_string(options.max_body) + " bytes"
+                         : ec.message();
+    x.result.status = 0;
+    x.result.headers.clear();
+    co_return x;
+  }
+  // Reusable only when this exchange was read to its end and nothing follows it.
+  x.reusable = complete && conn.buffer.size() == 0;
+  co_return x;
+}
+
+asio::awaitable<ClientResult> HttpClient::Send(const Url& url, Request req, std::chrono::milliseconds timeout,
+                                               SendOptions options) {
+  if (Status st = PrepareRequest(url, &req); !st.ok()) {
+    ClientResult r;
+    r.failure = ClientResult::Failure::kRefused;
+    r.error = "request not sent: " + st.message();
+    co_return r;
+  }
   const std::string origin = url.Origin();
   auto deadline = std::chrono::steady_clock::now() + timeout;
   auto remaining = [&] {
@@ -195,45 +476,28 @@ asio::awaitable<ClientResult> HttpClient::Send(const Url& url, Request req, std:
                     std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()));
   };
 
-  // A pooled connection may have been closed by the peer while idle: a failure before any
-  // response on a reused connection is retried once on a fresh one.
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    std::unique_ptr<Connection> conn;
-    bool reused = false;
-    auto& idle = idle_[origin];
-    if (attempt == 0 && !idle.empty()) {
-      conn = std::move(idle.back());
-      idle.pop_back();
-      reused = true;
-    } else {
-      std::string error;
-      bool timed_out = false;
-      auto t = remaining();
-      conn = co_await Connect(url, t, &error, &timed_out);
-      if (!conn) {
-        ClientResult r;
-        r.failure = timed_out ? ClientResult::Failure::kTimeout : ClientResult::Failure::kConnect;
-        r.error = error;
-        co_return r;
-      }
+  for (;;) {
+    std::unique_ptr<Connection> conn = TakeIdle(origin);
+    const bool reused = conn != nullptr;
+    if (!conn) {
+      ClientResult failure;
+      conn = co_await Connect(url, remaining(), options, &failure);
+      if (!conn) co_return failure;
     }
-    bool reusable = false;
-    auto t = remaining();
-    ClientResult r = co_await Exchange(*conn, req, t, &reusable);
-    if (r.failure == ClientResult::Failure::kProtocol && reused) continue;
-    if (r.failure == ClientResult::Failure::kNone && reusable) {
+    Exchanged x = co_await Exchange(*conn, req, remaining(), options);
+    // A pooled connection the peer closed just before the write: nothing of the request left,
+    // so it goes again on another connection. Once any byte was written it may have arrived,
+    // and sending it again could deliver it twice.
+    if (x.result.failure == ClientResult::Failure::kProtocol && reused && x.bytes_written == 0) continue;
+    if (x.result.failure == ClientResult::Failure::kNone && x.reusable) {
       auto& pool = idle_[origin];
       if (pool.size() < kMaxIdlePerOrigin) {
         conn->lowest().expires_never();
         pool.push_back(std::move(conn));
       }
     }
-    co_return r;
+    co_return std::move(x.result);
   }
-  ClientResult r;
-  r.failure = ClientResult::Failure::kConnect;
-  r.error = "connection to " + origin + " failed";
-  co_return r;
 }
 
 }  // namespace stratus::http

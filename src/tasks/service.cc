@@ -75,6 +75,15 @@ bool Covers(std::string_view mask_path, std::string_view field) {
          mask_path[field.size()] == '.' && (field == "httpTarget" || field == "appEngineRoutingOverride");
 }
 
+// The target policy on a queue's httpTarget.uriOverride host.
+Status CheckQueueTarget(const Queue& queue, const ServiceOptions& options) {
+  const nlohmann::json& target = queue.http_target;
+  if (!options.check_target_host || !target.is_object() || !target.contains("uriOverride")) return Status::Ok();
+  const nlohmann::json& o = target["uriOverride"];
+  if (!o.is_object() || !o.contains("host") || !o["host"].is_string()) return Status::Ok();
+  return options.check_target_host(o["host"].get<std::string>());
+}
+
 Status CheckParent(const std::string& parent) {
   // parent = projects/{p}/locations/{l}; the router guarantees the shape.
   size_t p1 = parent.find('/');
@@ -194,6 +203,7 @@ asio::awaitable<StatusOr<Queue>> TasksService::CreateQueue(const std::string& pa
   queue.purge_time.reset();
   ApplyQueueDefaults(&queue);
   STRATUS_RETURN_IF_ERROR_CO(ValidateQueueConfig(queue, options_.limits));
+  STRATUS_RETURN_IF_ERROR_CO(CheckQueueTarget(queue, options_));
   Mutation mutation = QueueUpdate{queue.name, [queue](const Queue* current, bool recently_deleted) -> StatusOr<Queue> {
                                     if (current) return AlreadyExists(msg::kQueueExists);
                                     if (recently_deleted) return FailedPrecondition(msg::kQueueRecentlyDeleted);
@@ -237,6 +247,7 @@ asio::awaitable<StatusOr<Queue>> TasksService::PatchQueue(const std::string& nam
   // Validate the mask before touching the store, against a scratch copy.
   Queue scratch;
   STRATUS_RETURN_IF_ERROR_CO(ApplyUpdateMask(request, update_mask, &scratch));
+  STRATUS_RETURN_IF_ERROR_CO(CheckQueueTarget(scratch, options_));
   Limits limits = options_.limits;
   Mutation mutation = QueueUpdate{
       name, [name, request, update_mask, limits](const Queue* current, bool recently_deleted) -> StatusOr<Queue> {
@@ -307,6 +318,9 @@ asio::awaitable<StatusOr<Task>> TasksService::CreateTask(const std::string& pare
     STRATUS_RETURN_IF_ERROR_CO(CheckTaskId(task.name.substr(parent.size() + 7)));
   }
   STRATUS_RETURN_IF_ERROR_CO(PrepareNewTask(&task, clock_.Now(), options_.limits));
+  if (options_.check_target_url && task.http_request) {
+    STRATUS_RETURN_IF_ERROR_CO(options_.check_target_url(task.http_request->url));
+  }
   StatusOr<WriteResult> r = Internal("unreachable");
   for (int attempt = 0;; ++attempt) {
     // A generated id can meet one another node made in the same microsecond: make another.

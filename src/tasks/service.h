@@ -6,7 +6,9 @@
 // mutations. Nothing here knows HTTP.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/asio.h"
@@ -30,6 +32,10 @@ class TaskEvents {
 
 struct ServiceOptions {
   Limits limits;
+  // The target policy's create-time check of a task URL or a uriOverride host (INVALID_ARGUMENT
+  // for a literal address it denies); unset: anything goes.
+  std::function<Status(std::string_view url)> check_target_url;
+  std::function<Status(std::string_view host)> check_target_host;
   std::vector<std::string> locations = {"us-central1"};  // listed by locations.list
 };
 

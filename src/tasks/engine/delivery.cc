@@ -1,5 +1,6 @@
 #include "tasks/engine/delivery.h"
 
+#include <charconv>
 #include <cstdio>
 
 namespace stratus {
@@ -7,6 +8,9 @@ namespace {
 
 namespace bh = beast::http;
 constexpr Micros kDefaultDeadline = 600LL * kMicrosPerSecond;
+constexpr size_t kKeptResponseBody = 1024;  // what dead letters and logs keep of a response
+constexpr size_t kMaxHeaderName = 256;
+constexpr size_t kMaxHeaderValue = 32 * 1024;
 
 bh::verb VerbOf(HttpMethod m) {
   switch (m) {
@@ -33,7 +37,7 @@ std::string ShortName(const std::string& full) {
 
 // Applies httpTarget.uriOverride. ALWAYS (the default) replaces every part the override
 // names; IF_NOT_EXISTS fills only parts the task's URL leaves out (port, path, query).
-void ApplyUriOverride(const Json& o, http::Url* url) {
+Status ApplyUriOverride(const Json& o, http::Url* url) {
   const bool if_not_exists = o.value("uriOverrideEnforceMode", 0) == 1;
   if (o.contains("scheme") && !if_not_exists) {
     bool tls = o["scheme"].get<int>() == 2;
@@ -43,7 +47,16 @@ void ApplyUriOverride(const Json& o, http::Url* url) {
     }
   }
   if (o.contains("host") && !if_not_exists) url->host = o["host"].get<std::string>();
-  if (o.contains("port") && !if_not_exists) url->port = static_cast<uint16_t>(std::stoi(o["port"].get<std::string>()));
+  if (o.contains("port") && !if_not_exists) {
+    const Json& port = o["port"];
+    std::string text = port.is_string() ? port.get<std::string>() : port.dump();
+    int64_t p = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), p);
+    if (ec != std::errc() || end != text.data() + text.size() || p < 1 || p > 65535) {
+      return InvalidArgument("uriOverride.port " + text + " is not a port (1-65535)");
+    }
+    url->port = static_cast<uint16_t>(p);
+  }
   std::string path = url->target.substr(0, url->target.find('?'));
   std::string query = url->target.find('?') == std::string::npos ? "" : url->target.substr(url->target.find('?') + 1);
   if (o.contains("pathOverride")) {
@@ -55,7 +68,11 @@ void ApplyUriOverride(const Json& o, http::Url* url) {
     if (!if_not_exists || query.empty()) query = q;
   }
   url->target = path + (query.empty() ? "" : "?" + query);
+  return Status::Ok();
 }
+
+StatusOr<Delivery> BuildDeliveryOrThrow(const Queue& queue, const Task& task, auth::OidcSigner* signer,
+                                        const DeliveryOptions& options);
 
 }  // namespace
 
@@ -68,7 +85,22 @@ std::string EtaSeconds(Micros t) {
 
 StatusOr<Delivery> BuildDelivery(const Queue& queue, const Task& task, auth::OidcSigner* signer,
                                  const DeliveryOptions& options) {
+  // A stored document of an unexpected shape is a refusal of this task, not an exception.
+  try {
+    return BuildDeliveryOrThrow(queue, task, signer, options);
+  } catch (const std::exception& e) {
+    return InvalidArgument(std::string("cannot build the request: ") + e.what());
+  }
+}
+
+namespace {
+
+StatusOr<Delivery> BuildDeliveryOrThrow(const Queue& queue, const Task& task, auth::OidcSigner* signer,
+                                        const DeliveryOptions& options) {
   Delivery d;
+  d.send.max_body = kKeptResponseBody;
+  d.send.discard_excess_body = true;
+  d.send.policy = options.target_policy.get();
   std::map<std::string, std::string> headers;
   std::string body;
   HttpMethod method = HttpMethod::kPost;
@@ -103,7 +135,7 @@ StatusOr<Delivery> BuildDelivery(const Queue& queue, const Task& task, auth::Oid
 
   const Json& target = queue.http_target;
   if (task.http_request && target.is_object()) {
-    if (target.contains("uriOverride")) ApplyUriOverride(target["uriOverride"], &d.url);
+    if (target.contains("uriOverride")) STRATUS_RETURN_IF_ERROR(ApplyUriOverride(target["uriOverride"], &d.url));
     if (target.contains("httpMethod")) method = static_cast<HttpMethod>(target["httpMethod"].get<int>());
     if (target.contains("headerOverrides")) {
       for (const auto& h : target["headerOverrides"]) {
@@ -124,7 +156,14 @@ StatusOr<Delivery> BuildDelivery(const Queue& queue, const Task& task, auth::Oid
   http::Request& req = d.request;
   req.method(VerbOf(method));
   req.version(11);
-  for (const auto& [k, v] : headers) req.set(k, v);
+  req.target(d.url.target);
+  for (const auto& [k, v] : headers) {
+    // Checked before Beast sees them: an empty name or an oversized value makes it throw.
+    if (k.empty() || k.size() > kMaxHeaderName || v.size() > kMaxHeaderValue) {
+      return InvalidArgument("header '" + k.substr(0, 64) + "' has an empty or oversized name or value");
+    }
+    req.set(k, v);
+  }
   req.set(beast::http::field::user_agent,
           task.http_request ? "Google-Cloud-Tasks" : "AppEngine-Google; (+http://code.google.com/appengine)");
   const bool is_retry = task.dispatch_count > 1;
@@ -149,7 +188,10 @@ StatusOr<Delivery> BuildDelivery(const Queue& queue, const Task& task, auth::Oid
     req.set(beast::http::field::authorization, "Bearer " + options.oauth_token);
   }
   req.body() = std::move(body);
+  // The last word before anything is sent: exactly one well-formed request, or none.
+  if (Status st = http::PrepareRequest(d.url, &req); !st.ok()) return InvalidArgument("request not sent: " + st.message());
   return d;
 }
 
+}  // namespace
 }  // namespace stratus

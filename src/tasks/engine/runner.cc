@@ -239,11 +239,11 @@ asio::awaitable<void> QueueRunner::Attempt(std::string id, Micros due) {
   http::ClientResult result;
   auto delivery = BuildDelivery(queue_, task, dispatcher_.signer(), dispatcher_.options().delivery);
   if (!delivery.ok()) {
-    result.failure = http::ClientResult::Failure::kConnect;
+    result.failure = http::ClientResult::Failure::kRefused;
     result.error = delivery.status().message();
   } else {
     auto timeout = std::chrono::milliseconds(std::max<Micros>(1, delivery->deadline / 1000));
-    result = co_await client_.Send(delivery->url, std::move(delivery->request), timeout);
+    result = co_await client_.Send(delivery->url, std::move(delivery->request), timeout, delivery->send);
   }
   const Micros end = clock.Now();
   metrics.Observe("stratus_attempt_duration_seconds", name_, static_cast<double>(end - start) / kMicrosPerSecond);
@@ -263,8 +263,11 @@ asio::awaitable<void> QueueRunner::Attempt(std::string id, Micros due) {
     finish.attempt.response_status =
         Status(RpcCodeForHttpStatus(status), success ? "" : "HTTP status code " + std::to_string(status));
   } else {
-    finish.attempt.response_status = Status(timed_out ? Code::kDeadlineExceeded : Code::kUnavailable,
-                                            result.error.empty() ? "no response" : result.error);
+    // Refused: nothing was sent (a malformed request, or a target the policy denies).
+    const bool refused = result.failure == http::ClientResult::Failure::kRefused;
+    finish.attempt.response_status =
+        Status(timed_out ? Code::kDeadlineExceeded : (refused ? Code::kPermissionDenied : Code::kUnavailable),
+               result.error.empty() ? "no response" : result.error);
   }
   if (success) finish.attempt.response_status = Status();
 
