@@ -32,6 +32,9 @@ void AddServeOptions(CLI::App& app, ServeOptions& o) {
   app.add_option("--redis-url", o.redis_url, "Proxy to a real Redis/Valkey: redis://[user:pass@]host:port[/db] (default: the embedded engine)");
   app.add_option("--redis-max-request-bytes", o.redis_max_request_bytes, "Largest Redis REST request body accepted")->capture_default_str()->check(CLI::Range(size_t{1024}, size_t{1} << 30));
   app.add_option("--redis-pool-size", o.redis_pool_size, "Idle connections kept per event loop to the --redis-url server")->capture_default_str()->check(CLI::Range(1, 1024));
+  app.add_option("--redis-script-timeout", o.redis_script_timeout_ms, "Milliseconds a Lua script runs before other commands get BUSY and SCRIPT KILL may stop it (Redis's lua-time-limit)")->capture_default_str()->check(CLI::Range(1, 3600000));
+  app.add_option("--redis-script-max-time", o.redis_script_max_time_ms, "Milliseconds after which any Lua script is stopped, even one that wrote (0: never, as in Redis)")->capture_default_str()->check(CLI::Range(0, 86400000));
+  app.add_option("--redis-script-memory", o.redis_script_memory_bytes, "Bytes the Lua interpreter may hold; a script needing more fails with 'not enough memory'")->capture_default_str()->check(CLI::Range(size_t{1} << 20, size_t{1} << 32));
   // clang-format on
 }
 

@@ -39,6 +39,9 @@ struct ServeOptions {
   std::string redis_url;  // empty: the embedded engine
   size_t redis_max_request_bytes = 10 * 1024 * 1024;
   int redis_pool_size = 64;
+  int redis_script_timeout_ms = 5000;
+  int redis_script_max_time_ms = 0;
+  size_t redis_script_memory_bytes = 64 * 1024 * 1024;
 };
 
 void AddServeOptions(CLI::App& app, ServeOptions& options);

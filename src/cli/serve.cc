@@ -150,6 +150,9 @@ Status ServeApp::Start() {
     ro.url = options_.redis_url;
     ro.max_request_bytes = options_.redis_max_request_bytes;
     ro.pool_size = options_.redis_pool_size;
+    ro.script_timeout_ms = options_.redis_script_timeout_ms;
+    ro.script_max_time_ms = options_.redis_script_max_time_ms;
+    ro.script_memory_bytes = options_.redis_script_memory_bytes;
     st->redis = std::make_unique<api::redis::RedisService>(st->clock, *st->loops);
     Status rs = st->redis->Start(ro);
     if (!rs.ok()) return Status(rs.code(), "Redis REST API: " + rs.message());

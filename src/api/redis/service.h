@@ -24,6 +24,10 @@ struct RedisServiceOptions {
   std::string url;  // empty: embedded
   size_t max_request_bytes = 10 * 1024 * 1024;
   int pool_size = 16;
+  // Lua scripts (embedded engine): the busy threshold, a hard limit (0: none), the heap cap.
+  int script_timeout_ms = 5000;
+  int script_max_time_ms = 0;
+  size_t script_memory_bytes = 64 * 1024 * 1024;
 };
 
 class RedisService {
