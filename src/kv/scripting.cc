@@ -36,7 +36,6 @@ constexpr int kHookInstructions = 1000;
 constexpr const char* kEnvKey = "stratus.env";          // registry: the scripts' read-only globals
 constexpr const char* kScriptsKey = "stratus.scripts";  // registry: f_<sha> -> compiled chunk
 constexpr const char* kReadonlyError = "Attempt to modify a readonly table";
-constexpr const char* kBytecodeError = "loading bytecode is not allowed";
 char kReadonlyMarker;  // its address marks the metatable of a read-only proxy
 
 enum State : int { kIdle, kRunning, kWrote, kStopped };
@@ -391,18 +390,45 @@ int GlobalIndex(lua_State* L) {
   return 1;
 }
 
-// Text chunks only (CVE-2015-4335: crafted bytecode escapes the VM), compiled into the
-// scripts' read-only environment rather than the real globals.
+// Compiles text only (CVE-2015-4335: crafted bytecode escapes the VM). Lua takes a chunk
+// whose first byte is ESC as bytecode; a space before it makes the parser read it as text
+// and refuse it as Redis's Lua does ("unexpected symbol near 'char(27)'"), line numbers intact.
+struct TextChunk {
+  const char* s;
+  size_t len;
+  int part;
+};
+
+const char* ReadText(lua_State*, void* ud, size_t* size) {
+  auto* c = static_cast<TextChunk*>(ud);
+  if (c->part == 0) {
+    c->part = 1;
+    if (c->len > 0 && c->s[0] == LUA_SIGNATURE[0]) {
+      *size = 1;
+      return " ";
+    }
+  }
+  if (c->part == 1) {
+    c->part = 2;
+    *size = c->len;
+    return c->s;
+  }
+  *size = 0;
+  return nullptr;
+}
+
+int LoadText(lua_State* L, const char* s, size_t len, const char* name) {
+  TextChunk chunk{s, len, 0};
+  return lua_load(L, ReadText, &chunk, name);
+}
+
+// loadstring: text only, compiled into the scripts' read-only environment rather than the
+// real globals.
 int SafeLoadstring(lua_State* L) {
   size_t len;
   const char* s = luaL_checklstring(L, 1, &len);
   const char* name = luaL_optstring(L, 2, s);
-  if (len > 0 && s[0] == LUA_SIGNATURE[0]) {
-    lua_pushnil(L);
-    lua_pushstring(L, kBytecodeError);
-    return 2;
-  }
-  if (luaL_loadbuffer(L, s, len, name) != 0) {
+  if (LoadText(L, s, len, name) != 0) {
     lua_pushnil(L);
     lua_insert(L, -2);
     return 2;
@@ -529,9 +555,7 @@ void ScriptRunner::Impl::Init() {
 std::optional<std::string> ScriptRunner::Impl::Define(const std::string& sha, const std::string& body) {
   Init();
   if (defined.count(sha)) return std::nullopt;
-  if (!body.empty() && body[0] == LUA_SIGNATURE[0])
-    return "ERR Error compiling script (new function): user_script: " + std::string(kBytecodeError);
-  if (luaL_loadbuffer(L, body.data(), body.size(), "@user_script")) {
+  if (LoadText(L, body.data(), body.size(), "@user_script")) {
     std::string msg = lua_tostring(L, -1) ? lua_tostring(L, -1) : "unknown error";
     lua_pop(L, 1);
     return "ERR Error compiling script (new function): " + msg;
