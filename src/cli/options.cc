@@ -40,6 +40,9 @@ void AddServeOptions(CLI::App& app, ServeOptions& o) {
   app.add_option("--tls-cert", o.tls_cert, "Certificate chain (PEM) to serve both APIs over HTTPS; needs --tls-key; reloaded on SIGHUP");
   app.add_option("--tls-key", o.tls_key, "Private key (PEM) for --tls-cert; reloaded on SIGHUP");
   app.add_option("--max-connections", o.max_connections, "Open connections per listener; more are answered 503 and closed")->capture_default_str()->check(CLI::Range(size_t{1}, size_t{1} << 24));
+  app.add_option("--redis-script-timeout", o.redis_script_timeout_ms, "Milliseconds a Lua script runs before other commands get BUSY and SCRIPT KILL may stop it (Redis's lua-time-limit)")->capture_default_str()->check(CLI::Range(1, 3600000));
+  app.add_option("--redis-script-max-time", o.redis_script_max_time_ms, "Milliseconds after which any Lua script is stopped, even one that wrote (0: never, as in Redis)")->capture_default_str()->check(CLI::Range(0, 86400000));
+  app.add_option("--redis-script-memory", o.redis_script_memory_bytes, "Bytes the Lua interpreter may hold; a script needing more fails with 'not enough memory'")->capture_default_str()->check(CLI::Range(size_t{1} << 20, size_t{1} << 32));
   // clang-format on
 }
 

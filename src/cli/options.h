@@ -50,6 +50,9 @@ struct ServeOptions {
   // Access (api/access.h, api/audit.h).
   std::string allowed_hosts;  // comma-separated; empty: loopback names on a loopback --listen, else any
   std::string audit_log;      // empty: audit lines on stderr only
+  int redis_script_timeout_ms = 5000;
+  int redis_script_max_time_ms = 0;
+  size_t redis_script_memory_bytes = 64 * 1024 * 1024;
 };
 
 void AddServeOptions(CLI::App& app, ServeOptions& options);

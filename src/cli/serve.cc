@@ -196,6 +196,9 @@ Status ServeApp::Start() {
     ro.max_connections = options_.max_connections;
     ro.tls = st->tls;
     ro.allowed_hosts = SplitCommas(options_.allowed_hosts);
+    ro.script_timeout_ms = options_.redis_script_timeout_ms;
+    ro.script_max_time_ms = options_.redis_script_max_time_ms;
+    ro.script_memory_bytes = options_.redis_script_memory_bytes;
     st->redis = std::make_unique<api::redis::RedisService>(st->clock, *st->loops);
     Status rs = st->redis->Start(ro);
     if (!rs.ok()) return Status(rs.code(), "Redis REST API: " + rs.message());

@@ -4,8 +4,32 @@
 
 namespace stratus::kv {
 
+// Never blocks the event loop: a batch with a script runs on the engine's script thread, and a
+// batch that arrives while a script runs waits on a timer until the script ends or reaches
+// the busy threshold (then it is answered BUSY).
 asio::awaitable<StatusOr<BatchResult>> EmbeddedBackend::Run(std::vector<Argv> commands, BatchMode mode, bool readonly) {
-  BatchResult result = engine_.Execute(commands, mode == BatchMode::kMulti, readonly);
+  bool atomic = mode == BatchMode::kMulti;
+  BatchResult result;
+  auto ex = co_await asio::this_coro::executor;
+  for (;;) {
+    auto timer = std::make_shared<asio::steady_timer>(ex);
+    auto wake = [timer, ex] { asio::post(ex, [timer] { timer->cancel(); }); };
+    Engine::Attempt attempt = engine_.TryExecute(commands, atomic, readonly, &result, wake);
+    if (attempt.route == Engine::Route::kDone) break;
+    if (attempt.route == Engine::Route::kScriptThread) {
+      Engine* engine = &engine_;
+      std::vector<Argv>* cmds = &commands;
+      auto start = [engine, cmds, atomic, readonly](std::function<void(BatchResult)> done) {
+        engine->RunOnScriptThread(std::move(*cmds), atomic, readonly, std::move(done));
+      };
+      result = co_await AwaitCallback<BatchResult>(start);
+      break;
+    }
+    // The loop runs one thread: `wake` cannot cancel the timer before this wait begins.
+    timer->expires_at(attempt.retry_at);
+    boost::system::error_code ec;
+    co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
   AppendLog* log = engine_.log();
   if (result.log_seq != 0 && log && log->policy() == FsyncPolicy::kAlways) {
     uint64_t seq = result.log_seq;

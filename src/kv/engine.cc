@@ -2,6 +2,7 @@
 #include "common/thread_name.h"
 
 #include <chrono>
+#include <future>
 
 #include "kv/scripting.h"
 #include "kv/util.h"
@@ -46,6 +47,7 @@ Status Engine::Open(EngineOptions options) {
   STRATUS_RETURN_IF_ERROR(RegisterZSetFamily(table_));
   STRATUS_RETURN_IF_ERROR(RegisterServerFamily(table_));
   STRATUS_RETURN_IF_ERROR(RegisterScriptingFamily(table_));
+  scripts_->set_limits(options_.script);
 
   if (!options_.log_path.empty()) {
     auto log = AppendLog::Open(options_.log_path, options_.fsync);
@@ -69,6 +71,14 @@ Status Engine::Open(EngineOptions options) {
     // Compaction at start: the log becomes the snapshot of what was just loaded.
     STRATUS_RETURN_IF_ERROR(log_->Rewrite(Snapshot()));
   }
+  {
+    std::lock_guard lock(jobs_mu_);
+    jobs_stop_ = false;
+  }
+  script_thread_ = std::thread([this] {
+    NameThisThread("kv-script");
+    ScriptThreadLoop();
+  });
   if (options_.active_expiry)
     expiry_thread_ = std::thread([this] {
       NameThisThread("kv-expiry");
@@ -84,6 +94,14 @@ void Engine::Close() {
     expiry_cv_.notify_all();
   }
   if (expiry_thread_.joinable()) expiry_thread_.join();
+  // A running script stops at its next check, writes or not; queued batches are answered.
+  scripts_->Abort();
+  {
+    std::lock_guard lock(jobs_mu_);
+    jobs_stop_ = true;
+    jobs_cv_.notify_all();
+  }
+  if (script_thread_.joinable()) script_thread_.join();
   std::lock_guard lock(mu_);
   if (log_) log_->Close();
 }
@@ -155,9 +173,8 @@ Status Engine::MaybeRewrite() {
   return log_->Rewrite(Snapshot());
 }
 
-BatchResult Engine::Execute(const std::vector<Argv>& commands, bool atomic, bool readonly) {
+BatchResult Engine::ExecuteExclusive(const std::vector<Argv>& commands, bool atomic, bool readonly) {
   BatchResult out;
-  std::lock_guard lock(mu_);
   if (log_failed_) {
     // After a failed log write nothing more is acknowledged as durable; reads still work.
     readonly = true;
@@ -192,6 +209,131 @@ BatchResult Engine::Execute(const std::vector<Argv>& commands, bool atomic, bool
   return out;
 }
 
+bool Engine::NeedsScriptThread(const std::vector<Argv>& commands) const {
+  for (const auto& cmd : commands) {
+    if (cmd.empty()) continue;
+    const CommandSpec* spec = table_.Find(cmd[0]);
+    if (!spec) continue;
+    if (spec->name == "eval" || spec->name == "evalsha") return true;
+    if (spec->name == "script" && !(cmd.size() == 2 && IEquals(cmd[1], "kill"))) return true;
+  }
+  return false;
+}
+
+// What a batch gets while a script is past the busy threshold: Redis's BUSY, except for
+// SCRIPT KILL, and the usual refusals (unknown command, arity, read-only token) first.
+BatchResult Engine::BusyResult(const std::vector<Argv>& commands, bool atomic, bool readonly) {
+  BatchResult out;
+  if (atomic) {
+    out.abort = Reply::Error(std::string(kBusyError));
+    return out;
+  }
+  for (const auto& cmd : commands) {
+    if (auto refused = Check(cmd, readonly, false)) {
+      out.replies.push_back(std::move(*refused));
+    } else if (cmd.size() == 2 && IEquals(cmd[0], "script") && IEquals(cmd[1], "kill")) {
+      switch (scripts_->Kill()) {
+        case ScriptRunner::KillResult::kKilled:
+          out.replies.push_back(Reply::Ok());
+          break;
+        case ScriptRunner::KillResult::kUnkillable:
+          out.replies.push_back(Reply::Error(std::string(kUnkillableError)));
+          break;
+        case ScriptRunner::KillResult::kNotBusy:
+          out.replies.push_back(Reply::Error(std::string(kNotBusyError)));
+          break;
+      }
+    } else {
+      out.replies.push_back(Reply::Error(std::string(kBusyError)));
+    }
+  }
+  return out;
+}
+
+Engine::Attempt Engine::TryExecute(const std::vector<Argv>& commands, bool atomic, bool readonly, BatchResult* out,
+                                   std::function<void()> wake) {
+  std::lock_guard lock(mu_);
+  if (script_active_) {
+    if (std::chrono::steady_clock::now() >= script_busy_at_) {
+      *out = BusyResult(commands, atomic, readonly);
+      return {};
+    }
+    if (wake) script_waiters_.push_back(std::move(wake));
+    return {Route::kWait, script_busy_at_};
+  }
+  if (NeedsScriptThread(commands)) return {Route::kScriptThread, {}};
+  *out = ExecuteExclusive(commands, atomic, readonly);
+  return {};
+}
+
+void Engine::RunOnScriptThread(std::vector<Argv> commands, bool atomic, bool readonly,
+                               std::function<void(BatchResult)> done) {
+  size_t n = commands.size();
+  auto job = [this, commands = std::move(commands), atomic, readonly, done] {
+    {
+      std::lock_guard lock(mu_);
+      script_active_ = true;
+      ++script_epoch_;
+      script_busy_at_ = std::chrono::steady_clock::now() + options_.script_busy_after;
+    }
+    BatchResult out = ExecuteExclusive(commands, atomic, readonly);
+    std::vector<std::function<void()>> waiters;
+    {
+      std::lock_guard lock(mu_);
+      script_active_ = false;
+      waiters.swap(script_waiters_);
+    }
+    script_cv_.notify_all();
+    for (auto& w : waiters) w();
+    done(std::move(out));
+  };
+  {
+    std::lock_guard lock(jobs_mu_);
+    if (!jobs_stop_) {
+      jobs_.push_back(std::move(job));
+      jobs_cv_.notify_one();
+      return;
+    }
+  }
+  BatchResult out;  // closed (or never opened): nothing will run it
+  if (atomic) {
+    out.abort = Reply::Error("ERR the server is shutting down");
+  } else {
+    out.replies.assign(n, Reply::Error("ERR the server is shutting down"));
+  }
+  done(std::move(out));
+}
+
+void Engine::ScriptThreadLoop() {
+  std::unique_lock lock(jobs_mu_);
+  for (;;) {
+    jobs_cv_.wait(lock, [this] { return jobs_stop_ || !jobs_.empty(); });
+    if (jobs_.empty()) return;  // stopping, nothing left to answer
+    auto job = std::move(jobs_.front());
+    jobs_.pop_front();
+    lock.unlock();
+    job();
+    lock.lock();
+  }
+}
+
+BatchResult Engine::Execute(const std::vector<Argv>& commands, bool atomic, bool readonly) {
+  for (;;) {
+    BatchResult out;
+    Attempt a = TryExecute(commands, atomic, readonly, &out, nullptr);
+    if (a.route == Route::kDone) return out;
+    if (a.route == Route::kScriptThread) {
+      std::promise<BatchResult> promise;
+      auto result = promise.get_future();
+      RunOnScriptThread(commands, atomic, readonly, [&promise](BatchResult r) { promise.set_value(std::move(r)); });
+      return result.get();
+    }
+    std::unique_lock lock(mu_);
+    uint64_t epoch = script_epoch_;
+    script_cv_.wait_until(lock, a.retry_at, [&] { return !script_active_ || script_epoch_ != epoch; });
+  }
+}
+
 Reply Engine::Run(const Argv& argv) {
   std::vector<Argv> one{argv};
   BatchResult r = Execute(one, false, false);
@@ -200,6 +342,7 @@ Reply Engine::Run(const Argv& argv) {
 
 size_t Engine::ExpireNow() {
   std::lock_guard lock(mu_);
+  if (script_active_) return 0;  // the script thread owns the keyspace
   db_.set_now(NowMs());
   size_t n = db_.ExpireSome(SIZE_MAX);
   for (auto& key : db_.TakeExpired()) AppendRecord({"DEL", std::move(key)});
@@ -224,6 +367,10 @@ void Engine::ExpiryLoop() {
     lock.unlock();
     {
       std::lock_guard engine_lock(mu_);
+      if (script_active_) {  // the script thread owns the keyspace; expire next tick
+        lock.lock();
+        continue;
+      }
       db_.set_now(NowMs());
       // Bounded per tick, as Redis's active cycle is, so a mass expiry never stalls commands.
       db_.ExpireSome(2000);

@@ -2,10 +2,20 @@
 // log. Thread model (docs/redis.md): one mutex serialises command execution, as Redis's
 // single thread does; it is held only while commands run and their log records are
 // written (write(2), never fsync). HTTP parsing, JSON and waiting for fsync happen outside.
+//
+// Scripts never run on the caller's thread: a batch with EVAL, EVALSHA or SCRIPT runs on the
+// engine's script thread, which owns the keyspace for the batch's whole duration without
+// holding the mutex ("script active"). Meanwhile other batches wait (without blocking their
+// thread: TryExecute says when to try again) until the script ends or reaches the busy
+// threshold (Redis's lua-time-limit); past it they are answered BUSY and SCRIPT KILL may stop
+// the script.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -18,10 +28,9 @@
 #include "kv/command.h"
 #include "kv/keyspace.h"
 #include "kv/reply.h"
+#include "kv/scripting.h"
 
 namespace stratus::kv {
-
-class ScriptRunner;
 
 struct EngineOptions {
   std::string log_path;  // empty: in memory only
@@ -29,6 +38,10 @@ struct EngineOptions {
   // Rewrite the log when it exceeds both this size and twice its size after the last rewrite.
   uint64_t rewrite_min_bytes = 64u * 1024 * 1024;
   bool active_expiry = true;  // a background thread deletes expired keys every 100 ms
+  // Redis's lua-time-limit: once a script has run this long, other commands are answered
+  // BUSY and SCRIPT KILL may stop it.
+  std::chrono::milliseconds script_busy_after{5000};
+  ScriptLimits script;  // a hard time limit (none by default) and the interpreter's memory cap
 };
 
 struct BatchResult {
@@ -49,8 +62,24 @@ class Engine {
   void Close();
 
   // Runs commands in order. `atomic`: checked up front and applied as one unit (MULTI/EXEC).
-  // `readonly`: the caller holds the read-only token.
+  // `readonly`: the caller holds the read-only token. Blocks while a script runs (tests,
+  // tools; the REST front end uses TryExecute).
   BatchResult Execute(const std::vector<Argv>& commands, bool atomic, bool readonly);
+
+  // Running a batch without blocking the calling thread:
+  //   kDone: it ran (or was answered BUSY); *out holds the result.
+  //   kScriptThread: it has a script; hand it to RunOnScriptThread.
+  //   kWait: a script is running, below the busy threshold. `wake` is called (from any
+  //   thread) when it ends; try again then, or at retry_at, whichever comes first.
+  enum class Route { kDone, kScriptThread, kWait };
+  struct Attempt {
+    Route route = Route::kDone;
+    std::chrono::steady_clock::time_point retry_at{};
+  };
+  Attempt TryExecute(const std::vector<Argv>& commands, bool atomic, bool readonly, BatchResult* out,
+                     std::function<void()> wake);
+  // Queues a batch for the script thread; `done` runs there with its result.
+  void RunOnScriptThread(std::vector<Argv> commands, bool atomic, bool readonly, std::function<void(BatchResult)> done);
   // One command (tests, tools).
   Reply Run(const Argv& argv);
 
@@ -69,6 +98,11 @@ class Engine {
   bool log_failed() const { return log_failed_.load(); }
 
  private:
+  // The body of a batch; the caller holds mu_ or is the script thread with the script active.
+  BatchResult ExecuteExclusive(const std::vector<Argv>& commands, bool atomic, bool readonly);
+  bool NeedsScriptThread(const std::vector<Argv>& commands) const;
+  BatchResult BusyResult(const std::vector<Argv>& commands, bool atomic, bool readonly);
+  void ScriptThreadLoop();
   void AppendRecord(const Argv& argv);
   Status FlushLog(bool atomic, uint64_t* seq);
   Status MaybeRewrite();
@@ -87,6 +121,19 @@ class Engine {
   size_t pending_records_ = 0;
   bool replaying_ = false;
   std::atomic<bool> log_failed_{false};
+
+  // The script thread and what it owns. Guarded by mu_: script_active_ (the keyspace
+  // belongs to the script thread), its busy time, epoch and waiters.
+  bool script_active_ = false;
+  uint64_t script_epoch_ = 0;
+  std::chrono::steady_clock::time_point script_busy_at_{};
+  std::vector<std::function<void()>> script_waiters_;
+  std::condition_variable script_cv_;
+  std::mutex jobs_mu_;
+  std::condition_variable jobs_cv_;
+  std::deque<std::function<void()>> jobs_;
+  bool jobs_stop_ = true;  // until Open starts the script thread
+  std::thread script_thread_;
 
   std::mutex expiry_mu_;
   std::condition_variable expiry_cv_;

@@ -1,14 +1,20 @@
-// Lua 5.1 scripting the way Redis embeds it: one interpreter, scripts defined as global
-// functions f_<sha1>, KEYS/ARGV globals, redis.call/pcall/error_reply/status_reply/sha1hex,
-// Redis's reply<->Lua conversions, and a time limit. Lua errors are longjmps: every C++
-// object is destroyed before lua_error runs (see Call/DoCall).
+// Lua 5.1 scripting the way Redis embeds it: one interpreter, scripts compiled once per
+// SHA-1 and kept in the registry (not as globals a script could overwrite), KEYS/ARGV,
+// redis.call/pcall/error_reply/status_reply/sha1hex/log, Redis's reply<->Lua conversions,
+// Redis 7's sandbox and stop rules (scripting.h).
+//
+// Lua errors are longjmps: C functions called from Lua destroy every C++ object before they
+// raise (see LuaCall), and the memory cap is enforced only while Lua code runs, so the
+// bridge's own pushes (KEYS, ARGV, a command's reply) never fail half-way.
 #include "kv/scripting.h"
 
 #include <openssl/sha.h>
 
-#include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
 #include <unordered_set>
 
 extern "C" {
@@ -18,12 +24,22 @@ extern "C" {
 }
 
 #include "kv/engine.h"
+#include "kv/lua_patterns.h"
 #include "kv/util.h"
 
 namespace stratus::kv {
 namespace {
 
-constexpr std::chrono::seconds kScriptTimeLimit{5};
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr int kHookInstructions = 1000;
+constexpr const char* kEnvKey = "stratus.env";          // registry: the scripts' read-only globals
+constexpr const char* kScriptsKey = "stratus.scripts";  // registry: f_<sha> -> compiled chunk
+constexpr const char* kReadonlyError = "Attempt to modify a readonly table";
+char kReadonlyMarker;  // its address marks the metatable of a read-only proxy
+
+enum State : int { kIdle, kRunning, kWrote, kStopped };
+enum StopReason : int { kNone, kUserKill, kTimeLimit, kShutdown };
 
 std::string Sha1Hex(std::string_view s) {
   unsigned char md[SHA_DIGEST_LENGTH];
@@ -37,14 +53,111 @@ std::string Sha1Hex(std::string_view s) {
   return out;
 }
 
-// The engine context of the running script (one script runs at a time, under the engine lock).
-struct Running {
-  CommandContext* ctx = nullptr;
-  std::chrono::steady_clock::time_point deadline;
+// Lua numbers become integers as Redis on x86 converts them: out of range or NaN is INT64_MIN.
+int64_t ToInteger(double d) {
+  if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) return INT64_MIN;
+  return static_cast<int64_t>(d);
+}
+
+struct Memory {
+  size_t used = 0;
+  size_t limit = 0;
+  bool enforce = false;  // only while Lua code runs
 };
-Running* g_running = nullptr;  // set only while the engine lock is held
+
+void* Allocate(void* ud, void* ptr, size_t osize, size_t nsize) {
+  auto* m = static_cast<Memory*>(ud);
+  if (nsize == 0) {
+    std::free(ptr);
+    m->used -= osize;
+    return nullptr;
+  }
+  // Lua 5.1 requires that shrinking never fails; only growth is refused.
+  if (m->enforce && nsize > osize && m->used - osize + nsize > m->limit) return nullptr;
+  void* p = std::realloc(ptr, nsize);
+  if (p) m->used = m->used - osize + nsize;
+  return p;
+}
+
+int Panic(lua_State* L) {
+  std::fprintf(stderr, "stratus: unprotected error in the Lua interpreter: %s\n",
+               lua_tostring(L, -1) ? lua_tostring(L, -1) : "?");
+  std::abort();
+}
+
+}  // namespace
+
+struct ScriptRunner::Impl {
+  lua_State* L = nullptr;
+  Memory mem;
+  PatternLimits patterns;
+  ScriptLimits limits;
+  std::unordered_set<std::string> defined;  // SHA-1s compiled into L
+
+  std::atomic<int> state{kIdle};
+  std::atomic<int> reason{kNone};
+  std::atomic<bool> aborted{false};
+  SteadyClock::time_point deadline = SteadyClock::time_point::max();
+  CommandContext* ctx = nullptr;  // the EVAL running now
+
+  ~Impl() {
+    if (L) lua_close(L);
+  }
+
+  // Whether the running script must stop now; once it must, it stays so until it ends.
+  bool ShouldStop() {
+    if (state.load(std::memory_order_relaxed) == kStopped) return true;
+    int why = kNone;
+    if (aborted.load(std::memory_order_relaxed)) {
+      why = kShutdown;
+    } else if (deadline != SteadyClock::time_point::max() && SteadyClock::now() >= deadline) {
+      why = kTimeLimit;
+    }
+    if (why == kNone) return false;
+    reason = why;
+    state = kStopped;
+    return true;
+  }
+
+  // Before a write command: false when the script was killed (then it must not write).
+  bool MarkWrite() {
+    int s = kRunning;
+    if (state.compare_exchange_strong(s, kWrote)) return true;
+    return s == kWrote;
+  }
+
+  void Init();
+  std::optional<std::string> Define(const std::string& sha, const std::string& body);
+  void SetArray(const char* name, const Argv& argv, size_t from, size_t to);
+};
+
+namespace {
+
+thread_local ScriptRunner::Impl* t_running = nullptr;  // the script running on this thread
+
+// Raises the error that ends a stopped script. Call with no C++ object alive.
+int RaiseStop(lua_State* L) {
+  switch (t_running ? t_running->reason.load() : kNone) {
+    case kTimeLimit:
+      return luaL_error(L, "Script killed: it ran longer than the script time limit of %d ms",
+                        static_cast<int>(t_running->limits.max_time.count()));
+    case kShutdown:
+      return luaL_error(L, "Script killed: the server is shutting down");
+    default:
+      return luaL_error(L, "Script killed by user with SCRIPT KILL...");
+  }
+}
+
+void CheckStop(lua_State* L) {
+  if (t_running && t_running->ShouldStop()) RaiseStop(L);
+}
+
+void Hook(lua_State* L, lua_Debug*) {
+  CheckStop(L);
+}
 
 void PushReply(lua_State* L, const Reply& r) {
+  luaL_checkstack(L, 4, "reply nested too deeply");
   switch (r.type) {
     case Reply::Type::kInteger:
       lua_pushnumber(L, static_cast<lua_Number>(r.integer));
@@ -78,19 +191,26 @@ void PushReply(lua_State* L, const Reply& r) {
   }
 }
 
-Reply ToReply(lua_State* L, int depth = 0) {
+// The script's result as a reply. `budget`: bytes the reply may still take (a table that
+// contains itself would otherwise grow without end).
+Reply ToReply(lua_State* L, int depth, size_t* budget) {
+  constexpr size_t kNodeCost = sizeof(Reply);
+  if (*budget < kNodeCost) return Reply::Error("ERR the script's reply is too large");
+  *budget -= kNodeCost;
   switch (lua_type(L, -1)) {
     case LUA_TSTRING: {
       size_t len;
       const char* s = lua_tolstring(L, -1, &len);
+      if (*budget < len) return Reply::Error("ERR the script's reply is too large");
+      *budget -= len;
       return Reply::Bulk(std::string(s, len));
     }
     case LUA_TBOOLEAN:
       return lua_toboolean(L, -1) ? Reply::Integer(1) : Reply::Nil();
     case LUA_TNUMBER:
-      return Reply::Integer(static_cast<int64_t>(lua_tonumber(L, -1)));
+      return Reply::Integer(ToInteger(lua_tonumber(L, -1)));
     case LUA_TTABLE: {
-      if (depth > 64) return Reply::Error("ERR reached lua stack limit");
+      if (depth > 64 || !lua_checkstack(L, 4)) return Reply::Error("ERR reached lua stack limit");
       lua_pushstring(L, "err");
       lua_rawget(L, -2);
       if (lua_type(L, -1) == LUA_TSTRING) {
@@ -115,8 +235,9 @@ Reply ToReply(lua_State* L, int depth = 0) {
           lua_pop(L, 1);
           break;
         }
-        elems.push_back(ToReply(L, depth + 1));
+        elems.push_back(ToReply(L, depth + 1, budget));
         lua_pop(L, 1);
+        if (elems.back().is_error() && elems.back().str == "ERR the script's reply is too large") return elems.back();
       }
       return Reply::Array(std::move(elems));
     }
@@ -125,9 +246,14 @@ Reply ToReply(lua_State* L, int depth = 0) {
   }
 }
 
-// Runs redis.call/pcall's command and pushes its result; returns true when the caller must
-// raise (the pushed value is then the error table). No C++ object outlives this function.
-bool DoCall(lua_State* L, bool raise) {
+enum class CallOutcome { kPushed, kRaise, kStop };
+
+// Runs redis.call/pcall's command and pushes its result (kRaise: the pushed value is the
+// error table to raise). No C++ object outlives this function.
+CallOutcome DoCall(lua_State* L, bool raise) {
+  ScriptRunner::Impl* run = t_running;
+  if (!run || !run->ctx) return CallOutcome::kStop;
+  if (run->ShouldStop()) return CallOutcome::kStop;
   int argc = lua_gettop(L);
   Reply reply;
   if (argc == 0) {
@@ -151,24 +277,37 @@ bool DoCall(lua_State* L, bool raise) {
         break;
       }
     }
+    Engine& engine = run->ctx->engine;
     if (argv.empty()) {
       reply = Reply::Error("ERR Lua redis lib command arguments must be strings or integers");
-    } else if (auto refused = g_running->ctx->engine.Check(argv, false, /*from_script=*/true)) {
+    } else if (auto refused = engine.Check(argv, false, /*from_script=*/true)) {
       reply = std::move(*refused);
     } else {
-      reply = g_running->ctx->engine.CallLocked(argv, /*from_script=*/true);
+      const CommandSpec* spec = engine.table().Find(argv[0]);
+      if ((spec->flags & kWrite) && !run->MarkWrite()) return CallOutcome::kStop;
+      reply = engine.CallLocked(argv, /*from_script=*/true);
     }
   }
+  bool enforce = run->mem.enforce;
+  run->mem.enforce = false;  // a reply the engine already built is handed over whole
   PushReply(L, reply);
-  return raise && reply.is_error();
+  run->mem.enforce = enforce;
+  return raise && reply.is_error() ? CallOutcome::kRaise : CallOutcome::kPushed;
 }
 
 int LuaCall(lua_State* L) {
-  if (DoCall(L, true)) return lua_error(L);
+  switch (DoCall(L, true)) {
+    case CallOutcome::kStop:
+      return RaiseStop(L);
+    case CallOutcome::kRaise:
+      return lua_error(L);
+    case CallOutcome::kPushed:
+      break;
+  }
   return 1;
 }
 int LuaPCall(lua_State* L) {
-  DoCall(L, false);
+  if (DoCall(L, false) == CallOutcome::kStop) return RaiseStop(L);
   return 1;
 }
 
@@ -207,93 +346,275 @@ int LuaLog(lua_State*) {
   return 0;
 }
 
-void TimeLimitHook(lua_State* L, lua_Debug*) {
-  if (g_running && std::chrono::steady_clock::now() > g_running->deadline) {
-    luaL_error(L, "script killed: it ran longer than %d seconds", static_cast<int>(kScriptTimeLimit.count()));
+// pcall, xpcall and coroutine.resume: the wrapped function (upvalue 1), then a stopped
+// script's error is raised again, so a script cannot catch SCRIPT KILL and carry on.
+int Uncatchable(lua_State* L) {
+  int n = lua_gettop(L);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, n, LUA_MULTRET);
+  CheckStop(L);
+  return lua_gettop(L);
+}
+
+bool IsReadonly(lua_State* L, int index) {
+  if (!lua_getmetatable(L, index)) return false;
+  lua_pushlightuserdata(L, &kReadonlyMarker);
+  lua_rawget(L, -2);
+  bool ro = lua_toboolean(L, -1);
+  lua_pop(L, 2);
+  return ro;
+}
+
+int ReadonlyError(lua_State* L) {
+  return luaL_error(L, kReadonlyError);
+}
+
+int SafeRawset(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  if (IsReadonly(L, 1)) return luaL_error(L, kReadonlyError);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 1);
+  return 1;
+}
+
+// __index of the globals: the real table (upvalue 1), and Redis 7's error for a name it lacks.
+int GlobalIndex(lua_State* L) {
+  lua_pushvalue(L, 2);
+  lua_rawget(L, lua_upvalueindex(1));
+  if (lua_isnil(L, -1)) {
+    const char* name = lua_tostring(L, 2);
+    return luaL_error(L, "Script attempted to access nonexistent global variable '%s'", name ? name : "?");
   }
+  return 1;
+}
+
+// Compiles text only (CVE-2015-4335: crafted bytecode escapes the VM). Lua takes a chunk
+// whose first byte is ESC as bytecode; a space before it makes the parser read it as text
+// and refuse it as Redis's Lua does ("unexpected symbol near 'char(27)'"), line numbers intact.
+struct TextChunk {
+  const char* s;
+  size_t len;
+  int part;
+};
+
+const char* ReadText(lua_State*, void* ud, size_t* size) {
+  auto* c = static_cast<TextChunk*>(ud);
+  if (c->part == 0) {
+    c->part = 1;
+    if (c->len > 0 && c->s[0] == LUA_SIGNATURE[0]) {
+      *size = 1;
+      return " ";
+    }
+  }
+  if (c->part == 1) {
+    c->part = 2;
+    *size = c->len;
+    return c->s;
+  }
+  *size = 0;
+  return nullptr;
+}
+
+int LoadText(lua_State* L, const char* s, size_t len, const char* name) {
+  TextChunk chunk{s, len, 0};
+  return lua_load(L, ReadText, &chunk, name);
+}
+
+// loadstring: text only, compiled into the scripts' read-only environment rather than the
+// real globals.
+int SafeLoadstring(lua_State* L) {
+  size_t len;
+  const char* s = luaL_checklstring(L, 1, &len);
+  const char* name = luaL_optstring(L, 2, s);
+  if (LoadText(L, s, len, name) != 0) {
+    lua_pushnil(L);
+    lua_insert(L, -2);
+    return 2;
+  }
+  lua_getfield(L, LUA_REGISTRYINDEX, kEnvKey);
+  lua_setfenv(L, -2);
+  return 1;
+}
+
+// collectgarbage without the options that would let a script switch the collector off.
+int SafeCollectGarbage(lua_State* L) {
+  const char* opt = luaL_optstring(L, 1, "collect");
+  for (const char* ok : {"collect", "count", "step"}) {
+    if (std::strcmp(opt, ok) == 0) {
+      lua_pushvalue(L, lua_upvalueindex(1));
+      lua_insert(L, 1);
+      lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+      return lua_gettop(L);
+    }
+  }
+  return luaL_error(L, "collectgarbage('%s') is not allowed in scripts", opt);
+}
+
+// Replaces table[name] (at `table`) by `fn` with the old value as its upvalue.
+void Wrap(lua_State* L, int table, const char* name, lua_CFunction fn) {
+  lua_getfield(L, table, name);
+  lua_pushcclosure(L, fn, 1);
+  lua_setfield(L, table, name);
+}
+
+// Pushes a read-only proxy of the table at `index`: reads pass through, writes raise.
+void PushReadonlyProxy(lua_State* L, int index, bool globals) {
+  if (index < 0 && index > LUA_REGISTRYINDEX) index = lua_gettop(L) + index + 1;  // not a pseudo-index
+  lua_newtable(L);                                                                // the proxy, empty forever
+  lua_newtable(L);                                                                // its metatable
+  lua_pushvalue(L, index);
+  if (globals) lua_pushcclosure(L, GlobalIndex, 1);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, ReadonlyError);
+  lua_setfield(L, -2, "__newindex");
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "__metatable");  // setmetatable refuses to replace it
+  lua_pushlightuserdata(L, &kReadonlyMarker);
+  lua_pushboolean(L, 1);
+  lua_rawset(L, -3);
+  lua_setmetatable(L, -2);
 }
 
 }  // namespace
 
-struct ScriptRunner::Impl {
-  lua_State* L = nullptr;
-  std::unordered_set<std::string> defined;  // SHA-1s with a function in L
-  std::unordered_map<std::string, std::string> bodies;
-
-  ~Impl() {
-    if (L) lua_close(L);
+void ScriptRunner::Impl::Init() {
+  if (L) return;
+  mem.used = 0;
+  mem.limit = limits.memory_bytes;
+  mem.enforce = false;
+  patterns.check = CheckStop;
+  patterns.max_string_bytes = limits.memory_bytes;
+  L = lua_newstate(Allocate, &mem);
+  if (!L) std::abort();
+  lua_atpanic(L, Panic);
+  // Base, table, string and math, as Redis loads them (base brings coroutine); no io, os,
+  // package or debug.
+  const std::pair<const char*, lua_CFunction> libs[] = {{"", luaopen_base},
+                                                        {LUA_TABLIBNAME, luaopen_table},
+                                                        {LUA_STRLIBNAME, luaopen_string},
+                                                        {LUA_MATHLIBNAME, luaopen_math}};
+  for (auto [name, fn] : libs) {
+    lua_pushcfunction(L, fn);
+    lua_pushstring(L, name);
+    lua_call(L, 1, 0);
   }
-
-  void Init() {
-    if (L) return;
-    L = luaL_newstate();
-    // Base, table, string and math, as Redis loads them; no io, os or package.
-    const std::pair<const char*, lua_CFunction> libs[] = {{"", luaopen_base},
-                                                          {LUA_TABLIBNAME, luaopen_table},
-                                                          {LUA_STRLIBNAME, luaopen_string},
-                                                          {LUA_MATHLIBNAME, luaopen_math}};
-    for (auto [name, fn] : libs) {
-      lua_pushcfunction(L, fn);
-      lua_pushstring(L, name);
-      lua_call(L, 1, 0);
-    }
-    for (const char* unsafe : {"loadfile", "dofile"}) {
-      lua_pushnil(L);
-      lua_setglobal(L, unsafe);
-    }
-    lua_newtable(L);
-    const std::pair<const char*, lua_CFunction> fns[] = {
-        {"call", LuaCall},       {"pcall", LuaPCall}, {"error_reply", LuaErrorReply}, {"status_reply", LuaStatusReply},
-        {"sha1hex", LuaSha1Hex}, {"log", LuaLog}};
-    for (auto [name, fn] : fns) {
-      lua_pushstring(L, name);
-      lua_pushcfunction(L, fn);
-      lua_settable(L, -3);
-    }
-    int level = 0;
-    for (const char* lvl : {"LOG_DEBUG", "LOG_VERBOSE", "LOG_NOTICE", "LOG_WARNING"}) {
-      lua_pushstring(L, lvl);
-      lua_pushnumber(L, level++);
-      lua_settable(L, -3);
-    }
-    lua_setglobal(L, "redis");
+  for (const char* unsafe : {"loadfile", "dofile", "load", "print", "setfenv", "getfenv", "getmetatable", "newproxy",
+                             "module", "require", "gcinfo"}) {
+    lua_pushnil(L);
+    lua_setglobal(L, unsafe);
   }
+  Wrap(L, LUA_GLOBALSINDEX, "pcall", Uncatchable);
+  Wrap(L, LUA_GLOBALSINDEX, "xpcall", Uncatchable);
+  Wrap(L, LUA_GLOBALSINDEX, "rawset", SafeRawset);
+  Wrap(L, LUA_GLOBALSINDEX, "collectgarbage", SafeCollectGarbage);
+  lua_pushcfunction(L, SafeLoadstring);
+  lua_setglobal(L, "loadstring");
+  lua_getglobal(L, "coroutine");
+  Wrap(L, lua_gettop(L), "resume", Uncatchable);
+  lua_pop(L, 1);
+  lua_getglobal(L, LUA_STRLIBNAME);
+  InstallSafeStringFunctions(L, -1, &patterns);
+  lua_pop(L, 1);
 
-  // Defines f_<sha> from `body`; an error message on a compile error.
-  std::optional<std::string> Define(const std::string& sha, const std::string& body) {
-    Init();
-    if (defined.count(sha)) return std::nullopt;
-    std::string code = "function f_" + sha + "() " + body + "\nend";
-    if (luaL_loadbuffer(L, code.data(), code.size(), "@user_script") || lua_pcall(L, 0, 0, 0)) {
-      std::string msg = lua_tostring(L, -1) ? lua_tostring(L, -1) : "unknown error";
-      lua_pop(L, 1);
-      return "ERR Error compiling script (new function): " + msg;
-    }
-    defined.insert(sha);
-    bodies[sha] = body;
-    return std::nullopt;
+  lua_newtable(L);
+  const std::pair<const char*, lua_CFunction> fns[] = {
+      {"call", LuaCall},       {"pcall", LuaPCall}, {"error_reply", LuaErrorReply}, {"status_reply", LuaStatusReply},
+      {"sha1hex", LuaSha1Hex}, {"log", LuaLog}};
+  for (auto [name, fn] : fns) {
+    lua_pushstring(L, name);
+    lua_pushcfunction(L, fn);
+    lua_settable(L, -3);
   }
-
-  void SetArray(const char* name, const Argv& argv, size_t from, size_t to) {
-    lua_createtable(L, static_cast<int>(to - from), 0);
-    for (size_t i = from; i < to; ++i) {
-      lua_pushlstring(L, argv[i].data(), argv[i].size());
-      lua_rawseti(L, -2, static_cast<int>(i - from + 1));
-    }
-    lua_setglobal(L, name);
+  int level = 0;
+  for (const char* lvl : {"LOG_DEBUG", "LOG_VERBOSE", "LOG_NOTICE", "LOG_WARNING"}) {
+    lua_pushstring(L, lvl);
+    lua_pushnumber(L, level++);
+    lua_settable(L, -3);
   }
-};
+  lua_setglobal(L, "redis");
 
-ScriptRunner::ScriptRunner() : impl_(std::make_unique<Impl>()) {}
+  // Every library a script can name becomes a read-only proxy, and so do the globals.
+  for (const char* lib : {"string", "table", "math", "coroutine", "redis"}) {
+    lua_getglobal(L, lib);
+    PushReadonlyProxy(L, -1, false);
+    lua_setglobal(L, lib);
+    lua_pop(L, 1);
+  }
+  PushReadonlyProxy(L, LUA_GLOBALSINDEX, true);
+  lua_pushvalue(L, -1);
+  lua_setglobal(L, "_G");
+  lua_setfield(L, LUA_REGISTRYINDEX, kEnvKey);
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, kScriptsKey);
+  lua_sethook(L, Hook, LUA_MASKCOUNT, kHookInstructions);  // threads inherit it
+}
+
+// Compiles `body` as f_<sha>; an error message on a compile error.
+std::optional<std::string> ScriptRunner::Impl::Define(const std::string& sha, const std::string& body) {
+  Init();
+  if (defined.count(sha)) return std::nullopt;
+  if (LoadText(L, body.data(), body.size(), "@user_script")) {
+    std::string msg = lua_tostring(L, -1) ? lua_tostring(L, -1) : "unknown error";
+    lua_pop(L, 1);
+    return "ERR Error compiling script (new function): " + msg;
+  }
+  lua_getfield(L, LUA_REGISTRYINDEX, kEnvKey);
+  lua_setfenv(L, -2);
+  lua_getfield(L, LUA_REGISTRYINDEX, kScriptsKey);
+  lua_insert(L, -2);
+  lua_setfield(L, -2, ("f_" + sha).c_str());
+  lua_pop(L, 1);
+  defined.insert(sha);
+  return std::nullopt;
+}
+
+void ScriptRunner::Impl::SetArray(const char* name, const Argv& argv, size_t from, size_t to) {
+  lua_createtable(L, static_cast<int>(to - from), 0);
+  for (size_t i = from; i < to; ++i) {
+    lua_pushlstring(L, argv[i].data(), argv[i].size());
+    lua_rawseti(L, -2, static_cast<int>(i - from + 1));
+  }
+  lua_setglobal(L, name);  // the real globals: scripts read them through their proxy
+}
+
+ScriptRunner::ScriptRunner(ScriptLimits limits) : impl_(std::make_unique<Impl>()) {
+  impl_->limits = limits;
+}
 ScriptRunner::~ScriptRunner() = default;
+
+void ScriptRunner::set_limits(ScriptLimits limits) {
+  impl_->limits = limits;
+  impl_->mem.limit = limits.memory_bytes;
+  impl_->patterns.max_string_bytes = limits.memory_bytes;
+}
+
+size_t ScriptRunner::memory_used() const {
+  return impl_->mem.used;
+}
+
+ScriptRunner::KillResult ScriptRunner::Kill() {
+  int s = kRunning;
+  if (impl_->state.compare_exchange_strong(s, kStopped)) {
+    impl_->reason = kUserKill;
+    return KillResult::kKilled;
+  }
+  if (s == kWrote) return KillResult::kUnkillable;
+  if (s == kStopped) return KillResult::kKilled;  // already stopping
+  return KillResult::kNotBusy;
+}
+
+void ScriptRunner::Abort() {
+  impl_->aborted = true;
+}
 
 void ScriptRunner::Eval(CommandContext& ctx, bool by_sha) {
   ctx.NoPropagate();  // the commands the script runs log their own effects
   const Argv& a = ctx.argv;
-  int64_t numkeys;
   auto nk = ParseInt(a[2]);
   if (!nk) return ctx.Error(err::kNotInteger);
-  numkeys = *nk;
+  int64_t numkeys = *nk;
   if (numkeys > static_cast<int64_t>(a.size()) - 3)
     return ctx.Error("ERR Number of keys can't be greater than number of args");
   if (numkeys < 0) return ctx.Error("ERR Number of keys can't be negative");
@@ -303,31 +624,50 @@ void ScriptRunner::Eval(CommandContext& ctx, bool by_sha) {
   } else if (auto e = impl_->Define(sha, a[1])) {
     return ctx.Error(*e);
   }
-  lua_State* L = impl_->L;
+  Impl& im = *impl_;
+  lua_State* L = im.L;
   size_t first_arg = 3 + static_cast<size_t>(numkeys);
-  impl_->SetArray("KEYS", a, 3, first_arg);
-  impl_->SetArray("ARGV", a, first_arg, a.size());
+  im.SetArray("KEYS", a, 3, first_arg);
+  im.SetArray("ARGV", a, first_arg, a.size());
   std::string fname = "f_" + sha;
-  lua_getglobal(L, fname.c_str());
-  Running running{&ctx, std::chrono::steady_clock::now() + kScriptTimeLimit};
-  g_running = &running;
-  lua_sethook(L, TimeLimitHook, LUA_MASKCOUNT, 100000);
+  lua_getfield(L, LUA_REGISTRYINDEX, kScriptsKey);
+  lua_getfield(L, -1, fname.c_str());
+  lua_remove(L, -2);
+
+  im.ctx = &ctx;
+  im.deadline =
+      im.limits.max_time.count() > 0 ? SteadyClock::now() + im.limits.max_time : SteadyClock::time_point::max();
+  im.reason = kNone;
+  im.state = kRunning;
+  t_running = &im;
+  im.mem.enforce = true;
   int rc = lua_pcall(L, 0, 1, 0);
-  lua_sethook(L, nullptr, 0, 0);
-  g_running = nullptr;
+  im.mem.enforce = false;
+  t_running = nullptr;
+  im.state = kIdle;
+  im.ctx = nullptr;
+
   if (rc != 0) {
     if (lua_type(L, -1) == LUA_TTABLE) {
       // An error raised by redis.call: Redis's own text, with where it came from.
-      Reply r = ToReply(L);
-      lua_pop(L, 1);
-      return ctx.Error(r.str + " script: " + sha + ", on @user_script.");
+      size_t budget = 1 << 20;
+      Reply r = ToReply(L, 0, &budget);
+      ctx.Error(r.str + " script: " + sha + ", on @user_script.");
+    } else {
+      std::string msg = lua_tostring(L, -1) ? lua_tostring(L, -1) : "unknown error";
+      ctx.Error("ERR Error running script (call to f_" + sha + "): " + msg);
     }
-    std::string msg = lua_tostring(L, -1) ? lua_tostring(L, -1) : "unknown error";
-    lua_pop(L, 1);
-    return ctx.Error("ERR Error running script (call to f_" + sha + "): " + msg);
+  } else {
+    size_t budget = 4 * im.limits.memory_bytes;
+    ctx.reply = ToReply(L, 0, &budget);
   }
-  ctx.reply = ToReply(L);
-  lua_pop(L, 1);
+  lua_settop(L, 0);
+  // What the script left behind is garbage now; a large heap is collected at once.
+  if (im.mem.used > im.limits.memory_bytes / 4) {
+    lua_gc(L, LUA_GCCOLLECT, 0);
+  } else {
+    lua_gc(L, LUA_GCSTEP, 1);
+  }
 }
 
 void ScriptRunner::Script(CommandContext& ctx) {
@@ -346,9 +686,21 @@ void ScriptRunner::Script(CommandContext& ctx) {
     if (impl_->L) lua_close(impl_->L);
     impl_->L = nullptr;
     impl_->defined.clear();
-    impl_->bodies.clear();
     ctx.reply = Reply::Ok();
-  } else if (sub == "load" || sub == "exists" || sub == "flush") {
+  } else if (sub == "kill" && a.size() == 2) {
+    // Reached only when no script runs (the engine answers SCRIPT KILL during one itself).
+    switch (Kill()) {
+      case KillResult::kKilled:
+        ctx.reply = Reply::Ok();
+        break;
+      case KillResult::kUnkillable:
+        ctx.Error(kUnkillableError);
+        break;
+      case KillResult::kNotBusy:
+        ctx.Error(kNotBusyError);
+        break;
+    }
+  } else if (sub == "load" || sub == "exists" || sub == "flush" || sub == "kill") {
     ctx.Error("ERR wrong number of arguments for 'script|" + sub + "' command");
   } else {
     ctx.Error("ERR unknown subcommand '" + a[1].substr(0, 128) + "'. Try SCRIPT HELP.");

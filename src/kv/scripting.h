@@ -1,8 +1,19 @@
-// Lua scripting (EVAL, EVALSHA, SCRIPT LOAD/EXISTS/FLUSH) as Redis does it: Lua 5.1, one
-// interpreter, scripts cached by SHA-1, redis.call/pcall running commands atomically under
-// the engine's lock.
+// Lua scripting (EVAL, EVALSHA, SCRIPT LOAD/EXISTS/FLUSH/KILL) as Redis does it: Lua 5.1,
+// one interpreter, scripts cached by SHA-1, redis.call/pcall running commands atomically.
+//
+// The sandbox is Redis 7's: base (without dofile, loadfile, load, print, setfenv, getfenv,
+// getmetatable, newproxy, module, require), table, string, math and coroutine; text chunks
+// only (no bytecode, for scripts and loadstring alike); a read-only global table and
+// read-only libraries; a memory cap on the interpreter. A script stops when SCRIPT KILL
+// asks (until it has written), at its time limit if one is set, or at shutdown; checks run
+// every 1,000 Lua instructions and every few thousand pattern-matching steps.
+//
+// Threads: Eval and Script run on the engine's script thread only (the interpreter is
+// not shared); Kill and Abort may be called from any thread.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -10,17 +21,44 @@
 
 namespace stratus::kv {
 
+struct ScriptLimits {
+  // A script running longer is stopped with an error, writes or not. 0: never (Redis: only
+  // SCRIPT KILL stops a script, and only one that has not written).
+  std::chrono::milliseconds max_time{0};
+  // The interpreter's heap; an allocation past it fails the script with "not enough memory".
+  size_t memory_bytes = 64u * 1024 * 1024;
+};
+
 class ScriptRunner {
  public:
-  ScriptRunner();
+  explicit ScriptRunner(ScriptLimits limits = {});
   ~ScriptRunner();
+  // Takes effect for the next script (call before the first).
+  void set_limits(ScriptLimits limits);
+
   // EVAL/EVALSHA body: argv[1] is the script (or its SHA-1), argv[2] numkeys.
   void Eval(CommandContext& ctx, bool by_sha);
   void Script(CommandContext& ctx);
 
+  enum class KillResult { kKilled, kUnkillable, kNotBusy };
+  // SCRIPT KILL: stops the running script unless it has already called a write command.
+  KillResult Kill();
+  // Stops the running script and every later one, writes or not (shutdown).
+  void Abort();
+  // Bytes the interpreter holds now (tests).
+  size_t memory_used() const;
+
+  struct Impl;  // the interpreter (scripting.cc); public so its C callbacks can name it
+
  private:
-  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+inline constexpr std::string_view kBusyError =
+    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+inline constexpr std::string_view kNotBusyError = "NOTBUSY No scripts in execution right now.";
+inline constexpr std::string_view kUnkillableError =
+    "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the "
+    "script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.";
 
 }  // namespace stratus::kv

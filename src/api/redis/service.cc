@@ -84,6 +84,9 @@ Status RedisService::Start(RedisServiceOptions options) {
     kv::EngineOptions eo;
     eo.log_path = (dir / "appendonly.log").string();
     eo.fsync = *fsync;
+    eo.script_busy_after = std::chrono::milliseconds(options.script_timeout_ms);
+    eo.script.max_time = std::chrono::milliseconds(options.script_max_time_ms);
+    eo.script.memory_bytes = options.script_memory_bytes;
     STRATUS_RETURN_IF_ERROR(st->engine->Open(eo));
     st->backend = std::make_unique<kv::EmbeddedBackend>(*st->engine);
   } else {

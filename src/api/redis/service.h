@@ -29,6 +29,10 @@ struct RedisServiceOptions {
   size_t max_connections = 10000;
   std::shared_ptr<http::TlsCredentials> tls;  // null: plain HTTP
   std::vector<std::string> allowed_hosts;  // --allowed-hosts (api/access.h: MakeHostPolicy)
+  // Lua scripts (embedded engine): the busy threshold, a hard limit (0: none), the heap cap.
+  int script_timeout_ms = 5000;
+  int script_max_time_ms = 0;
+  size_t script_memory_bytes = 64 * 1024 * 1024;
 };
 
 class RedisService {
