@@ -126,10 +126,10 @@ void ExpectOversizedFieldsAnsweredAndServing(uint16_t port) {
       {"value past the header limit", head + "X-Big: " + std::string(200000, 'a') + "\r\n\r\n", 431},
       {"name of 70000 bytes", head + std::string(70000, 'n') + ": v\r\n\r\n", 431},
       {"many fields past the limit", head + many_fields(140 * 1024) + "\r\n", 431},
-      {"request line past the limit", "GET /healthz?" + std::string(140 * 1024, 'q') + " HTTP/1.1\r\nHost: x\r\n\r\n",
+      {"request line past the limit", "GET /healthz?" + std::string(140 * 1024, 'q') + " HTTP/1.1\r\nHost: localhost\r\n\r\n",
        431},
       {"value of 65534 bytes on a POST",
-       "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nX-Big: " + std::string(65534, 'a') + "\r\n\r\n{}",
+       "POST /healthz HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\nX-Big: " + std::string(65534, 'a') + "\r\n\r\n{}",
        431},
   };
   for (const auto& c : cases) {
@@ -141,7 +141,7 @@ void ExpectOversizedFieldsAnsweredAndServing(uint16_t port) {
   // Many fields under the limit and a long request line under it are fine.
   EXPECT_EQ(Exchange(port, head + many_fields(100 * 1024) + "Connection: close\r\n\r\n").status, normal);
   EXPECT_EQ(Exchange(port, "GET /healthz?" + std::string(100 * 1024, 'q') +
-                               " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                               " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
                 .status,
             normal);
 }
@@ -168,24 +168,24 @@ TEST(HttpServerTest, BadTransferEncodingIs400AndTheBodyIsNotReadAsARequest) {
   ASSERT_TRUE(proc.Start()) << proc.output();
   const uint16_t port = PortOf(proc.tasks_url());
   // The body is a complete second request: answered only if the server smuggles it.
-  const std::string smuggled = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::string smuggled = "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n";
   for (const std::string te : {"chunked, identity", "xchunked", "identity", "gzip, chunked", "chunked, chunked"}) {
     RawReply r =
-        Exchange(port, "POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + te + "\r\n\r\n" + smuggled);
+        Exchange(port, "POST /healthz HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: " + te + "\r\n\r\n" + smuggled);
     EXPECT_EQ(r.status, 400) << te << ": " << r.bytes.substr(0, 300);
     EXPECT_EQ(r.responses, 1) << te << ": " << r.bytes;
     EXPECT_TRUE(r.closed) << te;
     EXPECT_NE(r.bytes.find("Transfer-Encoding"), std::string::npos) << r.bytes;
   }
   RawReply both =
-      Exchange(port, "POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\nContent-Length: " +
+      Exchange(port, "POST /healthz HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: identity\r\nContent-Length: " +
                          std::to_string(smuggled.size()) + "\r\n\r\n" + smuggled);
   EXPECT_EQ(both.status, 400);
   EXPECT_EQ(both.responses, 1);
   // A real chunked body still works.
   RawReply chunked = Exchange(
       port,
-      "POST /v2/projects/p/locations/us-central1/queues HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "POST /v2/projects/p/locations/us-central1/queues HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
       "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
       "40\r\n{\"name\":\"projects/p/locations/us-central1/queues/chunked-queue\"}\r\n0\r\n\r\n");
   EXPECT_EQ(chunked.status, 200) << chunked.bytes;
@@ -212,7 +212,7 @@ TEST(HttpServerTest, Expect100ContinueGetsAnInterimAnswerBeforeTheBody) {
   int fd = Connect(port);
   ASSERT_GE(fd, 0);
   SendAll(fd,
-          "POST /v2/projects/p/locations/us-central1/queues HTTP/1.1\r\nHost: x\r\n"
+          "POST /v2/projects/p/locations/us-central1/queues HTTP/1.1\r\nHost: localhost\r\n"
           "Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: " +
               std::to_string(body.size()) + "\r\n\r\n");
   // A client waits for the 100 before it sends the body (curl: 1 s; others: for ever).
@@ -228,7 +228,7 @@ TEST(HttpServerTest, Expect100ContinueGetsAnInterimAnswerBeforeTheBody) {
   fd = Connect(port);
   ASSERT_GE(fd, 0);
   SendAll(fd,
-          "POST /v2/projects/p/locations/us-central1/queues HTTP/1.1\r\nHost: x\r\n"
+          "POST /v2/projects/p/locations/us-central1/queues HTTP/1.1\r\nHost: localhost\r\n"
           "Expect: 100-continue\r\nContent-Length: 900000000\r\n\r\n");
   RawReply refused = ReadReply(fd);
   EXPECT_EQ(refused.status, 413) << refused.bytes;
@@ -269,7 +269,7 @@ size_t OpenFds(pid_t pid) {
 
 // A request on an open keep-alive connection; true when it answered 200.
 bool ServesOn(int fd) {
-  SendAll(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  SendAll(fd, "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n");
   RawReply r = ReadReply(fd, [](const std::string& got) { return got.find("\r\n\r\nok\n") != std::string::npos; });
   return r.status == 200;
 }
@@ -293,7 +293,7 @@ TEST(HttpServerTest, AtTheFileDescriptorLimitTheServerShedsConnectionsWithoutSpi
   for (int i = 0; i < 16 && refused.size() < 3; ++i) {
     int fd = Connect(port);
     ASSERT_GE(fd, 0);
-    SendAll(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    SendAll(fd, "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n");
     RawReply r = ReadReply(fd, [](const std::string& got) { return got.find("\r\n\r\nok\n") != std::string::npos; });
     if (r.status == 200) {
       EXPECT_TRUE(refused.empty()) << "connection " << i << " served after one was refused";
