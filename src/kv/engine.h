@@ -69,6 +69,8 @@ class Engine {
  private:
   void AppendRecord(const Argv& argv);
   Status FlushLog(bool atomic, uint64_t* seq);
+  Status LoadLog();  // replays the log into the (empty) keyspace
+  void RollBack();   // after a failed log write: the keyspace as the log has it
   Status MaybeRewrite();
   std::string Snapshot();
   void ExpiryLoop();
@@ -85,6 +87,7 @@ class Engine {
   size_t pending_records_ = 0;
   bool replaying_ = false;
   std::atomic<bool> log_failed_{false};
+  bool log_unreadable_ = false;  // a rollback could not read the log back
 
   std::mutex expiry_mu_;
   std::condition_variable expiry_cv_;
