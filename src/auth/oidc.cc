@@ -1,6 +1,7 @@
 #include "auth/oidc.h"
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
@@ -12,6 +13,7 @@
 #include <sstream>
 
 #include "common/base64.h"
+#include "common/files.h"
 
 namespace stratus::auth {
 namespace fs = std::filesystem;
@@ -85,21 +87,11 @@ Status WritePem(EVP_PKEY* pkey, const fs::path& path) {
   }
   char* data = nullptr;
   long len = BIO_get_mem_data(bio, &data);
-  fs::path tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(data, len);
-    if (!out) {
-      BIO_free(bio);
-      return Unavailable("cannot write " + tmp.string());
-    }
-  }
+  std::string pem(data, static_cast<size_t>(len));
   BIO_free(bio);
-  fs::permissions(tmp, fs::perms::owner_read | fs::perms::owner_write);
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return Unavailable("cannot write " + path.string() + ": " + ec.message());
+  Status st = WriteFileAtomic(path.string(), pem, 0600);
+  OPENSSL_cleanse(pem.data(), pem.size());
+  if (!st.ok()) return Unavailable("cannot write the OIDC key: " + st.message());
   return Status::Ok();
 }
 
@@ -132,12 +124,16 @@ Status OidcSigner::LoadOrCreate() {
   for (const auto& entry : fs::directory_iterator(options_.key_dir)) {
     if (entry.path().extension() != ".pem") continue;
     auto key = std::make_unique<Key>();
-    key->pkey = ParsePem(ReadFile(entry.path()));
-    if (!key->pkey) continue;
     try {
       key->created = std::stoll(entry.path().stem().string());
     } catch (...) {
       continue;
+    }
+    key->pkey = ParsePem(ReadFile(entry.path()));
+    if (!key->pkey) {
+      // Never a silent new key: tokens signed with this one would stop verifying.
+      return FailedPrecondition("the OIDC signing key " + entry.path().string() +
+                                " is empty or not a PEM private key; restore it, or remove it to make a new one");
     }
     key->kid = KidOf(key->pkey);
     key->file = entry.path();

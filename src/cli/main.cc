@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/queues_apply.h"
+#include "cli/redis_check_log.h"
 #include "cli/serve.h"
 
 int main(int argc, char** argv) {
@@ -17,9 +18,14 @@ int main(int argc, char** argv) {
   queues->require_subcommand(1);
   CLI::App* apply = queues->add_subcommand("apply", "Create or update the queues of a queues.yaml");
   stratus::cli::AddQueuesApplyOptions(*apply, apply_options);
+  stratus::cli::RedisCheckLogOptions check_options;
+  CLI::App* check =
+      app.add_subcommand("redis-check-log", "Check the embedded Redis log; --fix truncates a corrupt one");
+  stratus::cli::AddRedisCheckLogOptions(*check, check_options);
   app.add_subcommand("version", "Print the version")->callback([] { std::cout << "stratus 0.1.0\n"; });
   CLI11_PARSE(app, argc, argv);
   if (serve->parsed()) return stratus::cli::RunServe(serve_options);
   if (apply->parsed()) return stratus::cli::RunQueuesApply(apply_options);
+  if (check->parsed()) return stratus::cli::RunRedisCheckLog(check_options);
   return 0;
 }

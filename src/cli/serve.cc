@@ -1,5 +1,7 @@
 #include "cli/serve.h"
 
+#include <sys/stat.h>
+
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -13,7 +15,9 @@
 #include "api/redis/service.h"
 #include "api/stratus/routes.h"
 #include "auth/oidc.h"
+#include "cli/data_dir_lock.h"
 #include "common/clock.h"
+#include "common/files.h"
 #include "common/log.h"
 #include "http/server.h"
 #include "http/target_policy.h"
@@ -55,6 +59,7 @@ std::vector<std::string> SplitCommas(const std::string& s) {
 // Declaration order is destruction order in reverse: the loops die last, after the store
 // has delivered its final callbacks into them.
 struct ServeApp::State {
+  std::unique_ptr<DataDirLock> lock;  // first: released last
   SystemClock clock;
   std::unique_ptr<http::EventLoops> loops;
   asio::thread_pool blocking{4};
@@ -86,9 +91,20 @@ Status ServeApp::Start() {
   auto reuse = ParseHumanDuration(options_.queue_reuse_window);
   if (!reuse.ok()) return InvalidArgument("--queue-reuse-window: " + reuse.status().message());
 
-  std::error_code ec;
-  std::filesystem::create_directories(options_.data_dir, ec);
-  if (ec) return Unavailable("cannot create --data-dir " + options_.data_dir + ": " + ec.message());
+  Status dir = CreatePrivateDir(options_.data_dir);
+  if (!dir.ok()) return Unavailable("cannot create --data-dir " + options_.data_dir + ": " + dir.message());
+  // Before anything in the data dir is opened: a second server would dispatch the same
+  // tasks and overwrite the first one's Redis log.
+  auto lock = DataDirLock::Acquire(options_.data_dir);
+  if (!lock.ok()) return lock.status();
+  st->lock = std::move(*lock);
+  // The database holds task payloads and headers: owner only, like the keys (files created
+  // by an older version are tightened too; new ones follow the process umask, 077).
+  for (const char* name : {"stratus.db", "stratus.db-wal", "stratus.db-shm"}) {
+    std::error_code ec;
+    std::filesystem::permissions(std::filesystem::path(options_.data_dir) / name,
+                                 std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, ec);
+  }
   auto retention = ParseHumanDuration(options_.dead_letter_retention);
   if (!retention.ok()) return InvalidArgument("--dead-letter-retention: " + retention.status().message());
   auto rotate = ParseHumanDuration(options_.oidc_rotate_after);
@@ -235,9 +251,12 @@ std::string ServeApp::redis_banner() const {
   if (!state_ || !state_->redis) return "";
   const auto& r = *state_->redis;
   std::string out = "stratus: Redis REST API on " + r.url() + " (" + r.backend_description() + ")\n";
-  out += "stratus: Redis REST token: " + r.token();
-  if (!r.generated_token_path().empty()) out += " (kept in " + r.generated_token_path() + ")";
-  out += "\n";
+  // The token is printed once, when this start generated it; never one given by flag or file.
+  if (r.token_generated()) {
+    out += "stratus: Redis REST token: " + r.token() + " (kept in " + r.generated_token_path() + ")\n";
+  } else if (!r.generated_token_path().empty()) {
+    out += "stratus: Redis REST token kept in " + r.generated_token_path() + "\n";
+  }
   return out;
 }
 
@@ -255,6 +274,8 @@ int RunServe(const ServeOptions& options) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+  // Everything the server creates (the database, its WAL, keys, the Redis log) is private.
+  ::umask(077);
 
   ServeApp app(options);
   Status st = app.Start();

@@ -5,8 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -49,6 +51,101 @@ StatusOr<FsyncPolicy> ParseFsyncPolicy(std::string_view text) {
   return InvalidArgument("--redis-fsync must be everysec or always, got '" + std::string(text) + "'");
 }
 
+namespace {
+
+bool AllZero(std::string_view s) {
+  return s.find_first_not_of('\0') == std::string_view::npos;
+}
+
+}  // namespace
+
+LogScan ScanLog(std::string_view data, const std::function<std::string(const std::vector<std::string>&)>& apply) {
+  LogScan out;
+  out.file_bytes = data.size();
+  size_t pos = 0;
+  size_t multi_at = 0;  // where the open MULTI starts
+  bool in_multi = false;
+  std::vector<std::pair<size_t, std::vector<std::string>>> pending;  // (offset, command) inside MULTI
+  auto corrupt = [&](size_t at, std::string problem) {
+    out.end = LogScan::End::kCorrupt;
+    out.bad_offset = at;
+    out.problem = std::move(problem);
+    return out;
+  };
+  auto run = [&](size_t at, const std::vector<std::string>& argv) {
+    std::string problem = apply(argv);
+    ++out.commands;
+    if (!problem.empty()) corrupt(at, "a record the engine refuses: " + problem);
+    return problem.empty();
+  };
+  while (pos < data.size()) {
+    std::vector<std::string> argv;
+    size_t used = 0;
+    RespParser::Result r = RespParser::ParseCommand(data.substr(pos), &argv, &used);
+    if (r == RespParser::Result::kIncomplete) {
+      out.end = LogScan::End::kTornTail;  // a write cut short at the end of the file
+      return out;
+    }
+    if (r == RespParser::Result::kError) {
+      // Zeros to the end are what a crash leaves when the size grew before the data landed.
+      if (AllZero(data.substr(pos))) {
+        out.end = LogScan::End::kTornTail;
+        return out;
+      }
+      return corrupt(pos, "not a RESP command");
+    }
+    size_t at = pos;
+    pos += used;
+    if (argv.size() == 1 && IEquals(argv[0], "multi")) {
+      if (in_multi) return corrupt(at, "MULTI inside an unfinished MULTI");
+      in_multi = true;
+      multi_at = at;
+      continue;
+    }
+    if (argv.size() == 1 && IEquals(argv[0], "exec")) {
+      if (!in_multi) return corrupt(at, "EXEC without MULTI");
+      for (const auto& [offset, cmd] : pending) {
+        if (!run(offset, cmd)) {
+          out.good_bytes = multi_at;
+          return out;
+        }
+      }
+      pending.clear();
+      in_multi = false;
+      out.good_bytes = pos;
+      continue;
+    }
+    if (in_multi) {
+      pending.emplace_back(at, std::move(argv));
+    } else {
+      if (!run(at, argv)) return out;
+      out.good_bytes = pos;
+    }
+  }
+  if (in_multi) out.end = LogScan::End::kTornTail;  // the batch's EXEC never made it
+  return out;
+}
+
+StatusOr<std::string> ReadLogFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Errno("open " + path);
+  std::string data;
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      Status st = Errno("read " + path);
+      ::close(fd);
+      return st;
+    }
+    if (n == 0) break;
+    data.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return data;
+}
+
 AppendLog::AppendLog(std::string path, int fd, FsyncPolicy policy) : path_(std::move(path)), policy_(policy), fd_(fd) {
   thread_ = std::thread([this] {
     NameThisThread("kv-fsync");
@@ -69,7 +166,7 @@ StatusOr<std::unique_ptr<AppendLog>> AppendLog::Open(const std::string& path, Fs
   return log;
 }
 
-Status AppendLog::Replay(const std::function<void(const std::vector<std::string>&)>& apply) {
+Status AppendLog::Replay(const std::function<std::string(const std::vector<std::string>&)>& apply) {
   std::string data;
   {
     std::lock_guard lock(mu_);
@@ -82,73 +179,84 @@ Status AppendLog::Replay(const std::function<void(const std::vector<std::string>
       off += static_cast<size_t>(n);
     }
   }
-  size_t pos = 0;
-  size_t good = 0;  // end of the last record applied (or committed MULTI)
-  std::vector<std::vector<std::string>> pending;
-  bool in_multi = false;
-  while (pos < data.size()) {
-    std::vector<std::string> argv;
-    size_t used = 0;
-    RespParser::Result r = RespParser::ParseCommand(std::string_view(data).substr(pos), &argv, &used);
-    if (r != RespParser::Result::kOk) break;  // torn or corrupt tail
-    pos += used;
-    if (argv.size() == 1 && IEquals(argv[0], "multi")) {
-      in_multi = true;
-      pending.clear();
-      continue;
-    }
-    if (argv.size() == 1 && IEquals(argv[0], "exec")) {
-      for (const auto& a : pending) apply(a);
-      pending.clear();
-      in_multi = false;
-      good = pos;
-      continue;
-    }
-    if (in_multi) {
-      pending.push_back(std::move(argv));
-    } else {
-      apply(argv);
-      good = pos;
-    }
+  LogScan scan = ScanLog(data, apply);
+  switch (scan.end) {
+    case LogScan::End::kClean:
+      return Status::Ok();
+    case LogScan::End::kCorrupt:
+      return Status(Code::kDataLoss,
+                    "the Redis log " + path_ + " is corrupt at byte " + std::to_string(scan.bad_offset) + " of " +
+                        std::to_string(scan.file_bytes) + " (" + scan.problem + "); the " +
+                        std::to_string(scan.file_bytes - scan.good_bytes) + " bytes from there on cannot be replayed");
+    case LogScan::End::kTornTail:
+      break;
   }
-  if (good < data.size()) {
-    if (::ftruncate(fd_, static_cast<off_t>(good)) != 0) return Errno("truncate " + path_);
-    std::lock_guard lock(mu_);
-    file_bytes_ = good;
-  }
+  if (::ftruncate(fd_, static_cast<off_t>(scan.good_bytes)) != 0) return Errno("truncate " + path_);
+  if (::fsync(fd_) != 0) return Errno("fsync " + path_);
+  std::fprintf(stderr,
+               "stratus: the Redis log %s ended in an incomplete record (a write cut short by a crash): dropped the "
+               "last %llu bytes, from byte %llu\n",
+               path_.c_str(), static_cast<unsigned long long>(scan.file_bytes - scan.good_bytes),
+               static_cast<unsigned long long>(scan.good_bytes));
+  std::lock_guard lock(mu_);
+  file_bytes_ = scan.good_bytes;
   return Status::Ok();
 }
 
 StatusOr<uint64_t> AppendLog::Append(std::string_view bytes) {
   std::lock_guard lock(mu_);
   if (fd_ < 0) return Unavailable("the Redis log is closed");
-  Status st = WriteAll(fd_, bytes, path_);
-  if (!st.ok()) return st;
+  Status st = Status::Ok();
+  if (fail_count_ > 0) {
+    --fail_count_;
+    (void)WriteAll(fd_, bytes.substr(0, std::min(fail_partial_, bytes.size())), path_);
+    errno = fail_errno_;
+    st = Errno("write " + path_);
+  } else {
+    st = WriteAll(fd_, bytes, path_);
+  }
+  if (!st.ok()) {
+    // Cut off what part of the records made it, so the log still ends on a whole record.
+    (void)::ftruncate(fd_, static_cast<off_t>(file_bytes_));
+    return st;
+  }
   written_seq_ += bytes.size();
   file_bytes_ += bytes.size();
   if (policy_ == FsyncPolicy::kAlways) cv_.notify_one();
   return written_seq_;
 }
 
+void AppendLog::FailWritesForTest(int err, size_t partial, int count) {
+  std::lock_guard lock(mu_);
+  fail_errno_ = err;
+  fail_partial_ = partial;
+  fail_count_ = count;
+}
+
 Status AppendLog::Rewrite(std::string_view snapshot) {
   std::string tmp = path_ + ".rewrite";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  // The descriptor that writes the snapshot becomes the log's: nothing is reopened after the
+  // rename, so a failure leaves either the old log in use or the new one.
+  int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) return Errno("open " + tmp);
   Status st = WriteAll(fd, snapshot, tmp);
   if (st.ok() && ::fsync(fd) != 0) st = Errno("fsync " + tmp);
-  ::close(fd);
   if (!st.ok()) {
+    ::close(fd);
     ::unlink(tmp.c_str());
     return st;
   }
   std::lock_guard sync_lock(sync_mu_);
   std::lock_guard lock(mu_);
-  if (::rename(tmp.c_str(), path_.c_str()) != 0) return Errno("rename " + tmp);
+  if (::rename(tmp.c_str(), path_.c_str()) != 0) {
+    st = Errno("rename " + tmp);
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return st;
+  }
   FsyncDir(path_);
-  int nfd = ::open(path_.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
-  if (nfd < 0) return Errno("reopen " + path_);
   ::close(fd_);
-  fd_ = nfd;
+  fd_ = fd;
   file_bytes_ = base_bytes_ = snapshot.size();
   // The snapshot holds everything written so far, and it is on disk.
   synced_seq_ = written_seq_;

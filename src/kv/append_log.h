@@ -1,7 +1,14 @@
 // The append-only log that makes the embedded engine durable. Records are Redis commands
 // in RESP form (the format of Redis's own AOF), already rewritten to absolute times, so a
 // replay rebuilds exactly the acknowledged state. A batch that must apply atomically
-// (a /multi-exec, a script) is framed by MULTI/EXEC records; a torn tail is truncated.
+// (a /multi-exec, a script) is framed by MULTI/EXEC records.
+//
+// Reading is strict, as Redis is with its AOF: a torn tail (an incomplete last record, an
+// unfinished MULTI, or zero bytes a crash left at the end) is what a crash mid-write leaves,
+// and is truncated with a line on stderr; anything else that cannot be read is corruption,
+// and the log is refused with its byte offset (`stratus redis-check-log` repairs it).
+// A failed write is cut back to the previous end, so the file never holds half a record
+// followed by more records.
 //
 // Writes happen in the caller (the engine, under its lock) with write(2), so a killed
 // process loses nothing written. fsync runs on this log's own thread: every second
@@ -26,18 +33,42 @@ namespace stratus::kv {
 enum class FsyncPolicy { kEverySec, kAlways };
 StatusOr<FsyncPolicy> ParseFsyncPolicy(std::string_view text);
 
+// What reading a log finds.
+struct LogScan {
+  enum class End { kClean, kTornTail, kCorrupt };
+  End end = End::kClean;
+  uint64_t file_bytes = 0;
+  uint64_t good_bytes = 0;  // the end of the last complete record or MULTI/EXEC batch
+  uint64_t commands = 0;    // commands passed to `apply`
+  uint64_t bad_offset = 0;  // kCorrupt: where the record that cannot be read starts
+  std::string problem;      // kCorrupt: what is wrong there
+};
+
+// Reads the records of `data` in order and passes each committed command to `apply`, which
+// answers "" or why that command cannot be in a log (an unknown command, a wrong arity).
+// Stops at the first record that cannot be read.
+LogScan ScanLog(std::string_view data, const std::function<std::string(const std::vector<std::string>&)>& apply);
+
+// Reads a whole file.
+StatusOr<std::string> ReadLogFile(const std::string& path);
+
 class AppendLog {
  public:
   ~AppendLog();
   // Opens (creating if missing) the log at `path` without reading it.
   static StatusOr<std::unique_ptr<AppendLog>> Open(const std::string& path, FsyncPolicy policy);
 
-  // Reads every complete record in order; drops (and truncates) a torn tail or an
-  // unterminated MULTI. Call before the first Append.
-  Status Replay(const std::function<void(const std::vector<std::string>&)>& apply);
+  // Reads every record in order (see ScanLog). A torn tail is truncated (and said on
+  // stderr); corruption is a kDataLoss error naming the file and the byte offset, and the
+  // file is left as it is. Call before the first Append.
+  Status Replay(const std::function<std::string(const std::vector<std::string>&)>& apply);
 
-  // Writes `bytes` (whole records); returns the log sequence number after them.
+  // Writes `bytes` (whole records); returns the log sequence number after them. On failure
+  // the file is cut back to where it ended before, so nothing of `bytes` stays in it.
   StatusOr<uint64_t> Append(std::string_view bytes);
+  // Tests: the next `count` Appends write `partial` bytes and then fail with `err`, as a
+  // full disk (ENOSPC) or an I/O error (EIO) would.
+  void FailWritesForTest(int err, size_t partial, int count = 1);
   // Replaces the log with `snapshot` (written to a temporary file, fsynced, renamed).
   Status Rewrite(std::string_view snapshot);
   // Calls `done` (on the log thread, or at once) when everything up to `seq` is on disk.
@@ -64,6 +95,9 @@ class AppendLog {
   uint64_t file_bytes_ = 0;
   uint64_t base_bytes_ = 0;
   bool stop_ = false;
+  int fail_errno_ = 0;  // FailWritesForTest
+  size_t fail_partial_ = 0;
+  int fail_count_ = 0;
   std::multimap<uint64_t, std::function<void()>> waiters_;
   std::thread thread_;
 };

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <future>
+#include <cstdio>
 
 #include "kv/scripting.h"
 #include "kv/util.h"
@@ -54,20 +55,7 @@ Status Engine::Open(EngineOptions options) {
     if (!log.ok()) return log.status();
     std::lock_guard lock(mu_);
     log_ = std::move(*log);
-    replaying_ = true;
-    db_.set_loading(true);
-    db_.set_now(NowMs());
-    Status st = log_->Replay([this](const Argv& argv) {
-      if (!Check(argv, false, false)) (void)CallLocked(argv, false);
-    });
-    db_.set_loading(false);
-    replaying_ = false;
-    pending_.clear();
-    pending_records_ = 0;
-    STRATUS_RETURN_IF_ERROR(st);
-    db_.set_now(NowMs());
-    db_.ExpireSome(SIZE_MAX);
-    (void)db_.TakeExpired();
+    STRATUS_RETURN_IF_ERROR(LoadLog());
     // Compaction at start: the log becomes the snapshot of what was just loaded.
     STRATUS_RETURN_IF_ERROR(log_->Rewrite(Snapshot()));
   }
@@ -85,6 +73,45 @@ Status Engine::Open(EngineOptions options) {
       ExpiryLoop();
     });
   return Status::Ok();
+}
+
+Status Engine::LoadLog() {
+  replaying_ = true;
+  db_.set_loading(true);
+  db_.set_now(NowMs());
+  Status st = log_->Replay([this](const Argv& argv) -> std::string {
+    if (auto refused = Check(argv, false, false)) return refused->str;
+    (void)CallLocked(argv, false);
+    return "";
+  });
+  db_.set_loading(false);
+  replaying_ = false;
+  pending_.clear();
+  pending_records_ = 0;
+  STRATUS_RETURN_IF_ERROR(st);
+  db_.set_now(NowMs());
+  db_.ExpireSome(SIZE_MAX);
+  (void)db_.TakeExpired();
+  return Status::Ok();
+}
+
+void Engine::RollBack() {
+  // The batch's log write failed, so the batch never happened: the keyspace is rebuilt from
+  // the log, which still ends with the last batch written whole (Append cut off the rest).
+  // This costs a reload, once: after a failed write every later write is refused.
+  Keyspace applied = std::move(db_);
+  db_ = Keyspace();
+  Status st = LoadLog();
+  if (!st.ok()) {
+    // The log cannot be read back either: keep what memory holds, but answer nothing from
+    // it, since it holds a change that is not on disk.
+    db_ = std::move(applied);
+    log_unreadable_ = true;
+    std::fprintf(stderr,
+                 "stratus: the Redis log cannot be read back after a failed write (%s); every command is refused until "
+                 "restart\n",
+                 st.message().c_str());
+  }
 }
 
 void Engine::Close() {
@@ -158,13 +185,21 @@ Status Engine::FlushLog(bool atomic, uint64_t* seq) {
   }
   pending_.clear();
   pending_records_ = 0;
+  // After a failed write nothing more is appended: writes are refused, and what reads and
+  // expiry delete is gone by time anyway (the log holds absolute expiry times).
+  if (log_failed_) return Status::Ok();
   auto s = log_->Append(bytes);
   if (!s.ok()) {
     log_failed_ = true;
     return s.status();
   }
   *seq = *s;
-  return MaybeRewrite();
+  // A failed rewrite leaves the current log in use and complete: the batch is durable.
+  if (Status rw = MaybeRewrite(); !rw.ok()) {
+    std::fprintf(stderr, "stratus: rewriting the Redis log failed, the current log is kept: %s\n",
+                 rw.message().c_str());
+  }
+  return Status::Ok();
 }
 
 Status Engine::MaybeRewrite() {
@@ -175,6 +210,12 @@ Status Engine::MaybeRewrite() {
 
 BatchResult Engine::ExecuteExclusive(const std::vector<Argv>& commands, bool atomic, bool readonly) {
   BatchResult out;
+  if (log_unreadable_) {
+    for (size_t i = 0; i < commands.size(); ++i) {
+      out.replies.push_back(Reply::Error("MISCONF Errors writing to and reading the append-only log; restart"));
+    }
+    return out;
+  }
   if (log_failed_) {
     // After a failed log write nothing more is acknowledged as durable; reads still work.
     readonly = true;
@@ -203,6 +244,7 @@ BatchResult Engine::ExecuteExclusive(const std::vector<Argv>& commands, bool ato
   if (log_) {
     Status st = FlushLog(atomic, &out.log_seq);
     if (!st.ok()) {
+      RollBack();
       for (auto& r : out.replies) r = Reply::Error("MISCONF Errors writing to the append-only log: " + st.message());
     }
   }

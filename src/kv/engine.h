@@ -105,6 +105,8 @@ class Engine {
   void ScriptThreadLoop();
   void AppendRecord(const Argv& argv);
   Status FlushLog(bool atomic, uint64_t* seq);
+  Status LoadLog();  // replays the log into the (empty) keyspace
+  void RollBack();   // after a failed log write: the keyspace as the log has it
   Status MaybeRewrite();
   std::string Snapshot();
   void ExpiryLoop();
@@ -121,6 +123,7 @@ class Engine {
   size_t pending_records_ = 0;
   bool replaying_ = false;
   std::atomic<bool> log_failed_{false};
+  bool log_unreadable_ = false;  // a rollback could not read the log back
 
   // The script thread and what it owns. Guarded by mu_: script_active_ (the keyspace
   // belongs to the script thread), its busy time, epoch and waiters.

@@ -1,12 +1,11 @@
 #include "api/redis/service.h"
 
-#include <sys/stat.h>
-
 #include <filesystem>
 #include <fstream>
 
 #include "api/access.h"
 #include "api/redis/upstash.h"
+#include "common/files.h"
 #include "common/ids.h"
 #include "http/server.h"
 #include "kv/backend.h"
@@ -19,7 +18,8 @@ namespace {
 StatusOr<std::string> ReadTokenFile(const std::string& path) {
   std::ifstream in(path);
   std::string token;
-  if (!in || !std::getline(in, token)) return InvalidArgument("cannot read the token file " + path);
+  if (!in) return InvalidArgument("cannot read the token file " + path);
+  std::getline(in, token);
   while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
   if (token.empty()) return InvalidArgument("the token file " + path + " is empty");
   return token;
@@ -31,6 +31,7 @@ struct RedisService::State {
   RedisServiceOptions options;
   std::string token;
   std::string generated_path;
+  bool token_generated = false;
   std::unique_ptr<kv::Engine> engine;
   std::unique_ptr<kv::Backend> backend;
   http::Router router;
@@ -60,19 +61,16 @@ Status RedisService::Start(RedisServiceOptions options) {
     std::string path = (dir / "token").string();
     if (std::filesystem::exists(path)) {
       auto t = ReadTokenFile(path);
-      if (!t.ok()) return t.status();
+      if (!t.ok()) {
+        return Status(t.status().code(),
+                      t.status().message() + " (remove it to generate a new token, or give one with --redis-token)");
+      }
       st->token = *t;
     } else {
       st->token = RandomHex(24);
-      std::string tmp = path + ".tmp";
-      {
-        std::ofstream out(tmp, std::ios::trunc);
-        out << st->token << "\n";
-        if (!out) return Unavailable("cannot write " + tmp);
-      }
-      ::chmod(tmp.c_str(), 0600);
-      std::filesystem::rename(tmp, path, ec);
-      if (ec) return Unavailable("cannot write " + path + ": " + ec.message());
+      Status w = WriteFileAtomic(path, st->token + "\n");
+      if (!w.ok()) return Unavailable("cannot keep the Redis token: " + w.message());
+      st->token_generated = true;
     }
     st->generated_path = path;
   }
@@ -87,7 +85,13 @@ Status RedisService::Start(RedisServiceOptions options) {
     eo.script_busy_after = std::chrono::milliseconds(options.script_timeout_ms);
     eo.script.max_time = std::chrono::milliseconds(options.script_max_time_ms);
     eo.script.memory_bytes = options.script_memory_bytes;
-    STRATUS_RETURN_IF_ERROR(st->engine->Open(eo));
+    Status opened = st->engine->Open(eo);
+    if (opened.code() == Code::kDataLoss) {
+      return Status(Code::kDataLoss,
+                    opened.message() + ". Nothing was changed. To start, drop everything from that byte on (" +
+                        "a backup copy is kept) with: stratus redis-check-log --fix " + options.data_dir);
+    }
+    STRATUS_RETURN_IF_ERROR(opened);
     st->backend = std::make_unique<kv::EmbeddedBackend>(*st->engine);
   } else {
     auto proxy = kv::ProxyBackend::Create(options.url, loops_.size(), static_cast<size_t>(options.pool_size));
@@ -123,6 +127,10 @@ std::string RedisService::url() const {
 const std::string& RedisService::token() const {
   static const std::string kEmpty;
   return state_ ? state_->token : kEmpty;
+}
+
+bool RedisService::token_generated() const {
+  return state_ && state_->token_generated;
 }
 
 const std::string& RedisService::generated_token_path() const {

@@ -48,6 +48,8 @@ class RedisService {
   const std::string& token() const;
   // Where a generated token is kept ("" when the token came from a flag or file).
   const std::string& generated_token_path() const;
+  // True when this start generated the token (the first start on a data dir).
+  bool token_generated() const;
   std::string backend_description() const;
   // The backend's readiness (kv::Backend::Health), for /readyz.
   Status Health() const;
