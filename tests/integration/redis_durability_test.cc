@@ -73,9 +73,15 @@ class Child {
     return false;
   }
 
-  // Reads to EOF and reaps: the exit code (-1 when killed by a signal).
+  // Reads to EOF and reaps: the exit code (-1 when killed by a signal, or still running
+  // after 60 s: a server that should have refused to start is killed, not waited on).
   int Wait() {
-    while (ReadSome(1000)) {
+    auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (ReadSome(100)) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        kill(pid_, SIGKILL);
+        deadline = std::chrono::steady_clock::time_point::max();
+      }
     }
     int st = 0;
     waitpid(pid_, &st, 0);
