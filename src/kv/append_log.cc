@@ -264,16 +264,16 @@ Status AppendLog::Rewrite(std::string_view snapshot) {
   return Status::Ok();
 }
 
-void AppendLog::WhenDurable(uint64_t seq, std::function<void()> done) {
+void AppendLog::WhenDurable(uint64_t seq, std::function<void(bool)> done) {
   {
     std::lock_guard lock(mu_);
-    if (seq > synced_seq_ && !stop_) {
+    if (sync_errno_.load() == 0 && seq > synced_seq_ && !stop_) {
       waiters_.emplace(seq, std::move(done));
       cv_.notify_one();
       return;
     }
   }
-  done();
+  done(sync_errno_.load() == 0 && seq <= synced_seq_);
 }
 
 void AppendLog::SyncLoop() {
@@ -298,19 +298,29 @@ void AppendLog::SyncLoop() {
       target = written_seq_;
       synced = synced_seq_;
     }
-    if (fd >= 0 && target > synced) ::fdatasync(fd);
-    std::vector<std::function<void()>> ready;
+    int err = 0;
+    if (fd >= 0 && target > synced && sync_errno_.load() == 0) {
+      err = fail_sync_errno_.load();
+      if (err == 0 && ::fdatasync(fd) != 0) err = errno;
+      if (err != 0) {
+        sync_errno_.store(err);
+        std::fprintf(stderr, "stratus: fsync of the Redis log %s failed: %s; writes are refused until restart\n",
+                     path_.c_str(), std::strerror(err));
+      }
+    }
+    std::vector<std::function<void(bool)>> ready;
     bool stop;
+    bool ok = sync_errno_.load() == 0;
     {
       std::lock_guard lock(mu_);
-      if (target > synced_seq_) synced_seq_ = target;
-      auto end = waiters_.upper_bound(synced_seq_);
+      if (ok && target > synced_seq_) synced_seq_ = target;
+      auto end = ok ? waiters_.upper_bound(synced_seq_) : waiters_.end();
       for (auto it = waiters_.begin(); it != end; ++it) ready.push_back(std::move(it->second));
       waiters_.erase(waiters_.begin(), end);
       stop = stop_;
     }
     sync_lock.unlock();
-    for (auto& f : ready) f();
+    for (auto& f : ready) f(ok);
     if (stop) return;
   }
 }

@@ -16,6 +16,7 @@
 // every caller waiting at that moment).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -71,8 +72,14 @@ class AppendLog {
   void FailWritesForTest(int err, size_t partial, int count = 1);
   // Replaces the log with `snapshot` (written to a temporary file, fsynced, renamed).
   Status Rewrite(std::string_view snapshot);
-  // Calls `done` (on the log thread, or at once) when everything up to `seq` is on disk.
-  void WhenDurable(uint64_t seq, std::function<void()> done);
+  // Calls `done(true)` (on the log thread, or at once) when everything up to `seq` is on disk,
+  // `done(false)` when an fsync failed: after that nothing written is known to be on disk
+  // (Linux may drop the dirty pages), so every later wait fails too.
+  void WhenDurable(uint64_t seq, std::function<void(bool)> done);
+  // An fsync of the log failed (its errno; 0: none). Writes must stop being acknowledged.
+  int sync_errno() const { return sync_errno_.load(); }
+  // Tests: every later fsync fails with `err`, as an I/O error (EIO) would.
+  void FailSyncsForTest(int err) { fail_sync_errno_.store(err); }
   // Bytes in the current file; the size right after the last rewrite.
   uint64_t file_bytes() const { return file_bytes_; }
   uint64_t base_bytes() const { return base_bytes_; }
@@ -98,7 +105,9 @@ class AppendLog {
   int fail_errno_ = 0;  // FailWritesForTest
   size_t fail_partial_ = 0;
   int fail_count_ = 0;
-  std::multimap<uint64_t, std::function<void()>> waiters_;
+  std::atomic<int> sync_errno_{0};
+  std::atomic<int> fail_sync_errno_{0};  // FailSyncsForTest
+  std::multimap<uint64_t, std::function<void(bool)>> waiters_;
   std::thread thread_;
 };
 

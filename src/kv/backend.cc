@@ -2,6 +2,8 @@
 
 #include "common/await.h"
 
+#include <cstring>
+
 namespace stratus::kv {
 
 // Never blocks the event loop: a batch with a script runs on the engine's script thread, and a
@@ -33,9 +35,15 @@ asio::awaitable<StatusOr<BatchResult>> EmbeddedBackend::Run(std::vector<Argv> co
   AppendLog* log = engine_.log();
   if (result.log_seq != 0 && log && log->policy() == FsyncPolicy::kAlways) {
     uint64_t seq = result.log_seq;
-    auto start = [log, seq](std::function<void(bool)> done) { log->WhenDurable(seq, [done] { done(true); }); };
+    auto start = [log, seq](std::function<void(bool)> done) { log->WhenDurable(seq, std::move(done)); };
     bool synced = co_await AwaitCallback<bool>(start);
-    (void)synced;
+    if (!synced) {
+      // Written but not known to be on disk: not acknowledged (it may or may not survive a crash).
+      std::string why = std::string("MISCONF Errors writing to the append-only log: fsync failed: ") +
+                        std::strerror(log->sync_errno());
+      for (auto& r : result.replies) r = Reply::Error(why);
+      if (result.abort) result.abort = Reply::Error(why);
+    }
   }
   co_return result;
 }

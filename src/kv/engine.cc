@@ -2,8 +2,8 @@
 #include "common/thread_name.h"
 
 #include <chrono>
-#include <future>
 #include <cstdio>
+#include <future>
 
 #include "kv/scripting.h"
 #include "kv/util.h"
@@ -216,6 +216,7 @@ BatchResult Engine::ExecuteExclusive(const std::vector<Argv>& commands, bool ato
     }
     return out;
   }
+  if (log_ && log_->sync_errno() != 0) log_failed_ = true;  // an fsync failed: the same as a failed write
   if (log_failed_) {
     // After a failed log write nothing more is acknowledged as durable; reads still work.
     readonly = true;

@@ -95,7 +95,7 @@ class Engine {
   size_t ExpireNow();
   size_t DbSize();
   // True once a log write has failed: writes are refused (MISCONF) until restart.
-  bool log_failed() const { return log_failed_.load(); }
+  bool log_failed() const { return log_failed_.load() || (log_ && log_->sync_errno() != 0); }
 
  private:
   // The body of a batch; the caller holds mu_ or is the script thread with the script active.

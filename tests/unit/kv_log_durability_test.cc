@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "kv/append_log.h"
+#include "kv/backend.h"
 #include "kv/engine.h"
 
 namespace stratus::kv {
@@ -229,6 +230,46 @@ TEST_F(KvLogDurabilityTest, FailedLogWriteUndoesAWholeTransactionAndAScript) {
   Reply out = s->Run({"eval", "redis.call('incr', 'n'); redis.call('set', 's', 'x'); return 1", "0"});
   EXPECT_EQ(out.str.rfind("MISCONF", 0), 0u) << S(out);
   EXPECT_EQ(S(s->Run({"mget", "n", "s"})), "[\"10\", (nil)]");
+}
+
+// With --redis-fsync always a write is answered only after its fsync; when the fsync fails the
+// write is not acknowledged (MISCONF), and nothing after it is, while reads still answer.
+TEST_F(KvLogDurabilityTest, FailedFsyncIsNotAcknowledged) {
+  auto e = std::make_unique<Engine>(clock_);
+  EngineOptions o;
+  o.log_path = path_;
+  o.active_expiry = false;
+  o.fsync = FsyncPolicy::kAlways;
+  ASSERT_TRUE(e->Open(o).ok());
+  EmbeddedBackend backend(*e);
+  asio::io_context io;
+  auto run = [&](std::vector<Argv> cmds, BatchMode mode = BatchMode::kSingle) {
+    std::optional<StatusOr<BatchResult>> got;
+    auto call = [&]() -> asio::awaitable<void> {
+      std::vector<Argv> batch = std::move(cmds);
+      got.emplace(co_await backend.Run(std::move(batch), mode, false));
+    };
+    asio::co_spawn(io, call(), asio::detached);
+    io.restart();
+    io.run();
+    EXPECT_TRUE(got.has_value() && got->ok());
+    return got && got->ok() ? std::move(**got) : BatchResult{};
+  };
+  EXPECT_EQ(S(run({{"set", "a", "1"}}).replies.at(0)), "+OK");
+  EXPECT_TRUE(backend.Health().ok());
+
+  e->log()->FailSyncsForTest(EIO);
+  BatchResult r = run({{"set", "b", "2"}, {"incr", "n"}}, BatchMode::kPipeline);
+  ASSERT_EQ(r.replies.size(), 2u);
+  for (const Reply& reply : r.replies) {
+    EXPECT_EQ(reply.str.rfind("MISCONF", 0), 0u) << S(reply);
+    EXPECT_NE(reply.str.find("fsync failed"), std::string::npos) << S(reply);
+  }
+  EXPECT_FALSE(backend.Health().ok());
+  // Later writes are refused; reads answer.
+  EXPECT_EQ(run({{"set", "c", "3"}}).replies.at(0).str.rfind("MISCONF", 0), 0u);
+  EXPECT_EQ(S(run({{"get", "a"}}).replies.at(0)), "\"1\"");
+  e->Close();
 }
 
 }  // namespace
