@@ -11,11 +11,30 @@
 
 namespace stratus::api {
 
+namespace {
+
+// Every field may come from a caller (a queue name in a refused create is the body's text):
+// a line stays bounded whatever was sent.
+constexpr size_t kMaxField = 300;
+
+std::string Bounded(const std::string& s) {
+  if (s.size() <= kMaxField) return s;
+  return s.substr(0, kMaxField) + "...(" + std::to_string(s.size()) + " bytes)";
+}
+
+}  // namespace
+
 std::string AuditLine(const AuditEntry& e, Micros now) {
   const char* outcome = e.status < 400 ? "ok" : (e.status == 401 || e.status == 403 ? "denied" : "failed");
-  Json j = {{"event", "audit"},       {"time", FormatTimestamp(now)}, {"principal", e.principal},
-            {"remote", e.remote},     {"method", e.method},           {"http", e.verb},
-            {"resource", e.resource}, {"status", e.status},           {"outcome", outcome}};
+  Json j = {{"event", "audit"},
+            {"time", FormatTimestamp(now)},
+            {"principal", Bounded(e.principal)},
+            {"remote", Bounded(e.remote)},
+            {"method", Bounded(e.method)},
+            {"http", Bounded(e.verb)},
+            {"resource", Bounded(e.resource)},
+            {"status", e.status},
+            {"outcome", outcome}};
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 

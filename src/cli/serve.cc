@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -79,6 +80,38 @@ ServeApp::~ServeApp() {
   Stop();
 }
 
+namespace {
+
+// What stratus keeps in the data dir is owner-only (new files follow the process umask, 077);
+// files and directories an older version made are tightened here. The data dir itself may be
+// one the operator chose and shares, so it is only reported, never changed.
+void TightenDataDir(const std::string& data_dir) {
+  namespace fs = std::filesystem;
+  const fs::path root(data_dir);
+  const auto owner_rw = fs::perms::owner_read | fs::perms::owner_write;
+  std::error_code ec;
+  for (const char* name : {"stratus.db", "stratus.db-wal", "stratus.db-shm", "LOCK"}) {
+    fs::permissions(root / name, owner_rw, ec);
+  }
+  for (const char* sub : {"oidc", "redis"}) {
+    const fs::path dir = root / sub;
+    if (!fs::is_directory(fs::symlink_status(dir, ec))) continue;
+    fs::permissions(dir, fs::perms::owner_all, ec);
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      if (entry.is_regular_file(ec) && !entry.is_symlink(ec)) fs::permissions(entry.path(), owner_rw, ec);
+    }
+  }
+  fs::perms p = fs::status(root, ec).permissions();
+  if (!ec && (p & (fs::perms::group_all | fs::perms::others_all)) != fs::perms::none) {
+    std::fprintf(stderr,
+                 "stratus: warning: --data-dir %s is readable by other users; stratus keeps it 0700 when it "
+                 "creates it (chmod 700 it)\n",
+                 data_dir.c_str());
+  }
+}
+
+}  // namespace
+
 Status ServeApp::Start() {
   auto st = std::make_unique<State>();
   std::string host;
@@ -100,11 +133,7 @@ Status ServeApp::Start() {
   st->lock = std::move(*lock);
   // The database holds task payloads and headers: owner only, like the keys (files created
   // by an older version are tightened too; new ones follow the process umask, 077).
-  for (const char* name : {"stratus.db", "stratus.db-wal", "stratus.db-shm"}) {
-    std::error_code ec;
-    std::filesystem::permissions(std::filesystem::path(options_.data_dir) / name,
-                                 std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, ec);
-  }
+  TightenDataDir(options_.data_dir);
   auto retention = ParseHumanDuration(options_.dead_letter_retention);
   if (!retention.ok()) return InvalidArgument("--dead-letter-retention: " + retention.status().message());
   auto rotate = ParseHumanDuration(options_.oidc_rotate_after);

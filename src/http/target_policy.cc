@@ -224,10 +224,34 @@ Status TargetPolicy::CheckHost(std::string_view host) const {
   return Status::Ok();
 }
 
+// The IPv4 address a NAT64 (64:ff9b::/96) or 6to4 (2002::/16) address reaches, if it is one:
+// a denied IPv4 range must not be reachable through its IPv6 translation.
+std::optional<asio::ip::address> EmbeddedV4(const asio::ip::address& a) {
+  if (!a.is_v6()) return std::nullopt;
+  const auto b = a.to_v6().to_bytes();
+  static constexpr uint8_t kNat64[12] = {0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
+  asio::ip::address_v4::bytes_type v4{};
+  if (std::memcmp(b.data(), kNat64, sizeof kNat64) == 0) {
+    std::memcpy(v4.data(), b.data() + 12, 4);
+  } else if (b[0] == 0x20 && b[1] == 0x02) {
+    std::memcpy(v4.data(), b.data() + 2, 4);
+  } else {
+    return std::nullopt;
+  }
+  return asio::ip::address(asio::ip::address_v4(v4));
+}
+
 Status TargetPolicy::Check(std::string_view host, const asio::ip::address& address) const {
   if (const NameEntry* n = MatchName(host)) {
     if (Allows(n->source)) return Status::Ok();
     return CheckHost(host);
+  }
+  if (auto v4 = EmbeddedV4(address)) {
+    Status inner = Check(v4->to_string(), *v4);
+    if (!inner.ok()) {
+      return Status(inner.code(), "target " + std::string(host) + " (" + address.to_string() + ") reaches " +
+                                      v4->to_string() + ": " + inner.message());
+    }
   }
   const RangeEntry* best = nullptr;
   for (const auto& e : ranges_) {

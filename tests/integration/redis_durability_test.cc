@@ -353,6 +353,24 @@ TEST_F(RedisDurabilityTest, FilesArePrivateAndTheTokenIsPrintedOnce) {
   }
 }
 
+// A data dir an older stratus left (files 0644, directories 0755) is tightened at start.
+TEST_F(RedisDurabilityTest, FilesAnOlderVersionLeftOpenAreTightened) {
+  {
+    Child c;
+    Serve(c, {});
+  }
+  std::vector<std::string> files = {"stratus.db", "redis/token", "redis/appendonly.log"};
+  for (const auto& e : fs::directory_iterator(dir_ + "/oidc")) files.push_back("oidc/" + e.path().filename().string());
+  for (const auto& name : files) ASSERT_EQ(::chmod((dir_ + "/" + name).c_str(), 0644), 0) << name;
+  for (const std::string name : {"redis", "oidc"}) ASSERT_EQ(::chmod((dir_ + "/" + name).c_str(), 0755), 0);
+  {
+    Child c;
+    Serve(c, {});
+  }
+  for (const auto& name : files) EXPECT_EQ(ModeOf(dir_ + "/" + name), 0600u) << name;
+  for (const std::string name : {"redis", "oidc"}) EXPECT_EQ(ModeOf(dir_ + "/" + name), 0700u) << name;
+}
+
 TEST_F(RedisDurabilityTest, EmptySecretFilesAreRefusedNotReplaced) {
   {
     Child c;

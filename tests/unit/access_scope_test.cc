@@ -370,5 +370,18 @@ TEST(AuditLine, IsOneJsonObject) {
   EXPECT_EQ(AuditLine(e, 0).find('\n'), std::string::npos);
 }
 
+// A refused queue create names the body's queue name: a caller sending megabytes there must not
+// grow the audit log by megabytes per request.
+TEST(AuditLine, FieldsFromCallersAreBounded) {
+  std::string huge(8 << 20, 'q');
+  AuditEntry e{"anonymous", "127.0.0.1:1", "cloudtasks.queues.create", "POST", "projects/p/locations/l/queues/" + huge,
+               401};
+  std::string line = AuditLine(e, 0);
+  EXPECT_LT(line.size(), 1000u);
+  Json j = Json::parse(line);
+  EXPECT_EQ(j["resource"].get<std::string>().rfind("projects/p/locations/l/queues/qqq", 0), 0u);
+  EXPECT_NE(j["resource"].get<std::string>().find("bytes)"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace stratus::api

@@ -94,6 +94,20 @@ TEST(TargetPolicyTest, Defaults) {
   EXPECT_NE(st.message().find("169.254.0.0/16"), std::string::npos) << st.message();
 }
 
+// NAT64 and 6to4 addresses reach the IPv4 address inside them: a denied IPv4 range stays
+// denied through them.
+TEST(TargetPolicyTest, TranslatedIpv6ReachesTheEmbeddedIpv4) {
+  TargetPolicy p;
+  EXPECT_TRUE(Denied(p, "64:ff9b::a9fe:a9fe"));   // 169.254.169.254 through NAT64
+  EXPECT_TRUE(Denied(p, "2002:a9fe:a9fe::1"));    // ... through 6to4
+  EXPECT_FALSE(Denied(p, "64:ff9b::cb00:7109"));  // 203.0.113.9
+  EXPECT_FALSE(Denied(p, "2001:db8::1"));
+  TargetPolicy priv;
+  priv.DenyPrivate();
+  EXPECT_TRUE(Denied(priv, "64:ff9b::a00:1"));  // 10.0.0.1
+  EXPECT_TRUE(Denied(priv, "2002:7f00:1::"));   // 127.0.0.1
+}
+
 TEST(TargetPolicyTest, DenyPrivate) {
   TargetPolicy p;
   p.DenyPrivate();
