@@ -26,7 +26,10 @@ namespace {
 constexpr size_t kMaxIdlePerOrigin = 256;
 constexpr uint32_t kMaxResponseHeader = 64 * 1024;
 constexpr size_t kBodyChunk = 16 * 1024;  // the fixed buffer a response body streams through
-constexpr size_t kResolverThreads = 4;
+// Started as lookups need them. getaddrinfo cannot be interrupted, so a slow name server holds a
+// thread past the attempt that gave up on it: enough threads that a few slow names cannot starve
+// every other lookup.
+constexpr size_t kResolverThreads = 32;
 
 bool StartsWithNoCase(std::string_view s, std::string_view p) {
   return s.size() >= p.size() &&
