@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 
 #include "kv/resp.h"
@@ -34,13 +35,14 @@ Status WriteAll(int fd, std::string_view bytes, const std::string& path) {
   return Status::Ok();
 }
 
-void FsyncDir(const std::string& file) {
+// fsyncs the directory holding `file`; answers 0 or the errno of what failed.
+int FsyncDir(const std::string& file) {
   std::string dir = std::filesystem::path(file).parent_path().string();
-  int d = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (d >= 0) {
-    ::fsync(d);
-    ::close(d);
-  }
+  int d = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (d < 0) return errno;
+  int err = ::fsync(d) == 0 ? 0 : errno;
+  ::close(d);
+  return err;
 }
 
 }  // namespace
@@ -55,6 +57,35 @@ namespace {
 
 bool AllZero(std::string_view s) {
   return s.find_first_not_of('\0') == std::string_view::npos;
+}
+
+bool IsDigit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+// Whether `at` starts a line "<mark><digits>\r\n" (a cheap test before a full parse).
+bool CountLineAt(std::string_view data, size_t at, char mark) {
+  if (at >= data.size() || data[at] != mark) return false;
+  size_t p = at + 1;
+  size_t digits_end = std::min(data.size(), p + 20);
+  size_t first = p;
+  while (p < digits_end && IsDigit(data[p])) ++p;
+  return p > first && data.substr(p, 2) == "\r\n";
+}
+
+// Whether a complete RESP command array starts at a line start anywhere after `bad`: then
+// the record at `bad` is not the last one a crash interrupted, but damage in the middle.
+bool CompleteRecordAfter(std::string_view data, size_t bad) {
+  for (size_t nl = data.find("\n*", bad); nl != std::string_view::npos; nl = data.find("\n*", nl + 1)) {
+    size_t at = nl + 1;
+    if (!CountLineAt(data, at, '*')) continue;
+    size_t dollar = data.find("\r\n", at) + 2;
+    if (!CountLineAt(data, dollar, '$')) continue;
+    std::vector<std::string> argv;
+    size_t used = 0;
+    if (RespParser::ParseCommand(data.substr(at), &argv, &used) == RespParser::Result::kOk) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -83,6 +114,11 @@ LogScan ScanLog(std::string_view data, const std::function<std::string(const std
     size_t used = 0;
     RespParser::Result r = RespParser::ParseCommand(data.substr(pos), &argv, &used);
     if (r == RespParser::Result::kIncomplete) {
+      // A length that points past the end of the file is a write cut short only if nothing
+      // whole follows it; otherwise a damaged length would swallow the rest of the log.
+      if (CompleteRecordAfter(data, pos)) {
+        return corrupt(pos, "an incomplete record followed by complete ones (a damaged length?)");
+      }
       out.end = LogScan::End::kTornTail;  // a write cut short at the end of the file
       return out;
     }
@@ -191,13 +227,32 @@ Status AppendLog::Replay(const std::function<std::string(const std::vector<std::
     case LogScan::End::kTornTail:
       break;
   }
+  // Keep what is dropped beside the log, in case the rule above ever misjudges.
+  std::string torn = path_ + ".torn-" + std::to_string(::time(nullptr));
+  int tfd = -1;
+  for (int i = 1; tfd < 0; ++i) {
+    tfd = ::open(torn.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (tfd >= 0) break;
+    if (errno != EEXIST || i > 100) return Errno("open " + torn);
+    torn = path_ + ".torn-" + std::to_string(::time(nullptr)) + "." + std::to_string(i);
+  }
+  Status kept = WriteAll(tfd, std::string_view(data).substr(scan.good_bytes), torn);
+  if (kept.ok() && ::fsync(tfd) != 0) kept = Errno("fsync " + torn);
+  ::close(tfd);
+  if (kept.ok()) {
+    if (int err = FsyncDir(torn); err != 0) {
+      errno = err;
+      kept = Errno("fsync the directory of " + torn);
+    }
+  }
+  if (!kept.ok()) return kept;
   if (::ftruncate(fd_, static_cast<off_t>(scan.good_bytes)) != 0) return Errno("truncate " + path_);
   if (::fsync(fd_) != 0) return Errno("fsync " + path_);
   std::fprintf(stderr,
                "stratus: the Redis log %s ended in an incomplete record (a write cut short by a crash): dropped the "
-               "last %llu bytes, from byte %llu\n",
+               "last %llu bytes, from byte %llu (a copy is in %s)\n",
                path_.c_str(), static_cast<unsigned long long>(scan.file_bytes - scan.good_bytes),
-               static_cast<unsigned long long>(scan.good_bytes));
+               static_cast<unsigned long long>(scan.good_bytes), torn.c_str());
   std::lock_guard lock(mu_);
   file_bytes_ = scan.good_bytes;
   return Status::Ok();
@@ -254,10 +309,18 @@ Status AppendLog::Rewrite(std::string_view snapshot) {
     ::unlink(tmp.c_str());
     return st;
   }
-  FsyncDir(path_);
+  // The rename is done: the new file is the log whatever follows.
+  int dir_err = FsyncDir(path_);
   ::close(fd_);
   fd_ = fd;
   file_bytes_ = base_bytes_ = snapshot.size();
+  if (dir_err != 0) {
+    // The rename may not be on disk: as with a failed fsync, nothing is acknowledged any more.
+    sync_errno_.store(dir_err);
+    cv_.notify_one();  // the log thread fails every waiter
+    errno = dir_err;
+    return Errno("fsync the directory of " + path_ + " after the rename");
+  }
   // The snapshot holds everything written so far, and it is on disk.
   synced_seq_ = written_seq_;
   cv_.notify_one();

@@ -5,8 +5,15 @@
 //
 // Reading is strict, as Redis is with its AOF: a torn tail (an incomplete last record, an
 // unfinished MULTI, or zero bytes a crash left at the end) is what a crash mid-write leaves,
-// and is truncated with a line on stderr; anything else that cannot be read is corruption,
-// and the log is refused with its byte offset (`stratus redis-check-log` repairs it).
+// and is truncated with a line on stderr, the dropped bytes kept beside the log
+// (`<log>.torn-<unix time>`, 0600); anything else that cannot be read is corruption, and the
+// log is refused with its byte offset (`stratus redis-check-log` repairs it). An incomplete
+// record is a torn tail only if no complete RESP command array starts at a line start
+// ("\n*") anywhere after it: a damaged length prefix in the middle (`$102400` become
+// `$902400`) also reads as "incomplete", and the whole records after it show that it is not
+// one interrupted write, so it is corruption at that record's offset. The rule errs toward
+// refusing: a torn write whose own data holds a whole RESP command is refused too (for
+// `redis-check-log --fix`), rather than a log being cut short in the middle.
 // A failed write is cut back to the previous end, so the file never holds half a record
 // followed by more records.
 //
@@ -70,7 +77,9 @@ class AppendLog {
   // Tests: the next `count` Appends write `partial` bytes and then fail with `err`, as a
   // full disk (ENOSPC) or an I/O error (EIO) would.
   void FailWritesForTest(int err, size_t partial, int count = 1);
-  // Replaces the log with `snapshot` (written to a temporary file, fsynced, renamed).
+  // Replaces the log with `snapshot` (written to a temporary file, fsynced, renamed, the
+  // directory fsynced). If the directory fsync fails the new file is the log but the rename
+  // may not be on disk: an error, and as after a failed fsync nothing is acknowledged any more.
   Status Rewrite(std::string_view snapshot);
   // Calls `done(true)` (on the log thread, or at once) when everything up to `seq` is on disk,
   // `done(false)` when an fsync failed: after that nothing written is known to be on disk

@@ -120,6 +120,31 @@ TEST(KvLogScanTest, RecordsTheEngineRefusesAndBrokenFramingAreCorruption) {
   EXPECT_EQ(scan.bad_offset, head.size());
 }
 
+// A damaged length prefix in the middle points past the end of the file, so its record reads
+// as incomplete; the complete records after it show it is not a torn tail.
+TEST(KvLogScanTest, DamagedLengthInTheMiddleIsCorruptionNotATornTail) {
+  std::string head = Record({"SET", "first", "1"});
+  std::string big = Record({"SET", "big", std::string(102400, 'v')});
+  std::string rest;
+  for (int i = 0; i < 100; ++i) rest += Record({"SET", "key:" + std::to_string(i), "value"});
+  std::string log = head + big + rest;
+  size_t len_at = log.find("$102400\r\n");
+  ASSERT_NE(len_at, std::string::npos);
+  log[len_at + 1] = '9';  // $902400: past the end of the file
+  Collector c;
+  LogScan scan = Scan(log, c);
+  EXPECT_EQ(scan.end, LogScan::End::kCorrupt);
+  EXPECT_EQ(scan.bad_offset, head.size());
+  EXPECT_EQ(scan.good_bytes, head.size());
+  EXPECT_EQ(c.applied.size(), 1u);
+
+  // The same record cut short at the end of the file is still a torn tail.
+  Collector c2;
+  scan = Scan(head + big.substr(0, 50000), c2);
+  EXPECT_EQ(scan.end, LogScan::End::kTornTail);
+  EXPECT_EQ(scan.good_bytes, head.size());
+}
+
 class KvLogDurabilityTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -175,6 +200,30 @@ TEST_F(KvLogDurabilityTest, CorruptLogRefusesToOpenAndIsLeftAsItIs) {
   EXPECT_EQ(ReadAll(path_), log);  // nothing rewritten, nothing lost yet
 }
 
+TEST_F(KvLogDurabilityTest, DamagedLengthInTheMiddleRefusesToOpenAndIsLeftAsItIs) {
+  {
+    auto e = Open();
+    e->Run({"set", "big", std::string(102400, 'v')});
+    for (int i = 0; i < 100; ++i) e->Run({"set", "key:" + std::to_string(i), "v"});
+    e->Close();
+  }
+  std::string log = ReadAll(path_);
+  size_t len_at = log.find("$102400\r\n");
+  ASSERT_NE(len_at, std::string::npos);
+  size_t record_start = log.rfind("*3\r\n", len_at);
+  log[len_at + 1] = '9';  // $902400
+  WriteAll(path_, log);
+
+  Status st;
+  auto e = Open(&st);
+  EXPECT_EQ(st.code(), Code::kDataLoss) << st.message();
+  EXPECT_NE(st.message().find("corrupt at byte " + std::to_string(record_start) + " of " + std::to_string(log.size())),
+            std::string::npos)
+      << st.message();
+  e.reset();
+  EXPECT_EQ(ReadAll(path_), log);  // nothing truncated, nothing rewritten
+}
+
 TEST_F(KvLogDurabilityTest, TornTailIsTruncated) {
   {
     auto e = Open();
@@ -182,9 +231,20 @@ TEST_F(KvLogDurabilityTest, TornTailIsTruncated) {
     e->Close();
   }
   std::string whole = ReadAll(path_);
-  WriteAll(path_, whole + Record({"SET", "b", "2"}).substr(0, 10));
+  std::string tail = Record({"SET", "b", "2"}).substr(0, 10);
+  WriteAll(path_, whole + tail);
   auto e = Open();
   EXPECT_EQ(S(e->Run({"mget", "a", "b"})), "[\"1\", (nil)]");
+  // The dropped bytes are kept beside the log, readable by the owner alone.
+  int copies = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+    if (entry.path().filename().string().rfind("appendonly.log.torn-", 0) != 0) continue;
+    ++copies;
+    EXPECT_EQ(ReadAll(entry.path().string()), tail);
+    EXPECT_EQ(entry.status().permissions() & std::filesystem::perms::all,
+              std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  }
+  EXPECT_EQ(copies, 1);
 }
 
 TEST_F(KvLogDurabilityTest, FailedLogWriteUndoesTheCommand) {
