@@ -248,6 +248,13 @@ std::optional<http::Response> Authorize(AccessState& s, const http::RequestConte
       return RpcError(req, Denied(LacksPermission("iam.serviceAccounts.actAs", email)));
     }
   }
+  // What the body cannot show (the account a task's queue signs its deliveries as) the
+  // handler checks with this. The token lives as long as the hooks, which outlive requests.
+  if (!token->any_service_account) {
+    ctx.act_as = [token](const std::string& email) {
+      return MayActAs(*token, email) ? Status::Ok() : Denied(LacksPermission("iam.serviceAccounts.actAs", email));
+    };
+  }
   return std::nullopt;
 }
 

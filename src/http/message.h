@@ -2,12 +2,14 @@
 // nothing of Cloud Tasks, Redis or the store: it parses, routes and writes messages.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/asio.h"
+#include "stratus/status.h"
 
 namespace stratus::http {
 
@@ -33,6 +35,11 @@ struct RequestContext {
   std::map<std::string, std::string> query;   // decoded query parameters
   std::map<std::string, std::string> params;  // path-template variables, decoded
   std::string remote;                         // peer address, for logs
+  // Set by the authorize hook when the caller may make the server sign only as some service
+  // accounts (iam.serviceAccounts.actAs): OK, or the refusal to send for `email`. Unset: any
+  // account (no credentials configured, or a credential allowed any). The hook takes the
+  // context const, hence mutable.
+  mutable std::function<Status(const std::string& email)> act_as = {};
 
   const std::string& Param(const std::string& name) const;
   // Returns "" when the parameter is absent.

@@ -15,6 +15,21 @@ namespace {
 constexpr int64_t kMaxQueuePage = 9800;
 constexpr int64_t kMaxTaskPage = 1000;
 
+// The service account an HTTP task's deliveries in `queue` sign as whatever the task says:
+// the queue's httpTarget oidcToken, else its oauthToken (as engine/delivery.cc applies them).
+std::optional<std::string> QueueSignsAs(const Queue& queue) {
+  const nlohmann::json& target = queue.http_target;
+  if (!target.is_object()) return std::nullopt;
+  for (const char* field : {"oidcToken", "oauthToken"}) {
+    auto it = target.find(field);
+    if (it == target.end()) continue;
+    if (!it->is_object()) return std::string();
+    auto email = it->find("serviceAccountEmail");
+    return email != it->end() && email->is_string() ? email->get<std::string>() : std::string();
+  }
+  return std::nullopt;
+}
+
 // One row per updatable field: its mask path and how to copy it.
 struct MaskField {
   std::string_view path;
@@ -303,7 +318,8 @@ asio::awaitable<StatusOr<Queue>> TasksService::SetQueueState(const std::string& 
   co_return std::move(*r->queue);
 }
 
-asio::awaitable<StatusOr<Task>> TasksService::CreateTask(const std::string& parent, Task task) {
+asio::awaitable<StatusOr<Task>> TasksService::CreateTask(const std::string& parent, Task task,
+                                                         std::function<Status(const std::string& email)> act_as) {
   auto queue = ParseQueueName(parent);
   if (!queue.ok()) co_return queue.status();
   bool generated = task.name.empty();
@@ -320,6 +336,19 @@ asio::awaitable<StatusOr<Task>> TasksService::CreateTask(const std::string& pare
   STRATUS_RETURN_IF_ERROR_CO(PrepareNewTask(&task, clock_.Now(), options_.limits));
   if (options_.check_target_url && task.http_request) {
     STRATUS_RETURN_IF_ERROR_CO(options_.check_target_url(task.http_request->url));
+  }
+  if (act_as && task.http_request) {
+    if (task.http_request->oidc_token)
+      STRATUS_RETURN_IF_ERROR_CO(act_as(task.http_request->oidc_token->service_account_email));
+    if (task.http_request->oauth_token)
+      STRATUS_RETURN_IF_ERROR_CO(act_as(task.http_request->oauth_token->service_account_email));
+    // A queue's httpTarget token replaces the task's at delivery (engine/delivery.cc). A
+    // missing queue is left to the write, which refuses it in its own words.
+    auto current = co_await RunBlocking(blocking_, [&] { return store_.GetQueue(parent); });
+    if (!current.ok() && current.status().code() != Code::kNotFound) co_return current.status();
+    if (current.ok()) {
+      if (auto email = QueueSignsAs(*current)) STRATUS_RETURN_IF_ERROR_CO(act_as(*email));
+    }
   }
   StatusOr<WriteResult> r = Internal("unreachable");
   for (int attempt = 0;; ++attempt) {

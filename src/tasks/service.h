@@ -74,7 +74,11 @@ class TasksService {
   asio::awaitable<StatusOr<Queue>> PurgeQueue(const std::string& name);
   asio::awaitable<StatusOr<Queue>> SetQueueState(const std::string& name, QueueState state);
 
-  asio::awaitable<StatusOr<Task>> CreateTask(const std::string& parent, Task task);
+  // `act_as`, when set, must accept every service account the task's delivery will sign as
+  // (its own oidcToken/oauthToken, or its queue's httpTarget one); its refusal is returned
+  // and nothing is stored. Unset: any account.
+  asio::awaitable<StatusOr<Task>> CreateTask(const std::string& parent, Task task,
+                                             std::function<Status(const std::string& email)> act_as = {});
   asio::awaitable<StatusOr<Task>> GetTask(const std::string& name);
   asio::awaitable<StatusOr<TaskList>> ListTasks(const std::string& parent, int64_t page_size,
                                                 const std::string& page_token, bool with_body);

@@ -207,7 +207,9 @@ constexpr char kTokens[] =
     "# stratus API tokens\n"
     "ops  admin     tok-ops-5f1d\n"
     "web  enqueue   tok-web-93ab  serviceAccounts=jobs@p.iam.gserviceaccount.com\n"
-    "graf read-only tok-graf-77c2\n";
+    "graf read-only tok-graf-77c2\n"
+    "cron enqueue   tok-cron-4e20\n"
+    "rpt  enqueue   tok-rpt-2b61  serviceAccounts=owner@p.iam.gserviceaccount.com\n";
 
 class ScopedTokens : public ::testing::Test {
  protected:
@@ -241,6 +243,7 @@ class ScopedTokens : public ::testing::Test {
   }
 
   std::string dir_, audit_;
+  const std::string q_signed_ = std::string(kLoc) + "/queues/signed";
   StratusProcess proc_;
   RestClient rest_;
 };
@@ -292,6 +295,54 @@ TEST_F(ScopedTokens, EachTokenDoesWhatItsScopeAllows) {
   EXPECT_EQ(Call(V::post, q + ":purge", "tok-ops-5f1d").status, 200);
   EXPECT_EQ(Call(V::get, q, "").status, 401);
   EXPECT_EQ(Call(V::get, q, "tok-nope").status, 401);
+}
+
+// A queue's httpTarget token replaces a task's own at delivery: a task is checked against
+// the account its deliveries will sign as, so an enqueue token cannot borrow the queue's.
+TEST_F(ScopedTokens, ATaskMayOnlyGoToAQueueSigningAsAnAccountTheTokenMayActAs) {
+  using V = http::Verb;
+  auto make_queue = [&](const char* id, const char* token_field) {
+    return Call(V::post, std::string(kLoc) + "/queues", "tok-ops-5f1d",
+                {{"name", std::string("projects/p/locations/us-central1/queues/") + id},
+                 {"httpTarget", {{token_field, {{"serviceAccountEmail", kJobs}}}}}})
+        .status;
+  };
+  ASSERT_EQ(make_queue("signed", "oidcToken"), 200);
+  ASSERT_EQ(make_queue("bearer", "oauthToken"), 200);
+  ASSERT_EQ(Call(V::post, q_signed_ + ":pause", "tok-ops-5f1d").status, 200);
+  const json denied = {{"error",
+                        {{"code", 403},
+                         {"message",
+                          "The principal (user or service account) lacks IAM permission \"iam.serviceAccounts.actAs\" "
+                          "for the resource \"jobs@p.iam.gserviceaccount.com\" (or the resource may not exist)."},
+                         {"status", "PERMISSION_DENIED"}}}};
+
+  // No accounts, or only another one (even when the task names that one itself): refused.
+  for (const char* queue : {"signed", "bearer"}) {
+    const std::string tasks = std::string(kLoc) + "/queues/" + queue + "/tasks";
+    auto bare = Call(V::post, tasks, "tok-cron-4e20", Task(nullptr));
+    EXPECT_EQ(bare.status, 403) << queue;
+    EXPECT_EQ(bare.body, denied) << queue << " " << bare.body.dump();
+    auto other = Call(V::post, tasks, "tok-rpt-2b61", Task("owner@p.iam.gserviceaccount.com"));
+    EXPECT_EQ(other.status, 403) << queue;
+    EXPECT_EQ(other.body, denied) << queue << " " << other.body.dump();
+    auto listed = Call(V::get, tasks, "tok-ops-5f1d");
+    ASSERT_EQ(listed.status, 200);
+    EXPECT_FALSE(listed.body.contains("tasks")) << queue << " " << listed.body.dump();
+  }
+
+  // A token that may act as the queue's account, or as any: accepted.
+  EXPECT_EQ(Call(V::post, q_signed_ + "/tasks", "tok-web-93ab", Task(nullptr)).status, 200);
+  EXPECT_EQ(Call(V::post, q_signed_ + "/tasks", "tok-ops-5f1d", Task(nullptr)).status, 200);
+  auto listed = Call(V::get, q_signed_ + "/tasks", "tok-ops-5f1d");
+  ASSERT_EQ(listed.status, 200);
+  EXPECT_EQ(listed.body["tasks"].size(), 2u) << listed.body.dump();
+  // A queue without a token of its own still takes tasks from a token with no accounts.
+  ASSERT_EQ(Call(V::post, std::string(kLoc) + "/queues", "tok-ops-5f1d",
+                 {{"name", "projects/p/locations/us-central1/queues/plain"}})
+                .status,
+            200);
+  EXPECT_EQ(Call(V::post, std::string(kLoc) + "/queues/plain/tasks", "tok-cron-4e20", Task(nullptr)).status, 200);
 }
 
 TEST_F(ScopedTokens, QueueChangesAreAuditedByTokenNameWithoutSecrets) {

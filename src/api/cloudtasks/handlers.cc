@@ -236,7 +236,7 @@ Reply CreateTask(TasksService& s, http::RequestContext& ctx) {
   auto task = TaskFromJson(**task_obj);
   if (!task.ok()) co_return RpcError(ctx.request, task.status());
   std::string parent = QueueName(ctx);
-  auto created = co_await s.CreateTask(parent, std::move(*task));
+  auto created = co_await s.CreateTask(parent, std::move(*task), ctx.act_as);
   if (!created.ok()) co_return RpcError(ctx.request, created.status());
   co_return JsonReply(ctx.request, TaskToJson(*created, *view, StyleOf(ctx)));
 }
