@@ -8,11 +8,9 @@
 
 namespace stratus {
 
-namespace {
-
 // nlohmann's parser recurses per nesting level; bound the depth before parsing so a hostile
 // body cannot exhaust the stack.
-bool NestingWithin(std::string_view body, int max_depth) {
+bool JsonNestingWithin(std::string_view body, int max_depth) {
   int depth = 0;
   bool in_string = false;
   for (size_t i = 0; i < body.size(); ++i) {
@@ -33,13 +31,11 @@ bool NestingWithin(std::string_view body, int max_depth) {
   return true;
 }
 
-}  // namespace
-
 StatusOr<Json> ParseJsonBody(std::string_view body) {
   size_t i = 0;
   while (i < body.size() && std::isspace(static_cast<unsigned char>(body[i]))) ++i;
   if (i == body.size()) return Json::object();
-  if (!NestingWithin(body, kMaxJsonDepth)) {
+  if (!JsonNestingWithin(body, kMaxJsonDepth)) {
     return InvalidArgument("Invalid JSON payload received. Nesting is deeper than " + std::to_string(kMaxJsonDepth) +
                            " levels.");
   }

@@ -21,6 +21,10 @@ using Json = nlohmann::json;
 
 inline constexpr int kMaxJsonDepth = 100;
 
+// True when no array or object in `body` nests deeper than `max_depth`; a scan of the bytes,
+// so a hostile body is refused before a parser builds (or recurses into) any of it.
+bool JsonNestingWithin(std::string_view body, int max_depth);
+
 // Parses a request body; an empty body is an empty object. Never throws; nesting deeper than
 // kMaxJsonDepth is refused.
 StatusOr<Json> ParseJsonBody(std::string_view body);

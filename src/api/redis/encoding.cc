@@ -46,32 +46,10 @@ StatusOr<kv::Argv> CommandOf(const Json& j) {
   return argv;
 }
 
-// A command is one level of array and a pipeline two; the limit is the Cloud Tasks API's.
-// Checked on the bytes before parsing, so a deep body costs a scan up to the level that is
-// too deep, never a DOM of it.
-bool NestingWithin(std::string_view body, int max_depth) {
-  int depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < body.size(); ++i) {
-    char c = body[i];
-    if (in_string) {
-      if (c == '\\')
-        ++i;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > max_depth) return false;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return true;
-}
-
+// A command is one level of array and a pipeline two; the limit is the Cloud Tasks API's,
+// checked on the bytes before parsing (common/json.h).
 StatusOr<Json> Parse(std::string_view body) {
-  if (!NestingWithin(body, kMaxJsonDepth)) {
+  if (!JsonNestingWithin(body, kMaxJsonDepth)) {
     return InvalidArgument("ERR the request body is nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   }
   Json j = Json::parse(body, nullptr, /*allow_exceptions=*/false);
