@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cassert>
+#include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -96,15 +98,32 @@ class [[nodiscard]] StatusOr {
   bool ok() const { return std::holds_alternative<T>(v_); }
   Status status() const { return ok() ? Status::Ok() : std::get<Status>(v_); }
 
-  T& value() & { return std::get<T>(v_); }
-  const T& value() const& { return std::get<T>(v_); }
-  T&& value() && { return std::get<T>(std::move(v_)); }
+  // Reading the value of an error is a bug: it stops the process with the status text.
+  T& value() & {
+    CheckOk();
+    return std::get<T>(v_);
+  }
+  const T& value() const& {
+    CheckOk();
+    return std::get<T>(v_);
+  }
+  T&& value() && {
+    CheckOk();
+    return std::get<T>(std::move(v_));
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
  private:
+  void CheckOk() const {
+    if (ok()) return;
+    const Status& st = std::get<Status>(v_);
+    std::fprintf(stderr, "StatusOr::value() on an error: %s\n", st.ToString().c_str());
+    std::abort();
+  }
+
   std::variant<Status, T> v_;
 };
 
@@ -123,3 +142,20 @@ class [[nodiscard]] StatusOr {
     ::stratus::Status stratus_st_ = (expr);       \
     if (!stratus_st_.ok()) co_return stratus_st_; \
   } while (0)
+
+#define STRATUS_CONCAT_INNER_(a, b) a##b
+#define STRATUS_CONCAT_(a, b) STRATUS_CONCAT_INNER_(a, b)
+
+// `STRATUS_ASSIGN_OR_RETURN(auto x, F());` (or `x = F()` into an existing variable):
+// evaluates F() once; on error returns its Status, else moves the value into the left side.
+#define STRATUS_ASSIGN_OR_RETURN(lhs, expr) \
+  STRATUS_ASSIGN_OR_RETURN_IMPL_(STRATUS_CONCAT_(stratus_or_, __LINE__), lhs, expr, return )
+
+// The same, from a coroutine.
+#define STRATUS_ASSIGN_OR_RETURN_CO(lhs, expr) \
+  STRATUS_ASSIGN_OR_RETURN_IMPL_(STRATUS_CONCAT_(stratus_or_, __LINE__), lhs, expr, co_return )
+
+#define STRATUS_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr, ret) \
+  auto tmp = (expr);                                        \
+  if (!tmp.ok()) ret tmp.status();                          \
+  lhs = std::move(tmp).value()
