@@ -257,7 +257,8 @@ bool Engine::NeedsScriptThread(const std::vector<Argv>& commands) const {
     if (cmd.empty()) continue;
     const CommandSpec* spec = table_.Find(cmd[0]);
     if (!spec) continue;
-    if (spec->name == "eval" || spec->name == "evalsha") return true;
+    if (spec->name == "eval" || spec->name == "evalsha" || spec->name == "eval_ro" || spec->name == "evalsha_ro")
+      return true;
     if (spec->name == "script" && !(cmd.size() == 2 && IEquals(cmd[1], "kill"))) return true;
   }
   return false;

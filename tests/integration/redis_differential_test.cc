@@ -466,3 +466,76 @@ TEST_F(RedisDifferential, ScriptsAnswerLikeRedis) {
 
 }  // namespace
 }  // namespace stratus
+
+namespace stratus {
+namespace {
+
+// Everything after " script: " differs (Redis names the line, the engine does not).
+std::string WithoutScriptSuffix(Reply r) {
+  std::string s = kv::DebugString(r);
+  size_t at = s.find(" script: ");
+  return at == std::string::npos ? s : s.substr(0, at);
+}
+
+// Script shebangs (`#!lua flags=...`) and EVAL_RO/EVALSHA_RO, with Redis 7.0's error texts.
+TEST_F(RedisDifferential, ShebangsAndReadOnlyScriptsAnswerLikeRedis) {
+  const std::vector<Argv> calls = {
+      {"set", "a", "1"},
+      {"eval", "#!lua flags=no-writes\nreturn redis.call('get', KEYS[1])", "1", "a"},
+      {"eval", "#!lua flags=no-writes\nreturn redis.call('set', KEYS[1], 'x')", "1", "a"},
+      {"eval", "#!lua flags=no-writes\nreturn redis.pcall('set', KEYS[1], 'x')", "1", "a"},
+      {"eval", "#!lua flags=no-writes\nreturn redis.pcall('incr', KEYS[1])", "1", "a"},
+      {"eval", "#!lua\nreturn redis.call('incr', KEYS[1])", "1", "a"},
+      {"eval", "#!lua flags=no-writes,allow-oom,allow-stale,no-cluster,allow-cross-slot-keys\nreturn 7", "0"},
+      {"eval", "#!lua flags=allow-oom\nreturn redis.call('incr', KEYS[1])", "1", "a"},
+      {"eval", "#!lua \"flags=no-writes\"\nreturn 2", "0"},
+      {"eval", "#!lua flags=\nreturn 3", "0"},
+      {"eval", "#!lua flags=bogus\nreturn 1", "0"},
+      {"eval", "#!lua flags=no-writes,,\nreturn 1", "0"},
+      {"eval", "#!lua flags=NO-WRITES\nreturn 1", "0"},
+      {"eval", "#!lua foo=bar\nreturn 1", "0"},
+      {"eval", "#!lua", "0"},
+      {"eval", "#!python\nreturn 1", "0"},
+      {"eval", "#! lua\nreturn 1", "0"},
+      {"eval", "#!\nreturn 1", "0"},
+      {"eval", "#!lua \"flags=no-writes\nreturn 1", "0"},
+      {"eval", "#!lua\n\nlocal x = = 1", "0"},  // the line number counts the shebang line
+      {"script", "load", "#!lua flags=bogus\nreturn 1"},
+      {"eval_ro", "return redis.call('get', KEYS[1])", "1", "a"},
+      {"eval_ro", "return redis.call('set', KEYS[1], 'x')", "1", "a"},
+      {"eval_ro", "return redis.pcall('del', KEYS[1])", "1", "a"},
+      {"eval_ro", "#!lua\nreturn 1", "0"},
+      {"eval_ro", "#!lua flags=allow-oom\nreturn 1", "0"},
+      {"eval_ro", "#!lua flags=no-writes\nreturn redis.call('get', KEYS[1])", "1", "a"},
+      {"eval_ro", "#!lua flags=no-writes\nreturn redis.pcall('incr', KEYS[1])", "1", "a"},
+      {"eval_ro", "return 1", "-1"},
+      {"eval_ro", "return 1", "abc"},
+      {"eval_ro", "return 1", "2", "k"},
+      {"eval_ro", "return redis.call('eval_ro', 'return 1', '0')", "0"},
+      {"evalsha_ro", "ffffffffffffffffffffffffffffffffffffffff", "0"},
+      {"eval_ro"},
+      {"evalsha_ro", "x"},
+      {"get", "a"},
+  };
+  ASSERT_EQ(client_->Call({"FLUSHALL"}).str, "OK");
+  for (const auto& cmd : calls) {
+    std::string shown;
+    for (const auto& a : cmd) shown += "'" + a + "' ";
+    EXPECT_EQ(WithoutScriptSuffix(engine_.Run(cmd)), WithoutScriptSuffix(client_->Call(cmd))) << shown;
+  }
+  // EVALSHA_RO runs a loaded script with the flags it was loaded with.
+  for (const std::string body :
+       {"#!lua flags=no-writes\nreturn redis.call('get', KEYS[1])", "#!lua\nreturn redis.call('get', KEYS[1])",
+        "return redis.call('set', KEYS[1], 'y')"}) {
+    Argv load{"script", "load", body};
+    Reply sha = client_->Call(load);
+    ASSERT_EQ(kv::DebugString(engine_.Run(load)), kv::DebugString(sha));
+    for (const std::string cmd : {"evalsha_ro", "evalsha"}) {
+      Argv run{cmd, sha.str, "1", "a"};
+      EXPECT_EQ(WithoutScriptSuffix(engine_.Run(run)), WithoutScriptSuffix(client_->Call(run))) << cmd << " " << body;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace stratus
