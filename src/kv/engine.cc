@@ -48,6 +48,8 @@ Status Engine::Open(EngineOptions options) {
   STRATUS_RETURN_IF_ERROR(RegisterZSetFamily(table_));
   STRATUS_RETURN_IF_ERROR(RegisterServerFamily(table_));
   STRATUS_RETURN_IF_ERROR(RegisterScriptingFamily(table_));
+  STRATUS_RETURN_IF_ERROR(RegisterBitFamily(table_));
+  STRATUS_RETURN_IF_ERROR(RegisterIntrospectionFamily(table_));
   scripts_->set_limits(options_.script);
 
   if (!options_.log_path.empty()) {
