@@ -79,6 +79,8 @@ Status RegisterListFamily(CommandTable& table);
 Status RegisterZSetFamily(CommandTable& table);
 Status RegisterServerFamily(CommandTable& table);
 Status RegisterScriptingFamily(CommandTable& table);
+Status RegisterBitFamily(CommandTable& table);
+Status RegisterIntrospectionFamily(CommandTable& table);
 
 // "ERR wrong number of arguments for 'get' command"
 std::string ArityError(std::string_view lower_name);

@@ -48,6 +48,8 @@ Status Engine::Open(EngineOptions options) {
   STRATUS_RETURN_IF_ERROR(RegisterZSetFamily(table_));
   STRATUS_RETURN_IF_ERROR(RegisterServerFamily(table_));
   STRATUS_RETURN_IF_ERROR(RegisterScriptingFamily(table_));
+  STRATUS_RETURN_IF_ERROR(RegisterBitFamily(table_));
+  STRATUS_RETURN_IF_ERROR(RegisterIntrospectionFamily(table_));
   scripts_->set_limits(options_.script);
 
   if (!options_.log_path.empty()) {
@@ -257,7 +259,8 @@ bool Engine::NeedsScriptThread(const std::vector<Argv>& commands) const {
     if (cmd.empty()) continue;
     const CommandSpec* spec = table_.Find(cmd[0]);
     if (!spec) continue;
-    if (spec->name == "eval" || spec->name == "evalsha") return true;
+    if (spec->name == "eval" || spec->name == "evalsha" || spec->name == "eval_ro" || spec->name == "evalsha_ro")
+      return true;
     if (spec->name == "script" && !(cmd.size() == 2 && IEquals(cmd[1], "kill"))) return true;
   }
   return false;

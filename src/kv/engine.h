@@ -89,6 +89,7 @@ class Engine {
   Reply CallLocked(const Argv& argv, bool from_script);
 
   const CommandTable& table() const { return table_; }
+  Micros now_micros() const { return clock_.Now(); }  // TIME
   AppendLog* log() { return log_.get(); }
   ScriptRunner& scripts() { return *scripts_; }
   // Deletes expired keys (what the background thread does), for tests.

@@ -55,6 +55,7 @@ Entry* Keyspace::Find(std::string_view key) {
     EraseIt(it);
     return nullptr;
   }
+  it->second.access_ms = now_ms_;
   return &it->second;
 }
 
@@ -62,10 +63,11 @@ Entry& Keyspace::Set(std::string_view key, Value value, bool keep_ttl) {
   uint64_t h = ScanHash(key);
   auto it = map_.find(KeyRef{h, key});
   if (it == map_.end()) {
-    it = map_.emplace(Key{h, std::string(key)}, Entry{std::move(value), kNoExpiry}).first;
+    it = map_.emplace(Key{h, std::string(key)}, Entry{std::move(value), kNoExpiry, now_ms_}).first;
     return it->second;
   }
   it->second.value = std::move(value);
+  it->second.access_ms = now_ms_;
   if (!keep_ttl && it->second.expire_ms != kNoExpiry) {
     expiries_.erase({it->second.expire_ms, it->first.name});
     it->second.expire_ms = kNoExpiry;

@@ -45,6 +45,7 @@ constexpr int64_t kNoExpiry = -1;
 struct Entry {
   Value value;
   int64_t expire_ms = kNoExpiry;
+  int64_t access_ms = 0;  // last lookup or write (OBJECT IDLETIME)
 };
 
 // Hash of a key as SCAN orders it: in [1, 2^52).

@@ -10,12 +10,14 @@
 
 #include <openssl/sha.h>
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
-#include <unordered_set>
+#include <unordered_map>
+#include <vector>
 
 extern "C" {
 #include <lua5.1/lauxlib.h>
@@ -85,20 +87,142 @@ int Panic(lua_State* L) {
   std::abort();
 }
 
+// Redis's sdssplitargs: words split at spaces, "double quotes" with \n \r \t \b \a \xHH
+// escapes, 'single quotes' with \' only; a closing quote must end its word. nullopt when
+// quotes are unbalanced.
+std::optional<std::vector<std::string>> SplitArgs(std::string_view line) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  auto space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
+  auto hex = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
+  auto hexval = [](char c) {
+    return std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : (std::tolower(c) - 'a' + 10);
+  };
+  for (;;) {
+    while (i < line.size() && space(line[i])) ++i;
+    if (i >= line.size()) return out;
+    std::string word;
+    bool dq = false, sq = false;
+    for (;;) {
+      if (dq) {
+        if (i >= line.size()) return std::nullopt;
+        if (line[i] == '\\' && i + 3 < line.size() && line[i + 1] == 'x' && hex(line[i + 2]) && hex(line[i + 3])) {
+          word += static_cast<char>(hexval(line[i + 2]) * 16 + hexval(line[i + 3]));
+          i += 3;
+        } else if (line[i] == '\\' && i + 1 < line.size()) {
+          char c = line[++i];
+          switch (c) {
+            case 'n':
+              c = '\n';
+              break;
+            case 'r':
+              c = '\r';
+              break;
+            case 't':
+              c = '\t';
+              break;
+            case 'b':
+              c = '\b';
+              break;
+            case 'a':
+              c = '\a';
+              break;
+            default:
+              break;
+          }
+          word += c;
+        } else if (line[i] == '"') {
+          if (i + 1 < line.size() && !space(line[i + 1])) return std::nullopt;
+          dq = false;
+          ++i;
+          break;
+        } else {
+          word += line[i];
+        }
+      } else if (sq) {
+        if (i >= line.size()) return std::nullopt;
+        if (line[i] == '\\' && i + 1 < line.size() && line[i + 1] == '\'') {
+          word += '\'';
+          ++i;
+        } else if (line[i] == '\'') {
+          if (i + 1 < line.size() && !space(line[i + 1])) return std::nullopt;
+          sq = false;
+          ++i;
+          break;
+        } else {
+          word += line[i];
+        }
+      } else {
+        if (i >= line.size() || space(line[i])) break;
+        if (line[i] == '"') {
+          dq = true;
+        } else if (line[i] == '\'') {
+          sq = true;
+        } else {
+          word += line[i];
+        }
+      }
+      ++i;
+    }
+    out.push_back(std::move(word));
+  }
+}
+
 }  // namespace
+
+StatusOr<Shebang> ParseShebang(std::string_view body) {
+  Shebang out;
+  if (body.substr(0, 2) != "#!") return out;
+  size_t end = body.find('\n');
+  if (end == std::string_view::npos) return InvalidArgument("ERR Invalid script shebang");
+  out.length = end;
+  auto parts = SplitArgs(body.substr(0, end));
+  if (!parts || parts->empty()) return InvalidArgument("ERR Invalid engine in script shebang");
+  if ((*parts)[0] != "#!lua") return InvalidArgument("ERR Unexpected engine in script shebang: " + (*parts)[0]);
+  static constexpr std::pair<std::string_view, uint32_t> kFlags[] = {
+      {"no-writes", kScriptNoWrites},
+      {"allow-oom", kScriptAllowOom},
+      {"allow-stale", kScriptAllowStale},
+      {"no-cluster", kScriptNoCluster},
+      {"allow-cross-slot-keys", kScriptAllowCrossSlot},
+      {"allow-key-locking", kScriptAllowKeyLocking},
+  };
+  out.flags = 0;
+  for (size_t j = 1; j < parts->size(); ++j) {
+    std::string_view part = (*parts)[j];
+    if (part.substr(0, 6) != "flags=") return InvalidArgument("ERR Unknown lua shebang option: " + std::string(part));
+    std::string_view list = part.substr(6);
+    if (list.empty()) continue;
+    for (size_t from = 0;;) {
+      size_t comma = list.find(',', from);
+      std::string_view flag =
+          list.substr(from, comma == std::string_view::npos ? std::string_view::npos : comma - from);
+      uint32_t bit = 0;
+      for (const auto& [name, value] : kFlags) {
+        if (flag == name) bit = value;
+      }
+      if (!bit) return InvalidArgument("ERR Unexpected flag in script shebang: " + std::string(flag));
+      out.flags |= bit;
+      if (comma == std::string_view::npos) break;
+      from = comma + 1;
+    }
+  }
+  return out;
+}
 
 struct ScriptRunner::Impl {
   lua_State* L = nullptr;
   Memory mem;
   PatternLimits patterns;
   ScriptLimits limits;
-  std::unordered_set<std::string> defined;  // SHA-1s compiled into L
+  std::unordered_map<std::string, uint32_t> defined;  // SHA-1s compiled into L, with their ScriptFlags
 
   std::atomic<int> state{kIdle};
   std::atomic<int> reason{kNone};
   std::atomic<bool> aborted{false};
   SteadyClock::time_point deadline = SteadyClock::time_point::max();
   CommandContext* ctx = nullptr;  // the EVAL running now
+  bool read_only = false;         // it may not call write commands (EVAL_RO, or no-writes)
 
   ~Impl() {
     if (L) lua_close(L);
@@ -284,8 +408,13 @@ CallOutcome DoCall(lua_State* L, bool raise) {
       reply = std::move(*refused);
     } else {
       const CommandSpec* spec = engine.table().Find(argv[0]);
-      if ((spec->flags & kWrite) && !run->MarkWrite()) return CallOutcome::kStop;
-      reply = engine.CallLocked(argv, /*from_script=*/true);
+      if ((spec->flags & kWrite) && run->read_only) {
+        reply = Reply::Error("ERR Write commands are not allowed from read-only scripts.");
+      } else if ((spec->flags & kWrite) && !run->MarkWrite()) {
+        return CallOutcome::kStop;
+      } else {
+        reply = engine.CallLocked(argv, /*from_script=*/true);
+      }
     }
   }
   bool enforce = run->mem.enforce;
@@ -551,11 +680,15 @@ void ScriptRunner::Impl::Init() {
   lua_sethook(L, Hook, LUA_MASKCOUNT, kHookInstructions);  // threads inherit it
 }
 
-// Compiles `body` as f_<sha>; an error message on a compile error.
+// Compiles `body` as f_<sha>; an error message on a bad shebang or a compile error. The
+// shebang line is left out of the chunk but its newline is kept, so line numbers stay right.
 std::optional<std::string> ScriptRunner::Impl::Define(const std::string& sha, const std::string& body) {
   Init();
   if (defined.count(sha)) return std::nullopt;
-  if (LoadText(L, body.data(), body.size(), "@user_script")) {
+  auto shebang = ParseShebang(body);
+  if (!shebang.ok()) return shebang.status().message();
+  const size_t skip = shebang->length;
+  if (LoadText(L, body.data() + skip, body.size() - skip, "@user_script")) {
     std::string msg = lua_tostring(L, -1) ? lua_tostring(L, -1) : "unknown error";
     lua_pop(L, 1);
     return "ERR Error compiling script (new function): " + msg;
@@ -566,7 +699,7 @@ std::optional<std::string> ScriptRunner::Impl::Define(const std::string& sha, co
   lua_insert(L, -2);
   lua_setfield(L, -2, ("f_" + sha).c_str());
   lua_pop(L, 1);
-  defined.insert(sha);
+  defined.emplace(sha, shebang->flags);
   return std::nullopt;
 }
 
@@ -609,7 +742,7 @@ void ScriptRunner::Abort() {
   impl_->aborted = true;
 }
 
-void ScriptRunner::Eval(CommandContext& ctx, bool by_sha) {
+void ScriptRunner::Eval(CommandContext& ctx, bool by_sha, bool read_only) {
   ctx.NoPropagate();  // the commands the script runs log their own effects
   const Argv& a = ctx.argv;
   auto nk = ParseInt(a[2]);
@@ -625,6 +758,12 @@ void ScriptRunner::Eval(CommandContext& ctx, bool by_sha) {
     return ctx.Error(*e);
   }
   Impl& im = *impl_;
+  const uint32_t flags = im.defined.at(sha);
+  const bool declared = !(flags & kScriptCompatMode);
+  if (declared && !(flags & kScriptNoWrites) && read_only) {
+    return ctx.Error("ERR Can not execute a script with write flag using *_ro command.");
+  }
+  im.read_only = read_only || (declared && (flags & kScriptNoWrites));
   lua_State* L = im.L;
   size_t first_arg = 3 + static_cast<size_t>(numkeys);
   im.SetArray("KEYS", a, 3, first_arg);

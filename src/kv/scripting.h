@@ -16,10 +16,33 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "kv/command.h"
+#include "stratus/status.h"
 
 namespace stratus::kv {
+
+// The flags a script declares in its first line, `#!lua flags=no-writes,allow-oom` (Redis 7).
+// A script without that line runs in Redis's compatibility mode: writes allowed, no flags.
+enum ScriptFlag : uint32_t {
+  kScriptNoWrites = 1u << 0,
+  kScriptAllowOom = 1u << 1,
+  kScriptAllowStale = 1u << 2,
+  kScriptNoCluster = 1u << 3,
+  kScriptAllowCrossSlot = 1u << 4,
+  kScriptAllowKeyLocking = 1u << 5,  // Upstash's; nothing to do here, every script owns the keyspace
+  kScriptCompatMode = 1u << 8,       // no shebang line
+};
+
+struct Shebang {
+  uint32_t flags = kScriptCompatMode;
+  size_t length = 0;  // bytes of the first line, not counting its '\n' (kept: line numbers stay right)
+};
+// Reads a script's shebang line as Redis 7.0 does; the error text (with its "ERR " prefix)
+// for an engine other than lua, an unknown option or flag, or a first line without an end.
+// Accepts Upstash's allow-key-locking, which redis-server refuses.
+StatusOr<Shebang> ParseShebang(std::string_view body);
 
 struct ScriptLimits {
   // A script running longer is stopped with an error, writes or not. 0: never (Redis: only
@@ -36,8 +59,9 @@ class ScriptRunner {
   // Takes effect for the next script (call before the first).
   void set_limits(ScriptLimits limits);
 
-  // EVAL/EVALSHA body: argv[1] is the script (or its SHA-1), argv[2] numkeys.
-  void Eval(CommandContext& ctx, bool by_sha);
+  // EVAL/EVALSHA body: argv[1] is the script (or its SHA-1), argv[2] numkeys. `read_only`:
+  // EVAL_RO/EVALSHA_RO (write commands fail; a shebang script must declare no-writes).
+  void Eval(CommandContext& ctx, bool by_sha, bool read_only = false);
   void Script(CommandContext& ctx);
 
   enum class KillResult { kKilled, kUnkillable, kNotBusy };

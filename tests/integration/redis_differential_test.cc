@@ -466,3 +466,394 @@ TEST_F(RedisDifferential, ScriptsAnswerLikeRedis) {
 
 }  // namespace
 }  // namespace stratus
+
+namespace stratus {
+namespace {
+
+// Everything after " script: " differs (Redis names the line, the engine does not).
+std::string WithoutScriptSuffix(Reply r) {
+  std::string s = kv::DebugString(r);
+  size_t at = s.find(" script: ");
+  return at == std::string::npos ? s : s.substr(0, at);
+}
+
+// Script shebangs (`#!lua flags=...`) and EVAL_RO/EVALSHA_RO, with Redis 7.0's error texts.
+TEST_F(RedisDifferential, ShebangsAndReadOnlyScriptsAnswerLikeRedis) {
+  const std::vector<Argv> calls = {
+      {"set", "a", "1"},
+      {"eval", "#!lua flags=no-writes\nreturn redis.call('get', KEYS[1])", "1", "a"},
+      {"eval", "#!lua flags=no-writes\nreturn redis.call('set', KEYS[1], 'x')", "1", "a"},
+      {"eval", "#!lua flags=no-writes\nreturn redis.pcall('set', KEYS[1], 'x')", "1", "a"},
+      {"eval", "#!lua flags=no-writes\nreturn redis.pcall('incr', KEYS[1])", "1", "a"},
+      {"eval", "#!lua\nreturn redis.call('incr', KEYS[1])", "1", "a"},
+      {"eval", "#!lua flags=no-writes,allow-oom,allow-stale,no-cluster,allow-cross-slot-keys\nreturn 7", "0"},
+      {"eval", "#!lua flags=allow-oom\nreturn redis.call('incr', KEYS[1])", "1", "a"},
+      {"eval", "#!lua \"flags=no-writes\"\nreturn 2", "0"},
+      {"eval", "#!lua flags=\nreturn 3", "0"},
+      {"eval", "#!lua flags=bogus\nreturn 1", "0"},
+      {"eval", "#!lua flags=no-writes,,\nreturn 1", "0"},
+      {"eval", "#!lua flags=NO-WRITES\nreturn 1", "0"},
+      {"eval", "#!lua foo=bar\nreturn 1", "0"},
+      {"eval", "#!lua", "0"},
+      {"eval", "#!python\nreturn 1", "0"},
+      {"eval", "#! lua\nreturn 1", "0"},
+      {"eval", "#!\nreturn 1", "0"},
+      {"eval", "#!lua \"flags=no-writes\nreturn 1", "0"},
+      {"eval", "#!lua\n\nlocal x = = 1", "0"},  // the line number counts the shebang line
+      {"script", "load", "#!lua flags=bogus\nreturn 1"},
+      {"eval_ro", "return redis.call('get', KEYS[1])", "1", "a"},
+      {"eval_ro", "return redis.call('set', KEYS[1], 'x')", "1", "a"},
+      {"eval_ro", "return redis.pcall('del', KEYS[1])", "1", "a"},
+      {"eval_ro", "#!lua\nreturn 1", "0"},
+      {"eval_ro", "#!lua flags=allow-oom\nreturn 1", "0"},
+      {"eval_ro", "#!lua flags=no-writes\nreturn redis.call('get', KEYS[1])", "1", "a"},
+      {"eval_ro", "#!lua flags=no-writes\nreturn redis.pcall('incr', KEYS[1])", "1", "a"},
+      {"eval_ro", "return 1", "-1"},
+      {"eval_ro", "return 1", "abc"},
+      {"eval_ro", "return 1", "2", "k"},
+      {"eval_ro", "return redis.call('eval_ro', 'return 1', '0')", "0"},
+      {"evalsha_ro", "ffffffffffffffffffffffffffffffffffffffff", "0"},
+      {"eval_ro"},
+      {"evalsha_ro", "x"},
+      {"get", "a"},
+  };
+  ASSERT_EQ(client_->Call({"FLUSHALL"}).str, "OK");
+  for (const auto& cmd : calls) {
+    std::string shown;
+    for (const auto& a : cmd) shown += "'" + a + "' ";
+    EXPECT_EQ(WithoutScriptSuffix(engine_.Run(cmd)), WithoutScriptSuffix(client_->Call(cmd))) << shown;
+  }
+  // EVALSHA_RO runs a loaded script with the flags it was loaded with.
+  for (const std::string body :
+       {"#!lua flags=no-writes\nreturn redis.call('get', KEYS[1])", "#!lua\nreturn redis.call('get', KEYS[1])",
+        "return redis.call('set', KEYS[1], 'y')"}) {
+    Argv load{"script", "load", body};
+    Reply sha = client_->Call(load);
+    ASSERT_EQ(kv::DebugString(engine_.Run(load)), kv::DebugString(sha));
+    for (const std::string cmd : {"evalsha_ro", "evalsha"}) {
+      Argv run{cmd, sha.str, "1", "a"};
+      EXPECT_EQ(WithoutScriptSuffix(engine_.Run(run)), WithoutScriptSuffix(client_->Call(run))) << cmd << " " << body;
+    }
+  }
+}
+
+// Random sequences over the string, bit and key commands added for Upstash parity (GETEX ...
+// BITFIELD, COPY, RENAME), mixed with writes of other types so WRONGTYPE comes up.
+class Gen15 {
+ public:
+  explicit Gen15(uint32_t seed) : rng_(seed) {}
+
+  Argv Next() {
+    switch (R(22)) {
+      case 0:
+        return {"set", Key(), Val()};
+      case 1:
+        return {Pick({"lpush", "sadd"}), Key(), Val()};
+      case 2:
+        return {"hset", Key(), "f", Val()};
+      case 3:
+        return {"get", Key()};
+      case 4: {
+        Argv a{"getex", Key()};
+        static const std::vector<Argv> kOpts = {{"EX", "100"}, {"PX", "100000"}, {"EXAT", "9999999999"},
+                                                {"PXAT", "1"}, {"PERSIST"},      {"EX", "0"},
+                                                {"EX", "abc"}, {"px", "-5"},     {"bogus"},
+                                                {"EX"},        {"exat", "1"},    {"EX", "9223372036854775807"}};
+        size_t n = R(3);
+        for (size_t i = 0; i < n; ++i) {
+          const Argv& o = kOpts[R(kOpts.size())];
+          a.insert(a.end(), o.begin(), o.end());
+        }
+        return a;
+      }
+      case 5:
+        return {Pick({"getrange", "substr"}), Key(), Int(), Int()};
+      case 6:
+        return {"setrange", Key(), Pick({"0", "1", "3", "10", "-1", "abc", "536870912"}), Val()};
+      case 7:
+        return {"incrbyfloat", Key(),
+                Pick({"1.5", "-0.5", "abc", "inf", "1e3", "0", "10.1", "-3", "3.0e-5", "", " 1", "0x10", "1e308"})};
+      case 8: {
+        Argv a{"lcs", Key(), Key()};
+        static const std::vector<Argv> kOpts = {
+            {"LEN"},   {"IDX"},        {"WITHMATCHLEN"}, {"MINMATCHLEN", "2"}, {"minmatchlen", "abc"},
+            {"bogus"}, {"MINMATCHLEN"}};
+        size_t n = R(3);
+        for (size_t i = 0; i < n; ++i) {
+          const Argv& o = kOpts[R(kOpts.size())];
+          a.insert(a.end(), o.begin(), o.end());
+        }
+        return a;
+      }
+      case 9:
+        return {"setbit", Key(), BitOffset(), Pick({"0", "1", "1", "2", "-1", "abc"})};
+      case 10:
+        return {"getbit", Key(), BitOffset()};
+      case 11: {
+        Argv a{"bitcount", Key()};
+        size_t form = R(5);
+        if (form >= 1) a.push_back(Int());
+        if (form >= 2) a.push_back(Int());
+        if (form >= 3) a.push_back(Pick({"BIT", "BYTE", "bit", "bogus"}));
+        if (form == 4) a.push_back("extra");
+        return a;
+      }
+      case 12: {
+        Argv a{"bitpos", Key(), Pick({"0", "1", "1", "0", "2", "abc"})};
+        size_t form = R(5);
+        if (form >= 1) a.push_back(Int());
+        if (form >= 2) a.push_back(Int());
+        if (form >= 3) a.push_back(Pick({"BIT", "BYTE", "bit", "bogus"}));
+        if (form == 4) a.push_back("extra");
+        return a;
+      }
+      case 13: {
+        Argv a{"bitop", Pick({"AND", "OR", "XOR", "NOT", "and", "bogus"}), Key()};
+        size_t n = 1 + R(3);
+        for (size_t i = 0; i < n; ++i) a.push_back(Key());
+        return a;
+      }
+      case 14:
+      case 15:
+        return Bitfield(Pick({"bitfield", "bitfield", "bitfield_ro"}));
+      case 16: {
+        Argv a{"copy", Key(), Key()};
+        if (Coin(30)) a.push_back("REPLACE");
+        if (Coin(15)) {
+          a.push_back("DB");
+          a.push_back(Pick({"0", "abc", "16", "-1", "99999999999"}));
+        }
+        if (Coin(5)) a.push_back("bogus");
+        return a;
+      }
+      case 17:
+        return {Pick({"rename", "renamenx"}), Key(), Key()};
+      case 18:
+        return {"touch", Key(), Key()};
+      case 19:
+        return {"expire", Key(), Pick({"100", "1000"})};
+      case 20:
+        return {"append", Key(), Val()};
+      default:
+        return {Pick({"pttl", "type", "strlen"}), Key()};
+    }
+  }
+
+ private:
+  size_t R(size_t n) { return rng_() % n; }
+  bool Coin(int percent) { return static_cast<int>(R(100)) < percent; }
+  std::string Pick(std::initializer_list<const char*> v) { return *(v.begin() + R(v.size())); }
+  std::string Key() { return "k" + std::to_string(R(5)); }
+  std::string Val() {
+    return Pick({"", "a", "ab", "hello", "mytext", "ohmytext", "1", "42", "\xff\xf0", "\x0f", "abc def", "10.5",
+                 "\x80\x01\x00\xff"});
+  }
+  std::string Int() {
+    return Pick({"0", "1", "-1", "2", "-2", "5", "100", "-100", "abc", "7", "15", "-9223372036854775808"});
+  }
+  std::string BitOffset() { return Pick({"0", "1", "7", "8", "13", "31", "100", "-1", "abc", "4294967296", "#1"}); }
+  std::string Type() {
+    return Pick({"u8", "i8", "u1", "i5", "u16", "i16", "i64", "u63", "u64", "i0", "x8", "I8", "u"});
+  }
+  std::string FieldOffset() { return Pick({"0", "1", "3", "8", "#0", "#1", "#2", "-1", "abc", "#", "100"}); }
+  std::string FieldValue() {
+    return Pick({"0", "1", "-1", "127", "128", "255", "256", "-128", "-129", "100", "9223372036854775807",
+                 "-9223372036854775808", "abc"});
+  }
+  Argv Bitfield(const std::string& name) {
+    Argv a{name, Key()};
+    size_t n = R(4);
+    for (size_t i = 0; i < n; ++i) {
+      switch (R(5)) {
+        case 0:
+        case 1:
+          a.insert(a.end(), {"GET", Type(), FieldOffset()});
+          break;
+        case 2:
+          a.insert(a.end(), {"SET", Type(), FieldOffset(), FieldValue()});
+          break;
+        case 3:
+          a.insert(a.end(), {"INCRBY", Type(), FieldOffset(), FieldValue()});
+          break;
+        default:
+          a.insert(a.end(), {"OVERFLOW", Pick({"WRAP", "SAT", "FAIL", "sat", "bogus"})});
+          break;
+      }
+    }
+    if (Coin(5)) a.push_back(Pick({"GET", "bogus", "SET"}));
+    return a;
+  }
+
+  std::mt19937 rng_;
+};
+
+TEST_F(RedisDifferential, StringBitAndKeyCommandsAnswerLikeRedis) {
+  constexpr int kSeeds = 60;
+  constexpr int kCommands = 300;
+  for (uint32_t seed = 1; seed <= kSeeds; ++seed) {
+    ASSERT_EQ(client_->Call({"FLUSHALL"}).str, "OK");
+    ASSERT_EQ(engine_.Run({"FLUSHALL"}).str, "OK");
+    Gen15 gen(seed);
+    for (int i = 0; i < kCommands; ++i) {
+      Argv cmd = gen.Next();
+      Reply want = Normalize(cmd, client_->Call(cmd));
+      Reply got = Normalize(cmd, engine_.Run(cmd));
+      std::string shown;
+      for (const auto& a : cmd) shown += "'" + a + "' ";
+      ASSERT_EQ(kv::DebugString(got), kv::DebugString(want)) << "seed " << seed << ", command " << i << ": " << shown;
+    }
+    // Every key agrees: its type, its string value, its TTL to the second.
+    for (int k = 0; k < 5; ++k) {
+      std::string key = "k" + std::to_string(k);
+      for (const Argv& cmd : {Argv{"type", key}, Argv{"ttl", key}}) {
+        ASSERT_EQ(kv::DebugString(engine_.Run(cmd)), kv::DebugString(client_->Call(cmd))) << "seed " << seed;
+      }
+      if (engine_.Run({"type", key}).str == "string") {
+        ASSERT_EQ(kv::DebugString(engine_.Run({"get", key})), kv::DebugString(client_->Call({"get", key})))
+            << "seed " << seed << " " << key;
+      }
+    }
+  }
+}
+
+// The fixed cases: OBJECT and MEMORY's answers that do not depend on history or time, the
+// 512 MB limits, INCRBYFLOAT's formatting, LCS's documented example, BITFIELD's overflows.
+TEST_F(RedisDifferential, FixedStringBitAndObjectCasesAnswerLikeRedis) {
+  const std::vector<Argv> calls = {
+      {"set", "int", "12345"},
+      {"set", "small", "9999"},
+      {"set", "str", "hello"},
+      {"set", "long", std::string(45, 'x')},
+      {"set", "neg", "-5"},
+      {"set", "lead", "0123"},
+      {"rpush", "list", "a", "b"},
+      {"sadd", "ints", "1", "2", "3"},
+      {"sadd", "strs", "a", "1"},
+      {"hset", "hash", "f", "v"},
+      {"hset", "bighash", "f", std::string(65, 'v')},
+      {"zadd", "zset", "1", "m"},
+      {"zadd", "bigzset", "1", std::string(65, 'm')},
+      {"object", "encoding", "int"},
+      {"object", "encoding", "small"},
+      {"object", "encoding", "str"},
+      {"object", "encoding", "long"},
+      {"object", "encoding", "neg"},
+      {"object", "encoding", "lead"},
+      {"object", "encoding", "list"},
+      {"object", "encoding", "ints"},
+      {"object", "encoding", "strs"},
+      {"object", "encoding", "hash"},
+      {"object", "encoding", "bighash"},
+      {"object", "encoding", "zset"},
+      {"object", "encoding", "bigzset"},
+      {"object", "encoding", "nokey"},
+      {"object", "refcount", "small"},
+      {"object", "refcount", "int"},
+      {"object", "refcount", "str"},
+      {"object", "refcount", "nokey"},
+      {"object", "freq", "str"},
+      {"object", "freq", "nokey"},
+      {"object", "idletime", "nokey"},
+      {"object", "bogus", "str"},
+      {"object", "encoding"},
+      {"object", "encoding", "a", "b"},
+      {"object", "help", "x"},
+      {"object"},
+      {"memory", "usage", "nokey"},
+      {"memory", "usage", "str", "samples", "-1"},
+      {"memory", "usage", "str", "samples", "x"},
+      {"memory", "usage", "str", "bogus"},
+      {"memory", "usage"},
+      {"memory", "bogus"},
+      {"memory"},
+      {"setrange", "big", "536870912", "x"},
+      {"setrange", "big", "536870911", "xy"},
+      {"setrange", "big", "536870911", ""},
+      {"setbit", "big", "4294967296", "1"},
+      {"setbit", "big", "4294967295", "2"},
+      {"getbit", "big", "4294967296"},
+      {"bitfield", "big", "SET", "u8", "4294967296", "1"},
+      {"bitfield", "big", "GET", "u8", "#536870912"},
+      {"exists", "big"},
+      {"incrbyfloat", "f", "10.5"},
+      {"incrbyfloat", "f", "0.1"},
+      {"incrbyfloat", "f", "-5.0e3"},
+      {"incrbyfloat", "f", "1e300"},
+      {"incrbyfloat", "f2", "1.5e-20"},
+      {"incrbyfloat", "f2", "-1.5e-20"},
+      {"incrbyfloat", "f3", "1e-400"},
+      {"incrbyfloat", "f3", "1e-5000"},
+      {"incrbyfloat", "f3", "3.0"},
+      {"incrbyfloat", "f3", "nan"},
+      {"incrbyfloat", "f4", "1e4932"},
+      {"incrbyfloat", "f4", "1e4932"},
+      {"set", "inf", "inf"},
+      {"incrbyfloat", "inf", "1"},
+      {"incrbyfloat", "list", "1"},
+      {"mset", "key1", "ohmytext", "key2", "mynewtext"},
+      {"lcs", "key1", "key2"},
+      {"lcs", "key1", "key2", "LEN"},
+      {"lcs", "key1", "key2", "IDX"},
+      {"lcs", "key1", "key2", "IDX", "MINMATCHLEN", "4", "WITHMATCHLEN"},
+      {"lcs", "key1", "key2", "IDX", "LEN"},
+      {"lcs", "key1", "list"},
+      {"lcs", "nokey", "nokey2", "IDX"},
+      {"bitfield", "bf",       "SET", "i8",     "0",   "127", "INCRBY", "i8",       "0",
+       "1",        "OVERFLOW", "SAT", "INCRBY", "i8",  "0",   "200",    "OVERFLOW", "FAIL",
+       "INCRBY",   "i8",       "0",   "-1000",  "GET", "i8",  "0"},
+      {"bitfield", "bf", "SET", "u63", "1", "-1", "GET", "u63", "1", "INCRBY", "i64", "0", "9223372036854775807"},
+      {"bitfield", "bf", "OVERFLOW", "SAT", "INCRBY", "i64", "0", "9223372036854775807", "INCRBY", "i64", "0",
+       "-9223372036854775808", "INCRBY", "i64", "0", "-9223372036854775808"},
+      {"bitfield", "bf", "OVERFLOW", "WRAP", "SET", "u8", "#3", "300", "SET", "i4", "#9", "-20", "GET", "u8", "#3",
+       "GET", "i4", "#9"},
+      {"bitfield", "bf"},
+      {"bitfield", "bf", "OVERFLOW", "FAIL"},
+      {"bitfield_ro", "bf", "GET", "u8", "0", "SET", "u8", "0", "1"},
+      {"bitfield_ro", "bf", "GET", "u8", "0", "GET", "i16", "3"},
+      {"bitfield", "list", "GET", "u8", "0"},
+      {"bitfield_ro", "nokey", "GET", "u8", "0"},
+      {"get", "bf"},
+      {"bitop", "not", "dst", "key1", "key2"},
+      {"bitop", "not", "dst", "key1"},
+      {"get", "dst"},
+      {"bitop", "and", "dst", "nokey", "nokey2"},
+      {"exists", "dst"},
+      {"bitop", "xor", "dst", "key1", "list"},
+      {"set", "ex", "v", "EX", "100"},
+      {"copy", "ex", "ex2"},
+      {"ttl", "ex2"},
+      {"rename", "ex", "ex3"},
+      {"ttl", "ex3"},
+      {"exists", "ex"},
+      {"copy", "ints", "ints2", "DB", "0"},
+      {"smembers", "ints2"},
+      {"copy", "ints", "ints2"},
+      {"copy", "str", "ints2", "REPLACE"},
+      {"get", "ints2"},
+      {"renamenx", "str", "int"},
+      {"renamenx", "str", "str2"},
+      {"get", "str2"},
+      {"time", "x"},
+      {"randomkey", "x"},
+      {"touch"},
+  };
+  ASSERT_EQ(client_->Call({"FLUSHALL"}).str, "OK");
+  for (const auto& cmd : calls) {
+    std::string shown;
+    for (const auto& a : cmd) shown += "'" + a.substr(0, 40) + "' ";
+    Reply want = client_->Call(cmd);
+    Reply got = engine_.Run(cmd);
+    if (cmd[0] == "smembers") std::tie(want, got) = std::pair{Normalize(cmd, want), Normalize(cmd, got)};
+    EXPECT_EQ(kv::DebugString(got), kv::DebugString(want)) << shown;
+  }
+  // RANDOMKEY: nil on an empty keyspace, the only key when there is one.
+  ASSERT_EQ(client_->Call({"FLUSHALL"}).str, "OK");
+  ASSERT_EQ(engine_.Run({"FLUSHALL"}).str, "OK");
+  EXPECT_EQ(kv::DebugString(engine_.Run({"randomkey"})), kv::DebugString(client_->Call({"randomkey"})));
+  client_->Call({"set", "only", "1"});
+  engine_.Run({"set", "only", "1"});
+  EXPECT_EQ(kv::DebugString(engine_.Run({"randomkey"})), kv::DebugString(client_->Call({"randomkey"})));
+}
+
+}  // namespace
+}  // namespace stratus

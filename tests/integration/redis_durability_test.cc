@@ -418,3 +418,46 @@ TEST_F(RedisDurabilityTest, DeepJsonIsRefusedBeforeItIsParsed) {
 
 }  // namespace
 }  // namespace stratus
+
+namespace stratus {
+namespace {
+
+// The string, bit and key commands added for Upstash parity log their effects before they
+// answer: a server killed with SIGKILL right after has every one of them.
+TEST_F(RedisDurabilityTest, NewWriteCommandsSurviveKill9) {
+  {
+    Child c;
+    Serve(c);
+    ASSERT_EQ(Redis(c, {"set", "g", "v"}).body["result"], "OK");
+    EXPECT_EQ(Redis(c, {"getex", "g", "EX", "1000"}).body["result"], "v");
+    EXPECT_EQ(Redis(c, {"setrange", "r", "2", "xy"}).body["result"], 4);
+    EXPECT_EQ(Redis(c, {"incrbyfloat", "f", "2.5"}).body["result"], "2.5");
+    EXPECT_EQ(Redis(c, {"setbit", "b", "7", "1"}).body["result"], 0);
+    EXPECT_EQ(Redis(c, {"bitfield", "bf", "INCRBY", "u8", "0", "7"}).body["result"], nlohmann::json::array({7}));
+    EXPECT_EQ(Redis(c, {"bitop", "or", "bo", "b", "bf"}).body["result"], 1);
+    EXPECT_EQ(Redis(c, {"copy", "g", "g2"}).body["result"], 1);
+    EXPECT_EQ(Redis(c, {"rename", "f", "f2"}).body["result"], "OK");
+    EXPECT_EQ(Redis(c, {"eval", "#!lua flags=allow-key-locking\nreturn redis.call('incr', KEYS[1])", "1", "n"})
+                  .body["result"],
+              1);
+    ::kill(c.pid(), SIGKILL);
+    c.Wait();
+  }
+  Child c;
+  Serve(c);
+  EXPECT_EQ(Redis(c, {"get", "g2"}).body["result"], "v");
+  auto ttl = Redis(c, {"ttl", "g2"}).body["result"].get<int64_t>();
+  EXPECT_GT(ttl, 900);
+  EXPECT_LE(ttl, 1000);
+  EXPECT_EQ(Redis(c, {"getrange", "r", "2", "-1"}).body["result"], "xy");
+  EXPECT_EQ(Redis(c, {"strlen", "r"}).body["result"], 4);
+  EXPECT_EQ(Redis(c, {"get", "f2"}).body["result"], "2.5");
+  EXPECT_EQ(Redis(c, {"exists", "f"}).body["result"], 0);
+  EXPECT_EQ(Redis(c, {"getbit", "b", "7"}).body["result"], 1);
+  EXPECT_EQ(Redis(c, {"bitfield_ro", "bf", "GET", "u8", "0"}).body["result"], nlohmann::json::array({7}));
+  EXPECT_EQ(Redis(c, {"bitcount", "bo"}).body["result"], 3);
+  EXPECT_EQ(Redis(c, {"get", "n"}).body["result"], "1");
+}
+
+}  // namespace
+}  // namespace stratus

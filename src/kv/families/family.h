@@ -54,6 +54,9 @@ inline bool ArgDouble(CommandContext& ctx, std::string_view arg, double* out) {
   return true;
 }
 
+// Redis's proto-max-bulk-len default: the largest string SETRANGE, SETBIT or BITFIELD may make.
+inline constexpr int64_t kProtoMaxBulkLen = 512LL * 1024 * 1024;
+
 inline std::string Lower(const std::string& s) {
   return ToLower(s);
 }

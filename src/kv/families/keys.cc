@@ -1,8 +1,10 @@
-// Keys: DEL, EXISTS, the EXPIRE family, TTL, PERSIST, TYPE, KEYS, SCAN.
+// Keys: DEL, EXISTS, the EXPIRE family, TTL, PERSIST, TYPE, KEYS, SCAN, COPY, RENAME,
+// RANDOMKEY, TOUCH.
 #include <cctype>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <random>
 
 #include "kv/families/family.h"
 
@@ -164,6 +166,7 @@ void Scan(CommandContext& ctx) {
   int64_t count = 10;
   const std::string* pattern = nullptr;
   const std::string* type = nullptr;
+  bool with_type = false;  // Upstash's WITHTYPE: each key followed by its type
   for (size_t i = 2; i < a.size();) {
     size_t left = a.size() - i;
     if (IEquals(a[i], "count") && left >= 2) {
@@ -179,6 +182,9 @@ void Scan(CommandContext& ctx) {
     } else if (IEquals(a[i], "type") && left >= 2) {
       type = &a[i + 1];
       i += 2;
+    } else if (IEquals(a[i], "withtype")) {
+      with_type = true;
+      i += 1;
     } else {
       ctx.Error(err::kSyntax);
       return;
@@ -189,8 +195,99 @@ void Scan(CommandContext& ctx) {
     if (pattern && !GlobMatch(*pattern, key)) return;
     if (type && !IEquals(*type, TypeName(e.value))) return;
     keys.push_back(Reply::Bulk(key));
+    if (with_type) keys.push_back(Reply::Bulk(TypeName(e.value)));
   });
   ctx.reply = Reply::Array({Reply::Bulk(std::to_string(next)), Reply::Array(std::move(keys))});
+}
+
+// COPY source destination [DB 0] [REPLACE]: this engine has database 0 only, so any other DB
+// index is out of range.
+void Copy(CommandContext& ctx) {
+  const Argv& a = ctx.argv;
+  bool replace = false;
+  for (size_t j = 3; j < a.size(); ++j) {
+    if (IEquals(a[j], "replace")) {
+      replace = true;
+    } else if (IEquals(a[j], "db") && j + 1 < a.size()) {
+      int64_t db;
+      if (!ArgInt(ctx, a[++j], &db)) return;
+      if (db < INT_MIN || db > INT_MAX) {
+        return ctx.Error("ERR value is out of range, value must between -2147483648 and 2147483647");
+      }
+      if (db != 0) return ctx.Error("ERR DB index is out of range");
+    } else {
+      return ctx.Error(err::kSyntax);
+    }
+  }
+  if (a[1] == a[2]) return ctx.Error("ERR source and destination objects are the same");
+  Entry* src = ctx.db.Find(a[1]);
+  if (!src) {
+    ctx.reply = Reply::Integer(0);
+    return;
+  }
+  Value copy = src->value;
+  const int64_t expire = src->expire_ms;
+  if (ctx.db.Find(a[2]) && !replace) {
+    ctx.reply = Reply::Integer(0);
+    return;
+  }
+  ctx.db.Set(a[2], std::move(copy));
+  if (expire != kNoExpiry) ctx.db.SetExpire(a[2], expire);
+  ctx.Dirty();
+  ctx.reply = Reply::Integer(1);
+}
+
+void RenameGeneric(CommandContext& ctx, bool nx) {
+  const std::string& from = ctx.argv[1];
+  const std::string& to = ctx.argv[2];
+  Entry* e = ctx.db.Find(from);
+  if (!e) return ctx.Error("ERR no such key");
+  if (from == to) {
+    ctx.reply = nx ? Reply::Integer(0) : Reply::Ok();
+    return;
+  }
+  if (nx && ctx.db.Find(to)) {
+    ctx.reply = Reply::Integer(0);
+    return;
+  }
+  Value v = std::move(e->value);
+  const int64_t expire = e->expire_ms;
+  ctx.db.Erase(from);
+  ctx.db.Set(to, std::move(v));
+  if (expire != kNoExpiry) ctx.db.SetExpire(to, expire);
+  ctx.Dirty();
+  ctx.reply = nx ? Reply::Integer(1) : Reply::Ok();
+}
+
+void Rename(CommandContext& ctx) {
+  RenameGeneric(ctx, false);
+}
+void RenameNx(CommandContext& ctx) {
+  RenameGeneric(ctx, true);
+}
+
+// A key near a random point of the hash order (the order SCAN walks); expired keys met on the
+// way are deleted, as Redis's RANDOMKEY does.
+void RandomKey(CommandContext& ctx) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  while (ctx.db.size() > 0) {
+    const Keyspace::Map& m = ctx.db.map();
+    auto it = m.lower_bound(Keyspace::KeyRef{rng() & ((uint64_t{1} << 52) - 1), std::string_view()});
+    if (it == m.end()) it = m.begin();
+    std::string name = it->first.name;
+    if (ctx.db.Find(name)) {
+      ctx.reply = Reply::Bulk(std::move(name));
+      return;
+    }
+  }
+  ctx.reply = Reply::Nil();
+}
+
+// TOUCH key...: how many exist; each lookup counts as an access (OBJECT IDLETIME).
+void Touch(CommandContext& ctx) {
+  int64_t n = 0;
+  for (size_t i = 1; i < ctx.argv.size(); ++i) n += ctx.db.Find(ctx.argv[i]) ? 1 : 0;
+  ctx.reply = Reply::Integer(n);
 }
 
 }  // namespace
@@ -212,6 +309,11 @@ Status RegisterKeyFamily(CommandTable& t) {
            CommandSpec{.name = "type", .arity = 2, .flags = kReadOnly, .handler = Type},
            CommandSpec{.name = "keys", .arity = 2, .flags = kReadOnly | kDenyReadOnlyToken, .handler = Keys},
            CommandSpec{.name = "scan", .arity = -2, .flags = kReadOnly | kDenyReadOnlyToken, .handler = Scan},
+           CommandSpec{.name = "copy", .arity = -3, .flags = kWrite, .handler = Copy},
+           CommandSpec{.name = "rename", .arity = 3, .flags = kWrite, .handler = Rename},
+           CommandSpec{.name = "renamenx", .arity = 3, .flags = kWrite, .handler = RenameNx},
+           CommandSpec{.name = "randomkey", .arity = 1, .flags = kReadOnly, .handler = RandomKey},
+           CommandSpec{.name = "touch", .arity = -2, .flags = kReadOnly, .handler = Touch},
        }) {
     STRATUS_RETURN_IF_ERROR(t.Add(spec));
   }

@@ -12,6 +12,12 @@ void Eval(CommandContext& ctx) {
 void EvalSha(CommandContext& ctx) {
   ctx.engine.scripts().Eval(ctx, true);
 }
+void EvalRo(CommandContext& ctx) {
+  ctx.engine.scripts().Eval(ctx, false, /*read_only=*/true);
+}
+void EvalShaRo(CommandContext& ctx) {
+  ctx.engine.scripts().Eval(ctx, true, /*read_only=*/true);
+}
 void Script(CommandContext& ctx) {
   ctx.engine.scripts().Script(ctx);
 }
@@ -22,6 +28,9 @@ Status RegisterScriptingFamily(CommandTable& t) {
   for (const CommandSpec& spec : {
            CommandSpec{.name = "eval", .arity = -3, .flags = kWrite | kNoScript, .handler = Eval},
            CommandSpec{.name = "evalsha", .arity = -3, .flags = kWrite | kNoScript, .handler = EvalSha},
+           // Read-only as Redis flags them, so the read-only token may run them; a write inside fails.
+           CommandSpec{.name = "eval_ro", .arity = -3, .flags = kReadOnly | kNoScript, .handler = EvalRo},
+           CommandSpec{.name = "evalsha_ro", .arity = -3, .flags = kReadOnly | kNoScript, .handler = EvalShaRo},
            CommandSpec{.name = "script", .arity = -2, .flags = kWrite | kNoScript, .handler = Script},
        }) {
     STRATUS_RETURN_IF_ERROR(t.Add(spec));

@@ -1,4 +1,5 @@
-// Connection and server commands that make sense over REST: PING, ECHO, DBSIZE, FLUSHDB.
+// Connection and server commands that make sense over REST: PING, ECHO, DBSIZE, FLUSHDB, TIME.
+#include "kv/engine.h"
 #include "kv/families/family.h"
 
 namespace stratus::kv {
@@ -27,6 +28,13 @@ void Flush(CommandContext& ctx) {
   ctx.reply = Reply::Ok();
 }
 
+// TIME: [unix seconds, microseconds] as bulk strings, from the engine's clock.
+void Time(CommandContext& ctx) {
+  const Micros now = ctx.engine.now_micros();
+  ctx.reply =
+      Reply::Array({Reply::Bulk(std::to_string(now / 1'000'000)), Reply::Bulk(std::to_string(now % 1'000'000))});
+}
+
 }  // namespace
 
 Status RegisterServerFamily(CommandTable& t) {
@@ -34,6 +42,7 @@ Status RegisterServerFamily(CommandTable& t) {
            CommandSpec{.name = "ping", .arity = -1, .flags = kReadOnly, .handler = Ping},
            CommandSpec{.name = "echo", .arity = 2, .flags = kReadOnly, .handler = Echo},
            CommandSpec{.name = "dbsize", .arity = 1, .flags = kReadOnly, .handler = DbSize},
+           CommandSpec{.name = "time", .arity = 1, .flags = kReadOnly, .handler = Time},
            CommandSpec{.name = "flushdb", .arity = -1, .flags = kWrite | kNoScript, .handler = Flush},
            CommandSpec{.name = "flushall", .arity = -1, .flags = kWrite | kNoScript, .handler = Flush},
        }) {

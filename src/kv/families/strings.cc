@@ -1,5 +1,10 @@
-// Strings: GET, SET and its options, counters, MGET/MSET.
+// Strings: GET, SET and its options, counters, MGET/MSET, ranges, INCRBYFLOAT, LCS.
+#include <algorithm>
+#include <cerrno>
 #include <climits>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 
 #include "kv/families/family.h"
 
@@ -17,7 +22,17 @@ void Get(CommandContext& ctx) {
   ctx.reply = v ? Reply::Bulk(*v) : Reply::Nil();
 }
 
-enum SetFlags : unsigned { kNx = 1, kXx = 2, kGet = 4, kKeepTtl = 8, kEx = 16, kPx = 32, kExAt = 64, kPxAt = 128 };
+enum SetFlags : unsigned {
+  kNx = 1,
+  kXx = 2,
+  kGet = 4,
+  kKeepTtl = 8,
+  kEx = 16,
+  kPx = 32,
+  kExAt = 64,
+  kPxAt = 128,
+  kPersist = 256,
+};
 
 // Turns an expire argument into absolute ms, with Redis's checks; false after an error reply.
 bool ExpireMs(CommandContext& ctx, std::string_view arg, unsigned unit_flags, std::string_view cmd, int64_t* out) {
@@ -236,6 +251,240 @@ void StrLen(CommandContext& ctx) {
   ctx.reply = Reply::Integer(v ? static_cast<int64_t>(v->size()) : 0);
 }
 
+// GETEX key [EX s | PX ms | EXAT s | PXAT ms | PERSIST]: options are checked before the key,
+// the expire value after it (as Redis does). Logged as its effect: PEXPIREAT, DEL or PERSIST.
+void GetEx(CommandContext& ctx) {
+  const Argv& a = ctx.argv;
+  const unsigned kAnyExpire = kEx | kPx | kExAt | kPxAt;
+  unsigned flags = 0;
+  const std::string* expire = nullptr;
+  for (size_t j = 2; j < a.size(); ++j) {
+    const std::string& opt = a[j];
+    const bool has_next = j + 1 < a.size();
+    unsigned unit = 0;
+    if (IEquals(opt, "ex")) unit = kEx;
+    if (IEquals(opt, "px")) unit = kPx;
+    if (IEquals(opt, "exat")) unit = kExAt;
+    if (IEquals(opt, "pxat")) unit = kPxAt;
+    if (IEquals(opt, "persist") && !(flags & kAnyExpire)) {
+      flags |= kPersist;
+    } else if (unit && !(flags & kPersist) && !(flags & kAnyExpire & ~unit) && has_next) {
+      flags |= unit;
+      expire = &a[++j];
+    } else {
+      return ctx.Error(err::kSyntax);
+    }
+  }
+  std::string* v;
+  if (!GetString(ctx, a[1], &v)) return;
+  if (!v) {
+    ctx.reply = Reply::Nil();
+    return;
+  }
+  int64_t ms = 0;
+  if (expire && !ExpireMs(ctx, *expire, flags, "getex", &ms)) return;
+  ctx.reply = Reply::Bulk(*v);
+  if ((flags & (kExAt | kPxAt)) && ms <= ctx.now()) {
+    ctx.db.Erase(a[1]);
+    ctx.Propagate({"DEL", a[1]});
+  } else if (expire) {
+    ctx.db.SetExpire(a[1], ms);
+    ctx.Propagate({"PEXPIREAT", a[1], std::to_string(ms)});
+  } else if ((flags & kPersist) && ctx.db.Persist(a[1])) {
+    ctx.Propagate({"PERSIST", a[1]});
+  }
+}
+
+// GETRANGE key start end (and its old name SUBSTR): inclusive, negative from the end.
+void GetRange(CommandContext& ctx) {
+  int64_t start, end;
+  if (!ArgInt(ctx, ctx.argv[2], &start) || !ArgInt(ctx, ctx.argv[3], &end)) return;
+  std::string* v;
+  if (!GetString(ctx, ctx.argv[1], &v)) return;
+  ctx.reply = Reply::Bulk("");
+  if (!v || (start < 0 && end < 0 && start > end)) return;
+  const int64_t len = static_cast<int64_t>(v->size());
+  if (start < 0) start = std::max<int64_t>(0, len + start);
+  if (end < 0) end = std::max<int64_t>(0, len + end);
+  if (end >= len) end = len - 1;
+  if (start > end || len == 0) return;
+  ctx.reply = Reply::Bulk(v->substr(static_cast<size_t>(start), static_cast<size_t>(end - start + 1)));
+}
+
+// False (after Redis's error) when offset + len would pass proto-max-bulk-len.
+bool CheckStringLength(CommandContext& ctx, int64_t offset, size_t len) {
+  if (offset > kProtoMaxBulkLen - static_cast<int64_t>(std::min<size_t>(len, kProtoMaxBulkLen + 1))) {
+    ctx.Error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+    return false;
+  }
+  return true;
+}
+
+void SetRange(CommandContext& ctx) {
+  const std::string& value = ctx.argv[3];
+  int64_t offset;
+  if (!ArgInt(ctx, ctx.argv[2], &offset)) return;
+  if (offset < 0) return ctx.Error("ERR offset is out of range");
+  std::string* v;
+  if (!GetString(ctx, ctx.argv[1], &v)) return;
+  if (value.empty()) {
+    ctx.reply = Reply::Integer(v ? static_cast<int64_t>(v->size()) : 0);
+    return;
+  }
+  if (!CheckStringLength(ctx, offset, value.size())) return;
+  if (!v) v = &std::get<StringValue>(ctx.db.Set(ctx.argv[1], StringValue()).value);
+  const size_t at = static_cast<size_t>(offset);
+  if (v->size() < at + value.size()) v->resize(at + value.size(), '\0');
+  v->replace(at, value.size(), value);
+  ctx.Dirty();
+  ctx.reply = Reply::Integer(static_cast<int64_t>(v->size()));
+}
+
+// INCRBYFLOAT works in long double and prints "%.17Lf" without trailing zeros, as Redis does.
+std::optional<long double> ParseLongDouble(std::string_view s) {
+  constexpr size_t kMaxLongDoubleChars = 5 * 1024;
+  if (s.empty() || s.size() >= kMaxLongDoubleChars || std::isspace(static_cast<unsigned char>(s[0]))) {
+    return std::nullopt;
+  }
+  std::string buf(s);
+  errno = 0;
+  char* end = nullptr;
+  long double v = std::strtold(buf.c_str(), &end);
+  if (static_cast<size_t>(end - buf.c_str()) != buf.size()) return std::nullopt;
+  if (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || std::fpclassify(v) == FP_ZERO)) return std::nullopt;
+  if (errno == EINVAL || std::isnan(v)) return std::nullopt;
+  return v;
+}
+
+std::string FormatLongDouble(long double v) {
+  char buf[5 * 1024];  // the largest finite long double takes 4,953 bytes this way
+  int n = std::snprintf(buf, sizeof buf, "%.17Lf", v);
+  std::string out(buf, static_cast<size_t>(std::clamp(n, 0, static_cast<int>(sizeof buf) - 1)));
+  if (out.find('.') != std::string::npos) {
+    while (out.back() == '0') out.pop_back();
+    if (out.back() == '.') out.pop_back();
+  }
+  if (out == "-0") out = "0";
+  return out;
+}
+
+void IncrByFloat(CommandContext& ctx) {
+  std::string* v;
+  if (!GetString(ctx, ctx.argv[1], &v)) return;
+  std::optional<long double> cur = v ? ParseLongDouble(*v) : std::optional<long double>(0);
+  std::optional<long double> incr = ParseLongDouble(ctx.argv[2]);
+  if (!cur || !incr) return ctx.Error(err::kNotFloat);
+  long double next = *cur + *incr;
+  if (std::isnan(next) || std::isinf(next)) return ctx.Error("ERR increment would produce NaN or Infinity");
+  std::string text = FormatLongDouble(next);
+  if (v) {
+    *v = text;
+  } else {
+    ctx.db.Set(ctx.argv[1], StringValue(text));
+  }
+  ctx.Propagate({"SET", ctx.argv[1], text, "KEEPTTL"});
+  ctx.reply = Reply::Bulk(std::move(text));
+}
+
+// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN]: the classic dynamic programme,
+// with Redis's limit on its table (proto-max-bulk-len bytes) and its order of matches
+// (from the ends of the strings backwards).
+void Lcs(CommandContext& ctx) {
+  const Argv& argv = ctx.argv;
+  std::string empty;
+  const std::string* strs[2] = {&empty, &empty};
+  for (int k = 0; k < 2; ++k) {
+    Entry* e = ctx.db.Find(argv[1 + k]);
+    if (!e) continue;
+    strs[k] = std::get_if<StringValue>(&e->value);
+    if (!strs[k]) return ctx.Error("ERR The specified keys must contain string values");
+  }
+  bool getlen = false, getidx = false, withmatchlen = false;
+  int64_t minmatchlen = 0;
+  for (size_t j = 3; j < argv.size(); ++j) {
+    if (IEquals(argv[j], "idx")) {
+      getidx = true;
+    } else if (IEquals(argv[j], "len")) {
+      getlen = true;
+    } else if (IEquals(argv[j], "withmatchlen")) {
+      withmatchlen = true;
+    } else if (IEquals(argv[j], "minmatchlen") && j + 1 < argv.size()) {
+      if (!ArgInt(ctx, argv[++j], &minmatchlen)) return;
+      if (minmatchlen < 0) minmatchlen = 0;
+    } else {
+      return ctx.Error(err::kSyntax);
+    }
+  }
+  if (getidx && getlen) return ctx.Error("ERR If you want both the length and indexes, please just use IDX.");
+  const std::string& a = *strs[0];
+  const std::string& b = *strs[1];
+  if (a.size() >= UINT32_MAX - 1 || b.size() >= UINT32_MAX - 1) return ctx.Error("ERR String too long for LCS");
+  const size_t alen = a.size(), blen = b.size();
+  const unsigned long long cells = static_cast<unsigned long long>(alen + 1) * (blen + 1);
+  if (cells * sizeof(uint32_t) > static_cast<unsigned long long>(kProtoMaxBulkLen)) {
+    return ctx.Error("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
+  }
+  std::vector<uint32_t> table(cells, 0);
+  auto at = [&](size_t i, size_t j) -> uint32_t& { return table[j + i * (blen + 1)]; };
+  for (size_t i = 1; i <= alen; ++i) {
+    for (size_t j = 1; j <= blen; ++j) {
+      at(i, j) = a[i - 1] == b[j - 1] ? at(i - 1, j - 1) + 1 : std::max(at(i - 1, j), at(i, j - 1));
+    }
+  }
+  const uint32_t total = at(alen, blen);
+  if (getlen) {
+    ctx.reply = Reply::Integer(total);
+    return;
+  }
+  std::string result(total, '\0');
+  std::vector<Reply> matches;
+  // The current run of matches, as [start, end] in each string; none while a_start == alen.
+  size_t a_start = alen, a_end = 0, b_start = 0, b_end = 0;
+  size_t i = alen, j = blen, idx = total;
+  while (i > 0 && j > 0) {
+    bool emit = false;
+    if (a[i - 1] == b[j - 1]) {
+      result[--idx] = a[i - 1];
+      if (a_start == alen) {
+        a_start = a_end = i - 1;
+        b_start = b_end = j - 1;
+      } else if (a_start == i && b_start == j) {
+        --a_start;
+        --b_start;
+      } else {
+        emit = true;
+      }
+      if (a_start == 0 || b_start == 0) emit = true;
+      --i;
+      --j;
+    } else {
+      if (at(i - 1, j) > at(i, j - 1)) {
+        --i;
+      } else {
+        --j;
+      }
+      if (a_start != alen) emit = true;
+    }
+    if (emit) {
+      const int64_t match_len = static_cast<int64_t>(a_end - a_start + 1);
+      if (getidx && (minmatchlen == 0 || match_len >= minmatchlen)) {
+        std::vector<Reply> m = {
+            Reply::Array({Reply::Integer(static_cast<int64_t>(a_start)), Reply::Integer(static_cast<int64_t>(a_end))}),
+            Reply::Array({Reply::Integer(static_cast<int64_t>(b_start)), Reply::Integer(static_cast<int64_t>(b_end))})};
+        if (withmatchlen) m.push_back(Reply::Integer(match_len));
+        matches.push_back(Reply::Array(std::move(m)));
+      }
+      a_start = alen;
+    }
+  }
+  if (getidx) {
+    ctx.reply = Reply::Array(
+        {Reply::Bulk("matches"), Reply::Array(std::move(matches)), Reply::Bulk("len"), Reply::Integer(total)});
+  } else {
+    ctx.reply = Reply::Bulk(std::move(result));
+  }
+}
+
 }  // namespace
 
 Status RegisterStringFamily(CommandTable& t) {
@@ -256,6 +505,12 @@ Status RegisterStringFamily(CommandTable& t) {
            CommandSpec{.name = "decrby", .arity = 3, .flags = kWrite, .handler = DecrByCmd},
            CommandSpec{.name = "append", .arity = 3, .flags = kWrite, .handler = Append},
            CommandSpec{.name = "strlen", .arity = 2, .flags = kReadOnly, .handler = StrLen},
+           CommandSpec{.name = "getex", .arity = -2, .flags = kWrite, .handler = GetEx},
+           CommandSpec{.name = "getrange", .arity = 4, .flags = kReadOnly, .handler = GetRange},
+           CommandSpec{.name = "substr", .arity = 4, .flags = kReadOnly, .handler = GetRange},
+           CommandSpec{.name = "setrange", .arity = 4, .flags = kWrite, .handler = SetRange},
+           CommandSpec{.name = "incrbyfloat", .arity = 3, .flags = kWrite, .handler = IncrByFloat},
+           CommandSpec{.name = "lcs", .arity = -3, .flags = kReadOnly, .handler = Lcs},
        }) {
     STRATUS_RETURN_IF_ERROR(t.Add(spec));
   }
