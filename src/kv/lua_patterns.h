@@ -1,11 +1,11 @@
 // string.find, string.match, string.gmatch, string.gsub and string.rep for the script sandbox.
 // Lua 5.1's own versions run in C, where the instruction-count hook never fires: a pattern
 // such as string.rep('a-', 3) .. 'b' backtracks for hours and nothing can stop it. These
-// reimplement Lua 5.1's matcher (same syntax, same results) with a step counter that calls
-// back every few thousand steps, so a script is stopped by SCRIPT KILL or its time limit
-// inside a match too; recursion is bounded ("pattern too complex", as Lua 5.2 does); plain
-// finds use memmem (linear time); and string.rep refuses a result larger than the script
-// memory limit before building any of it.
+// implement the patterns the Lua 5.1 manual documents (same syntax, same results) with a step
+// counter that calls back every few thousand steps, so a script is stopped by SCRIPT KILL or
+// its time limit inside a match too; recursion is bounded ("pattern too complex", as Lua 5.2
+// does); plain finds use memmem (linear time); and string.rep refuses a result larger than the
+// script memory limit before building any of it.
 #pragma once
 
 #include <cstddef>

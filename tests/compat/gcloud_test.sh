@@ -39,16 +39,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # Only this script's environment: a private gcloud config, no prompts, no network side trips.
-export CLOUDSDK_CONFIG="$WORK/gcloud-config"
-export CLOUDSDK_CORE_PROJECT=catchup-compat
-export CLOUDSDK_CORE_DISABLE_PROMPTS=1
-export CLOUDSDK_CORE_DISABLE_USAGE_REPORTING=true
-export CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK=true
-export CLOUDSDK_CORE_DISABLE_FILE_LOGGING=true
-export CLOUDSDK_SURVEY_DISABLE_PROMPTS=true
-export CLOUDSDK_CORE_CHECK_GCE_METADATA=false
-unset CLOUDSDK_ACTIVE_CONFIG_NAME GOOGLE_APPLICATION_CREDENTIALS
-mkdir -p "$CLOUDSDK_CONFIG"
+# shellcheck source=tests/compat/lib_gcloud.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/lib_gcloud.sh"
+gcloud_private_config "$WORK/gcloud-config" catchup-compat
 
 LOC=us-central1
 PROJECT=$CLOUDSDK_CORE_PROJECT

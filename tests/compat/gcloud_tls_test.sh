@@ -24,20 +24,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-export CLOUDSDK_CONFIG="$WORK/gcloud-config"
-export CLOUDSDK_CORE_PROJECT=tls-compat
-export CLOUDSDK_CORE_DISABLE_PROMPTS=1
-export CLOUDSDK_CORE_DISABLE_USAGE_REPORTING=true
-export CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK=true
-export CLOUDSDK_CORE_DISABLE_FILE_LOGGING=true
-export CLOUDSDK_SURVEY_DISABLE_PROMPTS=true
-export CLOUDSDK_CORE_CHECK_GCE_METADATA=false
+# shellcheck source=tests/compat/lib_gcloud.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/lib_gcloud.sh"
+gcloud_private_config "$WORK/gcloud-config" tls-compat
 export CLOUDSDK_AUTH_ACCESS_TOKEN=local
-unset CLOUDSDK_ACTIVE_CONFIG_NAME GOOGLE_APPLICATION_CREDENTIALS
 # Trust only what this script says: requests prefers REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE from the
 # environment over gcloud's custom_ca_certs_file.
 unset CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE REQUESTS_CA_BUNDLE CURL_CA_BUNDLE SSL_CERT_FILE SSL_CERT_DIR HTTPLIB2_CA_CERTS
-mkdir -p "$CLOUDSDK_CONFIG"
 
 # The test CA and a server certificate for 127.0.0.1.
 (

@@ -20,6 +20,7 @@
 #include "api/cloudtasks/routes.h"
 #include "api/stratus/routes.h"
 #include "common/clock.h"
+#include "raw_http.h"
 #include "rest_client.h"
 #include "store/sqlite/sqlite_store.h"
 #include "stratus_process.h"
@@ -34,9 +35,7 @@ using testing::StratusProcess;
 
 constexpr char kLoc[] = "/v2/projects/p/locations/us-central1";
 
-uint16_t PortOf(const std::string& url) {
-  return static_cast<uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
-}
+using testing::PortOf;
 
 struct RawReply {
   int status = 0;
@@ -47,26 +46,8 @@ struct RawReply {
 // its own Host), read to the end.
 RawReply Raw(uint16_t port, const std::string& head, const std::string& body = "") {
   RawReply r;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return r;
-  }
-  timeval tv{30, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   std::string req = head + "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
-  if (send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
-    close(fd);
-    return r;
-  }
-  std::string in;
-  char buf[4096];
-  for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;) in.append(buf, static_cast<size_t>(n));
-  close(fd);
+  std::string in = testing::RawExchange(port, req, std::chrono::seconds(30));
   if (in.rfind("HTTP/1.1 ", 0) != 0) return r;
   r.status = std::stoi(in.substr(9, 3));
   size_t split = in.find("\r\n\r\n");

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "common/time.h"
+#include "integration/raw_http.h"
 #include "integration/rest_client.h"
 #include "integration/stratus_process.h"
 #include "store/sqlite/sqlite_store.h"
@@ -109,15 +110,7 @@ class RawTarget {
       buf.append(chunk, static_cast<size_t>(n));
       return true;
     }
-    bool Write(const std::string& bytes) {
-      size_t off = 0;
-      while (off < bytes.size()) {
-        ssize_t n = ::send(fd, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
-        if (n <= 0) return false;
-        off += static_cast<size_t>(n);
-      }
-      return true;
-    }
+    bool Write(const std::string& bytes) { return testing::SendAll(fd, bytes); }
   };
   using Handler = std::function<void(Conn&)>;
 

@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "integration/raw_http.h"
 #include "integration/stratus_process.h"
 #include "stratus/sdk/job_server.h"
 
@@ -33,30 +34,8 @@ using testing::StratusProcess;
 
 constexpr auto kWait = seconds(20);
 
-uint16_t PortOf(const std::string& url) {
-  return static_cast<uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
-}
-
-int Connect(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-void SendAll(int fd, const std::string& bytes) {
-  for (size_t off = 0; off < bytes.size();) {
-    ssize_t n = send(fd, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) return;  // the server may close early after answering; judged on what it sent
-    off += static_cast<size_t>(n);
-  }
-}
+using testing::PortOf;
+using testing::SendAll;
 
 struct RawReply {
   std::string bytes;
@@ -68,20 +47,8 @@ struct RawReply {
 // Reads until the server closes the connection, `stop_when` holds, or the deadline passes.
 RawReply ReadReply(int fd, const std::function<bool(const std::string&)>& stop_when = nullptr,
                    seconds timeout = kWait) {
-  RawReply r;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (stop_when && stop_when(r.bytes)) break;
-    pollfd p{fd, POLLIN, 0};
-    if (poll(&p, 1, 50) <= 0) continue;
-    char buf[65536];
-    ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) {
-      r.closed = true;
-      break;
-    }
-    r.bytes.append(buf, static_cast<size_t>(n));
-  }
+  testing::RawRead read = testing::ReadAll(fd, timeout, stop_when);
+  RawReply r{std::move(read.bytes), read.closed};
   static const std::regex kStatus("HTTP/1\\.[01] (\\d{3}) ");
   std::smatch m;
   if (std::regex_search(r.bytes, m, kStatus)) r.status = std::stoi(m[1]);
@@ -92,7 +59,7 @@ RawReply ReadReply(int fd, const std::function<bool(const std::string&)>& stop_w
 }
 
 RawReply Exchange(uint16_t port, const std::string& bytes) {
-  int fd = Connect(port);
+  int fd = testing::ConnectLoopback(port);
   if (fd < 0) return {};
   SendAll(fd, bytes);
   RawReply r = ReadReply(fd);
@@ -126,10 +93,11 @@ void ExpectOversizedFieldsAnsweredAndServing(uint16_t port) {
       {"value past the header limit", head + "X-Big: " + std::string(200000, 'a') + "\r\n\r\n", 431},
       {"name of 70000 bytes", head + std::string(70000, 'n') + ": v\r\n\r\n", 431},
       {"many fields past the limit", head + many_fields(140 * 1024) + "\r\n", 431},
-      {"request line past the limit", "GET /healthz?" + std::string(140 * 1024, 'q') + " HTTP/1.1\r\nHost: localhost\r\n\r\n",
-       431},
+      {"request line past the limit",
+       "GET /healthz?" + std::string(140 * 1024, 'q') + " HTTP/1.1\r\nHost: localhost\r\n\r\n", 431},
       {"value of 65534 bytes on a POST",
-       "POST /healthz HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\nX-Big: " + std::string(65534, 'a') + "\r\n\r\n{}",
+       "POST /healthz HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\nX-Big: " + std::string(65534, 'a') +
+           "\r\n\r\n{}",
        431},
   };
   for (const auto& c : cases) {
@@ -183,11 +151,12 @@ TEST(HttpServerTest, BadTransferEncodingIs400AndTheBodyIsNotReadAsARequest) {
   EXPECT_EQ(both.status, 400);
   EXPECT_EQ(both.responses, 1);
   // A real chunked body still works.
-  RawReply chunked = Exchange(
-      port,
-      "POST /v2/projects/p/locations/us-central1/queues HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-      "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
-      "40\r\n{\"name\":\"projects/p/locations/us-central1/queues/chunked-queue\"}\r\n0\r\n\r\n");
+  RawReply chunked =
+      Exchange(port,
+               "POST /v2/projects/p/locations/us-central1/queues HTTP/1.1\r\nHost: localhost\r\nContent-Type: "
+               "application/json\r\n"
+               "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+               "40\r\n{\"name\":\"projects/p/locations/us-central1/queues/chunked-queue\"}\r\n0\r\n\r\n");
   EXPECT_EQ(chunked.status, 200) << chunked.bytes;
 }
 
@@ -209,7 +178,7 @@ TEST(HttpServerTest, Expect100ContinueGetsAnInterimAnswerBeforeTheBody) {
   ASSERT_TRUE(proc.Start()) << proc.output();
   const uint16_t port = PortOf(proc.tasks_url());
   const std::string body = "{\"name\":\"projects/p/locations/us-central1/queues/continued\"}";
-  int fd = Connect(port);
+  int fd = testing::ConnectLoopback(port);
   ASSERT_GE(fd, 0);
   SendAll(fd,
           "POST /v2/projects/p/locations/us-central1/queues HTTP/1.1\r\nHost: localhost\r\n"
@@ -225,7 +194,7 @@ TEST(HttpServerTest, Expect100ContinueGetsAnInterimAnswerBeforeTheBody) {
   close(fd);
 
   // Over the body limit: 413 straight from the header, no 100.
-  fd = Connect(port);
+  fd = testing::ConnectLoopback(port);
   ASSERT_GE(fd, 0);
   SendAll(fd,
           "POST /v2/projects/p/locations/us-central1/queues HTTP/1.1\r\nHost: localhost\r\n"
@@ -291,7 +260,7 @@ TEST(HttpServerTest, AtTheFileDescriptorLimitTheServerShedsConnectionsWithoutSpi
   std::vector<int> held;
   std::vector<int> refused;
   for (int i = 0; i < 16 && refused.size() < 3; ++i) {
-    int fd = Connect(port);
+    int fd = testing::ConnectLoopback(port);
     ASSERT_GE(fd, 0);
     SendAll(fd, "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n");
     RawReply r = ReadReply(fd, [](const std::string& got) { return got.find("\r\n\r\nok\n") != std::string::npos; });
@@ -332,7 +301,7 @@ TEST(HttpServerTest, MaxConnectionsCapsOpenConnectionsAndFreesSlotsOnClose) {
   const uint16_t port = PortOf(proc.tasks_url());
   std::vector<int> held;
   for (int i = 0; i < 3; ++i) {
-    held.push_back(Connect(port));
+    held.push_back(testing::ConnectLoopback(port));
     ASSERT_GE(held.back(), 0);
     ASSERT_TRUE(ServesOn(held.back())) << "connection " << i;
   }

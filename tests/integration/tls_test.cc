@@ -18,6 +18,7 @@
 #include <string>
 #include <thread>
 
+#include "integration/raw_http.h"
 #include "integration/rest_client.h"
 #include "integration/stratus_process.h"
 #include "sdk/http_sync.h"
@@ -63,9 +64,7 @@ class TestPki {
   bool ok_ = false;
 };
 
-uint16_t PortOf(const std::string& url) {
-  return static_cast<uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
-}
+using testing::PortOf;
 
 // Connects with TLS, verifying against `ca`; the subject CN the server presented, or "" when
 // the handshake failed.
@@ -94,21 +93,7 @@ std::string ServedCommonName(uint16_t port, const std::string& ca) {
 
 // Plain bytes to a port; everything until the server closes.
 std::string PlainExchange(uint16_t port, const std::string& bytes) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  timeval tv{10, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  std::string got;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    (void)send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    char buf[4096];
-    for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;) got.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
-  return got;
+  return testing::RawExchange(port, bytes, seconds(10));
 }
 
 class TlsTest : public ::testing::Test {

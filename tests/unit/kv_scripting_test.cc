@@ -187,6 +187,191 @@ TEST_F(KvScriptingTest, PatternsMatchLikeLua51) {
   EXPECT_NE(e.find("pattern too complex"), std::string::npos) << e;
 }
 
+// Every pattern feature of the Lua 5.1 manual (§5.4.1) and the four functions' documented
+// behaviour, with the results Lua 5.1 gives.
+TEST_F(KvScriptingTest, PatternFeaturesMatchLua51) {
+  struct Case {
+    const char* script;
+    const char* want;
+  };
+  const Case cases[] = {
+      // Classes, their complements, and sets built from them.
+      {"return (string.gsub('aZ09 !~_', '[^%a]', ''))", "\"aZ\""},
+      {"return (string.gsub('aZ09 !~_', '%A', ''))", "\"aZ\""},
+      {"return (string.gsub('aZ09 !~_', '%D', ''))", "\"09\""},
+      {"return (string.gsub('aZ09 !~_', '%L', ''))", "\"a\""},
+      {"return (string.gsub('aZ09 !~_', '%U', ''))", "\"Z\""},
+      {"return (string.gsub('aZ09 !~_', '%W', ''))", "\"aZ09\""},
+      {"return (string.gsub('aZ09 !~_', '%X', ''))", "\"a09\""},
+      {"return (string.gsub('aZ09 !~_', '%P', ''))", "\"!~_\""},
+      {"return (string.gsub('aZ09 !~_', '%S', ''))", "\" \""},
+      {"return (string.gsub('aZ09 !~_', '%C', ''))", "\"\""},
+      {"return select(2, string.gsub('a \\t\\n\\1\\127', '%s', ''))", ":3"},
+      {"return select(2, string.gsub('a \\t\\n\\1\\127', '%c', ''))", ":4"},
+      {"return {string.find('a\\0b', '%z')}", "[:2, :2]"},
+      {"return select(2, string.gsub('a\\0b\\0', '%Z', ''))", ":2"},
+      {"return (string.gsub('\\200\\255a', '%a', ''))", "\"\xc8\xff\""},  // bytes over 127 are in no class
+      // %<punctuation> is the byte itself.
+      {"return {string.find('a+b', '%+')}", "[:2, :2]"},
+      {"return string.match('a.b', '%.')", "\".\""},
+      {"return {string.gsub('100%', '%%', ' percent')}", "[\"100 percent\", :1]"},
+      // Sets: ranges, classes, ^, ']' first, '-' at the edges.
+      {"return string.match('  _id9 x', '[%a_][%w_]*')", "\"_id9\""},
+      {"return string.match('zz1fA9g', '[0-9a-fA-F]+')", "\"1fA9\""},
+      {"return string.match('a]b', '[]]')", "\"]\""},
+      {"return string.match(']]abc]', '[^]]+')", "\"abc\""},
+      {"return string.match('a]', '[%]]')", "\"]\""},
+      {"return string.match('x-y', '[a-]')", "\"-\""},
+      {"return string.match('d-e', '[a-c-e]+')", "\"-e\""},
+      {"return string.match('12 ab 3', '[^%d%s]+')", "\"ab\""},
+      {"return #string.match('a\\nb', '.+')", ":3"},
+      // Repetitions.
+      {"return string.match('aaab', 'a*')", "\"aaa\""},
+      {"return {string.find('baaa', 'a*')}", "[:1, :0]"},
+      {"return {string.find('baaa', 'a+')}", "[:2, :4]"},
+      {"return string.match('<a><b>', '<(.-)>')", "\"a\""},
+      {"return string.match('<a><b>', '<(.*)>')", "\"a><b\""},
+      {"return {string.find('colour', 'colou?r')}", "[:1, :6]"},
+      {"return string.match('color colour', 'colou?r')", "\"color\""},
+      {"return string.match('aa*', 'a**')", "\"aa*\""},
+      {"return {string.find('a*b', '*')}", "[:2, :2]"},  // a quantifier that starts an item is a byte
+      {"return {string.find('a-b', '-')}", "[:2, :2]"},
+      {"return string.match('a*', '(a)*')", "\"a\""},  // a quantifier after ')' too
+      {"return string.match('aa', '(a)*')", "(nil)"},
+      {"return {string.find('a%b', '%%b')}", "[:2, :3]"},
+      // Anchors: '^' only first, '$' only last.
+      {"return string.match('a^b', 'a^b')", "\"a^b\""},
+      {"return string.find('a^b', '^b')", "(nil)"},
+      {"return string.match('a$b', 'a$b')", "\"a$b\""},
+      {"return string.match('ba', 'b$')", "(nil)"},
+      {"return {string.find('abc', '$')}", "[:4, :3]"},
+      {"return {string.find('xab', '^a', 2)}", "[:2, :2]"},
+      {"return string.find('xab', '^a')", "(nil)"},
+      {"return string.match('aaa', '^(a-)$')", "\"aaa\""},
+      {"return {string.gsub('aaa', '^a', 'b')}", "[\"baa\", :1]"},
+      {"return {string.gsub('aaa', '^', '>')}", "[\">aaa\", :1]"},
+      // Captures and position captures.
+      {"return {string.match('abcd', '((a)(b)c)d')}", "[\"abc\", \"a\", \"b\"]"},
+      {"return {string.find('hello', '()ll()')}", "[:3, :4, :3, :5]"},
+      {"return string.match('abc', '()')", ":1"},
+      {"return select('#', string.find('a', string.rep('()', 32)))", ":34"},
+      // Back-references.
+      {"return {string.match('xyyx', '(.)(.)%2%1')}", "[\"x\", \"y\"]"},
+      {"return {string.find('abab', '(ab)%1')}", "[:1, :4, \"ab\"]"},
+      {"return string.match('aa', '()a%1')", "(nil)"},  // a position has no text to repeat
+      // %b and %f.
+      {"return string.match('x = {a{b}c} y', '%b{}')", "\"{a{b}c}\""},
+      {"return string.match('((x)', '%b()')", "\"(x)\""},
+      {"return string.match('(x', '%b()')", "(nil)"},
+      {"return string.match('a|b|c|', '%b||')", "\"|b|\""},
+      {"return {string.gsub('THE (quick) fox', '%f[%a]%a+', 'W')}", "[\"W (W) W\", :3]"},
+      {"return string.match('hello world', '%a+%f[%A]')", "\"hello\""},
+      {"return {string.find('abc', '%f[%z]')}", "[:4, :3]"},
+      {"return {string.gsub('aXbY', '%f[%u]', '|')}", "[\"a|Xb|Y\", :2]"},
+      // find's init and plain arguments.
+      {"return {string.find('abc', 'c', -1)}", "[:3, :3]"},
+      {"return {string.find('abc', 'a', -10)}", "[:1, :1]"},
+      {"return {string.find('abc', 'b', 0)}", "[:2, :2]"},
+      {"return {string.find('abc', '', 10)}", "[:4, :3]"},
+      {"return string.match('abc', '.', 10)", "(nil)"},
+      {"return {string.match('hello', '(l)(.)', 4)}", "[\"l\", \"o\"]"},
+      {"return {string.find('a+b', '+', 1, true)}", "[:2, :2]"},
+      {"return {string.find('a.b', '.', 1, false)}", "[:1, :1]"},
+      {"return {string.find('a.b', '', 1, true)}", "[:1, :0]"},
+      // gsub replacements: %0, %1-%9, %%, %<other byte>, numbers, tables, functions, limits.
+      {"return {string.gsub('abc', '(b)', '[%1%0%%]')}", "[\"a[bb%]c\", :1]"},
+      {"return {string.gsub('abc', 'b', '%x')}", "[\"axc\", :1]"},
+      {"return {string.gsub('abc', 'b', '%1')}", "[\"abc\", :1]"},  // no captures: %1 is the match
+      {"return {string.gsub('abc', '()', '%1')}", "[\"1a2b3c4\", :4]"},
+      {"return {string.gsub('aaa', 'a', 'b', 0)}", "[\"aaa\", :0]"},
+      {"return {string.gsub('aaa', 'a', 'b', -1)}", "[\"aaa\", :0]"},
+      {"return {string.gsub('abc', 'b', 5)}", "[\"a5c\", :1]"},
+      {"return {string.gsub('a b', '%a', {a = 'x'})}", "[\"x b\", :2]"},
+      {"return {string.gsub('abc', '%w', function(c) if c == 'b' then return false end return c:upper() end)}",
+       "[\"AbC\", :3]"},
+      {"return {string.gsub('k=v', '(%w)=(%w)', function(a, b) return b .. '=' .. a end)}", "[\"v=k\", :1]"},
+      {"return {string.gsub('ab', '()', function(p) return p end)}", "[\"1a2b3\", :3]"},
+      {"return {string.gsub('', '', 'x')}", "[\"x\", :1]"},
+      {"return {string.gsub('abc', '%w*', '-')}", "[\"--\", :2]"},
+      {"return {string.gsub('abc', 'x*', '-')}", "[\"-a-b-c-\", :4]"},
+      {"local r = string.gsub('abc', '(b)', '%1%') return {#r, string.byte(r, 3)}",
+       "[:4, :0]"},  // a final '%': NUL, as Lua 5.1
+      // gmatch: empty matches step on by one; '^' is an ordinary byte; captures.
+      {"local t = {} for w in string.gmatch('abc', 'b*') do t[#t+1] = '<' .. w .. '>' end return table.concat(t)",
+       "\"<><b><><>\""},
+      {"local n = 0 for w in string.gmatch('^a^a', '^a') do n = n + 1 end return n", ":2"},
+      {"local n = 0 for w in string.gmatch('aaa', '^a') do n = n + 1 end return n", ":0"},
+      {"local t = {} for p, c in string.gmatch('ab', '()(.)') do t[#t+1] = p .. c end return table.concat(t, ',')",
+       "\"1a,2b\""},
+      {"local t = {} for k, v in string.gmatch('a=1, b=2', '(%w+)=(%w+)') do t[#t+1] = v .. k end "
+       "return table.concat(t)",
+       "\"1a2b\""},
+      // A mistake after the point where the match fails is never reached, as in Lua.
+      {"return string.find('b', 'a%')", "(nil)"},
+      {"return string.find('b', 'a[')", "(nil)"},
+      {"return {string.gsub('abc', '(a', 'x')}", "[\"xbc\", :1]"},  // no capture is read
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(DebugString(Eval(c.script)), c.want) << c.script;
+  }
+}
+
+TEST_F(KvScriptingTest, PatternErrorsMatchLua51) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"return string.find('a', '%')", "malformed pattern (ends with '%')"},
+      {"return string.find('a', 'a%')", "malformed pattern (ends with '%')"},
+      {"return string.find('a', '[a')", "malformed pattern (missing ']')"},
+      {"return string.find('a', '[]')", "malformed pattern (missing ']')"},
+      {"return string.find('a', '[^]')", "malformed pattern (missing ']')"},
+      {"return string.find('a', '[%]')", "malformed pattern (missing ']')"},
+      {"return string.find('a', '[a%')", "malformed pattern (missing ']')"},
+      {"return string.find('a', '%b')", "malformed pattern (missing arguments to '%b')"},
+      {"return string.find('a', '%bx')", "malformed pattern (missing arguments to '%b')"},
+      {"return string.find('a', '%f')", "missing '[' after '%f' in pattern"},
+      {"return string.find('a', '%fa')", "missing '[' after '%f' in pattern"},
+      {"return string.find('a', '%f[a')", "malformed pattern (missing ']')"},
+      {"return string.find('a', '(a')", "unfinished capture"},
+      {"return string.match('a', 'a)')", "invalid pattern capture"},
+      {"return string.gsub('a', 'a', '%2')", "invalid capture index"},
+      {"return string.find('aa', '(a)%2')", "invalid capture index"},
+      {"return string.find('a', '%0')", "invalid capture index"},
+      {"return string.find('aa', '(a%1)')", "invalid capture index"},
+      {"return string.find('a', string.rep('()', 33))", "too many captures"},
+      {"return string.gsub('a', 'a', true)", "bad argument #3 to 'gsub' (string/function/table expected)"},
+      {"return string.gsub('a', 'a', function() return {} end)", "invalid replacement value (a table)"},
+      {"return string.gsub('a', '(a', function(c) return c end)", "unfinished capture"},
+      {"for w in string.gmatch('a', '%') do end", "malformed pattern (ends with '%')"},
+      {"return string.find(string.rep('a', 500), string.rep('a?', 500))", "pattern too complex"},
+      {"return string.find(string.rep('a', 300), string.rep('a*', 300))", "pattern too complex"},
+  };
+  for (const auto& [script, want] : cases) {
+    std::string e = EvalError(script);
+    size_t at = e.find("): ");
+    ASSERT_NE(at, std::string::npos) << script << ": " << e;
+    EXPECT_EQ(e.substr(at + 3), std::string("user_script:1: ") + want) << script;
+  }
+  // Just under the nesting limit is fine.
+  EXPECT_EQ(DebugString(Eval("return {string.find(string.rep('a', 150), string.rep('a?', 150))}")), "[:1, :150]");
+}
+
+// Repetitions walk the subject in a loop: a 1 MiB subject does not grow the C stack.
+TEST_F(KvScriptingTest, PatternsOnLongSubjects) {
+  const char* prologue = "local s = string.rep('a', 1048576) .. 'b' ";
+  const std::pair<const char*, const char*> cases[] = {
+      {"return #string.match(s, '.*')", ":1048577"},
+      {"return #string.match(s, '^(a-)b$')", ":1048576"},
+      {"return {string.find(s, 'a+b$')}", "[:1, :1048577]"},
+      {"return #string.match(s, '[^b]*')", ":1048576"},
+      {"return select(2, string.gsub(s, 'a', ''))", ":1048576"},
+      {"return #string.match(s, '%f[%a]%a*')", ":1048577"},
+      {"return #string.match('(' .. s .. ')', '%b()')", ":1048579"},
+      {"return #string.match(s .. s, '(.+)%1')", ":1048577"},
+  };
+  for (const auto& [script, want] : cases) {
+    EXPECT_EQ(DebugString(Eval(std::string(prologue) + script)), want) << script;
+  }
+}
+
 TEST_F(KvScriptingTest, TimeLimitStopsCCode) {
   EngineOptions o;
   o.script.max_time = 300ms;
