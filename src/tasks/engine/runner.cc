@@ -246,8 +246,7 @@ asio::awaitable<void> QueueRunner::Attempt(std::shared_ptr<InFlight> attempt) {
   Mutation done = finish;
   auto recorded = co_await WriteCaught(store, std::move(done), end);
   attempt->finish = std::move(finish);
-  Status recorded_status = recorded.ok() ? Status::Ok() : recorded.status();
-  Finished(*attempt, *attempt->finish, result, recorded_status, end);
+  Finished(*attempt, *attempt->finish, result, recorded, end);
 }
 
 void QueueRunner::StartFailed(InFlight& attempt, const Status& status) {
@@ -266,7 +265,7 @@ void QueueRunner::StartFailed(InFlight& attempt, const Status& status) {
 }
 
 void QueueRunner::Finished(InFlight& attempt, const AttemptFinish& finish, const http::ClientResult& result,
-                           const Status& recorded, Micros end) {
+                           const StatusOr<WriteResult>& recorded, Micros end) {
   const std::string& id = attempt.id;
   Metrics& metrics = dispatcher_.metrics();
   attempt.ended = true;
@@ -281,11 +280,12 @@ void QueueRunner::Finished(InFlight& attempt, const AttemptFinish& finish, const
               {"status", finish.http_status}};
   if (!result.error.empty()) log["error"] = result.error;
   if (!recorded.ok()) {
-    const Code c = recorded.code();
+    const Status st = recorded.status();
+    const Code c = st.code();
     if (c != Code::kNotFound && c != Code::kFailedPrecondition) {
       // The outcome is not durable: the task stays as AttemptStart left it (due at `due`)
       // and goes again once the store answers.
-      log["record_error"] = recorded.message();
+      log["record_error"] = st.message();
       if (!pending_.count(id)) Schedule(id, attempt.due);
       throttle_.hold_until = std::max(throttle_.hold_until, end + kStoreRetryDelay);
     }
@@ -352,9 +352,9 @@ void QueueRunner::Threw(const std::shared_ptr<InFlight>& attempt, std::exception
     Mutation done = finish;
     dispatcher_.store().Write(std::move(done), now,
                               [self = shared_from_this(), attempt, failed, now](StatusOr<WriteResult> r) {
-                                Status recorded = r.ok() ? Status::Ok() : r.status();
+                                auto recorded = std::make_shared<StatusOr<WriteResult>>(std::move(r));
                                 asio::post(self->loop_, [self, attempt, failed, recorded, now] {
-                                  self->Finished(*attempt, *attempt->finish, failed, recorded, now);
+                                  self->Finished(*attempt, *attempt->finish, failed, *recorded, now);
                                 });
                               });
   } catch (const std::exception& e) {

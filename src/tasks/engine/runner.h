@@ -64,7 +64,7 @@ class QueueRunner : public std::enable_shared_from_this<QueueRunner> {
   // After AttemptFinish was written (`recorded`): ends the attempt, counts it, adapts the
   // throttle, schedules a retry and logs.
   void Finished(InFlight& attempt, const AttemptFinish& finish, const http::ClientResult& result,
-                const Status& recorded, Micros end);
+                const StatusOr<WriteResult>& recorded, Micros end);
   // The completion handler's path for an exception out of Attempt.
   void Threw(const std::shared_ptr<InFlight>& attempt, std::exception_ptr error);
 
