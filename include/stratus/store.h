@@ -88,6 +88,19 @@ struct AttemptFinish {
   int32_t dispatch_count = 0;
 };
 
+// What a finished attempt that did not succeed records on its task, the same in every Store:
+// responseCount counts responses; executionCount the responses other than 5xx (Google's
+// X-CloudTasks-TaskExecutionCount: a 5xx, a timeout or no response at all does not count);
+// previousResponse keeps the HTTP status (504 after a timeout, 0 without a response).
+inline void RecordFailedAttempt(const AttemptFinish& op, Task& t) {
+  if (op.got_response) {
+    t.response_count += 1;
+    if (op.http_status < 500) t.execution_count += 1;
+  }
+  t.previous_response = op.http_status;
+  t.last_attempt = op.attempt;
+}
+
 // Moves a dead letter back into its queue with fresh counts, due now; ALREADY_EXISTS when a
 // live task has its name. `name` is the task name.
 struct DeadLetterRetry {

@@ -111,6 +111,18 @@ class CatchUp : public ::testing::Test {
     auto r = rest_.Get(QueueUrl(q) + "/tasks?pageSize=1000");
     return r.body.contains("tasks") ? r.body["tasks"].size() : 0;
   }
+  // The server's /metrics text.
+  std::string Metrics() {
+    auto r = rest_.Get(proc_.tasks_url() + "/metrics");
+    return r.status == 200 && r.body.is_string() ? r.body.get<std::string>() : std::string();
+  }
+  // One series of queue `q` in `text` (0 when absent: counters appear at their first count).
+  static double Series(const std::string& text, const std::string& name, const std::string& q) {
+    const std::string head = "\n" + name + "{queue=\"projects/catchup-local/locations/us-central1/queues/" + q + "\"} ";
+    auto at = text.find(head);
+    return at == std::string::npos ? 0 : std::stod(text.substr(at + head.size()));
+  }
+  double Metric(const std::string& name, const std::string& q) { return Series(Metrics(), name, q); }
   // A fast-retrying queue for tests that wait for retries.
   void FastQueue(const std::string& id, json extra = json::object()) {
     json fields = {{"retryConfig", {{"maxAttempts", 5}, {"minBackoff", "0.5s"}, {"maxBackoff", "10s"}}}};
@@ -219,7 +231,19 @@ TEST_F(CatchUp, PermanentFailureIsDeadLetteredWithoutRetry) {
   ASSERT_EQ(dead.status, 200) << dead.body.dump();
   ASSERT_EQ(dead.body["deadLetters"].size(), 1u) << dead.body.dump();
   EXPECT_EQ(dead.body["deadLetters"][0]["task"]["name"], t->name);
-  std::this_thread::sleep_for(1500ms);  // past minBackoff: no retry came
+  // No retry can follow: the runner holds nothing more for the queue (its depth counts
+  // attempts in flight), and the one attempt made was the one dead-lettered.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::string m = Metrics();
+        return Series(m, "stratus_tasks_dead_lettered_total", "perm-q") == 1 &&
+               Series(m, "stratus_queue_depth", "perm-q") == 0;
+      },
+      10s))
+      << Metrics();
+  std::string m = Metrics();
+  EXPECT_EQ(Series(m, "stratus_tasks_dispatched_total", "perm-q"), 1) << m;
+  EXPECT_EQ(Series(m, "stratus_tasks_retried_total", "perm-q"), 0) << m;
   EXPECT_EQ(worker_->deps.stats->Executions(t->idempotency_key), 1);
 }
 
@@ -231,7 +255,16 @@ TEST_F(CatchUp, PermanentFailureIsAcknowledgedAndRecordedForGoogle) {
   auto t = q->Add("webhook-renewal", json{{"note", "no channelId"}});
   ASSERT_TRUE(t.ok());
   ASSERT_TRUE(WaitFor([&] { return TasksIn("ack-q") == 0; }, 10s));
-  std::this_thread::sleep_for(1s);
+  // Succeeded at the first attempt and nothing left in the runner: no second delivery can come.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::string m = Metrics();
+        return Series(m, "stratus_tasks_succeeded_total", "ack-q") == 1 &&
+               Series(m, "stratus_queue_depth", "ack-q") == 0;
+      },
+      10s))
+      << Metrics();
+  EXPECT_EQ(Metric("stratus_tasks_dispatched_total", "ack-q"), 1);
   EXPECT_EQ(google_style.deps.stats->Executions(t->idempotency_key), 1);
   auto failed = google_style.failed->All();
   ASSERT_EQ(failed.size(), 1u);
@@ -264,7 +297,22 @@ TEST_F(CatchUp, ThousandTasksAcrossElevenQueuesEachRunExactlyOnce) {
   auto by_key = stats.ByKey();
   EXPECT_EQ(by_key.size(), 1000u);
   for (const auto& r : results) EXPECT_EQ(by_key[r->idempotency_key], 1) << r->name;
-  std::this_thread::sleep_for(500ms);
+  // Every runner is empty (depth counts attempts in flight, so each attempt has been answered)
+  // and 1,000 tasks succeeded: no further execution can come.
+  std::string m;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        m = Metrics();
+        for (const auto& name : names) {
+          if (Series(m, "stratus_queue_depth", name + "-queue") != 0) return false;
+        }
+        return true;
+      },
+      10s))
+      << m;
+  double succeeded = 0;
+  for (const auto& name : names) succeeded += Series(m, "stratus_tasks_succeeded_total", name + "-queue");
+  EXPECT_EQ(succeeded, 1000) << m;
   EXPECT_EQ(stats.Total(), 1000);
 }
 

@@ -293,12 +293,7 @@ StatusOr<WriteResult> Writer::Do(AttemptFinish& op, Micros now) {
     STRATUS_RETURN_IF_ERROR(RetireTask(op.name, now));
     return WriteResult{};
   }
-  if (op.got_response) {
-    t.response_count += 1;
-    if (op.http_status < 500) t.execution_count += 1;
-  }
-  t.previous_response = op.http_status;
-  t.last_attempt = op.attempt;
+  RecordFailedAttempt(op, t);
   if (op.outcome == AttemptFinish::Outcome::kRetry) {
     t.schedule_time = op.next_schedule_time;
     STRATUS_RETURN_IF_ERROR(SaveState(t));

@@ -13,15 +13,16 @@ Dispatcher::~Dispatcher() {
 }
 
 Status Dispatcher::Start() {
-  Status tls_status;
-  tls_ = http::MakeTlsContext(options_.ca_file, &tls_status);
-  if (!tls_) return tls_status;
-  for (size_t i = 0; i < loops_.size(); ++i) {
-    clients_.push_back(std::make_unique<http::HttpClient>(loops_.Loop(i), *tls_));
+  SenderFactory make_sender = options_.make_sender;
+  if (!make_sender) {
+    Status tls_status;
+    tls_ = http::MakeTlsContext(options_.ca_file, &tls_status);
+    if (!tls_) return tls_status;
+    make_sender = [this](asio::io_context& loop) { return std::make_unique<HttpSender>(loop, *tls_); };
   }
-  auto queues = store_.AllQueues();
-  if (!queues.ok()) return queues.status();
-  for (const Queue& q : *queues) QueueChanged(q);
+  for (size_t i = 0; i < loops_.size(); ++i) senders_.push_back(make_sender(loops_.Loop(i)));
+  STRATUS_ASSIGN_OR_RETURN(std::vector<Queue> queues, store_.AllQueues());
+  for (const Queue& q : queues) QueueChanged(q);
   STRATUS_RETURN_IF_ERROR(store_.ScanTasks("", [&](TaskKey k) {
     auto runner = Find(k.queue);
     if (runner) runner->PostSchedule(std::move(k.id), k.schedule_time, false);
@@ -49,7 +50,7 @@ void Dispatcher::QueueChanged(const Queue& queue) {
     if (!slot) {
       // Queues are spread over the loops; each queue stays on the loop it was given.
       size_t i = next_loop_++ % loops_.size();
-      slot = std::make_shared<QueueRunner>(*this, loops_.Loop(i), *clients_[i], queue);
+      slot = std::make_shared<QueueRunner>(*this, loops_.Loop(i), *senders_[i], queue);
     }
     runner = slot;
   }

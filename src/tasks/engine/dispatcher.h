@@ -22,6 +22,7 @@
 #include "stratus/store.h"
 #include "tasks/engine/delivery.h"
 #include "tasks/engine/metrics.h"
+#include "tasks/engine/sender.h"
 #include "tasks/service.h"
 
 namespace stratus {
@@ -30,6 +31,16 @@ struct DispatchOptions {
   std::string ca_file;  // extra CA for HTTPS targets (tests use a private CA)
   DeliveryOptions delivery;
   Micros max_queue_hold = 60LL * kMicrosPerSecond;  // longest a Retry-After pauses a queue
+  // Where requests go; nullptr: http::HttpClient (tests pass a fake).
+  SenderFactory make_sender;
+  // An exception escaping an attempt is logged, the attempt finished as failed (retried on the
+  // queue's schedule) and its slot freed; debug builds also abort, so the bug is seen. Tests of
+  // that release behaviour turn the abort off.
+#ifdef NDEBUG
+  bool abort_on_attempt_error = false;
+#else
+  bool abort_on_attempt_error = true;
+#endif
 };
 
 class QueueRunner;
@@ -71,7 +82,7 @@ class Dispatcher final : public TaskEvents {
   Metrics& metrics_;
   DispatchOptions options_;
   std::unique_ptr<asio::ssl::context> tls_;
-  std::vector<std::unique_ptr<http::HttpClient>> clients_;  // one per loop
+  std::vector<std::unique_ptr<Sender>> senders_;  // one per loop
   std::atomic<bool> stopping_{false};
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<QueueRunner>> runners_;

@@ -25,6 +25,7 @@ const std::map<std::string, std::string> kHelp = {
     {"stratus_tasks_succeeded_total", "Tasks delivered with a 2xx"},
     {"stratus_task_attempts_failed_total", "Failed attempts by class (3xx, 4xx, 5xx, timeout, connection)"},
     {"stratus_tasks_retried_total", "Failed attempts that scheduled a retry"},
+    {"stratus_task_attempt_errors_total", "Attempts ended by an internal error (finished as failed, retried)"},
     {"stratus_tasks_dead_lettered_total", "Tasks moved to the dead letters"},
     {"stratus_dispatch_lateness_seconds", "Attempt start minus scheduleTime"},
     {"stratus_attempt_duration_seconds", "Time from sending a task to its response"},

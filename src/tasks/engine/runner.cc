@@ -12,30 +12,35 @@ namespace stratus {
 namespace {
 
 constexpr Micros kStoreRetryDelay = 1 * kMicrosPerSecond;
-constexpr size_t kDeadLetterBodyBytes = 1024;
 
-std::string FailureClass(const http::ClientResult& r) {
-  if (r.failure == http::ClientResult::Failure::kTimeout) return "timeout";
-  if (r.failure != http::ClientResult::Failure::kNone) return "connection";
-  return std::to_string(r.status / 100) + "xx";
+std::string Describe(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    return x.what();
+  } catch (...) {
+    return "unknown exception";
+  }
 }
 
-// Retry-After as delta-seconds; HTTP-dates are not honoured (stratus documents this).
-Micros RetryAfter(const http::ClientResult& r) {
-  for (const auto& [k, v] : r.headers) {
-    if (!beast::iequals(beast::string_view(k.data(), k.size()), "retry-after")) continue;
-    int64_t secs = 0;
-    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), secs);
-    if (ec == std::errc() && secs >= 0) return secs * kMicrosPerSecond;
-  }
-  return 0;
+// WriteAsync, with a Store::Write that throws turned into an INTERNAL status (a throw from
+// inside the await's initiation would not reach the attempt's completion handler).
+asio::awaitable<StatusOr<WriteResult>> WriteCaught(Store& store, Mutation m, Micros now) {
+  return AwaitCallback<StatusOr<WriteResult>>(
+      [&store, m = std::move(m), now](std::function<void(StatusOr<WriteResult>)> done) mutable {
+        try {
+          store.Write(std::move(m), now, done);
+        } catch (const std::exception& e) {
+          done(Internal(std::string("store write threw: ") + e.what()));
+        }
+      });
 }
 
 }  // namespace
 
-QueueRunner::QueueRunner(Dispatcher& dispatcher, asio::io_context& loop, http::HttpClient& client, Queue queue)
-    : dispatcher_(dispatcher), loop_(loop), client_(client), name_(queue.name), queue_(std::move(queue)), timer_(loop) {
-  rate_ = queue_.rate_limits.max_dispatches_per_second;
+QueueRunner::QueueRunner(Dispatcher& dispatcher, asio::io_context& loop, Sender& sender, Queue queue)
+    : dispatcher_(dispatcher), loop_(loop), sender_(sender), name_(queue.name), queue_(std::move(queue)), timer_(loop) {
+  throttle_.rate = queue_.rate_limits.max_dispatches_per_second;
   tokens_ = queue_.rate_limits.max_burst_size;
 }
 
@@ -44,7 +49,7 @@ void QueueRunner::PostConfigure(Queue queue) {
     const double old_rate = self->queue_.rate_limits.max_dispatches_per_second;
     self->queue_ = std::move(q);
     const double new_rate = self->queue_.rate_limits.max_dispatches_per_second;
-    if (new_rate != old_rate || self->rate_ > new_rate) self->rate_ = new_rate;
+    if (new_rate != old_rate || self->throttle_.rate > new_rate) self->throttle_.rate = new_rate;
     self->tokens_ = std::min<double>(self->tokens_, self->queue_.rate_limits.max_burst_size);
     self->Pump();
   });
@@ -128,7 +133,7 @@ void QueueRunner::EndAttempt(const std::string& id) {
 void QueueRunner::Refill(Micros now) {
   const double burst = queue_.rate_limits.max_burst_size;
   if (refilled_at_ == 0) refilled_at_ = now;
-  tokens_ = std::min(burst, tokens_ + rate_ * static_cast<double>(now - refilled_at_) / kMicrosPerSecond);
+  tokens_ = std::min(burst, tokens_ + throttle_.rate * static_cast<double>(now - refilled_at_) / kMicrosPerSecond);
   refilled_at_ = now;
 }
 
@@ -150,11 +155,10 @@ void QueueRunner::Pump() {
     it = forced_.erase(it);
     due_.erase({due, id});
     pending_.erase(p);
-    in_flight_.insert(id);
-    asio::co_spawn(loop_, Attempt(id, due), asio::detached);
+    Launch(std::move(id), due);
   }
 
-  const bool running = queue_.state == QueueState::kRunning && now >= hold_until_;
+  const bool running = queue_.state == QueueState::kRunning && now >= throttle_.hold_until;
   Micros wake = 0;
   while (running && !due_.empty() && in_flight_.size() < max_in_flight) {
     auto [due, id] = *due_.begin();
@@ -163,17 +167,16 @@ void QueueRunner::Pump() {
       break;
     }
     if (tokens_ < 1.0) {
-      wake = now + static_cast<Micros>((1.0 - tokens_) / std::max(rate_, 1e-6) * kMicrosPerSecond) + 1;
+      wake = now + static_cast<Micros>((1.0 - tokens_) / std::max(throttle_.rate, 1e-6) * kMicrosPerSecond) + 1;
       break;
     }
     tokens_ -= 1.0;
     due_.erase(due_.begin());
     pending_.erase(id);
     forced_.erase(id);
-    in_flight_.insert(id);
-    asio::co_spawn(loop_, Attempt(id, due), asio::detached);
+    Launch(std::move(id), due);
   }
-  if (queue_.state == QueueState::kRunning && now < hold_until_ && !due_.empty()) wake = hold_until_;
+  if (queue_.state == QueueState::kRunning && now < throttle_.hold_until && !due_.empty()) wake = throttle_.hold_until;
   UpdateGauges();
   if (wake) ArmTimer(wake);
 }
@@ -196,45 +199,35 @@ void QueueRunner::UpdateGauges() {
   earliest_due_ = due_.empty() ? 0 : due_.begin()->first;
 }
 
-// 429, 503 and other 5xx slow the queue: a Retry-After holds it (at most max_queue_hold),
-// otherwise the effective rate halves (down to 1/64 of the configured rate). Successes
-// restore the rate step by step (see Attempt).
-void QueueRunner::OnThrottled(int status, Micros retry_after, Micros now) {
-  const double configured = queue_.rate_limits.max_dispatches_per_second;
-  if (retry_after > 0 && (status == 429 || status == 503)) {
-    hold_until_ = std::max(hold_until_, now + std::min(retry_after, dispatcher_.options().max_queue_hold));
-  } else {
-    rate_ = std::max(configured / 64.0, rate_ / 2.0);
-  }
+void QueueRunner::Launch(std::string id, Micros due) {
+  in_flight_.insert(id);
+  auto attempt = std::make_shared<InFlight>();
+  attempt->id = std::move(id);
+  attempt->due = due;
+  asio::co_spawn(loop_, Attempt(attempt), [self = shared_from_this(), attempt](std::exception_ptr e) {
+    if (e) self->Threw(attempt, e);
+  });
 }
 
-asio::awaitable<void> QueueRunner::Attempt(std::string id, Micros due) {
+asio::awaitable<void> QueueRunner::Attempt(std::shared_ptr<InFlight> attempt) {
   auto self = shared_from_this();  // the runner outlives its attempts
-  const std::string task_name = name_ + "/tasks/" + id;
+  const std::string task_name = name_ + "/tasks/" + attempt->id;
   Store& store = dispatcher_.store();
   Metrics& metrics = dispatcher_.metrics();
   const Clock& clock = dispatcher_.clock();
 
-  Micros start = clock.Now();
-  Mutation begin = AttemptStart{task_name, due};
-  auto started = co_await WriteAsync(store, std::move(begin), start);
+  const Micros start = clock.Now();
+  Mutation begin = AttemptStart{task_name, attempt->due};
+  auto started = co_await WriteCaught(store, std::move(begin), start);
   if (!started.ok()) {
-    // NOT_FOUND: deleted or purged; FAILED_PRECONDITION: rescheduled, and the new time was
-    // posted (EndAttempt applies it). Anything else is the store failing: keep the task at
-    // the time the store has for it and hold the queue a moment.
-    Code c = started.status().code();
-    EndAttempt(id);
-    if (c != Code::kNotFound && c != Code::kFailedPrecondition) {
-      LogJson({{"event", "task.start_failed"}, {"queue", name_}, {"task", id}, {"error", started.status().message()}});
-      if (!pending_.count(id)) Schedule(id, due);
-      hold_until_ = std::max(hold_until_, clock.Now() + kStoreRetryDelay);
-    }
-    Pump();
+    StartFailed(*attempt, started.status());
     co_return;
   }
-  Task task = std::move(*started->task);
+  attempt->task = std::move(*started->task);
+  const Task& task = *attempt->task;
   metrics.Count("stratus_tasks_dispatched_total", name_);
-  metrics.Observe("stratus_dispatch_lateness_seconds", name_, static_cast<double>(start - due) / kMicrosPerSecond);
+  metrics.Observe("stratus_dispatch_lateness_seconds", name_,
+                  static_cast<double>(start - attempt->due) / kMicrosPerSecond);
 
   http::ClientResult result;
   auto delivery = BuildDelivery(queue_, task, dispatcher_.signer(), dispatcher_.options().delivery);
@@ -243,76 +236,58 @@ asio::awaitable<void> QueueRunner::Attempt(std::string id, Micros due) {
     result.error = delivery.status().message();
   } else {
     auto timeout = std::chrono::milliseconds(std::max<Micros>(1, delivery->deadline / 1000));
-    result = co_await client_.Send(delivery->url, std::move(delivery->request), timeout, delivery->send);
+    result = co_await sender_.Send(delivery->url, std::move(delivery->request), timeout, delivery->send);
   }
   const Micros end = clock.Now();
   metrics.Observe("stratus_attempt_duration_seconds", name_, static_cast<double>(end - start) / kMicrosPerSecond);
 
-  const bool responded = result.failure == http::ClientResult::Failure::kNone;
-  const bool timed_out = result.failure == http::ClientResult::Failure::kTimeout;
-  const int status = responded ? result.status : (timed_out ? 504 : 0);
-  const bool success = responded && status >= 200 && status < 300;
-
-  AttemptFinish finish;
+  AttemptFinish finish = DecideOutcome(queue_, task, result, end);
   finish.name = task_name;
-  finish.attempt = *task.last_attempt;
-  finish.attempt.response_time = end;
-  finish.http_status = status;
-  finish.got_response = responded;
-  if (responded) {
-    finish.attempt.response_status =
-        Status(RpcCodeForHttpStatus(status), success ? "" : "HTTP status code " + std::to_string(status));
-  } else {
-    // Refused: nothing was sent (a malformed request, or a target the policy denies).
-    const bool refused = result.failure == http::ClientResult::Failure::kRefused;
-    finish.attempt.response_status =
-        Status(timed_out ? Code::kDeadlineExceeded : (refused ? Code::kPermissionDenied : Code::kUnavailable),
-               result.error.empty() ? "no response" : result.error);
-  }
-  if (success) finish.attempt.response_status = Status();
-
-  const auto& permanent = queue_.stratus.permanent_failure_statuses;
-  const Micros first = task.first_attempt ? task.first_attempt->dispatch_time : start;
-  if (success) {
-    finish.outcome = AttemptFinish::Outcome::kSucceeded;
-  } else if (responded && std::find(permanent.begin(), permanent.end(), status) != permanent.end()) {
-    finish.outcome = AttemptFinish::Outcome::kDeadLetter;
-    finish.dead_reason = "permanent failure status " + std::to_string(status);
-  } else if (!MayRetry(queue_.retry_config, task.dispatch_count, first, end)) {
-    finish.outcome = AttemptFinish::Outcome::kDeadLetter;
-    finish.dead_reason = "retries exhausted after " + std::to_string(task.dispatch_count) + " attempts";
-  } else {
-    finish.outcome = AttemptFinish::Outcome::kRetry;
-    Micros delay = RetryDelay(queue_.retry_config, task.dispatch_count - 1);
-    finish.next_schedule_time = end + std::max(delay, RetryAfter(result));
-  }
-  if (finish.outcome == AttemptFinish::Outcome::kDeadLetter) {
-    finish.response_headers = result.headers;
-    finish.response_body = result.body.substr(0, kDeadLetterBodyBytes);
-  }
-
-  finish.dispatch_count = task.dispatch_count;
   Mutation done = finish;
-  auto recorded = co_await WriteAsync(store, std::move(done), end);
-  EndAttempt(id);
-  if (!success) {
-    metrics.Count("stratus_task_attempts_failed_total", name_, FailureClass(result));
-    if (responded && IsThrottlingStatus(status)) OnThrottled(status, RetryAfter(result), end);
-  } else if (rate_ < queue_.rate_limits.max_dispatches_per_second) {
-    rate_ = std::min(queue_.rate_limits.max_dispatches_per_second,
-                     rate_ + queue_.rate_limits.max_dispatches_per_second / 32.0);
+  auto recorded = co_await WriteCaught(store, std::move(done), end);
+  attempt->finish = std::move(finish);
+  Finished(*attempt, *attempt->finish, result, recorded, end);
+}
+
+void QueueRunner::StartFailed(InFlight& attempt, const Status& status) {
+  // NOT_FOUND: deleted or purged; FAILED_PRECONDITION: rescheduled, and the new time was
+  // posted (EndAttempt applies it). Anything else is the store failing: keep the task at
+  // the time the store has for it and hold the queue a moment.
+  const Code c = status.code();
+  attempt.ended = true;
+  EndAttempt(attempt.id);
+  if (c != Code::kNotFound && c != Code::kFailedPrecondition) {
+    LogJson({{"event", "task.start_failed"}, {"queue", name_}, {"task", attempt.id}, {"error", status.message()}});
+    if (!pending_.count(attempt.id)) Schedule(attempt.id, attempt.due);
+    throttle_.hold_until = std::max(throttle_.hold_until, dispatcher_.clock().Now() + kStoreRetryDelay);
   }
-  Json log = {
-      {"event", "task.attempt"}, {"queue", name_}, {"task", id}, {"attempt", task.dispatch_count}, {"status", status}};
+  Pump();
+}
+
+void QueueRunner::Finished(InFlight& attempt, const AttemptFinish& finish, const http::ClientResult& result,
+                           const StatusOr<WriteResult>& recorded, Micros end) {
+  const std::string& id = attempt.id;
+  Metrics& metrics = dispatcher_.metrics();
+  attempt.ended = true;
+  EndAttempt(id);
+  const bool success = finish.outcome == AttemptFinish::Outcome::kSucceeded;
+  if (!success) metrics.Count("stratus_task_attempts_failed_total", name_, FailureClass(result));
+  throttle_ = AdaptThrottle(throttle_, queue_.rate_limits, result, end, dispatcher_.options().max_queue_hold);
+  Json log = {{"event", "task.attempt"},
+              {"queue", name_},
+              {"task", id},
+              {"attempt", finish.dispatch_count},
+              {"status", finish.http_status}};
   if (!result.error.empty()) log["error"] = result.error;
   if (!recorded.ok()) {
-    Code c = recorded.status().code();
+    const Status st = recorded.status();
+    const Code c = st.code();
     if (c != Code::kNotFound && c != Code::kFailedPrecondition) {
       // The outcome is not durable: the task stays as AttemptStart left it (due at `due`)
       // and goes again once the store answers.
-      log["record_error"] = recorded.status().message();
-      if (!pending_.count(id)) Schedule(id, due);
-      hold_until_ = std::max(hold_until_, end + kStoreRetryDelay);
+      log["record_error"] = st.message();
+      if (!pending_.count(id)) Schedule(id, attempt.due);
+      throttle_.hold_until = std::max(throttle_.hold_until, end + kStoreRetryDelay);
     }
   } else {
     switch (finish.outcome) {
@@ -337,6 +312,62 @@ asio::awaitable<void> QueueRunner::Attempt(std::string id, Micros due) {
   }
   LogJson(std::move(log));
   Pump();
+}
+
+void QueueRunner::Threw(const std::shared_ptr<InFlight>& attempt, std::exception_ptr error) {
+  const std::string what = Describe(error);
+  const std::string& id = attempt->id;
+  const Micros now = dispatcher_.clock().Now();
+  try {
+    LogJson({{"event", "task.attempt_error"}, {"queue", name_}, {"task", id}, {"error", what}});
+    dispatcher_.metrics().Count("stratus_task_attempt_errors_total", name_);
+    if (dispatcher_.options().abort_on_attempt_error) std::abort();  // debug builds: a bug to see
+    if (attempt->ended || attempt->finish) {
+      // The outcome was written: free the slot if that did not happen yet, and make sure a
+      // retry the store holds is in the index.
+      if (!attempt->ended) {
+        attempt->ended = true;
+        EndAttempt(id);
+      }
+      if (attempt->finish && attempt->finish->outcome == AttemptFinish::Outcome::kRetry && !pending_.count(id) &&
+          !in_flight_.count(id)) {
+        Schedule(id, attempt->finish->next_schedule_time);
+      }
+      Pump();
+      return;
+    }
+    if (!attempt->task) {
+      // Nothing was started durably: the task is still due at `due`; go again after a moment.
+      StartFailed(*attempt, Internal("attempt failed: " + what));
+      return;
+    }
+    // Started, not finished: record it as a failed attempt (no response), so it is retried on
+    // the queue's schedule like any other failure.
+    http::ClientResult failed;
+    failed.failure = http::ClientResult::Failure::kProtocol;
+    failed.error = "internal error: " + what;
+    AttemptFinish finish = DecideOutcome(queue_, *attempt->task, failed, now);
+    finish.name = name_ + "/tasks/" + id;
+    attempt->finish = finish;
+    Mutation done = finish;
+    dispatcher_.store().Write(std::move(done), now,
+                              [self = shared_from_this(), attempt, failed, now](StatusOr<WriteResult> r) {
+                                auto recorded = std::make_shared<StatusOr<WriteResult>>(std::move(r));
+                                asio::post(self->loop_, [self, attempt, failed, recorded, now] {
+                                  self->Finished(*attempt, *attempt->finish, failed, *recorded, now);
+                                });
+                              });
+  } catch (const std::exception& e) {
+    // Even the recovery failed: free the slot and keep the task at its time.
+    LogJson({{"event", "task.attempt_error"}, {"queue", name_}, {"task", id}, {"error", e.what()}});
+    if (!attempt->ended) {
+      attempt->ended = true;
+      EndAttempt(id);
+    }
+    if (!pending_.count(id) && !in_flight_.count(id)) Schedule(id, attempt->due);
+    throttle_.hold_until = std::max(throttle_.hold_until, now + kStoreRetryDelay);
+    Pump();
+  }
 }
 
 }  // namespace stratus

@@ -4,13 +4,16 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 
-#include "http/client.h"
 #include "stratus/model.h"
+#include "stratus/store.h"
+#include "tasks/engine/outcome.h"
+#include "tasks/engine/sender.h"
 
 namespace stratus {
 
@@ -18,7 +21,7 @@ class Dispatcher;
 
 class QueueRunner : public std::enable_shared_from_this<QueueRunner> {
  public:
-  QueueRunner(Dispatcher& dispatcher, asio::io_context& loop, http::HttpClient& client, Queue queue);
+  QueueRunner(Dispatcher& dispatcher, asio::io_context& loop, Sender& sender, Queue queue);
 
   // Each runs the change on the runner's loop.
   void PostConfigure(Queue queue);
@@ -43,12 +46,31 @@ class QueueRunner : public std::enable_shared_from_this<QueueRunner> {
   void ArmTimer(Micros when);
   void Refill(Micros now);
   void UpdateGauges();
-  void OnThrottled(int status, Micros retry_after, Micros now);
-  asio::awaitable<void> Attempt(std::string id, Micros due);
+
+  // One attempt, shared by its coroutine and the coroutine's completion handler.
+  struct InFlight {
+    std::string id;
+    Micros due = 0;                       // the scheduleTime it was started for
+    std::optional<Task> task;             // once AttemptStart is durable
+    std::optional<AttemptFinish> finish;  // once AttemptFinish was written
+    bool ended = false;                   // its slot was freed (EndAttempt)
+  };
+  // Takes a slot and spawns the attempt; its completion handler catches what it throws.
+  void Launch(std::string id, Micros due);
+  // The I/O of one attempt: the start write, the request, the finish write.
+  asio::awaitable<void> Attempt(std::shared_ptr<InFlight> attempt);
+  // After AttemptStart failed (`status`): ends the attempt and keeps the task at `due`.
+  void StartFailed(InFlight& attempt, const Status& status);
+  // After AttemptFinish was written (`recorded`): ends the attempt, counts it, adapts the
+  // throttle, schedules a retry and logs.
+  void Finished(InFlight& attempt, const AttemptFinish& finish, const http::ClientResult& result,
+                const StatusOr<WriteResult>& recorded, Micros end);
+  // The completion handler's path for an exception out of Attempt.
+  void Threw(const std::shared_ptr<InFlight>& attempt, std::exception_ptr error);
 
   Dispatcher& dispatcher_;
   asio::io_context& loop_;
-  http::HttpClient& client_;
+  Sender& sender_;
   std::string name_;
   Queue queue_;
   bool shut_down_ = false;
@@ -64,9 +86,8 @@ class QueueRunner : public std::enable_shared_from_this<QueueRunner> {
   std::unordered_map<std::string, Deferred> deferred_;  // notifications for tasks in flight
 
   double tokens_ = 0;
-  double rate_ = 0;  // effective rate: the configured one, lowered after throttling answers
+  Throttle throttle_;  // the effective rate (lowered after throttling answers) and any hold
   Micros refilled_at_ = 0;
-  Micros hold_until_ = 0;  // a Retry-After pause of the whole queue
 
   asio::steady_timer timer_;
   Micros timer_at_ = 0;  // 0: not armed

@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { call, listTaskNames } from './lib/rest.mjs';
 import { startTarget, waitFor } from './lib/target.mjs';
-import { startDeliveryServer, createQueue, createTask, getTask, queueOp, qpath, tpath, msOf } from './lib/delivery.mjs';
+import { startDeliveryServer, createQueue, createTask, getTask, queueOp, qpath, tpath, msOf, metric } from './lib/delivery.mjs';
 
 let srv;
 let target;
@@ -21,7 +21,17 @@ after(async () => {
 });
 
 const ofQueue = (queue) => target.requests.filter((r) => r.headers['x-cloudtasks-queuename'] === queue);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// The queue's series in /metrics: the runner's depth (tasks it holds, in flight included),
+// attempts in flight, and attempts started (0 before the first).
+async function runnerState(base, queue) {
+  const m = (await call(base, 'GET', '/metrics')).text;
+  const label = { queue: qpath(queue) };
+  return {
+    depth: metric(m, 'stratus_queue_depth', label),
+    inFlight: metric(m, 'stratus_queue_in_flight', label),
+    dispatched: metric(m, 'stratus_tasks_dispatched_total', label) ?? 0,
+  };
+}
 
 test('a paused queue dispatches nothing but accepts tasks; resume delivers them', async () => {
   const queue = 'paused';
@@ -30,8 +40,13 @@ test('a paused queue dispatches nothing but accepts tasks; resume delivers them'
   assert.equal(paused.state, 'PAUSED');
   for (let i = 0; i < 5; i++) await createTask(srv.url, queue, { id: `p${i}`, url: `${target.url}/p` });
   assert.equal((await listTaskNames(srv.url, qpath(queue))).length, 5, 'the tasks were accepted');
-  // Observe the paused queue for a second: the tasks are due, nothing may go.
-  await sleep(1000);
+  // The runner holds all 5 (each was pumped as it arrived, the queue paused) and started none.
+  let state;
+  await waitFor(async () => {
+    state = await runnerState(srv.url, queue);
+    return state.depth === 5 && state.inFlight === 0;
+  }, 5000, { what: 'the runner to hold the 5 due tasks' });
+  assert.equal(state.dispatched, 0, 'nothing dispatched while paused');
   assert.equal(ofQueue(queue).length, 0, 'nothing dispatched while paused');
   const t = await getTask(srv.url, queue, 'p0');
   assert.equal(t.dispatchCount ?? 0, 0);
@@ -176,7 +191,13 @@ test('tasks.run of a task in flight does not leak onto a later task of the same 
     assert.equal(slow.requests.length, 1, 'a successful task is not run again');
     // A new task under the same name, due in an hour: it must wait for its time.
     await createTask(other.url, queue, { id: 'x', url: `${slow.url}/second`, scheduleMs: Date.now() + 3600_000 });
-    await sleep(1000);
+    // The runner holds the new task, pumped at its arrival, and did not start it.
+    let state;
+    await waitFor(async () => {
+      state = await runnerState(other.url, queue);
+      return state.depth === 1 && state.inFlight === 0;
+    }, 5000, { what: 'the runner to hold the new task' });
+    assert.equal(state.dispatched, 1, 'the new task went out before its scheduleTime');
     assert.deepEqual(slow.requests.map((q) => q.url), ['/first'], 'the new task went out before its scheduleTime');
   } finally {
     await slow.close();

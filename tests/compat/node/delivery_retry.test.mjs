@@ -137,10 +137,16 @@ test('maxAttempts -1: unlimited retries until the task is deleted', async () => 
   const del = await call(srv.url, 'DELETE', `/v2/${tpath(queue, id)}`);
   assert.equal(del.status, 200, del.text);
   const atDelete = target.byTask(id).length;
-  // Backoff is at most 50 ms: ~10 more attempts would come in 500 ms if the delete did not stop it.
-  // One attempt already in flight at the delete may still arrive.
-  await new Promise((r) => setTimeout(r, 500));
+  // The runner lets go of the task (its depth counts an attempt in flight at the delete, which
+  // may still arrive): once it holds nothing, no attempt can follow.
+  const label = { queue: qpath(queue) };
+  let m;
+  await waitFor(async () => {
+    m = (await call(srv.url, 'GET', '/metrics')).text;
+    return metric(m, 'stratus_queue_depth', label) === 0;
+  }, 5000, { what: 'the runner to drop the deleted task' });
   assert.ok(target.byTask(id).length <= atDelete + 1, `attempts after delete: ${target.byTask(id).length - atDelete}`);
+  assert.equal(metric(m, 'stratus_tasks_dispatched_total', label), target.byTask(id).length, 'every attempt arrived');
   assert.equal(await getTask(srv.url, queue, id), null);
   assert.equal((await listDeadLetters(srv.url, queue)).length, 0, 'a deleted task is not a dead letter');
 });
