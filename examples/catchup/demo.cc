@@ -4,7 +4,7 @@
 #include <iostream>
 #include <thread>
 
-#include "args.h"
+#include "flags.h"
 #include "jobs.h"
 #include "stratus/sdk/task_queue.h"
 
@@ -15,9 +15,10 @@ struct Tracked {
   stratus::sdk::EnqueuedTask task;
 };
 
+// A completed idempotency record (stratus/sdk/idempotency.h has the stored forms).
 std::string Describe(const nlohmann::json& record) {
+  if (record.value("outcome", "") == "permanent_failure") return "FAILED permanently (" + record["error"].dump() + ")";
   const auto& result = record["result"];
-  if (result.contains("failed")) return "FAILED permanently (" + result["failed"].dump() + ")";
   return "done on attempt " + result.value("attempt", nlohmann::json(1)).dump() + ": " + result.dump();
 }
 
@@ -25,16 +26,14 @@ std::string Describe(const nlohmann::json& record) {
 
 int main(int argc, char** argv) {
   using namespace stratus::sdk;
-  catchup::Args args(argc, argv,
-                     {{"server", "http://127.0.0.1:8123"},
-                      {"service-url", "http://127.0.0.1:8080"},
-                      {"redis-url", "http://127.0.0.1:8079"},
-                      {"redis-token", ""},
-                      {"timeout-s", "120"}});
-  auto queue = TaskQueue::Create({.base_url = args.Get("server"),
-                                  .service_url = args.Get("service-url"),
-                                  .service_account = "catchup-worker@catchup-local.iam.gserviceaccount.com"});
-  auto redis = HttpRedis::Create({.url = args.Get("redis-url"), .token = args.Get("redis-token")});
+  catchup::DemoFlags flags;
+  if (auto exit_code = catchup::ParseDemoFlags(argc, argv, flags, std::cout, std::cerr)) return *exit_code;
+  auto queue = TaskQueue::Create({.base_url = flags.server,
+                                  .project = catchup::kProject,
+                                  .service_url = flags.service_url,
+                                  .service_account = "catchup-worker@catchup-local.iam.gserviceaccount.com",
+                                  .job_queues = catchup::JobQueues()});
+  auto redis = HttpRedis::Create({.url = flags.redis_url, .token = flags.redis_token});
   if (!queue.ok() || !redis.ok()) {
     std::cerr << "catchup-demo: " << (!queue.ok() ? queue.status() : redis.status()).ToString() << "\n";
     return 2;
@@ -42,7 +41,7 @@ int main(int argc, char** argv) {
   const int run = static_cast<int>(std::time(nullptr) % 100000);  // fresh payloads per run
   std::vector<Job> jobs;
   std::vector<std::string> labels;
-  for (const auto& name : CatchUpJobNames()) {
+  for (const auto& name : catchup::JobNames()) {
     jobs.push_back({name, catchup::SampleData(name, run), {}});
     labels.push_back(name);
   }
@@ -64,7 +63,7 @@ int main(int argc, char** argv) {
     tracked.push_back({labels[i], *results[i]});
   }
 
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(static_cast<int>(args.Number("timeout-s")));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(flags.timeout_s);
   std::map<std::string, std::string> outcome;
   while (outcome.size() < tracked.size() && std::chrono::steady_clock::now() < deadline) {
     for (const auto& t : tracked) {

@@ -6,16 +6,18 @@
 // deterministically, for tests and the demo:
 //   "simulate": {"failAttempts": 2, "status": 503}   fail the first 2 attempts with a 503
 //   "simulate": {"status": 400}                      fail every attempt (permanent)
-//   "simulate": {"latencyMs": 500}                   take this long
-// Every job checks its required fields; a payload without them fails permanently.
+//   "simulate": {"latencyMs": 500}                   take this long (at most kMaxSimulatedLatency)
+// Every job checks its fields' presence and types; a payload that fails the check, or asks
+// for more than the bounds above, fails permanently (it would fail the same way every time).
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -25,6 +27,14 @@
 
 namespace catchup {
 
+// The project the demo and queues.yaml use on a local stratus.
+inline constexpr char kProject[] = "catchup-local";
+inline constexpr std::chrono::milliseconds kMaxSimulatedLatency{2000};
+
+// The 11 job names, each in the queue "{job}-queue" (queues.yaml).
+const std::vector<std::string>& JobNames();
+std::map<std::string, std::string> JobQueues();
+
 struct SimulationOptions {
   std::chrono::milliseconds latency{5};
   double retryable_failure_rate = 0.0;  // a 503 from the simulated Google API
@@ -33,21 +43,32 @@ struct SimulationOptions {
 };
 
 // What ran: executions per job and per idempotency key (tests assert exactly-once with it).
+// Remembers the newest `max_keys` keys and the first `max_times_per_key` start times of each,
+// so a long-running worker does not grow without bound.
 class JobStats {
  public:
+  explicit JobStats(size_t max_keys = 10000, size_t max_times_per_key = 16)
+      : max_keys_(max_keys), max_times_(max_times_per_key) {}
   void Executed(const std::string& job, const std::string& key);
   int Executions(const std::string& key) const;
   int ExecutionsOf(const std::string& job) const;
-  int Total() const;
+  int64_t Total() const;
   std::map<std::string, int> ByKey() const;
   // When each execution of a key started.
   std::vector<std::chrono::steady_clock::time_point> Times(const std::string& key) const;
 
  private:
+  struct PerKey {
+    int executions = 0;
+    std::vector<std::chrono::steady_clock::time_point> times;
+  };
+  const size_t max_keys_;
+  const size_t max_times_;
   mutable std::mutex mu_;
-  std::map<std::string, int> by_key_;
-  std::map<std::string, std::vector<std::chrono::steady_clock::time_point>> times_;
-  std::map<std::string, int> by_job_;
+  std::map<std::string, PerKey> by_key_;
+  std::deque<std::string> key_order_;  // oldest first, for eviction
+  std::map<std::string, int> by_job_;  // one entry per registered job
+  int64_t total_ = 0;
 };
 
 struct JobDeps {

@@ -5,7 +5,7 @@
 #include <iostream>
 #include <thread>
 
-#include "args.h"
+#include "flags.h"
 #include "jobs.h"
 #include "stratus/sdk/idempotency.h"
 
@@ -14,56 +14,44 @@ volatile std::sig_atomic_t g_stop = 0;
 void OnSignal(int) {
   g_stop = 1;
 }
+
+int Fail(const stratus::Status& status) {
+  std::cerr << "catchup-worker: " << status.ToString() << "\n";
+  return 2;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace stratus::sdk;
-  catchup::Args args(argc, argv,
-                     {{"host", "127.0.0.1"},
-                      {"port", "8080"},
-                      {"issuer", "http://127.0.0.1:8123"},
-                      {"audience", ""},
-                      {"redis-url", "http://127.0.0.1:8079"},
-                      {"redis-token", ""},
-                      {"permanent-answer", "status"},
-                      {"latency-ms", "5"},
-                      {"failure-rate", "0"},
-                      {"permanent-failure-rate", "0"}});
-  auto redis = HttpRedis::Create({.url = args.Get("redis-url"), .token = args.Get("redis-token")});
-  if (!redis.ok()) {
-    std::cerr << "catchup-worker: " << redis.status().ToString() << "\n";
-    return 2;
-  }
+  catchup::WorkerFlags flags;
+  if (auto exit_code = catchup::ParseWorkerFlags(argc, argv, flags, std::cout, std::cerr)) return *exit_code;
+
+  auto redis = HttpRedis::Create({.url = flags.redis_url, .token = flags.redis_token});
+  if (!redis.ok()) return Fail(redis.status());
   Cache cache(**redis);
   SlidingWindowRateLimiter quota(**redis, "quota:", 600, std::chrono::minutes(1));
   catchup::JobDeps deps;
   deps.cache = &cache;
   deps.google_quota = &quota;
-  deps.simulation.latency = std::chrono::milliseconds(static_cast<int64_t>(args.Number("latency-ms")));
-  deps.simulation.retryable_failure_rate = args.Number("failure-rate");
-  deps.simulation.permanent_failure_rate = args.Number("permanent-failure-rate");
+  deps.simulation.latency = std::chrono::milliseconds(flags.latency_ms);
+  deps.simulation.retryable_failure_rate = flags.failure_rate;
+  deps.simulation.permanent_failure_rate = flags.permanent_failure_rate;
 
-  const std::string self = "http://" + args.Get("host") + ":" + args.Get("port");
-  auto verifier = OidcVerifier::Create(
-      {.issuers = {args.Get("issuer")}, .audiences = {args.Get("audience").empty() ? self : args.Get("audience")}});
-  if (!verifier.ok()) {
-    std::cerr << "catchup-worker: " << verifier.status().ToString() << "\n";
-    return 2;
-  }
+  const std::string self = "http://" + flags.host + ":" + std::to_string(flags.port);
+  auto verifier =
+      OidcVerifier::Create({.issuers = {flags.issuer}, .audiences = {flags.audience.empty() ? self : flags.audience}});
+  if (!verifier.ok()) return Fail(verifier.status());
   JobServerOptions o;
-  o.host = args.Get("host");
-  o.port = static_cast<uint16_t>(args.Number("port"));
+  o.host = flags.host;
+  o.port = flags.port;
   o.verifier = std::move(verifier).value();
   o.idempotency = std::make_shared<IdempotencyManager>(**redis);
   o.failed_tasks = std::make_shared<RedisFailedTaskStore>(**redis);
   o.permanent_answer =
-      args.Get("permanent-answer") == "ack" ? PermanentFailureAnswer::kAcknowledge : PermanentFailureAnswer::kStatus;
+      flags.permanent_answer == "ack" ? PermanentFailureAnswer::kAcknowledge : PermanentFailureAnswer::kStatus;
   JobServer server(std::move(o));
   catchup::RegisterJobs(server, deps);
-  if (auto s = server.Start(); !s.ok()) {
-    std::cerr << "catchup-worker: " << s.ToString() << "\n";
-    return 1;
-  }
+  if (auto s = server.Start(); !s.ok()) return Fail(s);
   std::cout << "catchup-worker: jobs on " << server.url() << "/api/jobs/{job}" << std::endl;
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);

@@ -60,7 +60,7 @@ StatusOr<nlohmann::json> LoadQueuesYaml(const std::string& path) {
 void AddQueuesApplyOptions(CLI::App& cmd, QueuesApplyOptions& o) {
   cmd.add_option("file", o.file, "queues.yaml to apply")->required();
   cmd.add_option("--server", o.server, "Base URL of the Cloud Tasks API")->capture_default_str();
-  cmd.add_option("--project", o.project, "Project (default: the file's)");
+  cmd.add_option("--project", o.project, "Project (default: the file's, else $STRATUS_PROJECT)");
   cmd.add_option("--location", o.location, "Location (default: the file's)");
   cmd.add_option("--api-token", o.api_token, "Bearer token for the API");
 }
@@ -73,7 +73,7 @@ int RunQueuesApply(const QueuesApplyOptions& o) {
   }
   sdk::TaskQueueOptions tq;
   tq.base_url = o.server;
-  tq.project = !o.project.empty() ? o.project : doc->value("project", std::string("catchup-local"));
+  tq.project = !o.project.empty() ? o.project : doc->value("project", sdk::DefaultProject());
   tq.location = !o.location.empty() ? o.location : doc->value("location", std::string("us-central1"));
   tq.service_url = "http://unused";  // queues only
   if (!o.api_token.empty()) tq.token_source = std::make_shared<sdk::StaticTokenSource>(o.api_token);

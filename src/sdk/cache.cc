@@ -16,6 +16,16 @@ StatusOr<std::string> JsonText(const nlohmann::json& value) {
 
 }  // namespace
 
+std::string GlobEscape(std::string_view literal) {
+  std::string out;
+  out.reserve(literal.size());
+  for (char c : literal) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out;
+}
+
 Cache::Cache(HttpRedis& redis, std::string prefix) : redis_(redis), prefix_(std::move(prefix)) {}
 
 StatusOr<std::optional<nlohmann::json>> Cache::Get(const std::string& key) {

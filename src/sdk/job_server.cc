@@ -9,6 +9,7 @@
 #include "common/time.h"
 #include "http/event_loops.h"
 #include "http/server.h"
+#include "stratus/sdk/canonical_json.h"
 
 namespace stratus::sdk {
 
@@ -164,9 +165,48 @@ std::optional<std::chrono::system_clock::time_point> ParseEta(const std::string&
   return std::chrono::system_clock::time_point(std::chrono::seconds(secs) + std::chrono::microseconds(micros));
 }
 
-// The cached result of a permanent failure: Complete(key, {"failed": error}).
-bool IsFailedMarker(const nlohmann::json& result) {
-  return result.is_object() && result.size() == 1 && result.contains("failed") && result["failed"].is_string();
+// The Redis time one delivery may still spend (IdempotencyOptions::redis_budget): each
+// phase (the claim, then the completion or release) gets a deadline of now + what is left,
+// and the time it took is taken off.
+class RedisBudget {
+ public:
+  explicit RedisBudget(std::chrono::milliseconds total) : left_(total) {}
+  template <typename F>
+  auto Spend(F&& phase) {
+    auto start = std::chrono::steady_clock::now();
+    auto result = phase(start + left_);
+    left_ -= std::max(std::chrono::steady_clock::duration::zero(), std::chrono::steady_clock::now() - start);
+    return result;
+  }
+
+ private:
+  std::chrono::steady_clock::duration left_;
+};
+
+// Names this delivery in its claim: queue, task and attempt from the X-CloudTasks-* headers
+// (bounded); empty when there is no task name, so the manager draws a random one.
+std::string OwnerOf(const std::map<std::string, std::string>& headers) {
+  const std::string& task = headers.at("X-CloudTasks-TaskName");
+  if (task.empty()) return "";
+  auto bounded = [](const std::string& s) { return s.substr(0, 512); };
+  return bounded(headers.at("X-CloudTasks-QueueName")) + "/" + bounded(task) + "#" +
+         bounded(headers.at("X-CloudTasks-TaskRetryCount"));
+}
+
+// The sent key must be the one the server computes from the job and the data: a key taken
+// as sent could be aimed at another task's (or job's) result.
+Status CheckIdempotencyKey(const std::string& job, const nlohmann::json& data, const std::string& sent) {
+  if (sent.size() > kMaxIdempotencyKeyBytes) {
+    return InvalidArgument("\"idempotencyKey\" is longer than " + std::to_string(kMaxIdempotencyKeyBytes) + " bytes");
+  }
+  auto expected = IdempotencyKey(job, data);
+  if (!expected.ok()) return InvalidArgument("\"data\" has no canonical form: " + expected.status().message());
+  if (sent != *expected) {
+    return InvalidArgument(
+        "\"idempotencyKey\" does not match jobName and data: it must be the SHA-256 hex of jobName, a newline and "
+        "the RFC 8785 canonical JSON of data");
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -186,8 +226,9 @@ struct JobServer::Impl {
   asio::awaitable<http::Response> Serve(http::RequestContext& ctx);
   Answer Process(const Delivery& d, LogFields* log);
   Status Authenticate(const Delivery& d);
-  Answer RunJob(const JobHandler& handler, const JobContext& ctx, const nlohmann::json& data, LogFields* log);
-  Answer Duplicate(const nlohmann::json& result, LogFields* log);
+  Answer RunJob(const JobHandler& handler, const JobContext& ctx, const nlohmann::json& data, const std::string& owner,
+                RedisBudget& budget, LogFields* log);
+  Answer Duplicate(const IdempotencyClaim& claim, LogFields* log);
   Answer PermanentAnswer(const std::string& error, bool duplicate);
   void RecordFailure(const JobContext& ctx, const nlohmann::json& data, const std::string& error);
   void Log(const LogFields& log, int status, double ms) const;
@@ -282,14 +323,14 @@ Answer JobServer::Impl::PermanentAnswer(const std::string& error, bool duplicate
   return {status, std::move(body), {}};
 }
 
-Answer JobServer::Impl::Duplicate(const nlohmann::json& result, LogFields* log) {
-  if (IsFailedMarker(result)) {
+Answer JobServer::Impl::Duplicate(const IdempotencyClaim& claim, LogFields* log) {
+  if (claim.permanent_error) {
     log->outcome = "duplicate_permanent";
-    log->error = result["failed"].get<std::string>();
+    log->error = *claim.permanent_error;
     return PermanentAnswer(log->error, true);
   }
   log->outcome = "duplicate";
-  return {200, {{"ok", true}, {"duplicate", true}, {"result", result}}, {}};
+  return {200, {{"ok", true}, {"duplicate", true}, {"result", claim.result.value_or(nullptr)}}, {}};
 }
 
 void JobServer::Impl::RecordFailure(const JobContext& ctx, const nlohmann::json& data, const std::string& error) {
@@ -306,7 +347,7 @@ void JobServer::Impl::RecordFailure(const JobContext& ctx, const nlohmann::json&
 }
 
 Answer JobServer::Impl::RunJob(const JobHandler& handler, const JobContext& ctx, const nlohmann::json& data,
-                               LogFields* log) {
+                               const std::string& owner, RedisBudget& budget, LogFields* log) {
   JobResult result;
   try {
     result = handler(ctx, data);
@@ -320,17 +361,26 @@ Answer JobServer::Impl::RunJob(const JobHandler& handler, const JobContext& ctx,
   };
   switch (result.kind) {
     case JobResult::Kind::kOk:
-      if (idem) warn_on(idem->Complete(key, result.result), "cannot mark the idempotency key done");
+      if (idem) {
+        warn_on(budget.Spend([&](RedisDeadline d) { return idem->Complete(key, result.result, d); }),
+                "cannot mark the idempotency key done");
+      }
       log->outcome = "ok";
       return {200, {{"ok", true}, {"result", result.result}}, {}};
     case JobResult::Kind::kRetryable:
-      if (idem) warn_on(idem->Release(key), "cannot release the idempotency key");
+      if (idem) {
+        warn_on(budget.Spend([&](RedisDeadline d) { return idem->Release(key, owner, d); }),
+                "cannot release the idempotency key");
+      }
       log->outcome = "retry";
       log->error = result.error;
       return {503, {{"ok", false}, {"retryable", true}, {"error", result.error}}, result.retry_after};
     case JobResult::Kind::kPermanent:
       // Remembered as done, so a redelivery (Google retries any non-2xx) does not run it again.
-      if (idem) warn_on(idem->Complete(key, {{"failed", result.error}}), "cannot mark the idempotency key failed");
+      if (idem) {
+        warn_on(budget.Spend([&](RedisDeadline d) { return idem->CompletePermanentFailure(key, result.error, d); }),
+                "cannot mark the idempotency key failed");
+      }
       RecordFailure(ctx, data, result.error);
       log->outcome = "permanent";
       log->error = result.error;
@@ -360,23 +410,31 @@ Answer JobServer::Impl::Process(const Delivery& d, LogFields* log) {
     log->outcome = "unknown_job";
     return ErrorAnswer(404, "no job named " + d.job);
   }
+  if (Status key = CheckIdempotencyKey(d.job, payload->data, payload->idempotency_key); !key.ok()) {
+    log->outcome = "bad_request";
+    log->error = key.message();
+    return ErrorAnswer(400, key.message());
+  }
   JobContext ctx = ContextOf(d, payload->idempotency_key);
   log->fields["idempotency_key"] = ctx.idempotency_key;
+  const std::string owner = OwnerOf(d.headers);
+  RedisBudget budget(options.idempotency ? options.idempotency->options().redis_budget : std::chrono::milliseconds(0));
   if (options.idempotency) {
-    auto claim = options.idempotency->Begin(ctx.idempotency_key);
+    auto claim =
+        budget.Spend([&](RedisDeadline dl) { return options.idempotency->Begin(ctx.idempotency_key, owner, dl); });
     if (!claim.ok()) {
+      // The details (the Redis URL, its error) go to the log only.
       log->outcome = "idempotency_unavailable";
       log->error = claim.status().message();
-      return {
-          503, {{"error", "idempotency check failed: " + claim.status().message()}}, options.in_progress_retry_after};
+      return {503, {{"error", "the idempotency store is unavailable; retry later"}}, options.in_progress_retry_after};
     }
-    if (claim->state == IdempotencyClaim::State::kCompleted) return Duplicate(claim->result.value_or(nullptr), log);
+    if (claim->state == IdempotencyClaim::State::kCompleted) return Duplicate(*claim, log);
     if (claim->state == IdempotencyClaim::State::kInProgress) {
       log->outcome = "in_progress";
       return {503, {{"error", "this job is already running"}}, options.in_progress_retry_after};
     }
   }
-  return RunJob(handler->second, ctx, payload->data, log);
+  return RunJob(handler->second, ctx, payload->data, owner, budget, log);
 }
 
 void JobServer::Impl::Log(const LogFields& log, int status, double ms) const {

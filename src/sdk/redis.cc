@@ -139,10 +139,12 @@ struct HttpRedis::Impl {
   std::unique_ptr<internal::SyncHttp> http;
 
   http::Request BuildRequest(const std::string& body) const;
-  http::ClientResult Exchange(const http::Url& url, const std::string& body) const;
-  StatusOr<Json> Post(const http::Url& url, const Json& body) const;
+  http::ClientResult Exchange(const http::Url& url, const std::string& body, RedisDeadline deadline,
+                              int* attempts) const;
+  StatusOr<Json> Post(const http::Url& url, const Json& body, RedisDeadline deadline) const;
   StatusOr<Json> Entry(Json entry) const;
-  StatusOr<std::vector<StatusOr<Json>>> Batch(const http::Url& url, const std::vector<RedisCommand>& commands) const;
+  StatusOr<std::vector<StatusOr<Json>>> Batch(const http::Url& url, const std::vector<RedisCommand>& commands,
+                                              RedisDeadline deadline) const;
 };
 
 http::Request HttpRedis::Impl::BuildRequest(const std::string& body) const {
@@ -152,24 +154,35 @@ http::Request HttpRedis::Impl::BuildRequest(const std::string& body) const {
   return req;
 }
 
-// One exchange, repeated after network failures only.
-http::ClientResult HttpRedis::Impl::Exchange(const http::Url& url, const std::string& body) const {
+// One exchange, repeated after network failures only, and all of it before `deadline`.
+http::ClientResult HttpRedis::Impl::Exchange(const http::Url& url, const std::string& body, RedisDeadline deadline,
+                                             int* attempts) const {
+  using Clock = std::chrono::steady_clock;
   const int retries = std::max(0, options.max_retries);
+  http::ClientResult res;
+  res.failure = http::ClientResult::Failure::kTimeout;
+  res.error = "the deadline had passed before the request was sent";
   for (int attempt = 0;; ++attempt) {
-    http::ClientResult res = http->Fetch(url, BuildRequest(body), options.timeout);
+    auto now = Clock::now();
+    if (now >= deadline) return res;
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
+    *attempts = attempt + 1;
+    res = http->Fetch(url, BuildRequest(body), std::min(options.timeout, left));
     if (res.failure == http::ClientResult::Failure::kNone || attempt >= retries) return res;
-    std::this_thread::sleep_for(options.retry_base * (int64_t{1} << std::min(attempt, kMaxBackoffShift)));
+    auto backoff = options.retry_base * (int64_t{1} << std::min(attempt, kMaxBackoffShift));
+    if (deadline != kNoRedisDeadline && Clock::now() + backoff >= deadline) return res;
+    std::this_thread::sleep_for(backoff);
   }
 }
 
 // The parsed body of a 200 answer, or the error the answer stands for.
-StatusOr<Json> HttpRedis::Impl::Post(const http::Url& url, const Json& body) const {
-  auto text = RequestBody(body);
-  if (!text.ok()) return text.status();
-  http::ClientResult res = Exchange(url, *text);
+StatusOr<Json> HttpRedis::Impl::Post(const http::Url& url, const Json& body, RedisDeadline deadline) const {
+  STRATUS_ASSIGN_OR_RETURN(std::string text, RequestBody(body));
+  int attempts = 0;
+  http::ClientResult res = Exchange(url, text, deadline, &attempts);
   if (res.failure != http::ClientResult::Failure::kNone) {
-    return Unavailable("Redis REST endpoint " + url.Origin() + " unreachable after " +
-                       std::to_string(std::max(0, options.max_retries) + 1) + " attempts: " + res.error);
+    return Unavailable("Redis REST endpoint " + url.Origin() + " unreachable after " + std::to_string(attempts) +
+                       " attempt(s): " + res.error);
   }
   Json doc = Json::parse(res.body, nullptr, false);
   if (res.status != 200) return HttpError(doc, res);
@@ -191,7 +204,8 @@ StatusOr<Json> HttpRedis::Impl::Entry(Json entry) const {
 }
 
 StatusOr<std::vector<StatusOr<Json>>> HttpRedis::Impl::Batch(const http::Url& url,
-                                                             const std::vector<RedisCommand>& commands) const {
+                                                             const std::vector<RedisCommand>& commands,
+                                                             RedisDeadline deadline) const {
   std::vector<StatusOr<Json>> out;
   if (commands.empty()) return out;
   Json body = Json::array();
@@ -199,7 +213,7 @@ StatusOr<std::vector<StatusOr<Json>>> HttpRedis::Impl::Batch(const http::Url& ur
     if (command.empty()) return InvalidArgument("empty command in a batch");
     body.push_back(command);
   }
-  auto reply = Post(url, body);
+  auto reply = Post(url, body, deadline);
   if (!reply.ok()) return reply.status();
   // A whole-transaction failure may also come as a single error object.
   if (reply->is_object() && reply->contains("error")) return Entry(std::move(*reply)).status();
@@ -228,19 +242,21 @@ StatusOr<std::unique_ptr<HttpRedis>> HttpRedis::Create(RedisOptions options) {
   return std::unique_ptr<HttpRedis>(new HttpRedis(std::move(impl)));
 }
 
-StatusOr<Json> HttpRedis::Command(const RedisCommand& args) {
+StatusOr<Json> HttpRedis::Command(const RedisCommand& args, RedisDeadline deadline) {
   if (args.empty()) return InvalidArgument("empty command");
-  auto reply = impl_->Post(impl_->root, Json(args));
+  auto reply = impl_->Post(impl_->root, Json(args), deadline);
   if (!reply.ok()) return reply.status();
   return impl_->Entry(std::move(reply).value());
 }
 
-StatusOr<std::vector<StatusOr<Json>>> HttpRedis::Pipeline(const std::vector<RedisCommand>& commands) {
-  return impl_->Batch(impl_->pipeline, commands);
+StatusOr<std::vector<StatusOr<Json>>> HttpRedis::Pipeline(const std::vector<RedisCommand>& commands,
+                                                          RedisDeadline deadline) {
+  return impl_->Batch(impl_->pipeline, commands, deadline);
 }
 
-StatusOr<std::vector<StatusOr<Json>>> HttpRedis::MultiExec(const std::vector<RedisCommand>& commands) {
-  return impl_->Batch(impl_->multi_exec, commands);
+StatusOr<std::vector<StatusOr<Json>>> HttpRedis::MultiExec(const std::vector<RedisCommand>& commands,
+                                                           RedisDeadline deadline) {
+  return impl_->Batch(impl_->multi_exec, commands, deadline);
 }
 
 StatusOr<std::optional<std::string>> HttpRedis::Get(std::string_view key) {

@@ -2,10 +2,8 @@
 // that can be checked locally (job name, data, schedule) is checked before any request.
 #include "stratus/sdk/task_queue.h"
 
-#include <openssl/sha.h>
-
 #include <atomic>
-#include <cstdio>
+#include <cstdlib>
 
 #include "common/base64.h"
 #include "common/time.h"
@@ -15,40 +13,9 @@ namespace stratus::sdk {
 
 using Clock = std::chrono::system_clock;
 
-const std::vector<std::string>& CatchUpJobNames() {
-  static const std::vector<std::string> kJobs = {
-      "token-refresh",        "calendar-sync",           "google-contacts-sync", "adaptive-sync",
-      "webhook-renewal",      "suggestion-regeneration", "batch-notifications",  "suggestion-generation",
-      "webhook-health-check", "notification-reminder",   "token-health-reminder"};
-  return kJobs;
-}
-
-std::map<std::string, std::string> DefaultJobQueues() {
-  std::map<std::string, std::string> m;
-  for (const auto& job : CatchUpJobNames()) m[job] = job + "-queue";
-  return m;
-}
-
-std::string CanonicalJson(const nlohmann::json& data) {
-  // nlohmann::json keeps object keys in a std::map, so dump() is already sorted at every
-  // depth; invalid UTF-8 is replaced rather than thrown on.
-  return data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-std::string IdempotencyKey(std::string_view job_name, const nlohmann::json& data) {
-  std::string input(job_name);
-  input += '\n';
-  input += CanonicalJson(data);
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
-  std::string hex;
-  hex.reserve(2 * sizeof digest);
-  char buf[3];
-  for (unsigned char b : digest) {
-    std::snprintf(buf, sizeof buf, "%02x", b);
-    hex += buf;
-  }
-  return hex;
+std::string DefaultProject() {
+  const char* project = std::getenv("STRATUS_PROJECT");
+  return project ? project : "";
 }
 
 Status ValidateScheduleTime(Clock::time_point when, Clock::time_point now, std::chrono::milliseconds slack) {
@@ -123,12 +90,13 @@ struct TaskQueue::Impl {
     auto when = ResolveSchedule(o, Clock::now());
     if (!when.ok()) return when.status();
     *queue = q->second;
-    *key = IdempotencyKey(job, data);
+    STRATUS_ASSIGN_OR_RETURN(*key, IdempotencyKey(job, data));
     nlohmann::json payload = {{"data", data}, {"idempotencyKey", *key}, {"jobName", job}};
+    STRATUS_ASSIGN_OR_RETURN(std::string body, CanonicalJson(payload));
     nlohmann::json req = {{"url", options.service_url + "/api/jobs/" + job},
                           {"httpMethod", "POST"},
                           {"headers", {{"Content-Type", "application/json"}}},
-                          {"body", Base64Encode(CanonicalJson(payload))}};
+                          {"body", Base64Encode(body)}};
     if (!options.service_account.empty()) {
       req["oidcToken"] = {{"serviceAccountEmail", options.service_account},
                           {"audience", options.audience.empty() ? options.service_url : options.audience}};
@@ -203,8 +171,8 @@ StatusOr<std::unique_ptr<TaskQueue>> TaskQueue::Create(TaskQueueOptions options)
   while (!options.base_url.empty() && options.base_url.back() == '/') options.base_url.pop_back();
   while (!options.service_url.empty() && options.service_url.back() == '/') options.service_url.pop_back();
   if (options.service_url.empty()) return InvalidArgument("TaskQueue needs the service URL that tasks are sent to");
-  if (options.project.empty() || options.location.empty())
-    return InvalidArgument("TaskQueue needs a project and a location");
+  if (options.project.empty()) return InvalidArgument("TaskQueue needs a project (set it, or STRATUS_PROJECT)");
+  if (options.location.empty()) return InvalidArgument("TaskQueue needs a location");
   if (auto u = http::Url::Parse(options.base_url); !u.ok()) return u.status();
   auto impl = std::make_unique<Impl>();
   auto http = internal::SyncHttp::Create(options.ca_file);

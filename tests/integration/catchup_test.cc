@@ -91,13 +91,14 @@ class CatchUp : public ::testing::Test {
     ASSERT_TRUE(redis.ok()) << redis.status().ToString();
     redis_ = std::move(redis).value();
     worker_ = std::make_unique<Worker>(proc_, *redis_, PermanentFailureAnswer::kStatus);
-    queue_ = MakeQueue(worker_->url, DefaultJobQueues());
+    queue_ = MakeQueue(worker_->url, JobQueues());
   }
   void TearDown() override {
     if (worker_) worker_->server->Stop();
   }
   std::unique_ptr<TaskQueue> MakeQueue(const std::string& service_url, std::map<std::string, std::string> queues) {
     auto q = TaskQueue::Create({.base_url = proc_.tasks_url(),
+                                .project = kProject,
                                 .service_url = service_url,
                                 .service_account = kSa,
                                 .job_queues = std::move(queues)});
@@ -145,7 +146,7 @@ class CatchUp : public ::testing::Test {
 // 1. Each of the 11 job types, end to end.
 TEST_F(CatchUp, EveryJobTypeRunsEndToEnd) {
   std::vector<EnqueuedTask> tasks;
-  for (const auto& job : CatchUpJobNames()) {
+  for (const auto& job : JobNames()) {
     auto t = queue_->Add(job, SampleData(job, 1));
     ASSERT_TRUE(t.ok()) << job << ": " << t.status().ToString();
     tasks.push_back(*t);
@@ -153,7 +154,7 @@ TEST_F(CatchUp, EveryJobTypeRunsEndToEnd) {
   auto& stats = *worker_->deps.stats;
   ASSERT_TRUE(WaitFor([&] { return stats.Total() >= 11; }, 20s)) << stats.Total() << "\n" << worker_->Log();
   for (size_t i = 0; i < tasks.size(); ++i) {
-    const auto& job = CatchUpJobNames()[i];
+    const auto& job = JobNames()[i];
     EXPECT_EQ(stats.ExecutionsOf(job), 1) << job;
     ASSERT_TRUE(WaitFor([&] { return TasksIn(tasks[i].queue) == 0; }, 10s)) << tasks[i].queue;
     json rec = IdempotencyRecord(tasks[i].idempotency_key);
@@ -279,7 +280,7 @@ TEST_F(CatchUp, PermanentFailureIsAcknowledgedAndRecordedForGoogle) {
 // 5. Load: 1,000 tasks across the 11 queues all complete, each executed exactly once.
 TEST_F(CatchUp, ThousandTasksAcrossElevenQueuesEachRunExactlyOnce) {
   std::vector<Job> jobs;
-  const auto& names = CatchUpJobNames();
+  const auto& names = JobNames();
   for (int i = 0; i < 1000; ++i) jobs.push_back({names[i % names.size()], SampleData(names[i % names.size()], i), {}});
   auto results = queue_->AddBatch(jobs, 16);
   std::map<std::string, int> per_job;

@@ -16,6 +16,7 @@
 #include "http/server.h"
 #include "integration/stratus_process.h"
 #include "sdk/http_sync.h"
+#include "stratus/sdk/canonical_json.h"
 #include "stratus/sdk/idempotency.h"
 #include "stratus/sdk/job_server.h"
 #include "stratus/sdk/oidc_verifier.h"
@@ -190,7 +191,10 @@ class JobServerTest : public ::testing::Test {
     return std::shared_ptr<OidcVerifier>(std::move(*v));
   }
 
-  static json Payload(const std::string& job, const std::string& key, json data = json::object()) {
+  // The payload TaskQueue sends: the server recomputes its key. `label` only tells call
+  // sites apart.
+  static json Payload(const std::string& job, const std::string& /*label*/, json data = json::object()) {
+    std::string key = IdempotencyKey(job, data).value();
     return {{"data", std::move(data)}, {"idempotencyKey", key}, {"jobName", job}};
   }
 
@@ -255,7 +259,7 @@ TEST_F(JobServerTest, ValidDeliveryRunsTheHandlerWithItsContext) {
   auto [ctx, data] = calls.At(0);
   EXPECT_EQ(data, (json{{"name", "ada"}}));
   EXPECT_EQ(ctx.job_name, "greet");
-  EXPECT_EQ(ctx.idempotency_key, "k-valid");
+  EXPECT_EQ(ctx.idempotency_key, IdempotencyKey("greet", json{{"name", "ada"}}).value());
   EXPECT_EQ(ctx.queue, "valid");
   EXPECT_EQ(ctx.task, id);
   EXPECT_EQ(ctx.retry_count, 0);
@@ -318,7 +322,7 @@ TEST_F(JobServerTest, PermanentFailureIsAcknowledgedAndRecorded) {
   auto all = failed->All();
   ASSERT_EQ(all.size(), 1u);
   EXPECT_EQ(all[0].job_name, "charge");
-  EXPECT_EQ(all[0].idempotency_key, "k-perm");
+  EXPECT_EQ(all[0].idempotency_key, IdempotencyKey("charge", json{{"amount", 5}}).value());
   EXPECT_EQ(all[0].task, id);
   EXPECT_EQ(all[0].queue, "perm-ack");
   EXPECT_EQ(all[0].error, "card declined");

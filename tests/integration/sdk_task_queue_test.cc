@@ -27,6 +27,7 @@ class SdkTaskQueue : public ::testing::Test {
     ASSERT_TRUE(proc_.Start({"--redis-listen", "off"})) << proc_.output();
     TaskQueueOptions o;
     o.base_url = proc_.tasks_url();
+    o.project = "catchup-local";
     o.service_url = "http://app.test:8080";
     o.service_account = kSa;
     o.job_queues = {{"calendar-sync", "sync-q"}, {"token-refresh", "token-q"}};
@@ -54,7 +55,7 @@ TEST_F(SdkTaskQueue, CreatesTheHttpTaskTheJobEndpointExpects) {
   auto t = queue_->Add("calendar-sync", data, {.delay = 90s});
   ASSERT_TRUE(t.ok()) << t.status().ToString();
   EXPECT_EQ(t->queue, "sync-q");
-  EXPECT_EQ(t->idempotency_key, IdempotencyKey("calendar-sync", data));
+  EXPECT_EQ(t->idempotency_key, IdempotencyKey("calendar-sync", data).value());
   auto got = rest_.Get(proc_.tasks_url() + "/v2/" + t->name + "?responseView=FULL");
   ASSERT_EQ(got.status, 200) << got.body.dump();
   const json& req = got.body["httpRequest"];
@@ -98,7 +99,7 @@ TEST_F(SdkTaskQueue, BatchCreatesEveryTask) {
 
 TEST_F(SdkTaskQueue, MissingQueueIsNotFound) {
   auto q = TaskQueue::Create(
-      {.base_url = proc_.tasks_url(), .service_url = "http://app.test", .job_queues = {{"x", "no-such-queue"}}});
+      {.base_url = proc_.tasks_url(), .project = "catchup-local", .service_url = "http://app.test", .job_queues = {{"x", "no-such-queue"}}});
   ASSERT_TRUE(q.ok());
   EXPECT_EQ((*q)->Add("x", json::object()).status().code(), Code::kNotFound);
 }
@@ -124,7 +125,10 @@ TEST_F(SdkTaskQueue, ApplyQueueSetsRetryRatesAndPermanentStatuses) {
 class SdkTaskQueueLocal : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto q = TaskQueue::Create({.base_url = "http://127.0.0.1:1", .service_url = "http://app.test"});
+    auto q = TaskQueue::Create({.base_url = "http://127.0.0.1:1",
+                                .project = "p",
+                                .service_url = "http://app.test",
+                                .job_queues = {{"token-refresh", "token-refresh-queue"}}});
     ASSERT_TRUE(q.ok()) << q.status().ToString();
     queue_ = std::move(q).value();
   }
@@ -223,6 +227,7 @@ TEST(SdkMetadataToken, TaskQueueAuthenticatesWithTheMetadataToken) {
   ASSERT_TRUE(proc.Start({"--redis-listen", "off", "--api-token", "meta-token-1"})) << proc.output();
   TaskQueueOptions o;
   o.base_url = proc.tasks_url();
+  o.project = "catchup-local";
   o.service_url = "http://app.test";
   o.job_queues = {{"j", "q"}};
   o.token_source = std::make_shared<MetadataServerTokenSource>(meta.url());

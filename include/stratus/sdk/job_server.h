@@ -2,8 +2,11 @@
 //
 // For each delivery: verify the OIDC bearer token (401), validate the payload
 // {data: object, idempotencyKey: string, jobName: string} (400), find the handler (404),
-// claim the idempotency key (a completed duplicate answers 200 {"duplicate":true,"result":…};
-// one still running answers 503 with Retry-After), run the handler on a worker thread, and
+// check that idempotencyKey is IdempotencyKey(jobName, data) exactly (canonical_json.h; 400
+// otherwise, so no one can aim a key at another task's or job's result), claim the key (a
+// completed duplicate answers 200 {"duplicate":true,"result":…}; one still running answers 503
+// with Retry-After; Redis unreachable within IdempotencyOptions::redis_budget: fail-open runs
+// the job, fail-closed answers 503 with a fixed text), run the handler on a worker thread, and
 // answer so the queue does the right thing:
 //   success               200 {"ok":true,"result":…}, key marked done
 //   retryable failure     503 (Retry-After when known), key released for the next attempt
@@ -11,8 +14,9 @@
 //                         recorded in the FailedTaskStore (Google retries every non-2xx);
 //                         kStatus: `permanent_status`, which a stratus queue configured with
 //                         that status as permanent dead-letters at once.
-// A permanent failure is remembered under its idempotency key as {"failed": error}: a
-// redelivery is not run again and gets the same permanent answer with "duplicate": true.
+// A permanent failure is remembered under its idempotency key (outcome "permanent_failure",
+// idempotency.h): a redelivery is not run again and gets the same permanent answer with
+// "duplicate": true.
 // Errors are JSON {"error": "..."}; GET /healthz answers 200.
 #pragma once
 

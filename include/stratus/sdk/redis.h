@@ -6,6 +6,13 @@
 // shared by threads. Network errors (connect, timeout, a cut connection) are retried with
 // exponential backoff; Redis errors and HTTP errors are not.
 //
+// Deadlines: without one a call makes at most 1 + max_retries exchanges of up to `timeout`
+// each. With a deadline (Command, Pipeline, MultiExec) the call ends by it, whatever
+// max_retries says: each exchange gets at most the time left, no backoff sleeps past it, and
+// a call whose deadline has passed fails at once without sending. A retried exchange may
+// repeat a command the server had applied (SET NX included), so callers that must know
+// whether their write happened store something that names them (IdempotencyManager does).
+//
 // Errors: a Redis error reply ("WRONGTYPE ...", "ERR ...") is kInvalidArgument with Redis's
 // text; a rejected token kUnauthenticated; anything unreachable kUnavailable.
 #pragma once
@@ -28,13 +35,17 @@ struct RedisOptions {
   std::string url = "http://127.0.0.1:8079";  // the REST endpoint (UPSTASH_REDIS_REST_URL)
   std::string token;                          // UPSTASH_REDIS_REST_TOKEN
   bool base64 = false;                        // ask for `Upstash-Encoding: base64` replies
-  int max_retries = 3;                        // network errors only
+  int max_retries = 3;                        // network errors only, and never past a deadline
   std::chrono::milliseconds retry_base{50};   // doubled per retry
   std::chrono::milliseconds timeout{5000};    // per HTTP exchange
   std::string ca_file;                        // extra CA for https endpoints
 };
 
 using RedisCommand = std::vector<std::string>;
+
+// When a call, retries included, must be over.
+using RedisDeadline = std::chrono::steady_clock::time_point;
+inline constexpr RedisDeadline kNoRedisDeadline = RedisDeadline::max();
 
 class HttpRedis {
  public:
@@ -45,11 +56,14 @@ class HttpRedis {
 
   // Any command: the reply's `result` (null, string, integer, array), strings decoded when
   // base64 is on.
-  StatusOr<nlohmann::json> Command(const RedisCommand& args);
+  // Past the deadline: kUnavailable.
+  StatusOr<nlohmann::json> Command(const RedisCommand& args, RedisDeadline deadline = kNoRedisDeadline);
   // POST /pipeline: one reply per command, in order; one failed command does not fail others.
-  StatusOr<std::vector<StatusOr<nlohmann::json>>> Pipeline(const std::vector<RedisCommand>& commands);
+  StatusOr<std::vector<StatusOr<nlohmann::json>>> Pipeline(const std::vector<RedisCommand>& commands,
+                                                           RedisDeadline deadline = kNoRedisDeadline);
   // POST /multi-exec: the commands run atomically.
-  StatusOr<std::vector<StatusOr<nlohmann::json>>> MultiExec(const std::vector<RedisCommand>& commands);
+  StatusOr<std::vector<StatusOr<nlohmann::json>>> MultiExec(const std::vector<RedisCommand>& commands,
+                                                            RedisDeadline deadline = kNoRedisDeadline);
 
   StatusOr<std::optional<std::string>> Get(std::string_view key);
   // SET key value [PX ttl].

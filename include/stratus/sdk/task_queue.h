@@ -1,7 +1,8 @@
 // stratus/sdk/task_queue.h — enqueue background jobs as Cloud Tasks HTTP tasks.
 //
 // add("calendar-sync", data) creates, in the job's queue, a task that POSTs
-//   {"data": data, "idempotencyKey": sha256hex(jobName + "\n" + canonicalJson(data)), "jobName": …}
+//   {"data": data, "idempotencyKey": IdempotencyKey(jobName, data), "jobName": …}
+// (canonical_json.h: SHA-256 hex of jobName, a newline and the RFC 8785 form of data)
 // to {serviceUrl}/api/jobs/calendar-sync with an OIDC token for the service account (audience:
 // the service URL). The same client talks to stratus and to cloudtasks.googleapis.com; only the
 // base URL and the token source differ.
@@ -18,33 +19,29 @@
 
 #include <nlohmann/json.hpp>
 
+#include "stratus/sdk/canonical_json.h"
 #include "stratus/sdk/token_source.h"
 #include "stratus/status.h"
 
 namespace stratus::sdk {
 
-// The CatchUp app's 11 jobs, each in "{job}-queue".
-const std::vector<std::string>& CatchUpJobNames();
-std::map<std::string, std::string> DefaultJobQueues();
-
-// JSON with object keys sorted at every depth and no whitespace: equal data, equal text.
-std::string CanonicalJson(const nlohmann::json& data);
-// SHA-256 hex of jobName, a newline, and the canonical JSON of the data.
-std::string IdempotencyKey(std::string_view job_name, const nlohmann::json& data);
 // Cloud Tasks' own bounds: not in the past, not more than 30 days ahead. `slack` tolerates
 // the time a request takes to build.
 Status ValidateScheduleTime(std::chrono::system_clock::time_point when, std::chrono::system_clock::time_point now,
                             std::chrono::milliseconds slack = std::chrono::milliseconds(1000));
 
+// $STRATUS_PROJECT, or "" (TaskQueue::Create then asks for a project).
+std::string DefaultProject();
+
 struct TaskQueueOptions {
   std::string base_url = "http://127.0.0.1:8123";  // or https://cloudtasks.googleapis.com
-  std::string project = "catchup-local";
-  std::string location = "us-central1";
-  std::string service_url;      // the app; tasks go to {service_url}/api/jobs/{job}
-  std::string service_account;  // OIDC token identity; empty: no oidcToken on tasks
-  std::string audience;         // empty: the service URL
-  std::map<std::string, std::string> job_queues = DefaultJobQueues();
-  std::shared_ptr<TokenSource> token_source;  // for the API itself; none: no Authorization
+  std::string project = DefaultProject();          // the STRATUS_PROJECT environment variable, else required
+  std::string location = "us-central1";            // stratus's default location
+  std::string service_url;                         // the app; tasks go to {service_url}/api/jobs/{job}
+  std::string service_account;                     // OIDC token identity; empty: no oidcToken on tasks
+  std::string audience;                            // empty: the service URL
+  std::map<std::string, std::string> job_queues;   // job name -> queue id; a job not here is refused
+  std::shared_ptr<TokenSource> token_source;       // for the API itself; none: no Authorization
   std::chrono::milliseconds timeout{10000};
   std::string ca_file;
 };
