@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
   o.host = args.Get("host");
   o.port = static_cast<uint16_t>(args.Number("port"));
   o.verifier = std::move(verifier).value();
+  o.allowed_service_accounts = {"catchup-worker@catchup-local.iam.gserviceaccount.com"};  // demo.cc's tasks
   o.idempotency = std::make_shared<IdempotencyManager>(**redis);
   o.failed_tasks = std::make_shared<RedisFailedTaskStore>(**redis);
   o.permanent_answer =
