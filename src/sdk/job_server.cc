@@ -312,7 +312,7 @@ bool JobServer::Impl::Allowed(const VerifiedToken& token) const {
 }
 
 StatusOr<VerifiedToken> JobServer::Impl::VerifyBearer(const std::string& authorization,
-                                                      std::chrono::steady_clock::time_point arrived) {
+                                                      std::chrono::steady_clock::time_point deadline) {
   if (authorization.empty()) return Unauthenticated("missing Authorization: Bearer token");
   if (!StartsWithBearer(authorization)) return Unauthenticated("the Authorization header is not a Bearer token");
   std::string_view token(authorization);
@@ -320,7 +320,7 @@ StatusOr<VerifiedToken> JobServer::Impl::VerifyBearer(const std::string& authori
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
   // A kid the verifier holds verifies at once, on the loop; only a token waiting for a key
   // fetch goes to auth_pool, so a flood of unknown kids never holds up the handlers' pool.
-  return options.verifier->Verify(token, arrived);
+  return options.verifier->Verify(token, deadline);
 }
 
 asio::awaitable<std::optional<http::Response>> JobServer::Impl::CheckCaller(const http::Request& req, std::any* early) {
