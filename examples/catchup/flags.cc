@@ -26,6 +26,9 @@ std::optional<int> ParseWorkerFlags(int argc, const char* const* argv, WorkerFla
   app.add_option("--port", f.port, "Port to listen on (0 picks a free one)")->capture_default_str();
   app.add_option("--issuer", f.issuer, "OIDC issuer whose tokens are trusted (the queue server)")->capture_default_str();
   app.add_option("--audience", f.audience, "Audience the tokens must carry (default: this worker's URL)");
+  app.add_option("--allowed-service-account", f.allowed_service_accounts,
+                 "Service account (email or sub) whose tokens may run jobs; repeat for several")
+      ->capture_default_str();
   app.add_option("--redis-url", f.redis_url, "Upstash REST endpoint for idempotency, cache and quota")->capture_default_str();
   app.add_option("--redis-token", f.redis_token, "Bearer token of the Redis REST endpoint");
   app.add_option("--permanent-answer", f.permanent_answer, "A permanent failure answers 422 (status: stratus dead-letters it) or 200 (ack: for Google)")->capture_default_str()->check(CLI::IsMember({"status", "ack"}));

@@ -5,6 +5,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 namespace catchup {
 
@@ -13,6 +14,8 @@ struct WorkerFlags {
   uint16_t port = 8080;
   std::string issuer = "http://127.0.0.1:8123";
   std::string audience;  // empty: the worker's own URL
+  // Callers allowed to run jobs (the service account of the queues' oidcToken); demo.cc's by default.
+  std::vector<std::string> allowed_service_accounts = {"catchup-worker@catchup-local.iam.gserviceaccount.com"};
   std::string redis_url = "http://127.0.0.1:8079";
   std::string redis_token;
   std::string permanent_answer = "status";  // "status" (422, stratus dead-letters) or "ack" (200, for Google)

@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   o.host = flags.host;
   o.port = flags.port;
   o.verifier = std::move(verifier).value();
+  o.allowed_service_accounts = flags.allowed_service_accounts;
   o.idempotency = std::make_shared<IdempotencyManager>(**redis);
   o.failed_tasks = std::make_shared<RedisFailedTaskStore>(**redis);
   o.permanent_answer =

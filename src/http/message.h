@@ -2,6 +2,7 @@
 // nothing of Cloud Tasks, Redis or the store: it parses, routes and writes messages.
 #pragma once
 
+#include <any>
 #include <functional>
 #include <map>
 #include <string>
@@ -40,6 +41,8 @@ struct RequestContext {
   // account (no credentials configured, or a credential allowed any). The hook takes the
   // context const, hence mutable.
   mutable std::function<Status(const std::string& email)> act_as = {};
+  // What ServerHooks::header learnt from the request's header (empty without that hook).
+  std::any early = {};
 
   const std::string& Param(const std::string& name) const;
   // Returns "" when the parameter is absent.

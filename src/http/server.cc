@@ -7,6 +7,7 @@
 #include <array>
 #include <boost/beast/ssl.hpp>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <sstream>
 
@@ -43,6 +44,42 @@ class ConnectionSlot {
 };
 
 namespace {
+
+// The body bytes one request has buffered, charged against the server's bound and given back
+// when the request is done with.
+class BodyCharge {
+ public:
+  BodyCharge(std::atomic<size_t>& total, size_t limit) : total_(total), limit_(limit) {}
+  BodyCharge(const BodyCharge&) = delete;
+  BodyCharge& operator=(const BodyCharge&) = delete;
+  ~BodyCharge() { total_ -= charged_; }
+
+  // Charges what the request holds or has declared (Content-Length); false past the bound.
+  bool Cover(const Request& req) {
+    if (limit_ == 0) return true;
+    size_t want = req.body().size();
+    auto length = req.find(bh::field::content_length);
+    if (length != req.end()) {
+      size_t declared = 0;
+      std::string_view v(length->value().data(), length->value().size());
+      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), declared);
+      want = std::max(want, ec == std::errc() ? declared : SIZE_MAX);
+    }
+    if (want <= charged_) return true;
+    const size_t more = want - charged_;
+    if (more > limit_ || total_.fetch_add(more) + more > limit_) {
+      if (more <= limit_) total_ -= more;
+      return false;
+    }
+    charged_ = want;
+    return true;
+  }
+
+ private:
+  std::atomic<size_t>& total_;
+  size_t limit_;
+  size_t charged_ = 0;
+};
 
 std::string Describe(const std::exception_ptr& e) {
   try {
@@ -261,10 +298,26 @@ asio::awaitable<void> Server::Serve(Stream& stream, beast::flat_buffer& buffer, 
   for (;;) {
     RequestReader reader(options_.max_header_bytes, options_.max_body_bytes);
     bool sent_continue = false;
+    bool header_checked = false;
+    std::any early;
+    std::optional<Response> refused;  // by the header hook or the body bound
+    BodyCharge charge(*buffered_body_, options_.max_buffered_body_bytes);
     tcp_layer.expires_after(options_.idle_timeout);
     for (;;) {
       buffer.consume(reader.Put(buffer.data()));
-      if (reader.done() || reader.failed()) break;
+      if (reader.failed()) break;
+      if (!header_checked && reader.state() != RequestReader::State::kHeader) {
+        header_checked = true;
+        if (hooks_.header) refused = co_await hooks_.header(reader.request(), &early);
+        if (refused) break;
+      }
+      if (header_checked && !charge.Cover(reader.request())) {
+        refused = ErrorReply(hooks_, reader.request(), 503,
+                             "The server is buffering too many request bodies; try again later.");
+        refused->set(bh::field::retry_after, "1");
+        break;
+      }
+      if (reader.done()) break;
       if (!sent_continue && reader.WantsContinue()) {
         sent_continue = true;
         co_await asio::async_write(stream, asio::buffer(kContinue.data(), kContinue.size()), token);
@@ -280,10 +333,12 @@ asio::awaitable<void> Server::Serve(Stream& stream, beast::flat_buffer& buffer, 
     if (reader.failed()) {
       // Malformed or oversized: answer once, then close (the stream is out of sync).
       res = ErrorReply(hooks_, reader.request(), reader.error_status(), reader.error_message());
+    } else if (refused) {
+      res = std::move(*refused);  // the body is unread: close after answering
     } else {
       const Request& req = reader.request();
       keep_alive = req.keep_alive();
-      res = co_await Dispatch(req, remote);
+      res = co_await Dispatch(req, remote, std::move(early));
     }
     res.keep_alive(keep_alive);
     res.prepare_payload();
@@ -293,11 +348,12 @@ asio::awaitable<void> Server::Serve(Stream& stream, beast::flat_buffer& buffer, 
   }
 }
 
-asio::awaitable<Response> Server::Dispatch(const Request& req, const std::string& remote) {
+asio::awaitable<Response> Server::Dispatch(const Request& req, const std::string& remote, std::any early) {
   auto start = std::chrono::steady_clock::now();
   std::string_view target(req.target().data(), req.target().size());
   size_t q = target.find('?');
   RequestContext ctx{req, target.substr(0, q), {}, {}, remote};
+  ctx.early = std::move(early);
   if (q != std::string_view::npos) ctx.query = ParseQuery(target.substr(q + 1));
 
   Router::Match m = router_.Find(req.method(), ctx.path, &ctx.params);

@@ -10,6 +10,7 @@
 // --max-connections it answers 503 and closes. Each condition is logged once per episode.
 #pragma once
 
+#include <any>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -31,6 +32,9 @@ struct ServerOptions {
   std::chrono::seconds idle_timeout{75};
   // Open connections at most; one more is answered 503 (plain HTTP) or closed.
   size_t max_connections = 10000;
+  // Request body bytes buffered at once over all connections; 0: no bound. A request that
+  // would pass it is answered 503 with Retry-After and its connection closed.
+  size_t max_buffered_body_bytes = 0;
   // Serve HTTPS with these; null serves plain HTTP.
   std::shared_ptr<TlsCredentials> tls;
 };
@@ -40,6 +44,10 @@ struct ServerHooks {
   std::function<Response(const Request&, int http_status, std::string message)> error;
   // Checks credentials for a route's scope; returns a response to send instead, or nullopt.
   std::function<std::optional<Response>(const RequestContext&, Scope)> authorize;
+  // Called once a request's header is in, before its body is read (and before a 100 Continue):
+  // a response to send instead, after which the connection closes, or nullopt to read on.
+  // What it leaves in `early` reaches the route's handler as RequestContext::early.
+  std::function<asio::awaitable<std::optional<Response>>(const Request& header, std::any* early)> header;
   // Called after each request with the route name ("" when unrouted), status and duration.
   std::function<void(const RequestContext&, std::string_view route, int status, double seconds)> observe;
 };
@@ -73,7 +81,7 @@ class Server {
   asio::awaitable<void> SessionTls(beast::tcp_stream stream, const std::string& remote);
   template <class Stream>
   asio::awaitable<void> Serve(Stream& stream, beast::flat_buffer& buffer, const std::string& remote);
-  asio::awaitable<Response> Dispatch(const Request& req, const std::string& remote);
+  asio::awaitable<Response> Dispatch(const Request& req, const std::string& remote, std::any early);
 
   EventLoops& loops_;
   const Router& router_;
@@ -85,6 +93,7 @@ class Server {
   std::string busy_reply_;  // the 503 sent at max_connections
   // Shared with the sessions, whose frames may outlive the Server when the loops are destroyed.
   std::shared_ptr<std::atomic<size_t>> connections_ = std::make_shared<std::atomic<size_t>>(0);
+  std::shared_ptr<std::atomic<size_t>> buffered_body_ = std::make_shared<std::atomic<size_t>>(0);
 };
 
 }  // namespace stratus::http

@@ -29,12 +29,13 @@ SyncHttp::~SyncHttp() {
 }
 
 asio::awaitable<http::ClientResult> SyncHttp::FetchAsync(const http::Url& url, http::Request req,
-                                                         std::chrono::milliseconds timeout) {
-  co_return co_await client_->Send(url, std::move(req), timeout);
+                                                         std::chrono::milliseconds timeout, http::SendOptions options) {
+  co_return co_await client_->Send(url, std::move(req), timeout, options);
 }
 
-http::ClientResult SyncHttp::Fetch(const http::Url& url, http::Request req, std::chrono::milliseconds timeout) {
-  auto fut = asio::co_spawn(loop_, FetchAsync(url, std::move(req), timeout), asio::use_future);
+http::ClientResult SyncHttp::Fetch(const http::Url& url, http::Request req, std::chrono::milliseconds timeout,
+                                   http::SendOptions options) {
+  auto fut = asio::co_spawn(loop_, FetchAsync(url, std::move(req), timeout, options), asio::use_future);
   return fut.get();
 }
 

@@ -21,12 +21,13 @@ class SyncHttp {
   ~SyncHttp();
 
   // Sends and waits. Never call from a coroutine on this client's own loop.
-  http::ClientResult Fetch(const http::Url& url, http::Request req, std::chrono::milliseconds timeout);
+  http::ClientResult Fetch(const http::Url& url, http::Request req, std::chrono::milliseconds timeout,
+                           http::SendOptions options = {});
   // Runs `coroutine_factory()` on the loop and waits for it (for several exchanges at once).
   void RunOnLoop(std::function<asio::awaitable<void>()> coroutine_factory);
   // For coroutines already on the loop.
   asio::awaitable<http::ClientResult> FetchAsync(const http::Url& url, http::Request req,
-                                                 std::chrono::milliseconds timeout);
+                                                 std::chrono::milliseconds timeout, http::SendOptions options = {});
 
  private:
   SyncHttp() = default;

@@ -1,7 +1,10 @@
 #include "stratus/sdk/job_server.h"
 
+#include <algorithm>
+#include <any>
 #include <charconv>
 #include <map>
+#include <utility>
 
 #include "common/await.h"
 #include "common/clock.h"
@@ -110,11 +113,27 @@ Status RedisFailedTaskStore::Record(const FailedTask& failed) {
 namespace {
 
 constexpr std::string_view kJson = "application/json";
+// The whole body of every 401: nothing the caller sent, nothing about the issuer.
+constexpr std::string_view kRefusedText = "missing or invalid OIDC token";
+constexpr size_t kLoggedFieldBytes = 64;
+constexpr size_t kLoggedReasonBytes = 160;
+constexpr size_t kAuthThreads = 2;
+
+// `text` for a log line: control and non-ASCII bytes become '?', at most `cap` bytes.
+std::string Sanitized(std::string_view text, size_t cap = kLoggedFieldBytes) {
+  std::string out;
+  for (size_t i = 0; i < text.size() && out.size() < cap; ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    out += c >= 0x20 && c < 0x7f ? static_cast<char>(c) : '?';
+  }
+  if (text.size() > cap) out += "...";
+  return out;
+}
 
 // What a request carried, copied off the connection so the blocking work owns it.
 struct Delivery {
-  std::string job;  // from the path
-  std::string authorization;
+  std::string job;                             // from the path
+  std::shared_ptr<const VerifiedToken> token;  // verified from the header, before the body was read
   std::string body;
   std::map<std::string, std::string> headers;  // the X-CloudTasks-* ones
 };
@@ -217,6 +236,12 @@ struct JobServer::Impl {
   http::Router router;
   std::unique_ptr<http::EventLoops> loops;
   std::unique_ptr<asio::thread_pool> pool;
+  std::unique_ptr<asio::thread_pool> auth_pool;  // tokens waiting for their issuer's keys
+  std::string job_prefix;                        // "/api/jobs/", normalised
+  std::mutex refused_mu;                         // the refused-token log budget
+  std::chrono::steady_clock::time_point refused_window{};
+  int refused_in_window = 0;
+  int64_t refused_suppressed = 0;
   std::unique_ptr<http::Server> server;
   std::mutex lifecycle_mu;  // Start and Stop
   bool started = false;
@@ -226,6 +251,12 @@ struct JobServer::Impl {
   asio::awaitable<http::Response> Serve(http::RequestContext& ctx);
   Answer Process(const Delivery& d, LogFields* log);
   Status Authenticate(const Delivery& d);
+  // The header hook: verifies the bearer token before the body is read.
+  asio::awaitable<std::optional<http::Response>> CheckCaller(const http::Request& req, std::any* early);
+  StatusOr<VerifiedToken> VerifyBearer(const std::string& authorization,
+                                       std::chrono::steady_clock::time_point deadline);
+  bool Allowed(const VerifiedToken& token) const;
+  void LogRefused(const http::Request& req, const Status& why);
   Answer RunJob(const JobHandler& handler, const JobContext& ctx, const nlohmann::json& data, const std::string& owner,
                 RedisBudget& budget, LogFields* log);
   Answer Duplicate(const IdempotencyClaim& claim, LogFields* log);
@@ -248,7 +279,7 @@ http::Response ToResponse(const http::Request& req, const Answer& a) {
 Delivery Capture(const http::RequestContext& ctx) {
   Delivery d;
   d.job = ctx.Param("job");
-  d.authorization = HeaderOf(ctx.request, "Authorization");
+  if (auto token = std::any_cast<std::shared_ptr<const VerifiedToken>>(&ctx.early)) d.token = *token;
   d.body = ctx.request.body();
   for (const char* name : {"X-CloudTasks-QueueName", "X-CloudTasks-TaskName", "X-CloudTasks-TaskRetryCount",
                            "X-CloudTasks-TaskExecutionCount", "X-CloudTasks-TaskETA",
@@ -269,6 +300,7 @@ JobContext ContextOf(const Delivery& d, const std::string& idempotency_key) {
   c.eta = ParseEta(d.headers.at("X-CloudTasks-TaskETA"));
   c.previous_response = IntOr0(d.headers.at("X-CloudTasks-TaskPreviousResponse"));
   c.retry_reason = d.headers.at("X-CloudTasks-TaskRetryReason");
+  if (d.token) c.token = *d.token;
   return c;
 }
 
@@ -305,15 +337,84 @@ bool StartsWithBearer(const std::string& header) {
 
 }  // namespace
 
+// The token was verified by CheckCaller before the body was read; this only makes sure.
 Status JobServer::Impl::Authenticate(const Delivery& d) {
   if (!options.verifier) return Status::Ok();  // allow_unauthenticated, checked at Start
-  if (d.authorization.empty()) return Unauthenticated("missing Authorization: Bearer token");
-  if (!StartsWithBearer(d.authorization)) return Unauthenticated("the Authorization header is not a Bearer token");
-  std::string_view token(d.authorization);
+  return d.token ? Status::Ok() : Unauthenticated(std::string(kRefusedText));
+}
+
+bool JobServer::Impl::Allowed(const VerifiedToken& token) const {
+  const auto& allowed = options.allowed_service_accounts;
+  if (allowed.empty()) return true;  // kLocal only (Start)
+  auto listed = [&](const std::string& id) {
+    return !id.empty() && std::find(allowed.begin(), allowed.end(), id) != allowed.end();
+  };
+  return (token.email_verified && listed(token.email)) || listed(token.subject);
+}
+
+StatusOr<VerifiedToken> JobServer::Impl::VerifyBearer(const std::string& authorization,
+                                                      std::chrono::steady_clock::time_point deadline) {
+  if (authorization.empty()) return Unauthenticated("missing Authorization: Bearer token");
+  if (!StartsWithBearer(authorization)) return Unauthenticated("the Authorization header is not a Bearer token");
+  std::string_view token(authorization);
   token.remove_prefix(7);
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-  auto verified = options.verifier->Verify(token);
-  return verified.ok() ? Status::Ok() : verified.status();
+  // A kid the verifier holds verifies at once, on the loop; only a token waiting for a key
+  // fetch goes to auth_pool, so a flood of unknown kids never holds up the handlers' pool.
+  return options.verifier->Verify(token, deadline);
+}
+
+asio::awaitable<std::optional<http::Response>> JobServer::Impl::CheckCaller(const http::Request& req, std::any* early) {
+  std::string_view target(req.target().data(), req.target().size());
+  if (!options.verifier || req.method() != http::Verb::post || target.substr(0, job_prefix.size()) != job_prefix) {
+    co_return std::nullopt;
+  }
+  const auto arrived = std::chrono::steady_clock::now();
+  auto authorization = std::make_shared<const std::string>(HeaderOf(req, "Authorization"));
+  StatusOr<VerifiedToken> verified = VerifyBearer(*authorization, arrived);
+  if (!verified.ok() && verified.status().code() == Code::kUnavailable) {
+    const auto deadline = arrived + options.auth_wait;
+    auto wait = [this, authorization, deadline] { return VerifyBearer(*authorization, deadline); };
+    StatusOr<VerifiedToken> waited = co_await RunBlocking(*auth_pool, std::move(wait));
+    verified = std::move(waited);
+  }
+  if (verified.ok() && !Allowed(*verified)) {
+    verified = Unauthenticated("the token's service account is not allowed (email " + verified->email + ", sub " +
+                               verified->subject + ")");
+  }
+  if (!verified.ok()) {
+    LogRefused(req, verified.status());
+    co_return ToResponse(req, ErrorAnswer(401, std::string(kRefusedText)));
+  }
+  *early = std::make_shared<const VerifiedToken>(std::move(*verified));
+  co_return std::nullopt;
+}
+
+void JobServer::Impl::LogRefused(const http::Request& req, const Status& why) {
+  int64_t suppressed = 0;
+  {
+    std::lock_guard lock(refused_mu);
+    const auto now = std::chrono::steady_clock::now();
+    if (now - refused_window >= std::chrono::seconds(1)) {
+      refused_window = now;
+      refused_in_window = 0;
+    }
+    if (refused_in_window >= options.refused_log_per_second) {
+      ++refused_suppressed;
+      return;
+    }
+    ++refused_in_window;
+    suppressed = std::exchange(refused_suppressed, 0);
+  }
+  // Every field comes from the caller: printable ASCII only, and short.
+  nlohmann::json fields = {{"job_path", Sanitized(std::string_view(req.target().data(), req.target().size()))},
+                           {"task", Sanitized(HeaderOf(req, "X-CloudTasks-TaskName"))},
+                           {"queue", Sanitized(HeaderOf(req, "X-CloudTasks-QueueName"))},
+                           {"outcome", "unauthenticated"},
+                           {"status", 401},
+                           {"error", Sanitized(why.message(), kLoggedReasonBytes)}};
+  if (suppressed > 0) fields["suppressed"] = suppressed;
+  options.logger.Warn("job request refused", fields);
 }
 
 Answer JobServer::Impl::PermanentAnswer(const std::string& error, bool duplicate) {
@@ -471,6 +572,7 @@ Status JobServer::Impl::AddRoutes() {
   std::string prefix = options.path_prefix;
   if (prefix.empty() || prefix.front() != '/') prefix.insert(prefix.begin(), '/');
   if (prefix.back() != '/') prefix += '/';
+  job_prefix = prefix;
   STRATUS_RETURN_IF_ERROR(router.Add(http::Route{http::Verb::post, prefix + "{job}", http::Scope::kPublic, "jobs.run",
                                                  [this](http::RequestContext& ctx) { return Serve(ctx); }}));
   return router.Add(http::Route{http::Verb::get, "/healthz", http::Scope::kPublic, "healthz",
@@ -479,6 +581,28 @@ Status JobServer::Impl::AddRoutes() {
                                                                kJson);
                                 }});
 }
+
+namespace {
+
+Status CheckOptions(const JobServerOptions& o) {
+  if (o.mode == JobServerMode::kProduction) {
+    if (o.allow_unauthenticated) {
+      return InvalidArgument("allow_unauthenticated is for local development only: set mode = JobServerMode::kLocal");
+    }
+    if (!o.verifier) return InvalidArgument("a JobServer needs an OidcVerifier");
+    if (o.allowed_service_accounts.empty()) {
+      return InvalidArgument(
+          "a production JobServer needs allowed_service_accounts: the service-account email(s) your queues' "
+          "oidcToken uses (or mode = JobServerMode::kLocal for local development)");
+    }
+  } else if (!o.verifier && !o.allow_unauthenticated) {
+    return InvalidArgument("a JobServer needs an OidcVerifier (or allow_unauthenticated for local development)");
+  }
+  if (o.refused_log_per_second < 0) return InvalidArgument("refused_log_per_second must not be negative");
+  return Status::Ok();
+}
+
+}  // namespace
 
 JobServer::JobServer(JobServerOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
@@ -498,24 +622,27 @@ Status JobServer::Start() {
   Impl& s = *impl_;
   std::lock_guard lock(s.lifecycle_mu);
   if (s.started || s.server) return FailedPrecondition("the JobServer was already started");
-  if (!s.options.verifier && !s.options.allow_unauthenticated) {
-    return InvalidArgument("a JobServer needs an OidcVerifier (or allow_unauthenticated for local development)");
-  }
+  STRATUS_RETURN_IF_ERROR(CheckOptions(s.options));
   if (s.router.routes().empty()) STRATUS_RETURN_IF_ERROR(s.AddRoutes());  // kept if a bind failed
   s.loops = std::make_unique<http::EventLoops>(std::max<size_t>(1, s.options.io_threads));
   s.pool = std::make_unique<asio::thread_pool>(std::max<size_t>(1, s.options.worker_threads));
+  s.auth_pool = std::make_unique<asio::thread_pool>(kAuthThreads);
   http::ServerHooks hooks;
   hooks.error = [](const http::Request& req, int status, std::string message) {
     return ToResponse(req, ErrorAnswer(status, std::move(message)));
   };
+  hooks.header = [&s](const http::Request& req, std::any* early) { return s.CheckCaller(req, early); };
   http::ServerOptions server_options;
   server_options.host = s.options.host;
   server_options.port = s.options.port;
+  server_options.max_body_bytes = s.options.max_body_bytes;
+  server_options.max_buffered_body_bytes = s.options.max_buffered_body_bytes;
   s.server = std::make_unique<http::Server>(*s.loops, s.router, std::move(hooks), server_options);
   Status listening = s.server->Start();
   if (!listening.ok()) {
     s.server.reset();
     s.pool.reset();
+    s.auth_pool.reset();
     s.loops.reset();
     return listening;
   }
@@ -537,8 +664,11 @@ void JobServer::Stop() {
   s.loops->Stop();
   s.pool->stop();
   s.pool->join();
+  s.auth_pool->stop();
+  s.auth_pool->join();
   s.server.reset();
   s.pool.reset();
+  s.auth_pool.reset();
   s.loops.reset();
 }
 

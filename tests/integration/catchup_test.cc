@@ -44,6 +44,7 @@ struct Worker {
     JobServerOptions o;
     o.port = port;
     o.verifier = std::move(verifier).value();
+    o.allowed_service_accounts = {kSa};
     o.idempotency = std::make_shared<IdempotencyManager>(redis);
     o.permanent_answer = answer;
     o.failed_tasks = failed;

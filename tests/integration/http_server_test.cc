@@ -123,6 +123,7 @@ TEST(HttpServerTest, OversizedHeaderFieldsGet431AndTheServerLives) {
 
 TEST(HttpServerTest, OversizedHeaderFieldsGet431FromTheSdkJobServer) {
   sdk::JobServerOptions options;
+  options.mode = sdk::JobServerMode::kLocal;
   options.allow_unauthenticated = true;
   options.logger = sdk::Logger([](std::string_view) {});
   sdk::JobServer server(options);

@@ -1,6 +1,7 @@
 // stratus/sdk/job_server.h — the job endpoint an app embeds: `POST /api/jobs/{jobName}`.
 //
-// For each delivery: verify the OIDC bearer token (401), validate the payload
+// For each delivery: verify the OIDC bearer token and that it names an allowed service
+// account (401, before the body is read), validate the payload
 // {data: object, idempotencyKey: string, jobName: string} (400), find the handler (404),
 // check that idempotencyKey is IdempotencyKey(jobName, data) exactly (canonical_json.h; 400
 // otherwise, so no one can aim a key at another task's or job's result), claim the key (a
@@ -50,6 +51,9 @@ struct JobContext {
   std::optional<std::chrono::system_clock::time_point> eta;  // X-CloudTasks-TaskETA
   int previous_response = 0;                                 // X-CloudTasks-TaskPreviousResponse (0 on a first attempt)
   std::string retry_reason;                                  // X-CloudTasks-TaskRetryReason
+  // The verified OIDC token's claims (iss, aud, sub, email, email_verified, exp, iat and the
+  // whole payload); unset only when the server runs unauthenticated (JobServerMode::kLocal).
+  std::optional<VerifiedToken> token;
 };
 
 // How a job ended. Handlers return one, or throw one of the errors below.
@@ -151,15 +155,36 @@ enum class PermanentFailureAnswer {
   kStatus,       // answer `permanent_status`: for a stratus queue that dead-letters it
 };
 
+enum class JobServerMode {
+  kProduction,  // a verifier and allowed_service_accounts are required
+  kLocal,       // local development: allow_unauthenticated, or any verified caller
+};
+
 struct JobServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 0;  // 0 picks a free port
   size_t io_threads = 1;
   size_t worker_threads = 16;  // handlers running at once
   std::string path_prefix = "/api/jobs/";
-  // OIDC: required unless `verifier` is null and `allow_unauthenticated` is set.
+  JobServerMode mode = JobServerMode::kProduction;
+  // OIDC: required unless `verifier` is null and `allow_unauthenticated` is set (kLocal only).
   std::shared_ptr<OidcVerifier> verifier;
   bool allow_unauthenticated = false;
+  // Who may call: each entry is a service-account email (matched against a verified token's
+  // `email` when `email_verified` is true) or a `sub`. A verified token naming none of them is
+  // refused (401). Required in kProduction: list the account your queues' oidcToken uses
+  // (Google: the serviceAccountEmail of the task's oidcToken). Empty in kLocal: any token
+  // the verifier accepts.
+  std::vector<std::string> allowed_service_accounts;
+  // How long a delivery waits for its issuer's keys (first start, a rotated kid) before a 401.
+  std::chrono::milliseconds auth_wait{5000};
+  size_t max_body_bytes = 8 * 1024 * 1024;  // one request's body (413 past it)
+  // Body bytes buffered at once over all connections (503 with Retry-After past it). Bodies
+  // are read only once the token has been verified.
+  size_t max_buffered_body_bytes = 64 * 1024 * 1024;
+  // Log lines for refused tokens, at most this many per second (the next line after a quiet
+  // spell carries "suppressed": how many were left out).
+  int refused_log_per_second = 10;
   std::shared_ptr<IdempotencyManager> idempotency;  // none: every delivery runs
   PermanentFailureAnswer permanent_answer = PermanentFailureAnswer::kAcknowledge;
   int permanent_status = 422;
