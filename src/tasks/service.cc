@@ -18,15 +18,9 @@ constexpr int64_t kMaxTaskPage = 1000;
 // The service account an HTTP task's deliveries in `queue` sign as whatever the task says:
 // the queue's httpTarget oidcToken, else its oauthToken (as engine/delivery.cc applies them).
 std::optional<std::string> QueueSignsAs(const Queue& queue) {
-  const nlohmann::json& target = queue.http_target;
-  if (!target.is_object()) return std::nullopt;
-  for (const char* field : {"oidcToken", "oauthToken"}) {
-    auto it = target.find(field);
-    if (it == target.end()) continue;
-    if (!it->is_object()) return std::string();
-    auto email = it->find("serviceAccountEmail");
-    return email != it->end() && email->is_string() ? email->get<std::string>() : std::string();
-  }
+  if (!queue.http_target) return std::nullopt;
+  if (queue.http_target->oidc_token) return queue.http_target->oidc_token->service_account_email;
+  if (queue.http_target->oauth_token) return queue.http_target->oauth_token->service_account_email;
   return std::nullopt;
 }
 
@@ -92,11 +86,10 @@ bool Covers(std::string_view mask_path, std::string_view field) {
 
 // The target policy on a queue's httpTarget.uriOverride host.
 Status CheckQueueTarget(const Queue& queue, const ServiceOptions& options) {
-  const nlohmann::json& target = queue.http_target;
-  if (!options.check_target_host || !target.is_object() || !target.contains("uriOverride")) return Status::Ok();
-  const nlohmann::json& o = target["uriOverride"];
-  if (!o.is_object() || !o.contains("host") || !o["host"].is_string()) return Status::Ok();
-  return options.check_target_host(o["host"].get<std::string>());
+  if (!options.check_target_host || !queue.http_target || !queue.http_target->uri_override) return Status::Ok();
+  const std::string& host = queue.http_target->uri_override->host;
+  if (host.empty()) return Status::Ok();
+  return options.check_target_host(host);
 }
 
 Status CheckParent(const std::string& parent) {
