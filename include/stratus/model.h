@@ -10,8 +10,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "stratus/status.h"
 
 namespace stratus {
@@ -53,6 +51,67 @@ struct QueueExtensions {
   bool operator==(const QueueExtensions&) const = default;
 };
 
+// App Engine routing (target.proto AppEngineRouting); empty strings are unset.
+struct AppEngineRouting {
+  std::string service;
+  std::string version;
+  std::string instance;
+  std::string host;
+  bool operator==(const AppEngineRouting&) const = default;
+};
+
+struct OidcToken {
+  std::string service_account_email;
+  std::string audience;
+  bool operator==(const OidcToken&) const = default;
+};
+
+struct OAuthToken {
+  std::string service_account_email;
+  std::string scope;
+  bool operator==(const OAuthToken&) const = default;
+};
+
+// target.proto UriOverride: which parts of an HTTP task's URL its queue replaces.
+struct UriOverride {
+  enum class Scheme : int { kUnspecified = 0, kHttp = 1, kHttps = 2 };
+  // ALWAYS (the default when unspecified) replaces every part named here; IF_NOT_EXISTS fills
+  // only parts the task's URL leaves out.
+  enum class EnforceMode : int { kUnspecified = 0, kIfNotExists = 1, kAlways = 2 };
+  Scheme scheme = Scheme::kUnspecified;
+  std::string host;  // empty: unset
+  int64_t port = 0;  // 0: unset
+  // PathOverride / QueryOverride messages: set (possibly to an empty text) or not.
+  struct PathOverride {
+    std::optional<std::string> path;
+    bool operator==(const PathOverride&) const = default;
+  };
+  struct QueryOverride {
+    std::optional<std::string> query_params;
+    bool operator==(const QueryOverride&) const = default;
+  };
+  std::optional<PathOverride> path_override;
+  std::optional<QueryOverride> query_override;
+  EnforceMode enforce_mode = EnforceMode::kUnspecified;
+  bool operator==(const UriOverride&) const = default;
+};
+
+// target.proto HttpTarget: a queue's overrides for every HTTP task it delivers.
+struct HttpTarget {
+  struct Header {
+    std::string key;
+    std::string value;
+    bool operator==(const Header&) const = default;
+  };
+  std::optional<UriOverride> uri_override;
+  HttpMethod http_method = HttpMethod::kUnspecified;  // unspecified: the task's own method
+  std::vector<Header> header_overrides;               // set (or replace) these headers
+  // Replace the task's token at delivery; oidcToken wins when both are set.
+  std::optional<OAuthToken> oauth_token;
+  std::optional<OidcToken> oidc_token;
+  bool operator==(const HttpTarget&) const = default;
+};
+
 struct Queue {
   std::string name;  // projects/{p}/locations/{l}/queues/{q}
   RateLimits rate_limits;
@@ -60,20 +119,9 @@ struct Queue {
   QueueState state = QueueState::kRunning;
   std::optional<Micros> purge_time;
   std::optional<double> logging_sampling_ratio;  // stackdriverLoggingConfig.samplingRatio
-  // Kept as validated JSON (field names as in the REST API): applied at dispatch time.
-  nlohmann::json http_target;                  // null when unset
-  nlohmann::json app_engine_routing_override;  // null when unset
+  std::optional<HttpTarget> http_target;         // applied to HTTP tasks at dispatch time
+  std::optional<AppEngineRouting> app_engine_routing_override;
   QueueExtensions stratus;
-};
-
-struct OidcToken {
-  std::string service_account_email;
-  std::string audience;
-};
-
-struct OAuthToken {
-  std::string service_account_email;
-  std::string scope;
 };
 
 struct HttpRequest {
@@ -87,7 +135,7 @@ struct HttpRequest {
 
 struct AppEngineHttpRequest {
   HttpMethod http_method = HttpMethod::kPost;
-  nlohmann::json app_engine_routing;  // {service, version, instance, host}; null when unset
+  std::optional<AppEngineRouting> app_engine_routing;
   std::string relative_uri = "/";
   std::map<std::string, std::string> headers;
   std::string body;

@@ -1,14 +1,20 @@
 // stratus/store.h — where queues and tasks live.
 //
-// The engine and the API reach storage only through this interface. Two implementations
-// share one test suite (tests/store): SQLite, embedded, for a single node; PostgreSQL, shared
-// by several nodes.
+// The engine and the API reach storage only through this interface; it builds on the model
+// (stratus/model.h) alone and knows nothing of the REST API. Implementations: SQLite
+// (src/store/sqlite), embedded, for a single node. Every implementation must pass
+// tests/integration/store_test.cc unchanged (add it to kStores there).
 //
 // Contract:
 //  * Write() applies one Mutation atomically and calls `done` only after the change is
-//    durable (committed and synced). Concurrent writes may share a commit (group commit).
-//    `done` runs on a store thread: post back to your own executor, do not block in it.
-//  * A failed precondition (exists, missing, recently deleted) fails only that mutation.
+//    durable (committed and synced). Concurrent writes may share a commit (group commit);
+//    nothing may rely on it. `done` runs on a store thread: post back to your own executor,
+//    do not block in it.
+//  * A failed precondition (exists, missing, recently deleted) fails only that mutation, with
+//    StoreError(reason): a fixed code and a stable StoreReason, never text meant for an API
+//    client (the service words reasons for its API). Errors of storage itself are UNAVAILABLE
+//    (or INTERNAL for a record that cannot be read); QueueUpdate::apply's own error is
+//    returned as it is.
 //  * Reads see every write whose `done` has run (read-your-writes across threads).
 //  * Reads block; call them off event loops.
 //  * Names are full resource names; the store does not validate them.
@@ -21,6 +27,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -28,6 +35,28 @@
 #include "stratus/status.h"
 
 namespace stratus {
+
+// Why a store refused a mutation or a read. Each reason has one code (below); the Status
+// message is the reason's stable text ("store: queue missing"), which ReasonOf() reads back.
+enum class StoreReason : int {
+  kNone = 0,             // not a store precondition: storage failed, or QueueUpdate::apply refused
+  kQueueMissing,         // NOT_FOUND: no queue of that name
+  kTaskMissing,          // NOT_FOUND: no task of that name
+  kTaskRecentlyDeleted,  // NOT_FOUND (GetTask): no task, but one had the name within the de-dup window
+  kTaskExists,           // ALREADY_EXISTS: a task of that name exists
+  kTaskNameTombstoned,   // ALREADY_EXISTS: a task of that name was deleted within the de-dup window
+  kTaskRescheduled,      // FAILED_PRECONDITION (AttemptStart): scheduleTime changed meanwhile
+  kTaskReplaced,         // FAILED_PRECONDITION (AttemptFinish): not the attempt AttemptStart began
+  kDeadLetterMissing,    // NOT_FOUND: no dead letter of that name
+  kBadCursor,            // INVALID_ARGUMENT: a page cursor this store did not hand out
+};
+
+Code StoreReasonCode(StoreReason reason);
+std::string_view StoreReasonText(StoreReason reason);
+// The Status a store returns for `reason`.
+Status StoreError(StoreReason reason);
+// The reason a store's Status carries; kNone for any other Status (OK included).
+StoreReason ReasonOf(const Status& status);
 
 // Creates or changes a queue. `apply` gets the stored queue (nullptr when there is none) and
 // whether a queue of that name was deleted within the queue-reuse window; it returns the queue
@@ -37,19 +66,21 @@ struct QueueUpdate {
   std::function<StatusOr<Queue>(const Queue* current, bool recently_deleted)> apply;
 };
 
-// Deletes the queue's tasks created at or before `purge_time` and records purge_time.
+// Deletes the queue's tasks created at or before `purge_time` and records purge_time;
+// kQueueMissing when there is no queue.
 struct QueuePurge {
   std::string name;
   Micros purge_time = 0;
 };
 
 // Deletes a queue and its tasks; the names are remembered for the reuse/de-dup windows.
+// kQueueMissing when there is no queue.
 struct QueueDelete {
   std::string name;
 };
 
-// Inserts a task. ALREADY_EXISTS when the name exists or existed within the de-dup window;
-// NOT_FOUND when its queue does not exist.
+// Inserts a task. kTaskExists when the name exists, kTaskNameTombstoned when it existed
+// within the de-dup window, kQueueMissing when its queue does not exist.
 struct TaskCreate {
   Task task;
 };
@@ -58,13 +89,13 @@ struct TaskDelete {
   std::string name;
 };
 
-// Makes a task due now (tasks.run); NOT_FOUND when it does not exist.
+// Makes a task due now (tasks.run); kTaskMissing when it does not exist.
 struct TaskRun {
   std::string name;
 };
 
 // Starts an attempt: dispatchCount + 1, lastAttempt {scheduleTime, dispatchTime = now},
-// firstAttempt on the first one. NOT_FOUND when the task is gone; FAILED_PRECONDITION when
+// firstAttempt on the first one. kTaskMissing when the task is gone; kTaskRescheduled when
 // its scheduleTime is no longer `schedule_time` (it was run or rescheduled meanwhile).
 struct AttemptStart {
   std::string name;
@@ -84,7 +115,7 @@ struct AttemptFinish {
   std::map<std::string, std::string> response_headers;  // kDeadLetter
   std::string response_body;                            // kDeadLetter, first KB
   // The attempt being finished, as AttemptStart recorded it: a task deleted and re-created
-  // under the same name during the attempt does not match (FAILED_PRECONDITION) and is left alone.
+  // under the same name during the attempt does not match (kTaskReplaced) and is left alone.
   int32_t dispatch_count = 0;
 };
 
@@ -101,13 +132,14 @@ inline void RecordFailedAttempt(const AttemptFinish& op, Task& t) {
   t.last_attempt = op.attempt;
 }
 
-// Moves a dead letter back into its queue with fresh counts, due now; ALREADY_EXISTS when a
-// live task has its name. `name` is the task name.
+// Moves a dead letter back into its queue with fresh counts, due now; kTaskExists when a
+// live task has its name, kDeadLetterMissing when there is none. `name` is the task name.
 struct DeadLetterRetry {
   std::string name;
 };
 
-// Deletes one dead letter (`name` is a task name) or all of a queue's (`name` is a queue name).
+// Deletes one dead letter (`name` is a task name; kDeadLetterMissing when there is none) or
+// all of a queue's (`name` is a queue name).
 struct DeadLetterDelete {
   std::string name;
 };
@@ -128,6 +160,7 @@ struct TaskKey {
   Micros schedule_time = 0;
 };
 
+// Cursors are the store's own; a cursor it did not hand out is kBadCursor.
 template <typename T>
 struct Page {
   std::vector<T> items;
@@ -151,11 +184,12 @@ class Store {
   // Blocking convenience over Write() for tools and tests.
   StatusOr<WriteResult> WriteSync(Mutation mutation, Micros now);
 
+  // kQueueMissing when there is none.
   virtual StatusOr<Queue> GetQueue(const std::string& name) = 0;
   // Queues under "projects/p/locations/l" in name order; `state` filters when set.
   virtual StatusOr<Page<Queue>> ListQueues(const std::string& parent, std::optional<QueueState> state, int page_size,
                                            const std::string& cursor) = 0;
-  // NOT_FOUND carries Google's "existed recently" message when the name is in the window.
+  // kTaskRecentlyDeleted when the name is in the de-dup window, else kTaskMissing.
   virtual StatusOr<Task> GetTask(const std::string& name, Micros now) = 0;
   // Tasks of a queue in creation order (stable while tasks are rescheduled). Without
   // `with_body`, bodies are left empty.
@@ -171,7 +205,7 @@ class Store {
   // Dead letters of a queue, newest first; `name` in GetDeadLetter is the task name.
   virtual StatusOr<Page<DeadLetter>> ListDeadLetters(const std::string& queue, int page_size,
                                                      const std::string& cursor) = 0;
-  virtual StatusOr<DeadLetter> GetDeadLetter(const std::string& name) = 0;
+  virtual StatusOr<DeadLetter> GetDeadLetter(const std::string& name) = 0;  // kDeadLetterMissing
 
   // OK when the store can read and write now; UNAVAILABLE with the reason otherwise.
   virtual Status Health() = 0;

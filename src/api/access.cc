@@ -159,13 +159,9 @@ std::vector<std::string> NamedServiceAccounts(std::string_view permission, const
     auto obj = JsonObject::Root(*json, "queue");
     if (!obj.ok()) return out;
     auto queue = QueueFromJson(*obj);
-    if (!queue.ok() || !queue->http_target.is_object()) return out;
-    for (const char* field : {"oidcToken", "oauthToken"}) {
-      auto it = queue->http_target.find(field);
-      if (it == queue->http_target.end() || !it->is_object()) continue;
-      auto email = it->find("serviceAccountEmail");
-      if (email != it->end() && email->is_string()) add(email->get<std::string>());
-    }
+    if (!queue.ok() || !queue->http_target) return out;
+    if (queue->http_target->oidc_token) add(queue->http_target->oidc_token->service_account_email);
+    if (queue->http_target->oauth_token) add(queue->http_target->oauth_token->service_account_email);
   }
   return out;
 }

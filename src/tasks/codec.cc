@@ -40,111 +40,175 @@ void SetIf(const std::optional<T>& v, T* out) {
   if (v) *out = *v;
 }
 
-// Validates an object against a field list and returns it (enums as names) for storage.
-StatusOr<Json> ReadTokenObject(const JsonObject& o, std::string_view second_field) {
+// serviceAccountEmail and `second_field` (audience or scope) of an oidcToken/oauthToken.
+Status ReadTokenObject(const JsonObject& o, std::string_view second_field, std::string* email, std::string* second) {
   RETURN_IF_ERROR(o.CheckFields({"serviceAccountEmail", second_field}));
-  std::optional<std::string> email, second;
-  RETURN_IF_ERROR(o.GetString("serviceAccountEmail", &email));
-  RETURN_IF_ERROR(o.GetString(second_field, &second));
-  Json j = Json::object();
-  if (email) j["serviceAccountEmail"] = *email;
-  if (second) j[std::string(second_field)] = *second;
-  return j;
+  std::optional<std::string> e, s;
+  RETURN_IF_ERROR(o.GetString("serviceAccountEmail", &e));
+  RETURN_IF_ERROR(o.GetString(second_field, &s));
+  SetIf(e, email);
+  SetIf(s, second);
+  return Status::Ok();
 }
 
-StatusOr<Json> ReadRouting(const JsonObject& o) {
+StatusOr<AppEngineRouting> ReadRouting(const JsonObject& o) {
   RETURN_IF_ERROR(o.CheckFields({"service", "version", "instance", "host"}));
-  Json j = Json::object();
-  for (auto f : {"service", "version", "instance", "host"}) {
+  AppEngineRouting r;
+  for (auto [f, slot] : {std::pair{"service", &r.service}, std::pair{"version", &r.version},
+                         std::pair{"instance", &r.instance}, std::pair{"host", &r.host}}) {
     std::optional<std::string> v;
     RETURN_IF_ERROR(o.GetString(f, &v));
-    if (v && !v->empty()) j[f] = *v;
+    SetIf(v, slot);
+  }
+  return r;
+}
+
+Json RoutingToJson(const AppEngineRouting& r) {
+  Json j = Json::object();
+  for (auto [f, v] : {std::pair{"service", &r.service}, std::pair{"version", &r.version},
+                      std::pair{"instance", &r.instance}, std::pair{"host", &r.host}}) {
+    if (!v->empty()) j[f] = *v;
   }
   return j;
 }
 
-StatusOr<Json> ReadHttpTarget(const JsonObject& o) {
+StatusOr<UriOverride> ReadUriOverride(const JsonObject& u) {
+  RETURN_IF_ERROR(u.CheckFields({"scheme", "host", "port", "pathOverride", "queryOverride", "uriOverrideEnforceMode"}));
+  UriOverride out;
+  std::optional<int> scheme, mode;
+  std::optional<std::string> host;
+  std::optional<int64_t> port;
+  RETURN_IF_ERROR(
+      u.GetEnum("scheme", kSchemes, "type.googleapis.com/google.cloud.tasks.v2.UriOverride.Scheme", &scheme));
+  RETURN_IF_ERROR(u.GetEnum("uriOverrideEnforceMode", kEnforceModes,
+                            "type.googleapis.com/google.cloud.tasks.v2.UriOverride.UriOverrideEnforceMode", &mode));
+  RETURN_IF_ERROR(u.GetString("host", &host));
+  RETURN_IF_ERROR(u.GetInt("port", &port));
+  if (scheme) out.scheme = static_cast<UriOverride::Scheme>(*scheme);
+  if (mode) out.enforce_mode = static_cast<UriOverride::EnforceMode>(*mode);
+  SetIf(host, &out.host);
+  SetIf(port, &out.port);
+  auto path = u.GetObject("pathOverride");
+  if (!path.ok()) return path.status();
+  if (*path) {
+    RETURN_IF_ERROR((*path)->CheckFields({"path"}));
+    UriOverride::PathOverride p;
+    RETURN_IF_ERROR((*path)->GetString("path", &p.path));
+    out.path_override = std::move(p);
+  }
+  auto query = u.GetObject("queryOverride");
+  if (!query.ok()) return query.status();
+  if (*query) {
+    RETURN_IF_ERROR((*query)->CheckFields({"queryParams"}));
+    UriOverride::QueryOverride q;
+    RETURN_IF_ERROR((*query)->GetString("queryParams", &q.query_params));
+    out.query_override = std::move(q);
+  }
+  return out;
+}
+
+StatusOr<HttpTarget> ReadHttpTarget(const JsonObject& o) {
   RETURN_IF_ERROR(o.CheckFields({"uriOverride", "httpMethod", "headerOverrides", "oauthToken", "oidcToken"}));
-  Json j = Json::object();
+  HttpTarget t;
   auto uri = o.GetObject("uriOverride");
   if (!uri.ok()) return uri.status();
   if (*uri) {
-    const JsonObject& u = **uri;
-    RETURN_IF_ERROR(
-        u.CheckFields({"scheme", "host", "port", "pathOverride", "queryOverride", "uriOverrideEnforceMode"}));
-    Json uj = Json::object();
-    std::optional<int> scheme, mode;
-    std::optional<std::string> host;
-    std::optional<int64_t> port;
-    RETURN_IF_ERROR(
-        u.GetEnum("scheme", kSchemes, "type.googleapis.com/google.cloud.tasks.v2.UriOverride.Scheme", &scheme));
-    RETURN_IF_ERROR(u.GetEnum("uriOverrideEnforceMode", kEnforceModes,
-                              "type.googleapis.com/google.cloud.tasks.v2.UriOverride.UriOverrideEnforceMode", &mode));
-    RETURN_IF_ERROR(u.GetString("host", &host));
-    RETURN_IF_ERROR(u.GetInt("port", &port));
-    if (scheme && *scheme) uj["scheme"] = *scheme;
-    if (mode && *mode) uj["uriOverrideEnforceMode"] = *mode;
-    if (host && !host->empty()) uj["host"] = *host;
-    if (port && *port) uj["port"] = std::to_string(*port);
-    for (auto [field, inner] : {std::pair{"pathOverride", "path"}, std::pair{"queryOverride", "queryParams"}}) {
-      auto sub = u.GetObject(field);
-      if (!sub.ok()) return sub.status();
-      if (!*sub) continue;
-      RETURN_IF_ERROR((*sub)->CheckFields({inner}));
-      std::optional<std::string> v;
-      RETURN_IF_ERROR((*sub)->GetString(inner, &v));
-      uj[field] = Json::object();
-      if (v) uj[field][inner] = *v;
-    }
-    j["uriOverride"] = uj;
+    auto u = ReadUriOverride(**uri);
+    if (!u.ok()) return u.status();
+    t.uri_override = std::move(*u);
   }
   std::optional<int> method;
   RETURN_IF_ERROR(o.GetEnum("httpMethod", kMethods, kMethodType, &method));
-  if (method && *method) j["httpMethod"] = *method;
+  if (method) t.http_method = static_cast<HttpMethod>(*method);
   if (const Json* arr = o.Raw("headerOverrides")) {
     if (!arr->is_array()) {
       return InvalidArgument("Invalid value at '" + o.FieldPath("headerOverrides") + "', expected a list.");
     }
-    Json out = Json::array();
     for (size_t i = 0; i < arr->size(); ++i) {
       auto item = JsonObject::Of((*arr)[i], o.FieldPath("headerOverrides") + "[" + std::to_string(i) + "]");
       if (!item.ok()) return item.status();
       RETURN_IF_ERROR(item->CheckFields({"header"}));
       auto header = item->GetObject("header");
       if (!header.ok()) return header.status();
-      Json hj = Json::object();
+      HttpTarget::Header h;
       if (*header) {
         RETURN_IF_ERROR((*header)->CheckFields({"key", "value"}));
         std::optional<std::string> key, value;
         RETURN_IF_ERROR((*header)->GetString("key", &key));
         RETURN_IF_ERROR((*header)->GetString("value", &value));
-        if (key) hj["key"] = *key;
-        if (value) hj["value"] = *value;
+        SetIf(key, &h.key);
+        SetIf(value, &h.value);
       }
+      t.header_overrides.push_back(std::move(h));
+    }
+  }
+  auto oauth = o.GetObject("oauthToken");
+  if (!oauth.ok()) return oauth.status();
+  if (*oauth) {
+    OAuthToken tok;
+    RETURN_IF_ERROR(ReadTokenObject(**oauth, "scope", &tok.service_account_email, &tok.scope));
+    t.oauth_token = std::move(tok);
+  }
+  auto oidc = o.GetObject("oidcToken");
+  if (!oidc.ok()) return oidc.status();
+  if (*oidc) {
+    OidcToken tok;
+    RETURN_IF_ERROR(ReadTokenObject(**oidc, "audience", &tok.service_account_email, &tok.audience));
+    t.oidc_token = std::move(tok);
+  }
+  return t;
+}
+
+Json OAuthToJson(const OAuthToken& t) {
+  Json j = Json::object();
+  if (!t.service_account_email.empty()) j["serviceAccountEmail"] = t.service_account_email;
+  if (!t.scope.empty()) j["scope"] = t.scope;
+  return j;
+}
+
+Json OidcToJson(const OidcToken& t) {
+  Json j = Json::object();
+  if (!t.service_account_email.empty()) j["serviceAccountEmail"] = t.service_account_email;
+  if (!t.audience.empty()) j["audience"] = t.audience;
+  return j;
+}
+
+Json HttpTargetToJson(const HttpTarget& t, JsonStyle style) {
+  Json j = Json::object();
+  if (t.uri_override) {
+    const UriOverride& u = *t.uri_override;
+    Json uj = Json::object();
+    if (u.scheme != UriOverride::Scheme::kUnspecified)
+      uj["scheme"] = EnumOut(kSchemes, static_cast<int>(u.scheme), style);
+    if (!u.host.empty()) uj["host"] = u.host;
+    if (u.port) uj["port"] = std::to_string(u.port);  // int64: a string in protobuf JSON
+    if (u.path_override) {
+      uj["pathOverride"] = Json::object();
+      if (u.path_override->path) uj["pathOverride"]["path"] = *u.path_override->path;
+    }
+    if (u.query_override) {
+      uj["queryOverride"] = Json::object();
+      if (u.query_override->query_params) uj["queryOverride"]["queryParams"] = *u.query_override->query_params;
+    }
+    if (u.enforce_mode != UriOverride::EnforceMode::kUnspecified) {
+      uj["uriOverrideEnforceMode"] = EnumOut(kEnforceModes, static_cast<int>(u.enforce_mode), style);
+    }
+    j["uriOverride"] = uj;
+  }
+  if (t.http_method != HttpMethod::kUnspecified)
+    j["httpMethod"] = EnumOut(kMethods, static_cast<int>(t.http_method), style);
+  if (!t.header_overrides.empty()) {
+    Json out = Json::array();
+    for (const auto& h : t.header_overrides) {
+      Json hj = Json::object();
+      if (!h.key.empty()) hj["key"] = h.key;
+      if (!h.value.empty()) hj["value"] = h.value;
       out.push_back(Json{{"header", hj}});
     }
     j["headerOverrides"] = out;
   }
-  for (auto [field, second] : {std::pair{"oauthToken", "scope"}, std::pair{"oidcToken", "audience"}}) {
-    auto sub = o.GetObject(field);
-    if (!sub.ok()) return sub.status();
-    if (!*sub) continue;
-    auto tok = ReadTokenObject(**sub, second);
-    if (!tok.ok()) return tok.status();
-    j[field] = *tok;
-  }
-  return j;
-}
-
-Json HttpTargetOut(Json j, JsonStyle style) {
-  if (j.contains("httpMethod")) j["httpMethod"] = EnumOut(kMethods, j["httpMethod"].get<int>(), style);
-  if (j.contains("uriOverride")) {
-    Json& u = j["uriOverride"];
-    if (u.contains("scheme")) u["scheme"] = EnumOut(kSchemes, u["scheme"].get<int>(), style);
-    if (u.contains("uriOverrideEnforceMode")) {
-      u["uriOverrideEnforceMode"] = EnumOut(kEnforceModes, u["uriOverrideEnforceMode"].get<int>(), style);
-    }
-  }
+  if (t.oauth_token) j["oauthToken"] = OAuthToJson(*t.oauth_token);
+  if (t.oidc_token) j["oidcToken"] = OidcToJson(*t.oidc_token);
   return j;
 }
 
@@ -205,16 +269,16 @@ StatusOr<HttpRequest> ReadHttpRequest(const JsonObject& o) {
   auto oidc = o.GetObject("oidcToken");
   if (!oidc.ok()) return oidc.status();
   if (*oidc) {
-    auto tok = ReadTokenObject(**oidc, "audience");
-    if (!tok.ok()) return tok.status();
-    r.oidc_token = OidcToken{tok->value("serviceAccountEmail", ""), tok->value("audience", "")};
+    OidcToken tok;
+    RETURN_IF_ERROR(ReadTokenObject(**oidc, "audience", &tok.service_account_email, &tok.audience));
+    r.oidc_token = std::move(tok);
   }
   auto oauth = o.GetObject("oauthToken");
   if (!oauth.ok()) return oauth.status();
   if (*oauth) {
-    auto tok = ReadTokenObject(**oauth, "scope");
-    if (!tok.ok()) return tok.status();
-    r.oauth_token = OAuthToken{tok->value("serviceAccountEmail", ""), tok->value("scope", "")};
+    OAuthToken tok;
+    RETURN_IF_ERROR(ReadTokenObject(**oauth, "scope", &tok.service_account_email, &tok.scope));
+    r.oauth_token = std::move(tok);
   }
   return r;
 }
@@ -344,8 +408,8 @@ StatusOr<Queue> QueueFromJson(const JsonObject& o) {
 Json QueueToJson(const Queue& q, JsonStyle style) {
   Json j = Json::object();
   j["name"] = q.name;
-  if (!q.app_engine_routing_override.is_null()) j["appEngineRoutingOverride"] = q.app_engine_routing_override;
-  if (!q.http_target.is_null()) j["httpTarget"] = HttpTargetOut(q.http_target, style);
+  if (q.app_engine_routing_override) j["appEngineRoutingOverride"] = RoutingToJson(*q.app_engine_routing_override);
+  if (q.http_target) j["httpTarget"] = HttpTargetToJson(*q.http_target, style);
   Json rate = Json::object();
   rate["maxDispatchesPerSecond"] = q.rate_limits.max_dispatches_per_second;
   rate["maxBurstSize"] = q.rate_limits.max_burst_size;
@@ -423,7 +487,7 @@ Json TaskToJson(const Task& t, TaskView view, JsonStyle style) {
     const auto& r = *t.app_engine_http_request;
     Json rj = Json::object();
     rj["httpMethod"] = EnumOut(kMethods, static_cast<int>(r.http_method), style);
-    if (!r.app_engine_routing.is_null()) rj["appEngineRouting"] = r.app_engine_routing;
+    if (r.app_engine_routing) rj["appEngineRouting"] = RoutingToJson(*r.app_engine_routing);
     rj["relativeUri"] = r.relative_uri;
     rj["headers"] = HeadersToJson(r.headers);
     if (full && !r.body.empty()) rj["body"] = Base64Encode(r.body);

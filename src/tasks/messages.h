@@ -1,6 +1,10 @@
 // Google's production error texts, recorded from Cloud Tasks v2. Clients and scripts match
-// on some of them, so they are kept verbatim (including Google's own grammar).
+// on some of them, so they are kept verbatim (including Google's own grammar). The store
+// never answers with these: it returns a StoreReason, and the service words it (service.cc).
+// The resource-name message is with the names (model/names.h).
 #pragma once
+
+#include "model/names.h"  // msg::kQueueNameFormat
 
 namespace stratus::msg {
 
@@ -14,8 +18,6 @@ inline constexpr char kEntityExists[] = "Requested entity already exists";
 inline constexpr char kTaskRecentlyDeleted[] =
     "The task no longer exists, though a task with this name existed recently. The task either successfully "
     "completed or was deleted.";
-inline constexpr char kQueueNameFormat[] =
-    "Queue name must be formatted: \"projects/<PROJECT_ID>/locations/<LOCATION_ID>/queues/<QUEUE_ID>\".";
 inline constexpr char kUrlRequired[] = "HttpRequest.url is required.";
 inline constexpr char kUrlScheme[] = "HttpTarget.url must start with 'http://' or 'https://'.";
 inline constexpr char kDispatchDeadlineHttp[] = "Task.dispatchDeadline must be between [15s, 30m].";

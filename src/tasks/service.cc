@@ -5,9 +5,9 @@
 #include "common/await.h"
 #include "common/base64.h"
 #include "common/ids.h"
+#include "model/names.h"
 #include "store/async.h"
 #include "tasks/messages.h"
-#include "tasks/names.h"
 
 namespace stratus {
 namespace {
@@ -18,15 +18,9 @@ constexpr int64_t kMaxTaskPage = 1000;
 // The service account an HTTP task's deliveries in `queue` sign as whatever the task says:
 // the queue's httpTarget oidcToken, else its oauthToken (as engine/delivery.cc applies them).
 std::optional<std::string> QueueSignsAs(const Queue& queue) {
-  const nlohmann::json& target = queue.http_target;
-  if (!target.is_object()) return std::nullopt;
-  for (const char* field : {"oidcToken", "oauthToken"}) {
-    auto it = target.find(field);
-    if (it == target.end()) continue;
-    if (!it->is_object()) return std::string();
-    auto email = it->find("serviceAccountEmail");
-    return email != it->end() && email->is_string() ? email->get<std::string>() : std::string();
-  }
+  if (!queue.http_target) return std::nullopt;
+  if (queue.http_target->oidc_token) return queue.http_target->oidc_token->service_account_email;
+  if (queue.http_target->oauth_token) return queue.http_target->oauth_token->service_account_email;
   return std::nullopt;
 }
 
@@ -92,11 +86,10 @@ bool Covers(std::string_view mask_path, std::string_view field) {
 
 // The target policy on a queue's httpTarget.uriOverride host.
 Status CheckQueueTarget(const Queue& queue, const ServiceOptions& options) {
-  const nlohmann::json& target = queue.http_target;
-  if (!options.check_target_host || !target.is_object() || !target.contains("uriOverride")) return Status::Ok();
-  const nlohmann::json& o = target["uriOverride"];
-  if (!o.is_object() || !o.contains("host") || !o["host"].is_string()) return Status::Ok();
-  return options.check_target_host(o["host"].get<std::string>());
+  if (!options.check_target_host || !queue.http_target || !queue.http_target->uri_override) return Status::Ok();
+  const std::string& host = queue.http_target->uri_override->host;
+  if (host.empty()) return Status::Ok();
+  return options.check_target_host(host);
 }
 
 Status CheckParent(const std::string& parent) {
@@ -149,6 +142,36 @@ StatusOr<std::string> DecodePageToken(const std::string& token) {
   return raw->substr(3);
 }
 
+// A store's reason in Google's words, as Cloud Tasks answers; anything else as it is.
+// `queue_as_entity`: queues.delete says "Requested entity was not found." of a missing queue.
+Status Worded(const Status& st, bool queue_as_entity = false) {
+  switch (ReasonOf(st)) {
+    case StoreReason::kQueueMissing:
+      return NotFound(queue_as_entity ? msg::kEntityMissing : msg::kQueueMissing);
+    case StoreReason::kTaskMissing:
+    case StoreReason::kDeadLetterMissing:
+      return NotFound(msg::kEntityMissing);
+    case StoreReason::kTaskRecentlyDeleted:
+      return NotFound(msg::kTaskRecentlyDeleted);
+    case StoreReason::kTaskExists:
+    case StoreReason::kTaskNameTombstoned:
+      return AlreadyExists(msg::kEntityExists);
+    case StoreReason::kBadCursor:
+      return InvalidArgument("Invalid page token.");
+    case StoreReason::kTaskRescheduled:
+    case StoreReason::kTaskReplaced:
+    case StoreReason::kNone:
+      break;
+  }
+  return st;
+}
+
+template <typename T>
+StatusOr<T> Worded(StatusOr<T> r) {
+  if (r.ok()) return r;
+  return Worded(r.status());
+}
+
 std::string EncodePageToken(const std::string& cursor) {
   if (cursor.empty()) return "";
   std::string t = Base64Encode("v1|" + cursor);
@@ -190,7 +213,10 @@ TasksService::TasksService(Store& store, const Clock& clock, asio::thread_pool& 
     : store_(store), clock_(clock), blocking_(blocking), options_(std::move(options)) {}
 
 asio::awaitable<StatusOr<WriteResult>> TasksService::Write(Mutation m) {
-  return WriteAsync(store_, std::move(m), clock_.Now());
+  const Micros now = clock_.Now();
+  auto write = WriteAsync(store_, std::move(m), now);
+  auto r = co_await std::move(write);
+  co_return Worded(std::move(r));
 }
 
 asio::awaitable<StatusOr<std::vector<Location>>> TasksService::ListLocations(const std::string& project) {
@@ -233,7 +259,7 @@ asio::awaitable<StatusOr<Queue>> TasksService::CreateQueue(const std::string& pa
 asio::awaitable<StatusOr<Queue>> TasksService::GetQueue(const std::string& name) {
   auto parsed = ParseQueueName(name);
   if (!parsed.ok()) co_return parsed.status();
-  auto read = [this, &name] { return store_.GetQueue(name); };
+  auto read = [this, &name] { return Worded(store_.GetQueue(name)); };
   co_return co_await RunBlocking(blocking_, std::move(read));
 }
 
@@ -246,7 +272,8 @@ asio::awaitable<StatusOr<QueueList>> TasksService::ListQueues(const std::string&
   if (!size.ok()) co_return size.status();
   auto cursor = DecodePageToken(page_token);
   if (!cursor.ok()) co_return cursor.status();
-  auto page = co_await RunBlocking(blocking_, [&] { return store_.ListQueues(parent, *state, *size, *cursor); });
+  auto page =
+      co_await RunBlocking(blocking_, [&] { return Worded(store_.ListQueues(parent, *state, *size, *cursor)); });
   if (!page.ok()) co_return page.status();
   co_return QueueList{std::move(page->items), EncodePageToken(page->next_cursor)};
 }
@@ -288,9 +315,11 @@ asio::awaitable<Status> TasksService::DeleteQueue(const std::string& name) {
   auto parsed = ParseQueueName(name);
   if (!parsed.ok()) co_return parsed.status();
   Mutation mutation = QueueDelete{name};
-  auto r = co_await Write(std::move(mutation));
+  const Micros now = clock_.Now();
+  auto write = WriteAsync(store_, std::move(mutation), now);
+  auto r = co_await std::move(write);
   if (r.ok() && events_) events_->QueueDeleted(name);
-  co_return r.status();
+  co_return Worded(r.status(), /*queue_as_entity=*/true);
 }
 
 asio::awaitable<StatusOr<Queue>> TasksService::PurgeQueue(const std::string& name) {
@@ -368,7 +397,7 @@ asio::awaitable<StatusOr<Task>> TasksService::GetTask(const std::string& name) {
   auto queue = CheckTaskName(name);
   if (!queue.ok()) co_return queue.status();
   Micros now = clock_.Now();
-  auto read = [this, &name, now] { return store_.GetTask(name, now); };
+  auto read = [this, &name, now] { return Worded(store_.GetTask(name, now)); };
   co_return co_await RunBlocking(blocking_, std::move(read));
 }
 
@@ -380,9 +409,10 @@ asio::awaitable<StatusOr<TaskList>> TasksService::ListTasks(const std::string& p
   if (!size.ok()) co_return size.status();
   auto cursor = DecodePageToken(page_token);
   if (!cursor.ok()) co_return cursor.status();
-  auto exists = co_await RunBlocking(blocking_, [&] { return store_.GetQueue(parent); });
+  auto exists = co_await RunBlocking(blocking_, [&] { return Worded(store_.GetQueue(parent)); });
   if (!exists.ok()) co_return exists.status();
-  auto page = co_await RunBlocking(blocking_, [&] { return store_.ListTasks(parent, *size, *cursor, with_body); });
+  auto page =
+      co_await RunBlocking(blocking_, [&] { return Worded(store_.ListTasks(parent, *size, *cursor, with_body)); });
   if (!page.ok()) co_return page.status();
   co_return TaskList{std::move(page->items), EncodePageToken(page->next_cursor)};
 }
@@ -436,9 +466,9 @@ asio::awaitable<StatusOr<Page<DeadLetter>>> TasksService::ListDeadLetters(const 
   if (!size.ok()) co_return size.status();
   auto cursor = DecodePageToken(page_token);
   if (!cursor.ok()) co_return cursor.status();
-  auto exists = co_await RunBlocking(blocking_, [&] { return store_.GetQueue(queue); });
+  auto exists = co_await RunBlocking(blocking_, [&] { return Worded(store_.GetQueue(queue)); });
   if (!exists.ok()) co_return exists.status();
-  auto page = co_await RunBlocking(blocking_, [&] { return store_.ListDeadLetters(queue, *size, *cursor); });
+  auto page = co_await RunBlocking(blocking_, [&] { return Worded(store_.ListDeadLetters(queue, *size, *cursor)); });
   if (!page.ok()) co_return page.status();
   page->next_cursor = EncodePageToken(page->next_cursor);
   co_return std::move(*page);
@@ -447,7 +477,7 @@ asio::awaitable<StatusOr<Page<DeadLetter>>> TasksService::ListDeadLetters(const 
 asio::awaitable<StatusOr<DeadLetter>> TasksService::GetDeadLetter(const std::string& name) {
   auto queue = CheckTaskName(name);
   if (!queue.ok()) co_return queue.status();
-  co_return co_await RunBlocking(blocking_, [&] { return store_.GetDeadLetter(name); });
+  co_return co_await RunBlocking(blocking_, [&] { return Worded(store_.GetDeadLetter(name)); });
 }
 
 asio::awaitable<StatusOr<Task>> TasksService::RetryDeadLetter(const std::string& name) {

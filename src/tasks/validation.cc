@@ -64,12 +64,6 @@ bool BodyAllowed(HttpMethod m, bool app_engine) {
   return m == HttpMethod::kPost || m == HttpMethod::kPut || (!app_engine && m == HttpMethod::kPatch);
 }
 
-const Json* Find(const Json& object, const char* key) {
-  if (!object.is_object()) return nullptr;
-  auto it = object.find(key);
-  return it == object.end() ? nullptr : &*it;
-}
-
 // RFC 9110 tchar: what a header name (a token) is made of.
 bool IsTokenChar(unsigned char c) {
   if (std::isalnum(c)) return true;
@@ -243,54 +237,53 @@ Status PrepareAppEngine(Task* task) {
   return CheckDeadline(task->dispatch_deadline, 24 * 3600 * kSecond + 15 * kSecond, msg::kDispatchDeadlineAppEngine);
 }
 
-// Queue-level overrides (stored as the codec left them: port as a decimal string, enums as
-// numbers); they are merged into every HTTP task's request, so they obey the same rules.
-Status CheckHttpTarget(const Json& target) {
-  if (!target.is_object()) return Status::Ok();
-  if (const Json* u = Find(target, "uriOverride")) {
-    if (const Json* host = Find(*u, "host"); host && host->is_string()) {
-      const std::string& h = host->get_ref<const std::string&>();
-      if (!IsHostName(h) && !IsIpv6Literal(h)) {
-        return InvalidArgument("HttpTarget.uriOverride.host must be a host name or an IP address.");
-      }
+// Queue-level overrides: they are merged into every HTTP task's request, so they obey the
+// same rules.
+Status CheckHttpTarget(const std::optional<HttpTarget>& target) {
+  if (!target) return Status::Ok();
+  if (const auto& u = target->uri_override) {
+    if (!u->host.empty() && !IsHostName(u->host) && !IsIpv6Literal(u->host)) {
+      return InvalidArgument("HttpTarget.uriOverride.host must be a host name or an IP address.");
     }
-    if (const Json* port = Find(*u, "port"); port && port->is_string()) {
-      if (!IsPort(port->get_ref<const std::string&>())) {
-        return InvalidArgument("HttpTarget.uriOverride.port must be between 1 and 65535.");
-      }
+    if (u->port != 0 && (u->port < 1 || u->port > 65535)) {
+      return InvalidArgument("HttpTarget.uriOverride.port must be between 1 and 65535.");
     }
-    for (auto [field, inner] : {std::pair{"pathOverride", "path"}, std::pair{"queryOverride", "queryParams"}}) {
-      const Json* sub = Find(*u, field);
-      const Json* v = sub ? Find(*sub, inner) : nullptr;
-      if (v && v->is_string() && HasSpaceOrControl(v->get_ref<const std::string&>())) {
-        return InvalidArgument(std::string("HttpTarget.uriOverride.") + field + "." + inner +
-                               " must not contain spaces or control characters.");
-      }
+    if (u->path_override && u->path_override->path && HasSpaceOrControl(*u->path_override->path)) {
+      return InvalidArgument("HttpTarget.uriOverride.pathOverride.path must not contain spaces or control characters.");
+    }
+    if (u->query_override && u->query_override->query_params && HasSpaceOrControl(*u->query_override->query_params)) {
+      return InvalidArgument(
+          "HttpTarget.uriOverride.queryOverride.queryParams must not contain spaces or control characters.");
     }
   }
-  if (const Json* overrides = Find(target, "headerOverrides"); overrides && overrides->is_array()) {
-    for (size_t i = 0; i < overrides->size(); ++i) {
-      const std::string field = "HttpTarget.headerOverrides[" + std::to_string(i) + "].header";
-      const Json* header = Find((*overrides)[i], "header");
-      const Json* key = header ? Find(*header, "key") : nullptr;
-      const Json* value = header ? Find(*header, "value") : nullptr;
-      if (!key || !key->is_string() || !IsToken(key->get_ref<const std::string&>())) {
-        return InvalidArgument(field +
-                               ".key must be a non-empty RFC 9110 token (letters, digits and !#$%&'*+-.^_`|~).");
-      }
-      if (value && value->is_string() && !IsFieldValue(value->get_ref<const std::string&>())) {
-        return InvalidArgument(field + ".value must not contain control characters such as CR or LF.");
-      }
+  for (size_t i = 0; i < target->header_overrides.size(); ++i) {
+    const HttpTarget::Header& h = target->header_overrides[i];
+    const std::string field = "HttpTarget.headerOverrides[" + std::to_string(i) + "].header";
+    if (!IsToken(h.key)) {
+      return InvalidArgument(field + ".key must be a non-empty RFC 9110 token (letters, digits and !#$%&'*+-.^_`|~).");
+    }
+    if (!IsFieldValue(h.value)) {
+      return InvalidArgument(field + ".value must not contain control characters such as CR or LF.");
     }
   }
-  for (auto field : {"oidcToken", "oauthToken"}) {
-    if (const Json* token = Find(target, field)) {
-      const Json* email = Find(*token, "serviceAccountEmail");
-      std::string e = email && email->is_string() ? email->get<std::string>() : "";
-      STRATUS_RETURN_IF_ERROR(CheckServiceAccount(e, std::string("HttpTarget.") + field));
-    }
+  if (target->oidc_token) {
+    STRATUS_RETURN_IF_ERROR(CheckServiceAccount(target->oidc_token->service_account_email, "HttpTarget.oidcToken"));
+  }
+  if (target->oauth_token) {
+    STRATUS_RETURN_IF_ERROR(CheckServiceAccount(target->oauth_token->service_account_email, "HttpTarget.oauthToken"));
   }
   return Status::Ok();
+}
+
+// What the routing adds to a task's size: the length of its JSON document ("null" unset).
+size_t RoutingBytes(const std::optional<AppEngineRouting>& r) {
+  if (!r) return 4;
+  Json j = Json::object();
+  for (auto [f, v] : {std::pair{"service", &r->service}, std::pair{"version", &r->version},
+                      std::pair{"instance", &r->instance}, std::pair{"host", &r->host}}) {
+    if (!v->empty()) j[f] = *v;
+  }
+  return j.dump().size();
 }
 
 size_t ApproximateSize(const Task& t) {
@@ -300,7 +293,7 @@ size_t ApproximateSize(const Task& t) {
   }
   if (t.app_engine_http_request) {
     const auto& r = *t.app_engine_http_request;
-    n += r.relative_uri.size() + r.body.size() + HeaderBytes(r.headers) + r.app_engine_routing.dump().size();
+    n += r.relative_uri.size() + r.body.size() + HeaderBytes(r.headers) + RoutingBytes(r.app_engine_routing);
   }
   return n;
 }

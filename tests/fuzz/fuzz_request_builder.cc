@@ -8,6 +8,7 @@
 // Invariants: nothing crashes or throws; a request the builder accepts serializes to bytes that
 // Beast parses back as exactly one complete request (no byte left over) with the same method,
 // target and header count, and whose target and header values carry no CR or LF.
+#include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -80,12 +81,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   stratus::Queue queue;
   queue.name = "projects/p/locations/l/queues/q";
-  stratus::Json target = stratus::Json::object();
-  stratus::Json override = stratus::Json::object();
-  if (!parts[1].empty()) override["host"] = parts[1];
-  if (!parts[2].empty()) override["pathOverride"] = {{"path", parts[2]}};
-  if (!parts[3].empty()) override["port"] = parts[3];
-  if (!override.empty()) target["uriOverride"] = override;
+  stratus::UriOverride override;
+  override.host = parts[1];
+  if (!parts[2].empty()) override.path_override = stratus::UriOverride::PathOverride{parts[2]};
+  if (!parts[3].empty()) {
+    int64_t port = 0;
+    std::from_chars(parts[3].data(), parts[3].data() + parts[3].size(), port);
+    override.port = port;
+  }
+  stratus::HttpTarget target;
+  if (!parts[1].empty() || !parts[2].empty() || !parts[3].empty()) target.uri_override = override;
   stratus::Task task;
   task.name = queue.name + "/tasks/t";
   stratus::HttpRequest r;

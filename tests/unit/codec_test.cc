@@ -330,7 +330,7 @@ TEST(TaskCodec, AppEngineRequest) {
   const auto& r = *t->app_engine_http_request;
   EXPECT_EQ(r.http_method, HttpMethod::kPut);
   EXPECT_EQ(r.relative_uri, "/work?x=1");
-  EXPECT_EQ(r.app_engine_routing, Parse(R"({"service":"worker"})"));
+  EXPECT_EQ(r.app_engine_routing, (AppEngineRouting{"worker", "", "", ""}));
   EXPECT_EQ(r.body, "hi");
   Json basic = TaskToJson(*t, TaskView::kBasic, JsonStyle{});
   EXPECT_FALSE(basic["appEngineHttpRequest"].contains("body"));

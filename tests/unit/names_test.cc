@@ -1,4 +1,4 @@
-#include "tasks/names.h"
+#include "model/names.h"
 
 #include <set>
 

@@ -13,8 +13,9 @@ Queue Request() {
   q.rate_limits = {7, 0, 8};
   q.retry_config = {9, 10 * kMicrosPerSecond, 2 * kMicrosPerSecond, 20 * kMicrosPerSecond, 3};
   q.logging_sampling_ratio = 0.5;
-  q.http_target = Json{{"httpMethod", 4}};
-  q.app_engine_routing_override = Json{{"service", "s"}};
+  q.http_target = HttpTarget{};
+  q.http_target->http_method = HttpMethod::kPut;
+  q.app_engine_routing_override = AppEngineRouting{"s", "", "", ""};
   q.state = QueueState::kPaused;
   q.name = "projects/p/locations/l/queues/other";
   return q;
@@ -50,7 +51,7 @@ TEST(ApplyUpdateMask, OneLeafTouchesOnlyThatField) {
   EXPECT_EQ(to.rate_limits.max_dispatches_per_second, 7);
   EXPECT_EQ(to.rate_limits.max_concurrent_dispatches, 1000);
   EXPECT_EQ(to.retry_config.max_attempts, 100);
-  EXPECT_TRUE(to.http_target.is_null());
+  EXPECT_FALSE(to.http_target.has_value());
 }
 
 TEST(ApplyUpdateMask, SnakeCaseAndSpacesAreAccepted) {
@@ -83,7 +84,7 @@ TEST(ApplyUpdateMask, SubPathsOfHttpTargetCopyTheWholeTarget) {
   Queue to = Current();
   ASSERT_TRUE(ApplyUpdateMask(Request(), "httpTarget.oidcToken.audience", &to).ok());
   EXPECT_EQ(to.http_target, Request().http_target);
-  EXPECT_TRUE(to.app_engine_routing_override.is_null());
+  EXPECT_FALSE(to.app_engine_routing_override.has_value());
   Queue gae = Current();
   ASSERT_TRUE(ApplyUpdateMask(Request(), "app_engine_routing_override.service", &gae).ok());
   EXPECT_EQ(gae.app_engine_routing_override, Request().app_engine_routing_override);

@@ -9,6 +9,7 @@
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/time.h"
+#include "tasks/codec.h"
 #include "tasks/messages.h"
 
 namespace stratus {
@@ -491,10 +492,15 @@ TEST(ValidateQueueConfig, BackoffsAndRetryDurationStayInsideTheTimestampRange) {
             "RetryConfig.minBackoff must be less than or equal to RetryConfig.maxBackoff.");
 }
 
+// The target as the REST codec reads it from a request.
 Status ValidateTarget(const char* target_json) {
-  Queue q;
-  q.http_target = Json::parse(target_json);
-  return ValidateQueueConfig(q, Limits{});
+  Json body = Json{{"httpTarget", Json::parse(target_json)}};
+  auto obj = JsonObject::Of(body, "queue");
+  if (!obj.ok()) return obj.status();
+  auto q = QueueFromJson(*obj);
+  if (!q.ok()) return q.status();
+  ApplyQueueDefaults(&*q);
+  return ValidateQueueConfig(*q, Limits{});
 }
 
 TEST(ValidateQueueConfig, HttpTargetOverridesObeyTheRequestRules) {

@@ -1,6 +1,7 @@
 #include "store/sqlite/rows.h"
 
-#include "tasks/codec.h"
+#include "common/json.h"
+#include "model/storage_codec.h"
 
 namespace stratus::sqlite {
 
@@ -12,15 +13,6 @@ std::pair<std::string, std::string> SplitTaskName(const std::string& name) {
 
 namespace {
 
-// A stored JSON document read back with `from_json`; anything unreadable is a corrupt record.
-template <typename T, typename FromJson>
-StatusOr<T> DecodeDoc(const std::string& doc, const char* what, FromJson from_json) {
-  auto j = ParseJsonBody(doc);
-  auto obj = j.ok() ? JsonObject::Of(*j, what) : StatusOr<JsonObject>(j.status());
-  if (!obj.ok()) return Internal(std::string("storage: corrupt ") + what + " record");
-  return from_json(*obj);
-}
-
 // The body field of whichever request the task has (const or not), or null.
 template <typename T>
 auto* BodyOf(T& t) {
@@ -31,23 +23,15 @@ auto* BodyOf(T& t) {
 }  // namespace
 
 StatusOr<Queue> DecodeQueue(const std::string& doc, const std::string& ext) {
-  auto q = DecodeDoc<Queue>(doc, "queue", QueueFromJson);
-  if (!q.ok()) return q.status();
-  auto e = ParseJsonBody(ext);
-  if (e.ok() && e->is_object() && e->contains("permanentFailureStatuses")) {
-    for (const auto& v : (*e)["permanentFailureStatuses"]) {
-      if (v.is_number_integer()) q->stratus.permanent_failure_statuses.push_back(v.get<int>());
-    }
-  }
-  return q;
+  return storage::DecodeQueue(doc, ext);
 }
 
 std::string EncodeQueue(const Queue& q) {
-  return QueueToJson(q, JsonStyle{}).dump();
+  return storage::EncodeQueue(q);
 }
 
 std::string EncodeQueueExt(const Queue& q) {
-  return Json{{"permanentFailureStatuses", q.stratus.permanent_failure_statuses}}.dump();
+  return storage::EncodeQueueExtensions(q.stratus);
 }
 
 std::string HeadersJson(const std::map<std::string, std::string>& headers) {
@@ -61,30 +45,12 @@ std::string_view TaskBody(const Task& t) {
   return body ? std::string_view(*body) : std::string_view();
 }
 
-std::string EncodeTaskDoc(Task& t, bool with_attempts) {
-  std::string body;
-  std::string* own = BodyOf(t);
-  if (own) body.swap(*own);
-  std::string doc;
-  if (with_attempts) {
-    doc = TaskToJson(t, TaskView::kFull, JsonStyle{}).dump();
-  } else {  // the attempt fields live in columns
-    auto first = std::exchange(t.first_attempt, std::nullopt);
-    auto last = std::exchange(t.last_attempt, std::nullopt);
-    int32_t dispatches = std::exchange(t.dispatch_count, 0);
-    int32_t responses = std::exchange(t.response_count, 0);
-    doc = TaskToJson(t, TaskView::kFull, JsonStyle{}).dump();
-    t.first_attempt = std::move(first);
-    t.last_attempt = std::move(last);
-    t.dispatch_count = dispatches;
-    t.response_count = responses;
-  }
-  if (own) body.swap(*own);
-  return doc;
+std::string EncodeTaskDoc(const Task& t, bool with_attempts) {
+  return storage::EncodeTask(t, with_attempts);
 }
 
 StatusOr<Task> DecodeTaskDoc(const std::string& doc, std::string body) {
-  auto t = DecodeDoc<Task>(doc, "task", TaskFromJson);
+  auto t = storage::DecodeTask(doc);
   if (!t.ok()) return t.status();
   if (std::string* own = BodyOf(*t)) *own = std::move(body);
   return t;

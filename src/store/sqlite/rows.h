@@ -1,4 +1,5 @@
-// How the embedded store lays queues and tasks out in rows (schema.cc has the tables).
+// How the embedded store lays queues and tasks out in rows (schema.cc has the tables). The
+// documents are the model's storage format (model/storage_codec.h), never the REST codec.
 //
 // A task row keeps what never changes after the create as one JSON document, the body as a
 // blob, and what attempts and tasks.run change as plain columns, so starting and finishing an
@@ -24,9 +25,9 @@ std::string EncodeQueue(const Queue& q);
 std::string EncodeQueueExt(const Queue& q);  // the stratus: part
 std::string HeadersJson(const std::map<std::string, std::string>& headers);
 
-// The document of a task, without its body and (unless `with_attempts`, as dead letters keep
-// them) without the attempt fields. `t` is changed while it is encoded and restored after.
-std::string EncodeTaskDoc(Task& t, bool with_attempts);
+// The document of a task (model/storage_codec.h), without its body and (unless
+// `with_attempts`, as dead letters keep them) without the attempt fields.
+std::string EncodeTaskDoc(const Task& t, bool with_attempts);
 std::string_view TaskBody(const Task& t);
 StatusOr<Task> DecodeTaskDoc(const std::string& doc, std::string body);
 

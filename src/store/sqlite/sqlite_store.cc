@@ -4,11 +4,10 @@
 
 #include "common/thread_name.h"
 
+#include "common/json.h"
 #include "store/sqlite/rows.h"
 #include "store/sqlite/schema.h"
 #include "store/sqlite/writer.h"
-#include "tasks/codec.h"
-#include "tasks/messages.h"
 
 namespace stratus {
 namespace {
@@ -258,7 +257,7 @@ StatusOr<Queue> SqliteStore::GetQueue(const std::string& name) {
   if (!s.ok()) return s.status();
   auto row = s->Bind(1, name).Step();
   if (!row.ok()) return row.status();
-  if (!*row) return NotFound(msg::kQueueMissing);
+  if (!*row) return StoreError(StoreReason::kQueueMissing);
   return DecodeQueue(s->Text(0), s->Text(1));
 }
 
@@ -270,7 +269,7 @@ StatusOr<Page<Queue>> SqliteStore::ListQueues(const std::string& parent, std::op
   std::string lo = parent + "/queues/";
   std::string hi = parent + "/queues0";
   if (!cursor.empty()) {
-    if (cursor.compare(0, lo.size(), lo) != 0) return InvalidArgument("Invalid page token.");
+    if (cursor.compare(0, lo.size(), lo) != 0) return StoreError(StoreReason::kBadCursor);
     lo = cursor;
   }
   auto s = (*r)->Prepare(
@@ -298,8 +297,8 @@ StatusOr<Task> SqliteStore::GetTask(const std::string& name, Micros now) {
   if (!t.ok()) return t.status();
   auto trow = t->Bind(1, name).Step();
   if (!trow.ok()) return trow.status();
-  if (*trow && t->Int(0) + options_.task_dedup_window > now) return NotFound(msg::kTaskRecentlyDeleted);
-  return NotFound(msg::kEntityMissing);
+  if (*trow && t->Int(0) + options_.task_dedup_window > now) return StoreError(StoreReason::kTaskRecentlyDeleted);
+  return StoreError(StoreReason::kTaskMissing);
 }
 
 StatusOr<Page<Task>> SqliteStore::ListTasks(const std::string& queue, int page_size, const std::string& cursor,
@@ -311,7 +310,7 @@ StatusOr<Page<Task>> SqliteStore::ListTasks(const std::string& queue, int page_s
   // this is creation order for them; Cloud Tasks promises no order at all.
   std::string after;
   if (!cursor.empty()) {
-    if (cursor[0] != 'k') return InvalidArgument("Invalid page token.");
+    if (cursor[0] != 'k') return StoreError(StoreReason::kBadCursor);
     after = cursor.substr(1);
   }
   static const std::string sql = std::string("SELECT doc, CASE WHEN ? THEN body ELSE NULL END, ") +
@@ -398,11 +397,11 @@ StatusOr<Page<DeadLetter>> SqliteStore::ListDeadLetters(const std::string& queue
   std::string before_id = "\x7f";
   if (!cursor.empty()) {
     size_t slash = cursor.find('/');
-    if (slash == std::string::npos) return InvalidArgument("Invalid page token.");
+    if (slash == std::string::npos) return StoreError(StoreReason::kBadCursor);
     try {
       before_us = std::stoll(cursor.substr(0, slash));
     } catch (...) {
-      return InvalidArgument("Invalid page token.");
+      return StoreError(StoreReason::kBadCursor);
     }
     before_id = cursor.substr(slash + 1);
   }
@@ -425,7 +424,7 @@ StatusOr<DeadLetter> SqliteStore::GetDeadLetter(const std::string& name) {
   if (!s.ok()) return s.status();
   auto row = s->Bind(1, queue).Bind(2, id).Step();
   if (!row.ok()) return row.status();
-  if (!*row) return NotFound(msg::kEntityMissing);
+  if (!*row) return StoreError(StoreReason::kDeadLetterMissing);
   return DeadLetterFromRow(*s);
 }
 

@@ -2,7 +2,6 @@
 
 #include "common/time.h"
 #include "store/sqlite/rows.h"
-#include "tasks/messages.h"
 
 namespace stratus::sqlite {
 namespace {
@@ -30,7 +29,7 @@ StatusOr<WriteResult> Writer::Create(TaskCreate& op, Micros now, const std::stri
   STRATUS_RETURN_IF_ERROR(CheckRoomFor(queue, id));
   auto recently = Tombstoned(kTaskTombstone, op.task.name, options_.task_dedup_window, now);
   if (!recently.ok()) return recently.status();
-  if (*recently) return AlreadyExists(msg::kEntityExists);
+  if (*recently) return StoreError(StoreReason::kTaskNameTombstoned);
   STRATUS_RETURN_IF_ERROR(InsertTask(op.task, now, &doc));
   return WriteResult{std::nullopt, std::move(op.task)};
 }
@@ -122,7 +121,7 @@ StatusOr<WriteResult> Writer::Do(QueueUpdate& op, Micros now) {
 StatusOr<WriteResult> Writer::Do(QueuePurge& op, Micros now) {
   auto current = LoadQueue(op.name);
   if (!current.ok()) return current.status();
-  if (!*current) return NotFound(msg::kQueueMissing);
+  if (!*current) return StoreError(StoreReason::kQueueMissing);
   STRATUS_RETURN_IF_ERROR(DropTasks(op.name, op.purge_time, now));
   Queue q = std::move(**current);
   q.purge_time = op.purge_time;
@@ -133,7 +132,7 @@ StatusOr<WriteResult> Writer::Do(QueuePurge& op, Micros now) {
 StatusOr<WriteResult> Writer::Do(QueueDelete& op, Micros now) {
   auto current = LoadQueue(op.name);
   if (!current.ok()) return current.status();
-  if (!*current) return NotFound(msg::kEntityMissing);
+  if (!*current) return StoreError(StoreReason::kQueueMissing);
   STRATUS_RETURN_IF_ERROR(DropTasks(op.name, INT64_MAX, now));
   auto dl = db_.Prepare("DELETE FROM dead_letters WHERE queue = ?");
   if (!dl.ok()) return dl.status();
@@ -176,12 +175,12 @@ void Writer::Forget(const std::string& task) {
 Status Writer::CheckRoomFor(const std::string& queue, const std::string& id) {
   auto q = LoadQueue(queue);
   if (!q.ok()) return q.status();
-  if (!*q) return NotFound(msg::kQueueMissing);
+  if (!*q) return StoreError(StoreReason::kQueueMissing);
   auto s = db_.Prepare("SELECT 1 FROM tasks WHERE queue = ? AND id = ?");
   if (!s.ok()) return s.status();
   auto exists = s->Bind(1, queue).Bind(2, id).Step();
   if (!exists.ok()) return exists.status();
-  return *exists ? AlreadyExists(msg::kEntityExists) : Status::Ok();
+  return *exists ? StoreError(StoreReason::kTaskExists) : Status::Ok();
 }
 
 StatusOr<std::optional<Task>> Writer::LoadTask(const std::string& name) {
@@ -252,7 +251,7 @@ StatusOr<WriteResult> Writer::Do(TaskDelete& op, Micros now) {
   auto s = db_.Prepare("DELETE FROM tasks WHERE queue = ? AND id = ?");
   if (!s.ok()) return s.status();
   STRATUS_RETURN_IF_ERROR(s->Bind(1, queue).Bind(2, id).Run());
-  if (s->Changes() == 0) return NotFound(msg::kEntityMissing);
+  if (s->Changes() == 0) return StoreError(StoreReason::kTaskMissing);
   Forget(op.name);
   STRATUS_RETURN_IF_ERROR(Tombstone(kTaskTombstone, op.name, now));
   return WriteResult{};
@@ -261,7 +260,7 @@ StatusOr<WriteResult> Writer::Do(TaskDelete& op, Micros now) {
 StatusOr<WriteResult> Writer::Do(TaskRun& op, Micros now) {
   auto task = LoadTask(op.name);
   if (!task.ok()) return task.status();
-  if (!*task) return NotFound(msg::kEntityMissing);
+  if (!*task) return StoreError(StoreReason::kTaskMissing);
   (*task)->schedule_time = now;
   STRATUS_RETURN_IF_ERROR(SaveState(**task));
   return WriteResult{std::nullopt, std::move(**task)};
@@ -270,9 +269,9 @@ StatusOr<WriteResult> Writer::Do(TaskRun& op, Micros now) {
 StatusOr<WriteResult> Writer::Do(AttemptStart& op, Micros now) {
   auto task = LoadTask(op.name);
   if (!task.ok()) return task.status();
-  if (!*task) return NotFound(msg::kEntityMissing);
+  if (!*task) return StoreError(StoreReason::kTaskMissing);
   Task& t = **task;
-  if (t.schedule_time != op.schedule_time) return FailedPrecondition("the task was rescheduled");
+  if (t.schedule_time != op.schedule_time) return StoreError(StoreReason::kTaskRescheduled);
   t.dispatch_count += 1;
   if (!t.first_attempt) t.first_attempt = Attempt{0, now, 0, std::nullopt};
   t.last_attempt = Attempt{t.schedule_time, now, 0, std::nullopt};
@@ -283,11 +282,11 @@ StatusOr<WriteResult> Writer::Do(AttemptStart& op, Micros now) {
 StatusOr<WriteResult> Writer::Do(AttemptFinish& op, Micros now) {
   auto task = LoadTask(op.name);
   if (!task.ok()) return task.status();
-  if (!*task) return NotFound(msg::kEntityMissing);  // deleted while in flight
+  if (!*task) return StoreError(StoreReason::kTaskMissing);  // deleted while in flight
   Task& t = **task;
   if (t.dispatch_count != op.dispatch_count || !t.last_attempt ||
       t.last_attempt->dispatch_time != op.attempt.dispatch_time) {
-    return FailedPrecondition("the task was replaced during the attempt");
+    return StoreError(StoreReason::kTaskReplaced);
   }
   if (op.outcome == AttemptFinish::Outcome::kSucceeded) {
     STRATUS_RETURN_IF_ERROR(RetireTask(op.name, now));
@@ -317,7 +316,7 @@ StatusOr<WriteResult> Writer::Do(DeadLetterRetry& op, Micros now) {
   if (!s.ok()) return s.status();
   auto row = s->Bind(1, queue).Bind(2, id).Step();
   if (!row.ok()) return row.status();
-  if (!*row) return NotFound(msg::kEntityMissing);
+  if (!*row) return StoreError(StoreReason::kDeadLetterMissing);
   auto task = DecodeTaskDoc(s->Text(0), s->Text(1));
   if (!task.ok()) return task.status();
   STRATUS_RETURN_IF_ERROR(CheckRoomFor(queue, id));
@@ -348,7 +347,7 @@ StatusOr<WriteResult> Writer::Do(DeadLetterDelete& op, Micros) {
   auto s = db_.Prepare("DELETE FROM dead_letters WHERE queue = ? AND id = ?");
   if (!s.ok()) return s.status();
   STRATUS_RETURN_IF_ERROR(s->Bind(1, queue).Bind(2, id).Run());
-  if (s->Changes() == 0) return NotFound(msg::kEntityMissing);
+  if (s->Changes() == 0) return StoreError(StoreReason::kDeadLetterMissing);
   return WriteResult{std::nullopt, std::nullopt, 1};
 }
 

@@ -37,34 +37,30 @@ std::string ShortName(const std::string& full) {
 
 // Applies httpTarget.uriOverride. ALWAYS (the default) replaces every part the override
 // names; IF_NOT_EXISTS fills only parts the task's URL leaves out (port, path, query).
-Status ApplyUriOverride(const Json& o, http::Url* url) {
-  const bool if_not_exists = o.value("uriOverrideEnforceMode", 0) == 1;
-  if (o.contains("scheme") && !if_not_exists) {
-    bool tls = o["scheme"].get<int>() == 2;
+Status ApplyUriOverride(const UriOverride& o, http::Url* url) {
+  const bool if_not_exists = o.enforce_mode == UriOverride::EnforceMode::kIfNotExists;
+  if (o.scheme != UriOverride::Scheme::kUnspecified && !if_not_exists) {
+    bool tls = o.scheme == UriOverride::Scheme::kHttps;
     if (tls != url->tls) {
       if (url->port == (url->tls ? 443 : 80)) url->port = tls ? 443 : 80;
       url->tls = tls;
     }
   }
-  if (o.contains("host") && !if_not_exists) url->host = o["host"].get<std::string>();
-  if (o.contains("port") && !if_not_exists) {
-    const Json& port = o["port"];
-    std::string text = port.is_string() ? port.get<std::string>() : port.dump();
-    int64_t p = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), p);
-    if (ec != std::errc() || end != text.data() + text.size() || p < 1 || p > 65535) {
-      return InvalidArgument("uriOverride.port " + text + " is not a port (1-65535)");
+  if (!o.host.empty() && !if_not_exists) url->host = o.host;
+  if (o.port != 0 && !if_not_exists) {
+    if (o.port < 1 || o.port > 65535) {
+      return InvalidArgument("uriOverride.port " + std::to_string(o.port) + " is not a port (1-65535)");
     }
-    url->port = static_cast<uint16_t>(p);
+    url->port = static_cast<uint16_t>(o.port);
   }
   std::string path = url->target.substr(0, url->target.find('?'));
   std::string query = url->target.find('?') == std::string::npos ? "" : url->target.substr(url->target.find('?') + 1);
-  if (o.contains("pathOverride")) {
-    std::string p = o["pathOverride"].value("path", "");
+  if (o.path_override) {
+    std::string p = o.path_override->path.value_or("");
     if (!if_not_exists || path == "/" || path.empty()) path = p.empty() || p.front() != '/' ? "/" + p : p;
   }
-  if (o.contains("queryOverride")) {
-    std::string q = o["queryOverride"].value("queryParams", "");
+  if (o.query_override) {
+    std::string q = o.query_override->query_params.value_or("");
     if (!if_not_exists || query.empty()) query = q;
   }
   url->target = path + (query.empty() ? "" : "?" + query);
@@ -133,22 +129,18 @@ StatusOr<Delivery> BuildDeliveryOrThrow(const Queue& queue, const Task& task, au
     return FailedPrecondition("the task has no request to deliver");
   }
 
-  const Json& target = queue.http_target;
-  if (task.http_request && target.is_object()) {
-    if (target.contains("uriOverride")) STRATUS_RETURN_IF_ERROR(ApplyUriOverride(target["uriOverride"], &d.url));
-    if (target.contains("httpMethod")) method = static_cast<HttpMethod>(target["httpMethod"].get<int>());
-    if (target.contains("headerOverrides")) {
-      for (const auto& h : target["headerOverrides"]) {
-        const Json& kv = h.value("header", Json::object());
-        if (kv.contains("key")) headers[kv["key"].get<std::string>()] = kv.value("value", "");
-      }
+  if (task.http_request && queue.http_target) {
+    const HttpTarget& target = *queue.http_target;
+    if (target.uri_override) STRATUS_RETURN_IF_ERROR(ApplyUriOverride(*target.uri_override, &d.url));
+    if (target.http_method != HttpMethod::kUnspecified) method = target.http_method;
+    for (const auto& h : target.header_overrides) {
+      if (!h.key.empty()) headers[h.key] = h.value;
     }
-    if (target.contains("oidcToken")) {
-      oidc = OidcToken{target["oidcToken"].value("serviceAccountEmail", ""), target["oidcToken"].value("audience", "")};
+    if (target.oidc_token) {
+      oidc = target.oidc_token;
       oauth.reset();
-    } else if (target.contains("oauthToken")) {
-      oauth =
-          OAuthToken{target["oauthToken"].value("serviceAccountEmail", ""), target["oauthToken"].value("scope", "")};
+    } else if (target.oauth_token) {
+      oauth = target.oauth_token;
       oidc.reset();
     }
   }
@@ -189,7 +181,8 @@ StatusOr<Delivery> BuildDeliveryOrThrow(const Queue& queue, const Task& task, au
   }
   req.body() = std::move(body);
   // The last word before anything is sent: exactly one well-formed request, or none.
-  if (Status st = http::PrepareRequest(d.url, &req); !st.ok()) return InvalidArgument("request not sent: " + st.message());
+  if (Status st = http::PrepareRequest(d.url, &req); !st.ok())
+    return InvalidArgument("request not sent: " + st.message());
   return d;
 }
 

@@ -1,6 +1,4 @@
-#include "tasks/names.h"
-
-#include "tasks/messages.h"
+#include "model/names.h"
 
 namespace stratus {
 namespace {

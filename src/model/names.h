@@ -1,4 +1,5 @@
 // Resource names: projects/{project}/locations/{location}/queues/{queue}/tasks/{task}.
+// Their checks answer with Google's messages: a name is checked before anything else.
 #pragma once
 
 #include <string>
@@ -7,6 +8,11 @@
 #include "stratus/status.h"
 
 namespace stratus {
+
+namespace msg {
+inline constexpr char kQueueNameFormat[] =
+    "Queue name must be formatted: \"projects/<PROJECT_ID>/locations/<LOCATION_ID>/queues/<QUEUE_ID>\".";
+}  // namespace msg
 
 struct QueueName {
   std::string project, location, queue;
