@@ -1,5 +1,6 @@
 // Every process a test starts is stopped, and its data dir removed, when the test process
 // exits, even if the test never destroys its StratusProcess (a static or leaked fixture).
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -41,7 +42,7 @@ bool GoneWithin(pid_t pid, std::chrono::seconds limit) {
 
 TEST(ProcessGuardTest, LeakedServersStopWhenTheTestProcessExits) {
   int fds[2];
-  ASSERT_EQ(pipe(fds), 0);
+  ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);  // the servers must not hold it open: read() ends when the test process exits
   pid_t test_process = fork();
   ASSERT_GE(test_process, 0);
   if (test_process == 0) {  // a test process that leaks a stratus and a redis-server, then exits
