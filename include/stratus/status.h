@@ -54,7 +54,9 @@ class [[nodiscard]] Status {
   const std::string& message() const { return message_; }
   std::string ToString() const;
 
-  // Marks a status as deliberately ignored.
+  // The one way to discard a Status: `Flush().IgnoreError();` says the drop is deliberate
+  // (never `(void)Flush();`). Where a failure matters to an operator, log it first, or make
+  // sure the callee logs it (kv::Engine::FlushLog does), and say so in a comment.
   void IgnoreError() const {}
 
  private:
@@ -155,7 +157,10 @@ class [[nodiscard]] StatusOr {
 #define STRATUS_ASSIGN_OR_RETURN_CO(lhs, expr) \
   STRATUS_ASSIGN_OR_RETURN_IMPL_(STRATUS_CONCAT_(stratus_or_, __LINE__), lhs, expr, co_return )
 
+// `lhs` is a declaration (`auto x`) and `ret` a keyword: neither can be parenthesised.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define STRATUS_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr, ret) \
   auto tmp = (expr);                                        \
   if (!tmp.ok()) ret tmp.status();                          \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)

@@ -197,11 +197,10 @@ StatusOr<std::string> OidcSigner::Token(const std::string& email, const std::str
   Json claims = {
       {"iss", options_.issuer}, {"aud", audience}, {"sub", email}, {"email", email},
       {"email_verified", true}, {"azp", email},    {"iat", iat},   {"exp", iat + kTokenLifetime / kMicrosPerSecond}};
-  auto token = Sign(claims);
-  if (!token.ok()) return token.status();
-  cached = Cached{*token, now};
+  STRATUS_ASSIGN_OR_RETURN(auto token, Sign(claims));
+  cached = Cached{token, now};
   if (cache_.size() > 10000) cache_.clear();  // bounded: distinct (email, audience) pairs are few
-  return *token;
+  return token;
 }
 
 Json OidcSigner::Jwks() const {

@@ -117,8 +117,7 @@ Status ServeApp::Start() {
   std::string host;
   uint16_t port = 0;
   STRATUS_RETURN_IF_ERROR(SplitHostPort(options_.listen, &host, &port));
-  auto tokens = LoadTokens(options_);
-  if (!tokens.ok()) return tokens.status();
+  STRATUS_ASSIGN_OR_RETURN(auto tokens, LoadTokens(options_));
   auto dedup = ParseHumanDuration(options_.task_dedup_window);
   if (!dedup.ok()) return InvalidArgument("--task-dedup-window: " + dedup.status().message());
   auto reuse = ParseHumanDuration(options_.queue_reuse_window);
@@ -128,9 +127,7 @@ Status ServeApp::Start() {
   if (!dir.ok()) return Unavailable("cannot create --data-dir " + options_.data_dir + ": " + dir.message());
   // Before anything in the data dir is opened: a second server would dispatch the same
   // tasks and overwrite the first one's Redis log.
-  auto lock = DataDirLock::Acquire(options_.data_dir);
-  if (!lock.ok()) return lock.status();
-  st->lock = std::move(*lock);
+  STRATUS_ASSIGN_OR_RETURN(st->lock, DataDirLock::Acquire(options_.data_dir));
   // The database holds task payloads and headers: owner only, like the keys (files created
   // by an older version are tightened too; new ones follow the process umask, 077).
   TightenDataDir(options_.data_dir);
@@ -142,15 +139,14 @@ Status ServeApp::Start() {
     return InvalidArgument("--tls-cert and --tls-key go together: give both or neither");
   }
   if (!options_.tls_cert.empty()) {
-    auto tls = http::TlsCredentials::Load(options_.tls_cert, options_.tls_key);
-    if (!tls.ok()) return tls.status();
-    st->tls = std::move(*tls);
+    STRATUS_ASSIGN_OR_RETURN(auto tls, http::TlsCredentials::Load(options_.tls_cert, options_.tls_key));
+    st->tls = std::move(tls);
   }
   SetLogEnabled(!options_.no_task_log);
-  auto store = SqliteStore::Open((std::filesystem::path(options_.data_dir) / "stratus.db").string(),
-                                 StoreOptions{*dedup, *reuse, *retention});
-  if (!store.ok()) return store.status();
-  st->store = std::move(*store);
+  STRATUS_ASSIGN_OR_RETURN(auto store,
+                           SqliteStore::Open((std::filesystem::path(options_.data_dir) / "stratus.db").string(),
+                                             StoreOptions{*dedup, *reuse, *retention}));
+  st->store = std::move(store);
 
   // The target policy: refused at create for literal addresses, checked per address at delivery.
   auto target_policy = std::make_shared<http::TargetPolicy>();
@@ -188,13 +184,12 @@ Status ServeApp::Start() {
   server_options.max_body_bytes = options_.max_request_bytes;
   server_options.max_connections = options_.max_connections;
   server_options.tls = st->tls;
-  auto audit = api::AuditLog::Open(options_.audit_log);
-  if (!audit.ok()) return audit.status();
+  STRATUS_ASSIGN_OR_RETURN(auto audit, api::AuditLog::Open(options_.audit_log));
   api::AccessOptions access;
-  access.tokens = std::move(*tokens);
+  access.tokens = std::move(tokens);
   access.guard.hosts = api::MakeHostPolicy(host, SplitCommas(options_.allowed_hosts));
   access.router = &st->router;
-  access.audit = std::move(*audit);
+  access.audit = std::move(audit);
   st->server =
       std::make_unique<http::Server>(*st->loops, st->router, api::CloudTasksHooks(std::move(access)), server_options);
   STRATUS_RETURN_IF_ERROR(st->server->Start());
@@ -203,9 +198,8 @@ Status ServeApp::Start() {
   const std::string base_url = st->server->url();
   auth::OidcOptions oidc_options{(std::filesystem::path(options_.data_dir) / "oidc").string(), options_.oidc_key,
                                  options_.oidc_issuer.empty() ? base_url : options_.oidc_issuer, *rotate};
-  auto oidc = auth::OidcSigner::Open(oidc_options, st->clock);
-  if (!oidc.ok()) return oidc.status();
-  st->oidc = std::move(*oidc);
+  STRATUS_ASSIGN_OR_RETURN(auto oidc, auth::OidcSigner::Open(oidc_options, st->clock));
+  st->oidc = std::move(oidc);
   DispatchOptions dispatch_options;
   dispatch_options.ca_file = options_.ca_file;
   dispatch_options.delivery.app_engine_url = options_.app_engine_url;

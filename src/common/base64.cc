@@ -54,7 +54,7 @@ StatusOr<std::string> Base64Decode(std::string_view text) {
   uint32_t acc = 0;
   int bits = 0;
   for (char c : text) {
-    int v = kDecode[static_cast<unsigned char>(c)];
+    int v = kDecode[static_cast<unsigned char>(c)];  // NOLINT(bugprone-signed-char-misuse): -1 is "not base64"
     if (v < 0) return InvalidArgument("invalid base64 data");
     acc = (acc << 6) | static_cast<uint32_t>(v);
     bits += 6;

@@ -101,9 +101,10 @@ Status JsonObject::CheckFields(std::initializer_list<std::string_view> fields) c
       }
     }
     if (!known) {
-      std::string where = path_.empty() ? "" : " at '" + path_ + "'";
-      return InvalidArgument("Invalid JSON payload received. Unknown name \"" + key + "\"" + where +
-                             ": Cannot find field.");
+      std::string msg = "Invalid JSON payload received. Unknown name \"";
+      msg.append(key).append("\"");
+      if (!path_.empty()) msg.append(" at '").append(path_).append("'");
+      return InvalidArgument(msg.append(": Cannot find field."));
     }
   }
   return Status::Ok();
@@ -245,9 +246,8 @@ Status JsonObject::GetStringMap(std::string_view field, std::optional<std::map<s
 StatusOr<std::optional<JsonObject>> JsonObject::GetObject(std::string_view field) const {
   const Json* v = Find(field);
   if (!v) return std::optional<JsonObject>();
-  auto obj = Of(*v, FieldPath(field));
-  if (!obj.ok()) return obj.status();
-  return std::optional<JsonObject>(std::move(*obj));
+  STRATUS_ASSIGN_OR_RETURN(auto obj, Of(*v, FieldPath(field)));
+  return std::optional<JsonObject>(std::move(obj));
 }
 
 }  // namespace stratus

@@ -141,7 +141,7 @@ Status Server::Start() {
   std::ostringstream text;
   text << busy;
   busy_reply_ = text.str();
-  asio::co_spawn(loops_.Loop(0), AcceptLoop(), [listener = address()](std::exception_ptr e) {
+  asio::co_spawn(loops_.Loop(0), AcceptLoop(), [listener = address()](const std::exception_ptr& e) {
     if (e) LogListener(listener, "the accept loop stopped: " + Describe(e));
   });
   return Status::Ok();
@@ -205,7 +205,7 @@ asio::awaitable<void> Server::AcceptLoop() {
     at_limit = false;
     socket.set_option(tcp::no_delay(true), ec);
     auto session = Session(std::move(socket), ConnectionSlot(connections_));
-    asio::co_spawn(loop, std::move(session), [listener = address()](std::exception_ptr e) {
+    asio::co_spawn(loop, std::move(session), [listener = address()](const std::exception_ptr& e) {
       if (e) LogListener(listener, "a connection ended with an error: " + Describe(e));
     });
   }

@@ -27,8 +27,8 @@ namespace stratus::http {
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 0;  // 0 picks a free port
-  size_t max_body_bytes = 8 * 1024 * 1024;
-  size_t max_header_bytes = 128 * 1024;
+  size_t max_body_bytes = size_t{8} * 1024 * 1024;
+  size_t max_header_bytes = size_t{128} * 1024;
   std::chrono::seconds idle_timeout{75};
   // Open connections at most; one more is answered 503 (plain HTTP) or closed.
   size_t max_connections = 10000;

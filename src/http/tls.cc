@@ -25,9 +25,8 @@ TlsCredentials::TlsCredentials(std::string cert_file, std::string key_file)
 
 StatusOr<std::shared_ptr<TlsCredentials>> TlsCredentials::Load(std::string cert_file, std::string key_file) {
   std::shared_ptr<TlsCredentials> creds(new TlsCredentials(std::move(cert_file), std::move(key_file)));
-  auto ctx = creds->Build();
-  if (!ctx.ok()) return ctx.status();
-  creds->context_ = std::move(*ctx);
+  STRATUS_ASSIGN_OR_RETURN(auto ctx, creds->Build());
+  creds->context_ = std::move(ctx);
   return creds;
 }
 
@@ -48,10 +47,9 @@ StatusOr<std::shared_ptr<ssl::context>> TlsCredentials::Build() const {
 }
 
 Status TlsCredentials::Reload() {
-  auto ctx = Build();
-  if (!ctx.ok()) return ctx.status();
+  STRATUS_ASSIGN_OR_RETURN(auto ctx, Build());
   std::lock_guard lock(mu_);
-  context_ = std::move(*ctx);
+  context_ = std::move(ctx);
   return Status::Ok();
 }
 

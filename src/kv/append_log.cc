@@ -264,7 +264,7 @@ StatusOr<uint64_t> AppendLog::Append(std::string_view bytes) {
   Status st = Status::Ok();
   if (fail_count_ > 0) {
     --fail_count_;
-    (void)WriteAll(fd_, bytes.substr(0, std::min(fail_partial_, bytes.size())), path_);
+    WriteAll(fd_, bytes.substr(0, std::min(fail_partial_, bytes.size())), path_).IgnoreError();
     errno = fail_errno_;
     st = Errno("write " + path_);
   } else {

@@ -53,10 +53,9 @@ Status Engine::Open(EngineOptions options) {
   scripts_->set_limits(options_.script);
 
   if (!options_.log_path.empty()) {
-    auto log = AppendLog::Open(options_.log_path, options_.fsync);
-    if (!log.ok()) return log.status();
+    STRATUS_ASSIGN_OR_RETURN(auto log, AppendLog::Open(options_.log_path, options_.fsync));
     std::lock_guard lock(mu_);
-    log_ = std::move(*log);
+    log_ = std::move(log);
     STRATUS_RETURN_IF_ERROR(LoadLog());
     // Compaction at start: the log becomes the snapshot of what was just loaded.
     STRATUS_RETURN_IF_ERROR(log_->Rewrite(Snapshot()));
@@ -159,7 +158,7 @@ void Engine::AppendRecord(const Argv& argv) {
 
 Reply Engine::CallLocked(const Argv& argv, bool from_script) {
   const CommandSpec* spec = table_.Find(argv[0]);
-  CommandContext ctx{*this, db_, argv, {}};
+  CommandContext ctx{*this, db_, argv, Reply{}, /*dirty=*/false, /*custom_records=*/{}, /*custom=*/false};
   spec->handler(ctx);
   if (db_.HasExpired()) {
     for (auto& key : db_.TakeExpired()) AppendRecord({"DEL", std::move(key)});
@@ -192,7 +191,11 @@ Status Engine::FlushLog(bool atomic, uint64_t* seq) {
   if (log_failed_) return Status::Ok();
   auto s = log_->Append(bytes);
   if (!s.ok()) {
+    // Said once: from here on every write is refused (MISCONF), so the failure cannot repeat.
+    // A command learns it from its reply; an expiry flush (nobody waiting) only from this line.
     log_failed_ = true;
+    std::fprintf(stderr, "stratus: writing the Redis log failed, Redis writes are refused until restart: %s\n",
+                 s.status().message().c_str());
     return s.status();
   }
   *seq = *s;
@@ -312,8 +315,9 @@ Engine::Attempt Engine::TryExecute(const std::vector<Argv>& commands, bool atomi
   return {};
 }
 
+// `done` by value: the job keeps a copy, and it is called here when no job will run.
 void Engine::RunOnScriptThread(std::vector<Argv> commands, bool atomic, bool readonly,
-                               std::function<void(BatchResult)> done) {
+                               std::function<void(BatchResult)> done) {  // NOLINT(performance-unnecessary-value-param)
   size_t n = commands.size();
   auto job = [this, commands = std::move(commands), atomic, readonly, done] {
     {
@@ -394,7 +398,7 @@ size_t Engine::ExpireNow() {
   for (auto& key : db_.TakeExpired()) AppendRecord({"DEL", std::move(key)});
   if (log_) {
     uint64_t seq = 0;
-    (void)FlushLog(false, &seq);
+    FlushLog(false, &seq).IgnoreError();  // a failure is logged by FlushLog
   }
   return n;
 }
@@ -423,7 +427,7 @@ void Engine::ExpiryLoop() {
       for (auto& key : db_.TakeExpired()) AppendRecord({"DEL", std::move(key)});
       if (log_) {
         uint64_t seq = 0;
-        (void)FlushLog(false, &seq);
+        FlushLog(false, &seq).IgnoreError();  // a failure is logged by FlushLog
       }
     }
     lock.lock();

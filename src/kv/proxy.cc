@@ -102,9 +102,8 @@ ProxyBackend::ProxyBackend(RedisUrl url, size_t pool_size) : url_(std::move(url)
 ProxyBackend::~ProxyBackend() = default;
 
 StatusOr<std::unique_ptr<ProxyBackend>> ProxyBackend::Create(const std::string& url, size_t, size_t pool_size) {
-  auto parsed = ParseRedisUrl(url);
-  if (!parsed.ok()) return parsed.status();
-  auto backend = std::unique_ptr<ProxyBackend>(new ProxyBackend(*parsed, pool_size));
+  STRATUS_ASSIGN_OR_RETURN(auto parsed, ParseRedisUrl(url));
+  auto backend = std::unique_ptr<ProxyBackend>(new ProxyBackend(parsed, pool_size));
   for (auto reg : {RegisterStringFamily, RegisterKeyFamily, RegisterHashFamily, RegisterSetFamily, RegisterListFamily,
                    RegisterZSetFamily, RegisterServerFamily, RegisterScriptingFamily}) {
     STRATUS_RETURN_IF_ERROR(reg(backend->table_));

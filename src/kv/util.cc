@@ -108,6 +108,7 @@ struct Matcher {
               plen++;
               break;
             } else if (plen >= 3 && pattern[1] == '-') {
+              // NOLINTNEXTLINE(bugprone-signed-char-misuse): signed, as Redis compares range bytes
               int start = pattern[0], end = pattern[2], c = str[0];
               if (start > end) std::swap(start, end);
               if (nocase) {

@@ -9,10 +9,25 @@ BUILD=$(dirname "$(dirname "$(dirname "$BIN")")")
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=$(mktemp)
 trap 'rm -f "$OUT"' EXIT
-# Ports outside the kernel's ephemeral range, so parallel tests on port 0 never take them.
-if ! BUILD=$BUILD API_PORT=18123 REDIS_PORT=18079 WORKER_PORT=18080 timeout 180 "$ROOT/examples/catchup/demo.sh" >"$OUT" 2>&1; then
-  echo "FAIL: the demo did not finish"; cat "$OUT"; exit 1
-fi
+# Three ports the kernel reports free right now (bound to port 0, then released). Another test
+# may take one before the demo binds it; then the demo says "did not start" and runs again.
+free_ports() {
+  python3 -c 'import socket
+socks = [socket.socket() for _ in range(3)]
+for s in socks: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))'
+}
+ok=0
+for attempt in 1 2 3; do
+  read -r api_port redis_port worker_port <<<"$(free_ports)"
+  if BUILD=$BUILD API_PORT=$api_port REDIS_PORT=$redis_port WORKER_PORT=$worker_port \
+      timeout 180 "$ROOT/examples/catchup/demo.sh" >"$OUT" 2>&1; then
+    ok=1; break
+  fi
+  grep -q "did not start" "$OUT" || break  # only a lost port race is worth another run
+  echo "demo attempt $attempt: a port was taken meanwhile ($api_port $redis_port $worker_port), retrying"
+done
+[ "$ok" -eq 1 ] || { echo "FAIL: the demo did not finish"; cat "$OUT"; exit 1; }
 fail=0
 check() {  # description, grep pattern, expected count
   local n; n=$(grep -c -E "$2" "$OUT" || true)

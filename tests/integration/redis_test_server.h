@@ -1,5 +1,5 @@
-// A throwaway redis-server for tests: a free port, no persistence, killed on destruction;
-// and a minimal blocking RESP client for it.
+// A throwaway redis-server for tests: a free port, no persistence, killed on destruction (or
+// when the test process exits, see ChildRegistry); and a minimal blocking RESP client for it.
 #pragma once
 
 #include <signal.h>
@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
@@ -14,8 +15,25 @@
 #include "common/asio.h"
 #include "kv/reply.h"
 #include "kv/resp.h"
+#include "stratus_process.h"
+
+// A test that needs a real redis-server and cannot get one: skipped on a developer's machine,
+// failed in CI (CI=true), where redis-server is part of the toolchain and a skip would hide it.
+#define STRATUS_REDIS_UNAVAILABLE(why) \
+  switch (0)                           \
+  case 0:                              \
+  default:                             \
+    if (!::stratus::testing::InCi())   \
+      GTEST_SKIP() << (why);           \
+    else                               \
+      FAIL() << (why) << " (CI=true: redis-server is required)"
 
 namespace stratus::testing {
+
+inline bool InCi() {
+  const char* ci = std::getenv("CI");
+  return ci != nullptr && std::string(ci) == "true";
+}
 
 inline uint16_t FreePort() {
   asio::io_context io;
@@ -57,8 +75,11 @@ class RedisServerProcess {
   bool Start() {
     for (int attempt = 0; attempt < 5; ++attempt) {
       port_ = FreePort();
+      ChildRegistry::Get().Add(this, [](void* self) { static_cast<RedisServerProcess*>(self)->Stop(); });
+      pid_t parent = getpid();
       pid_ = fork();
       if (pid_ == 0) {
+        DieWithParent(parent);
         std::string port = std::to_string(port_);
         execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1", "--save", "",
                "--appendonly", "no", "--loglevel", "warning", static_cast<char*>(nullptr));
@@ -89,9 +110,11 @@ class RedisServerProcess {
       waitpid(pid_, nullptr, 0);
       pid_ = -1;
     }
+    ChildRegistry::Get().Remove(this);
   }
   ~RedisServerProcess() { Stop(); }
   uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
 
  private:
   pid_t pid_ = -1;

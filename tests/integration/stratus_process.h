@@ -1,10 +1,16 @@
 // The real stratus binary as a child process for integration tests: a fresh data dir, port 0
 // for both APIs, and the URLs it printed in its banner. Stopped (SIGTERM) on destruction.
+//
+// Every child a test starts is also stopped when the test process exits, whether or not its
+// owner was destroyed (a static or leaked fixture): ChildRegistry keeps each live child and an
+// atexit hook stops them and removes their data dirs. Children get PR_SET_PDEATHSIG too, so a
+// test process that crashes does not leave servers behind either.
 #pragma once
 
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,21 +18,68 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <regex>
 #include <string>
 #include <vector>
 
 namespace stratus::testing {
 
+// Children started by this test process and not yet stopped, with a cleanup to run for each
+// at exit. Leaked on purpose: it must outlive every static that registers with it.
+class ChildRegistry {
+ public:
+  using Cleanup = void (*)(void* owner);
+  static ChildRegistry& Get() {
+    static auto* registry = new ChildRegistry();
+    return *registry;
+  }
+  void Add(void* owner, Cleanup cleanup) {
+    std::lock_guard lock(mu_);
+    if (!hooked_) {
+      hooked_ = true;
+      std::atexit([] { Get().StopAll(); });
+    }
+    if (owner_pid_ != getpid()) {  // first child here, or a forked test process starting its own
+      live_.clear();               // the parent's children are the parent's to stop
+      owner_pid_ = getpid();
+    }
+    live_[owner] = cleanup;
+  }
+  void Remove(void* owner) {
+    std::lock_guard lock(mu_);
+    live_.erase(owner);
+  }
+
+ private:
+  void StopAll() {
+    if (getpid() != owner_pid_) return;  // a forked child (a death test) must not stop the parent's servers
+    std::map<void*, Cleanup> live;
+    {
+      std::lock_guard lock(mu_);
+      live.swap(live_);
+    }
+    for (auto& [owner, cleanup] : live) cleanup(owner);
+  }
+
+  std::mutex mu_;
+  bool hooked_ = false;
+  pid_t owner_pid_ = -1;
+  std::map<void*, Cleanup> live_;
+};
+
+// In a freshly forked child, before exec: die with the test process.
+inline void DieWithParent(pid_t parent) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(127);  // the parent is already gone
+}
+
 class StratusProcess {
  public:
   StratusProcess() = default;
   StratusProcess(const StratusProcess&) = delete;
   StratusProcess& operator=(const StratusProcess&) = delete;
-  ~StratusProcess() {
-    Stop();
-    if (!data_dir_.empty() && owns_dir_) std::filesystem::remove_all(data_dir_);
-  }
+  ~StratusProcess() { Cleanup(); }
 
   // Starts `stratus serve --listen 127.0.0.1:0 --data-dir DIR extra...` and waits for
   // "stratus: ready" (false after 15 s or an early exit; `output()` tells why).
@@ -43,8 +96,11 @@ class StratusProcess {
     std::vector<std::string> args = {STRATUS_BINARY, "serve",   "--listen",     "127.0.0.1:0",
                                      "--data-dir",   data_dir_, "--no-task-log"};
     args.insert(args.end(), extra.begin(), extra.end());
+    ChildRegistry::Get().Add(this, [](void* self) { static_cast<StratusProcess*>(self)->Cleanup(); });
+    pid_t parent = getpid();
     pid_ = fork();
     if (pid_ == 0) {
+      DieWithParent(parent);
       dup2(fds[1], 1);
       int devnull = open("/dev/null", O_WRONLY);
       dup2(devnull, 2);
@@ -120,6 +176,12 @@ class StratusProcess {
   }
 
  private:
+  void Cleanup() {
+    Stop();
+    if (!data_dir_.empty() && owns_dir_) std::filesystem::remove_all(data_dir_);
+    owns_dir_ = false;
+    ChildRegistry::Get().Remove(this);
+  }
   void Signal(int sig) {
     if (pid_ <= 0) return;
     kill(pid_, sig);

@@ -5,7 +5,8 @@
 
 namespace stratus::api {
 
-Status RegisterAdminRoutes(http::Router& router, Store& store, asio::thread_pool& blocking, HealthCheck redis_health) {
+Status RegisterAdminRoutes(http::Router& router, Store& store, asio::thread_pool& blocking,
+                           const HealthCheck& redis_health) {
   STRATUS_RETURN_IF_ERROR(router.Add(http::Route{http::Verb::get, "/healthz", http::Scope::kPublic, "admin.healthz",
                                                  [](http::RequestContext& ctx) -> asio::awaitable<http::Response> {
                                                    co_return http::MakeResponse(ctx.request, beast::http::status::ok,

@@ -14,6 +14,6 @@ namespace stratus::api {
 // when the Redis listener is off, and /readyz then leaves it out.
 using HealthCheck = std::function<std::optional<Status>()>;
 Status RegisterAdminRoutes(http::Router& router, Store& store, asio::thread_pool& blocking,
-                           HealthCheck redis_health = {});
+                           const HealthCheck& redis_health = {});
 
 }  // namespace stratus::api

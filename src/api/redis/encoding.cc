@@ -39,9 +39,8 @@ StatusOr<kv::Argv> CommandOf(const Json& j) {
   kv::Argv argv;
   argv.reserve(j.size());
   for (const auto& v : j) {
-    auto a = ArgumentOf(v);
-    if (!a.ok()) return a.status();
-    argv.push_back(std::move(*a));
+    STRATUS_ASSIGN_OR_RETURN(auto a, ArgumentOf(v));
+    argv.push_back(std::move(a));
   }
   return argv;
 }
@@ -116,27 +115,24 @@ void AppendValue(const kv::Reply& r, bool base64, std::string* out) {
 }  // namespace
 
 StatusOr<kv::Argv> ParseCommandJson(std::string_view body) {
-  auto j = Parse(body);
-  if (!j.ok()) return j.status();
-  return CommandOf(*j);
+  STRATUS_ASSIGN_OR_RETURN(auto j, Parse(body));
+  return CommandOf(j);
 }
 
 StatusOr<std::vector<kv::Argv>> ParsePipelineJson(std::string_view body) {
-  auto j = Parse(body);
-  if (!j.ok()) return j.status();
-  if (!j->is_array())
+  STRATUS_ASSIGN_OR_RETURN(auto j, Parse(body));
+  if (!j.is_array())
     return InvalidArgument(
         "ERR the body must be a JSON array of commands, like [[\"set\",\"k\",\"v\"],[\"get\",\"k\"]]");
-  if (j->empty()) return InvalidArgument("ERR empty pipeline");
+  if (j.empty()) return InvalidArgument("ERR empty pipeline");
   std::vector<kv::Argv> out;
-  out.reserve(j->size());
-  for (const auto& c : *j) {
+  out.reserve(j.size());
+  for (const auto& c : j) {
     if (!c.is_array())
       return InvalidArgument(
           "ERR the body must be a JSON array of commands, like [[\"set\",\"k\",\"v\"],[\"get\",\"k\"]]");
-    auto argv = CommandOf(c);
-    if (!argv.ok()) return argv.status();
-    out.push_back(std::move(*argv));
+    STRATUS_ASSIGN_OR_RETURN(auto argv, CommandOf(c));
+    out.push_back(std::move(argv));
   }
   return out;
 }

@@ -43,7 +43,7 @@ RedisService::~RedisService() {
   Stop();
 }
 
-Status RedisService::Start(RedisServiceOptions options) {
+Status RedisService::Start(const RedisServiceOptions& options) {
   auto st = std::make_unique<State>();
   st->options = options;
   std::filesystem::path dir = std::filesystem::path(options.data_dir) / "redis";
@@ -54,9 +54,8 @@ Status RedisService::Start(RedisServiceOptions options) {
   if (!options.token.empty()) {
     st->token = options.token;
   } else if (!options.token_file.empty()) {
-    auto t = ReadTokenFile(options.token_file);
-    if (!t.ok()) return t.status();
-    st->token = *t;
+    STRATUS_ASSIGN_OR_RETURN(auto t, ReadTokenFile(options.token_file));
+    st->token = t;
   } else {
     std::string path = (dir / "token").string();
     if (std::filesystem::exists(path)) {
@@ -76,12 +75,11 @@ Status RedisService::Start(RedisServiceOptions options) {
   }
 
   if (options.url.empty()) {
-    auto fsync = kv::ParseFsyncPolicy(options.fsync);
-    if (!fsync.ok()) return fsync.status();
+    STRATUS_ASSIGN_OR_RETURN(auto fsync, kv::ParseFsyncPolicy(options.fsync));
     st->engine = std::make_unique<kv::Engine>(clock_);
     kv::EngineOptions eo;
     eo.log_path = (dir / "appendonly.log").string();
-    eo.fsync = *fsync;
+    eo.fsync = fsync;
     eo.script_busy_after = std::chrono::milliseconds(options.script_timeout_ms);
     eo.script.max_time = std::chrono::milliseconds(options.script_max_time_ms);
     eo.script.memory_bytes = options.script_memory_bytes;
@@ -94,9 +92,9 @@ Status RedisService::Start(RedisServiceOptions options) {
     STRATUS_RETURN_IF_ERROR(opened);
     st->backend = std::make_unique<kv::EmbeddedBackend>(*st->engine);
   } else {
-    auto proxy = kv::ProxyBackend::Create(options.url, loops_.size(), static_cast<size_t>(options.pool_size));
-    if (!proxy.ok()) return proxy.status();
-    st->backend = std::move(*proxy);
+    STRATUS_ASSIGN_OR_RETURN(
+        auto proxy, kv::ProxyBackend::Create(options.url, loops_.size(), static_cast<size_t>(options.pool_size)));
+    st->backend = std::move(proxy);
   }
 
   UpstashTokens tokens{st->token, options.readonly_token};

@@ -28,7 +28,7 @@ struct RedisServiceOptions {
   int pool_size = 16;
   size_t max_connections = 10000;
   std::shared_ptr<http::TlsCredentials> tls;  // null: plain HTTP
-  std::vector<std::string> allowed_hosts;  // --allowed-hosts (api/access.h: MakeHostPolicy)
+  std::vector<std::string> allowed_hosts;     // --allowed-hosts (api/access.h: MakeHostPolicy)
   // Lua scripts (embedded engine): the busy threshold, a hard limit (0: none), the heap cap.
   int script_timeout_ms = 5000;
   int script_max_time_ms = 0;
@@ -41,7 +41,7 @@ class RedisService {
   ~RedisService();
 
   // Loads or generates the token, opens the backend, binds the listener.
-  Status Start(RedisServiceOptions options);
+  Status Start(const RedisServiceOptions& options);
   void Stop();
 
   std::string url() const;

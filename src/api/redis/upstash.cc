@@ -148,7 +148,7 @@ http::ServerHooks UpstashHooks(UpstashTokens tokens) {
   return hooks;
 }
 
-Status RegisterUpstashRoutes(http::Router& router, kv::Backend& backend, UpstashTokens tokens) {
+Status RegisterUpstashRoutes(http::Router& router, kv::Backend& backend, const UpstashTokens& tokens) {
   auto command = [&backend, tokens](http::RequestContext& ctx) { return HandleCommand(backend, tokens, ctx); };
   auto pipeline = [&backend, tokens](http::RequestContext& ctx) {
     return HandleBatch(backend, tokens, ctx, kv::BatchMode::kPipeline);

@@ -22,6 +22,6 @@ struct UpstashTokens {
 
 // Errors as {"error":"..."}; 401 for a missing or wrong token.
 http::ServerHooks UpstashHooks(UpstashTokens tokens);
-Status RegisterUpstashRoutes(http::Router& router, kv::Backend& backend, UpstashTokens tokens);
+Status RegisterUpstashRoutes(http::Router& router, kv::Backend& backend, const UpstashTokens& tokens);
 
 }  // namespace stratus::api::redis

@@ -25,13 +25,11 @@ Json ConfigJson(const Queue& q) {
 
 // [404, "4xx", "!408"]: numbers, whole classes, and exclusions applied last.
 StatusOr<QueueExtensions> ParseConfig(const std::string& body) {
-  auto j = ParseJsonBody(body);
-  if (!j.ok()) return j.status();
-  auto obj = JsonObject::Of(*j, "config");
-  if (!obj.ok()) return obj.status();
-  STRATUS_RETURN_IF_ERROR(obj->CheckFields({"permanentFailureStatuses"}));
+  STRATUS_ASSIGN_OR_RETURN(auto j, ParseJsonBody(body));
+  STRATUS_ASSIGN_OR_RETURN(auto obj, JsonObject::Of(j, "config"));
+  STRATUS_RETURN_IF_ERROR(obj.CheckFields({"permanentFailureStatuses"}));
   QueueExtensions ext;
-  const Json* list = obj->Raw("permanentFailureStatuses");
+  const Json* list = obj.Raw("permanentFailureStatuses");
   if (!list) return ext;
   if (!list->is_array()) return InvalidArgument("permanentFailureStatuses must be a list of statuses.");
   std::set<int> codes, excluded;
@@ -176,7 +174,7 @@ Status RegisterStratusRoutes(http::Router& router, TasksService& service) {
   return Status::Ok();
 }
 
-Status RegisterOidcRoutes(http::Router& router, auth::OidcSigner& signer, std::string base_url) {
+Status RegisterOidcRoutes(http::Router& router, auth::OidcSigner& signer, const std::string& base_url) {
   std::string jwks_uri = base_url + "/.well-known/jwks.json";
   STRATUS_RETURN_IF_ERROR(
       router.Add(http::Route{Verb::get, "/.well-known/openid-configuration", http::Scope::kPublic, "oidc.discovery",

@@ -11,7 +11,7 @@ namespace stratus::api {
 
 Status RegisterStratusRoutes(http::Router& router, TasksService& service);
 // `/.well-known/openid-configuration` and the JWKS it names.
-Status RegisterOidcRoutes(http::Router& router, auth::OidcSigner& signer, std::string base_url);
+Status RegisterOidcRoutes(http::Router& router, auth::OidcSigner& signer, const std::string& base_url);
 // `/metrics` in Prometheus text format.
 Status RegisterMetricsRoute(http::Router& router, Metrics& metrics);
 
