@@ -98,8 +98,10 @@ TEST_F(SdkTaskQueue, BatchCreatesEveryTask) {
 }
 
 TEST_F(SdkTaskQueue, MissingQueueIsNotFound) {
-  auto q = TaskQueue::Create(
-      {.base_url = proc_.tasks_url(), .project = "catchup-local", .service_url = "http://app.test", .job_queues = {{"x", "no-such-queue"}}});
+  auto q = TaskQueue::Create({.base_url = proc_.tasks_url(),
+                              .project = "catchup-local",
+                              .service_url = "http://app.test",
+                              .job_queues = {{"x", "no-such-queue"}}});
   ASSERT_TRUE(q.ok());
   EXPECT_EQ((*q)->Add("x", json::object()).status().code(), Code::kNotFound);
 }
