@@ -23,6 +23,7 @@ class Handlers {
  public:
   explicit Handlers(Cache* cache = nullptr) {
     JobServerOptions o;
+    o.mode = JobServerMode::kLocal;
     o.allow_unauthenticated = true;
     o.permanent_answer = PermanentFailureAnswer::kAcknowledge;
     o.logger = Logger([](std::string_view) {});

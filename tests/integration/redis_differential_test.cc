@@ -340,7 +340,9 @@ Reply Normalize(const Argv& cmd, Reply r) {
 class RedisDifferential : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!server_.Start()) STRATUS_REDIS_UNAVAILABLE("redis-server did not start");
+    if (!server_.Start()) {
+      STRATUS_REDIS_UNAVAILABLE("redis-server did not start");
+    }
     client_ = std::make_unique<testing::RespClient>(server_.port());
     ASSERT_TRUE(engine_.Open(kv::EngineOptions{}).ok());
   }

@@ -41,6 +41,7 @@ class Worker {
  public:
   Worker(HttpRedis& redis, IdempotencyOptions idem, std::vector<std::pair<std::string, JobHandler>> jobs) {
     JobServerOptions o;
+    o.mode = JobServerMode::kLocal;
     o.allow_unauthenticated = true;
     o.idempotency = std::make_shared<IdempotencyManager>(redis, std::move(idem));
     o.logger = Logger([this](std::string_view line) {

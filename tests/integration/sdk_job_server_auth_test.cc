@@ -14,6 +14,7 @@
 
 #include "integration/fake_issuer.h"
 #include "sdk/http_sync.h"
+#include "stratus/sdk/canonical_json.h"
 #include "stratus/sdk/job_server.h"
 #include "stratus/sdk/oidc_verifier.h"
 
@@ -135,8 +136,11 @@ class AuthTest : public ::testing::Test {
                           const std::string& job = "echo") {
     auto url = http::Url::Parse(server.url() + "/api/jobs/" + job);
     http::Request req = internal::MakeRequest(
-        http::Verb::post,
-        body.empty() ? json{{"data", {{"x", 1}}}, {"idempotencyKey", "k"}, {"jobName", "echo"}}.dump() : body);
+        http::Verb::post, body.empty() ? json{{"data", {{"x", 1}}},
+                                              {"idempotencyKey", *IdempotencyKey("echo", json{{"x", 1}})},
+                                              {"jobName", "echo"}}
+                                             .dump()
+                                       : body);
     if (!token.empty()) req.set(beast::http::field::authorization, "Bearer " + token);
     return http_->Fetch(*url, std::move(req), milliseconds(20000));
   }
@@ -422,8 +426,10 @@ TEST_F(AuthTest, BufferedBodiesAreBoundedAcrossTheServer) {
   EXPECT_NE(r.find("Retry-After"), std::string::npos);
   // A valid caller whose 800 KiB body is held while its handler runs: a second one that
   // would pass the bound is told 503; once the first is done, it fits again.
-  const std::string big =
-      json{{"data", {{"pad", std::string(800 << 10, 'x')}}}, {"idempotencyKey", "k"}, {"jobName", "hold"}}.dump();
+  const std::string big = json{
+      {"data", {{"pad", std::string(800 << 10, 'x')}}},
+      {"idempotencyKey", *IdempotencyKey("hold", json{{"pad", std::string(800 << 10, 'x')}})},
+      {"jobName", "hold"}}.dump();
   auto held = std::async(std::launch::async, [&] { return Post(*server, token, big, "hold").status; });
   ASSERT_TRUE(WaitFor([&] { return holding_ > 0; }));
   r = SendAndStall(server->port(), Head(800 << 10, token), 1024, milliseconds(10000));

@@ -453,7 +453,9 @@ bool RedisServerInstalled() {
 }
 
 TEST(SdkRedisProxyTest, CoreScenarioThroughProxy) {
-  if (!RedisServerInstalled()) STRATUS_REDIS_UNAVAILABLE("redis-server is not installed");
+  if (!RedisServerInstalled()) {
+    STRATUS_REDIS_UNAVAILABLE("redis-server is not installed");
+  }
   testing::RedisServerProcess redis;
   ASSERT_TRUE(redis.Start());
   testing::StratusProcess stratus;
