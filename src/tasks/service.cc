@@ -353,6 +353,7 @@ asio::awaitable<StatusOr<Task>> TasksService::CreateTask(const std::string& pare
   if (!queue.ok()) co_return queue.status();
   bool generated = task.name.empty();
   if (generated) {
+    // NOLINTNEXTLINE(bugprone-use-after-move): task is moved only when may_retry is false, which broke out above.
     task.name = parent + "/tasks/" + GenerateTaskId();
   } else {
     std::string named_queue = QueueOfTask(task.name);
@@ -386,6 +387,7 @@ asio::awaitable<StatusOr<Task>> TasksService::CreateTask(const std::string& pare
     Mutation mutation = TaskCreate{may_retry ? Task(task) : std::move(task)};
     r = co_await Write(std::move(mutation));
     if (!may_retry || r.ok() || r.status().code() != Code::kAlreadyExists) break;
+    // NOLINTNEXTLINE(bugprone-use-after-move): task is moved only when may_retry is false, which broke out above.
     task.name = parent + "/tasks/" + GenerateTaskId();
   }
   if (!r.ok()) co_return r.status();

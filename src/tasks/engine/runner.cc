@@ -13,7 +13,7 @@ namespace {
 
 constexpr Micros kStoreRetryDelay = 1 * kMicrosPerSecond;
 
-std::string Describe(std::exception_ptr e) {
+std::string Describe(const std::exception_ptr& e) {
   try {
     std::rethrow_exception(e);
   } catch (const std::exception& x) {
@@ -27,7 +27,7 @@ std::string Describe(std::exception_ptr e) {
 // inside the await's initiation would not reach the attempt's completion handler).
 asio::awaitable<StatusOr<WriteResult>> WriteCaught(Store& store, Mutation m, Micros now) {
   return AwaitCallback<StatusOr<WriteResult>>(
-      [&store, m = std::move(m), now](std::function<void(StatusOr<WriteResult>)> done) mutable {
+      [&store, m = std::move(m), now](const std::function<void(StatusOr<WriteResult>)>& done) mutable {
         try {
           store.Write(std::move(m), now, done);
         } catch (const std::exception& e) {
@@ -81,8 +81,8 @@ void QueueRunner::PostReload() {
     self->pending_.clear();
     self->forced_.clear();
     // The scan runs here, on the loop: a purge is rare and the scan reads ids only.
-    Status st =
-        self->dispatcher_.store().ScanTasks(self->name_, [&](TaskKey k) { self->Schedule(k.id, k.schedule_time); });
+    Status st = self->dispatcher_.store().ScanTasks(self->name_,
+                                                    [&](const TaskKey& k) { self->Schedule(k.id, k.schedule_time); });
     if (!st.ok()) LogJson({{"event", "queue.reload_failed"}, {"queue", self->name_}, {"error", st.message()}});
     self->Pump();
   });
@@ -204,7 +204,7 @@ void QueueRunner::Launch(std::string id, Micros due) {
   auto attempt = std::make_shared<InFlight>();
   attempt->id = std::move(id);
   attempt->due = due;
-  asio::co_spawn(loop_, Attempt(attempt), [self = shared_from_this(), attempt](std::exception_ptr e) {
+  asio::co_spawn(loop_, Attempt(attempt), [self = shared_from_this(), attempt](const std::exception_ptr& e) {
     if (e) self->Threw(attempt, e);
   });
 }
@@ -314,7 +314,7 @@ void QueueRunner::Finished(InFlight& attempt, const AttemptFinish& finish, const
   Pump();
 }
 
-void QueueRunner::Threw(const std::shared_ptr<InFlight>& attempt, std::exception_ptr error) {
+void QueueRunner::Threw(const std::shared_ptr<InFlight>& attempt, const std::exception_ptr& error) {
   const std::string what = Describe(error);
   const std::string& id = attempt->id;
   const Micros now = dispatcher_.clock().Now();

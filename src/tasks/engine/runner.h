@@ -66,7 +66,7 @@ class QueueRunner : public std::enable_shared_from_this<QueueRunner> {
   void Finished(InFlight& attempt, const AttemptFinish& finish, const http::ClientResult& result,
                 const StatusOr<WriteResult>& recorded, Micros end);
   // The completion handler's path for an exception out of Attempt.
-  void Threw(const std::shared_ptr<InFlight>& attempt, std::exception_ptr error);
+  void Threw(const std::shared_ptr<InFlight>& attempt, const std::exception_ptr& error);
 
   Dispatcher& dispatcher_;
   asio::io_context& loop_;
