@@ -46,13 +46,14 @@ class ConnectionSlot {
 namespace {
 
 // The body bytes one request has buffered, charged against the server's bound and given back
-// when the request is done with.
+// when the request is done with. It shares the counter: a session's frame can be destroyed
+// after its Server (when the event loops are torn down), and must not touch freed memory.
 class BodyCharge {
  public:
-  BodyCharge(std::atomic<size_t>& total, size_t limit) : total_(total), limit_(limit) {}
+  BodyCharge(std::shared_ptr<std::atomic<size_t>> total, size_t limit) : total_(std::move(total)), limit_(limit) {}
   BodyCharge(const BodyCharge&) = delete;
   BodyCharge& operator=(const BodyCharge&) = delete;
-  ~BodyCharge() { total_ -= charged_; }
+  ~BodyCharge() { *total_ -= charged_; }
 
   // Charges what the request holds or has declared (Content-Length); false past the bound.
   bool Cover(const Request& req) {
@@ -67,8 +68,8 @@ class BodyCharge {
     }
     if (want <= charged_) return true;
     const size_t more = want - charged_;
-    if (more > limit_ || total_.fetch_add(more) + more > limit_) {
-      if (more <= limit_) total_ -= more;
+    if (more > limit_ || total_->fetch_add(more) + more > limit_) {
+      if (more <= limit_) *total_ -= more;
       return false;
     }
     charged_ = want;
@@ -76,7 +77,7 @@ class BodyCharge {
   }
 
  private:
-  std::atomic<size_t>& total_;
+  std::shared_ptr<std::atomic<size_t>> total_;
   size_t limit_;
   size_t charged_ = 0;
 };
@@ -301,7 +302,7 @@ asio::awaitable<void> Server::Serve(Stream& stream, beast::flat_buffer& buffer, 
     bool header_checked = false;
     std::any early;
     std::optional<Response> refused;  // by the header hook or the body bound
-    BodyCharge charge(*buffered_body_, options_.max_buffered_body_bytes);
+    BodyCharge charge(buffered_body_, options_.max_buffered_body_bytes);
     tcp_layer.expires_after(options_.idle_timeout);
     for (;;) {
       buffer.consume(reader.Put(buffer.data()));
