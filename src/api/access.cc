@@ -191,8 +191,9 @@ const ApiToken* Authenticate(const http::Request& req, const std::vector<ApiToke
   const ApiToken* found = nullptr;
   // Every token is compared, so the time taken does not tell which one matched.
   for (const ApiToken& t : tokens) {
-    bool match = SecretEquals(bearer, t.secret) | SecretEquals(key, t.secret);
-    if (match && !found) found = &t;
+    const bool by_bearer = SecretEquals(bearer, t.secret);  // both compared, never short-circuited
+    const bool by_key = SecretEquals(key, t.secret);
+    if ((by_bearer || by_key) && !found) found = &t;
   }
   return found;
 }
