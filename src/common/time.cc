@@ -56,7 +56,7 @@ bool ReadFraction(std::string_view s, size_t* pos, Micros* micros) {
 }
 
 std::string FractionDigits(Micros frac) {
-  char buf[16];
+  char buf[32];  // room for any long long (GCC checks), though frac is below 1,000,000
   if (frac == 0) return "";
   if (frac % 1000 == 0) {
     std::snprintf(buf, sizeof buf, ".%03lld", static_cast<long long>(frac / 1000));
