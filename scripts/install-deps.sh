@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything stratus needs to build, test and benchmark (wrk, nginx, redis-benchmark
-# and matplotlib are for bench/), from Debian packages.
+# and matplotlib are for bench/; date/tz gives cron its time zones, python3-croniter checks them,
+# promtool checks the alert rules, tmux drives `stratus top` in its test), from Debian packages.
 # Idempotent: skips apt when every package is already present.
 set -euo pipefail
 
@@ -13,6 +14,7 @@ PKGS=(
   clang clang-format clang-tidy libclang-rt-14-dev
   python3 python3-matplotlib
   redis-tools wrk nginx-light
+  libhowardhinnant-date-dev python3-croniter prometheus tmux
 )
 
 missing=()
