@@ -28,8 +28,7 @@ class Schedule {
   // The first fire time strictly after `after`, with the fields read as wall-clock time in
   // `zone`. Daylight-saving gaps and repeats follow docs/scheduler.md. nullopt when the
   // schedule never fires (for example "0 0 30 2 *").
-  std::optional<std::chrono::sys_seconds> NextAfter(std::chrono::sys_seconds after,
-                                                    const date::time_zone& zone) const;
+  std::optional<std::chrono::sys_seconds> NextAfter(std::chrono::sys_seconds after, const date::time_zone& zone) const;
 
   const std::string& text() const { return text_; }
 
