@@ -55,7 +55,6 @@ struct Job {
   Micros schedule_time = 0;      // the next tick
   Micros last_attempt_time = 0;  // 0: never ran
   std::optional<Status> status;  // the last attempt's outcome (OK included)
-  bool operator==(const Job&) const = default;
 };
 
 // Where jobs are kept. Every mutation is durable before it returns. Implementations: SQLite
