@@ -22,8 +22,15 @@ namespace stratus::cron {
 // (either matches when both are restricted).
 class Schedule {
  public:
-  // INVALID_ARGUMENT with the text Cloud Scheduler answers for a bad schedule.
+  // INVALID_ARGUMENT with the text Cloud Scheduler answers for a bad schedule ("Schedule or
+  // time zone is invalid."). Never crashes, whatever the bytes; longer than kMaxLength is bad.
   static StatusOr<Schedule> Parse(std::string_view text);
+
+  // Why `text` is not a valid schedule, naming the field and value ("minute: 61 is out of
+  // range 0-59"); empty when it is valid. For logs: Google's answer does not say why.
+  static std::string Explain(std::string_view text);
+
+  static constexpr size_t kMaxLength = 500;
 
   // The first fire time strictly after `after`, with the fields read as wall-clock time in
   // `zone`. Daylight-saving gaps and repeats follow docs/scheduler.md. nullopt when the
@@ -33,6 +40,13 @@ class Schedule {
   const std::string& text() const { return text_; }
 
  private:
+  // Fills the fields from `text`; the reason it is invalid, or empty.
+  std::string ParseInto(std::string_view text);
+  bool DayMatches(int day_of_month, unsigned weekday) const;
+  // The first matching wall-clock minute in [from, until) (seconds since 1970-01-01 00:00 local
+  // time; `from` on a minute), if any.
+  std::optional<std::chrono::seconds> NextLocal(std::chrono::seconds from, std::chrono::seconds until) const;
+
   std::string text_;
   std::bitset<60> minutes_;
   std::bitset<24> hours_;
@@ -41,9 +55,11 @@ class Schedule {
   std::bitset<7> days_of_week_;    // 0 = Sunday
   bool day_of_month_restricted_ = false;
   bool day_of_week_restricted_ = false;
+  bool ever_fires_ = true;  // false when no selected month has a selected day ("0 0 30 2 *")
 };
 
-// A tz database zone by name ("UTC", "Europe/Berlin"); INVALID_ARGUMENT when unknown.
+// A tz database zone by name ("Europe/Berlin") from the system's tzdata; "" and "utc" (any
+// case) are Etc/UTC. INVALID_ARGUMENT with Cloud Scheduler's text when unknown.
 StatusOr<const date::time_zone*> FindZone(std::string_view name);
 
 }  // namespace stratus::cron
