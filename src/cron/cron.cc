@@ -3,9 +3,24 @@
 #include <date/date.h>
 #include <date/tz.h>
 
+// date 3.0.1's ptz.h defines one member out of line and not inline (contant_offset): each file
+// that includes it renames it, so two copies never meet at link time. It also names hh_mm_ss
+// unqualified once (time_zone::name), which C++20's std::chrono::hh_mm_ss makes ambiguous; the
+// using-declaration below is found first.
+namespace Posix {
+using date::hh_mm_ss;
+}
+#define contant_offset stratus_cron_contant_offset
+#include <date/ptz.h>
+#undef contant_offset
+
 #include <algorithm>
 #include <charconv>
 #include <exception>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -144,7 +159,10 @@ std::string ParseItem(std::string_view item, const FieldSpec& spec, std::vector<
       hi = lo;
     } else {
       if (std::string why = ParseValue(base.substr(0, dash), spec, lo); !why.empty()) return why;
-      if (std::string why = ParseValue(base.substr(dash + 1), spec, hi); !why.empty()) return why;
+      std::string_view end = base.substr(dash + 1);
+      if (std::string why = ParseValue(end, spec, hi); !why.empty()) return why;
+      // SUN ends a range as 7 does ("FRI-SUN"); the number 0 does not.
+      if (spec.max == 7 && hi == 0 && lo > 0 && !(end[0] >= '0' && end[0] <= '9')) hi = 7;
       if (lo > hi) return std::string(spec.name) + ": the range " + Quote(base) + " runs backwards";
     }
   }
@@ -166,6 +184,47 @@ std::string ParseField(std::string_view text, const FieldSpec& spec, std::vector
 
 bool IsSpace(char c) {
   return c == ' ' || c == '\t';
+}
+
+// After the last transition a TZif file lists (2037 in Debian's tzdata), the file's footer, a
+// POSIX TZ rule such as "EST5EDT,M3.2.0,M11.1.0", says how the zone goes on; date/tz reading the
+// OS database keeps the last offset forever instead. The rule of each zone with daylight saving
+// is read once, from the file, and evaluated by date's ptz.h.
+const Posix::time_zone* FooterRule(const date::time_zone& zone) {
+  static std::mutex mu;
+  static std::map<const date::time_zone*, std::optional<Posix::time_zone>> rules;
+  std::lock_guard lock(mu);
+  auto [it, inserted] = rules.try_emplace(&zone);
+  if (inserted) {
+    std::ifstream in("/usr/share/zoneinfo/" + std::string(zone.name()), std::ios::binary);
+    std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // TZif version 2 or later; the footer is the text between the last two newlines.
+    bool v2 = file.size() > 44 && file.compare(0, 4, "TZif") == 0 && file[4] >= '2' && file.back() == '\n';
+    size_t open = v2 ? file.rfind('\n', file.size() - 2) : std::string::npos;
+    if (open != std::string::npos) {
+      std::string footer = file.substr(open + 1, file.size() - open - 2);
+      if (footer.find(',') != std::string::npos) {  // without a rule the last offset is right
+        try {
+          it->second.emplace(footer);
+        } catch (const std::exception&) {
+          // A rule ptz.h cannot read: keep date/tz's answer.
+        }
+      }
+    }
+  }
+  return it->second ? &*it->second : nullptr;
+}
+
+// The span of constant offset around `t`: date/tz's, or past the zone's last listed
+// transition, its footer rule's.
+date::sys_info SpanAt(const date::time_zone& zone, sys_seconds t) {
+  date::sys_info span = zone.get_info(t);
+  if (span.end <= kLatest) return span;
+  const Posix::time_zone* rule = FooterRule(zone);
+  if (rule == nullptr) return span;
+  date::sys_info next = rule->get_info(t);
+  next.begin = std::max(next.begin, span.begin);
+  return next;
 }
 
 }  // namespace
@@ -271,7 +330,7 @@ std::optional<sys_seconds> Schedule::NextAfter(sys_seconds after, const date::ti
   const sys_seconds horizon = std::min(after + kCycle + days{2}, kLatest);
   sys_seconds t = after + seconds{1};
   while (t < horizon) {
-    date::sys_info span = zone.get_info(t);
+    date::sys_info span = SpanAt(zone, t);
     sys_seconds end = std::min(span.end, horizon);
     auto from = date::ceil<minutes>(t.time_since_epoch() + span.offset);
     auto until = end.time_since_epoch() + span.offset;

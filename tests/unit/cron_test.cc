@@ -110,6 +110,7 @@ TEST(CronParse, RejectsWhatIsNotANumberOrName) {
 TEST(CronParse, RejectsBackwardRanges) {
   EXPECT_EQ(Schedule::Explain("5-1 * * * *"), "minute: the range \"5-1\" runs backwards");
   EXPECT_EQ(Schedule::Explain("* * * * FRI-MON"), "day of the week: the range \"FRI-MON\" runs backwards");
+  EXPECT_EQ(Schedule::Explain("* * * * 6-1"), "day of the week: the range \"6-1\" runs backwards");
   EXPECT_EQ(Schedule::Explain("* * * DEC-JAN *"), "month: the range \"DEC-JAN\" runs backwards");
 }
 
@@ -171,6 +172,11 @@ TEST(CronNext, SevenIsSunday) {
             Fires("0 0 * * SUN", "UTC", "2026-12-01T00:00:00Z", 2));
   EXPECT_EQ(Fires("0 0 * * 5-7", "UTC", "2026-12-01T00:00:00Z", 4),
             (V{"2026-12-04T00:00:00Z", "2026-12-05T00:00:00Z", "2026-12-06T00:00:00Z", "2026-12-11T00:00:00Z"}));
+  EXPECT_EQ(Fires("0 0 * * FRI-SUN", "UTC", "2026-12-01T00:00:00Z", 4),
+            Fires("0 0 * * 5-7", "UTC", "2026-12-01T00:00:00Z", 4));
+  EXPECT_EQ(Fires("0 0 * * SUN-SUN", "UTC", "2026-12-01T00:00:00Z", 2),
+            (V{"2026-12-06T00:00:00Z", "2026-12-13T00:00:00Z"}));
+  EXPECT_EQ(Schedule::Explain("0 0 * * FRI-0"), "day of the week: the range \"FRI-0\" runs backwards");
 }
 
 TEST(CronNext, DayOfMonthOrDayOfWeekWhenBothRestricted) {
@@ -264,6 +270,34 @@ TEST(CronDst, LordHoweHalfHourChanges) {
   EXPECT_EQ(Fires("*/15 1 * * *", "Australia/Lord_Howe", "2026-04-04T13:00:00Z", 7),
             (V{"2026-04-04T14:00:00Z", "2026-04-04T14:15:00Z", "2026-04-04T14:30:00Z", "2026-04-04T14:45:00Z",
                "2026-04-04T15:00:00Z", "2026-04-04T15:15:00Z", "2026-04-05T14:30:00Z"}));
+}
+
+TEST(CronDst, MidnightChangesAndSkippedDays) {
+  // Havana springs forward at midnight: 2026-03-08 00:00 CST does not exist.
+  EXPECT_EQ(Fires("0 0 * * *", "America/Havana", "2026-03-07T00:00:00Z", 3),
+            (V{"2026-03-07T05:00:00Z", "2026-03-09T04:00:00Z", "2026-03-10T04:00:00Z"}));
+  // Apia moved across the date line: 2011-12-29 was followed by 2011-12-31.
+  EXPECT_EQ(Fires("0 12 30 12 *", "Pacific/Apia", "2011-12-01T00:00:00Z", 1), V{"2012-12-29T22:00:00Z"});
+  EXPECT_EQ(Fires("0 12 * * *", "Pacific/Apia", "2011-12-29T00:00:00Z", 2),
+            (V{"2011-12-29T22:00:00Z", "2011-12-30T22:00:00Z"}));
+}
+
+TEST(CronDst, RulesGoOnPastTheLastListedTransition) {
+  // tzdata lists New York's changes up to 2037; its rule (EST5EDT,M3.2.0,M11.1.0) says what
+  // follows: EDT from 2040-03-11 to 2040-11-04.
+  EXPECT_EQ(Fires("0 12 * * *", "America/New_York", "2040-07-01T00:00:00Z", 1), V{"2040-07-01T16:00:00Z"});
+  EXPECT_EQ(Fires("0 12 * * *", "America/New_York", "2040-12-01T00:00:00Z", 1), V{"2040-12-01T17:00:00Z"});
+  EXPECT_EQ(Fires("30 2 * * *", "America/New_York", "2040-03-10T00:00:00Z", 2),
+            (V{"2040-03-10T07:30:00Z", "2040-03-12T06:30:00Z"}));
+  EXPECT_EQ(Fires("30 1 * * *", "America/New_York", "2040-11-03T12:00:00Z", 2),
+            (V{"2040-11-04T05:30:00Z", "2040-11-04T06:30:00Z"}));
+  // Southern hemisphere, 30-minute change: Lord Howe is on +11 in January 2050.
+  EXPECT_EQ(Fires("0 12 * * *", "Australia/Lord_Howe", "2050-01-10T00:00:00Z", 1), V{"2050-01-10T01:00:00Z"});
+  EXPECT_EQ(Fires("0 12 * * *", "Australia/Lord_Howe", "2050-07-10T00:00:00Z", 1), V{"2050-07-10T01:30:00Z"});
+  // A zone whose rule has no daylight saving keeps its offset.
+  EXPECT_EQ(Fires("0 9 * * *", "Asia/Kolkata", "2060-06-01T00:00:00Z", 1), V{"2060-06-01T03:30:00Z"});
+  // The last year the search accepts.
+  EXPECT_EQ(Fires("0 12 * * *", "America/New_York", "9999-07-01T00:00:00Z", 1), V{"9999-07-01T16:00:00Z"});
 }
 
 TEST(CronDst, ZoneWithoutDaylightSaving) {
