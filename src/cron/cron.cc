@@ -7,7 +7,7 @@
 // that includes it renames it, so two copies never meet at link time. It also names hh_mm_ss
 // unqualified once (time_zone::name), which C++20's std::chrono::hh_mm_ss makes ambiguous; the
 // using-declaration below is found first.
-namespace Posix {
+namespace Posix {  // NOLINT(readability-identifier-naming): ptz.h's namespace
 using date::hh_mm_ss;
 }
 #define contant_offset stratus_cron_contant_offset
