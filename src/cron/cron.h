@@ -55,7 +55,9 @@ class Schedule {
   std::bitset<7> days_of_week_;    // 0 = Sunday
   bool day_of_month_restricted_ = false;
   bool day_of_week_restricted_ = false;
-  bool ever_fires_ = true;  // false when no selected month has a selected day ("0 0 30 2 *")
+  // False for a default-constructed Schedule and when no selected month has a selected day
+  // ("0 0 30 2 *").
+  bool ever_fires_ = false;
 };
 
 // A tz database zone by name ("Europe/Berlin") from the system's tzdata; "" and "utc" (any

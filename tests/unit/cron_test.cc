@@ -213,6 +213,8 @@ TEST(CronNext, NeverFiringSchedules) {
     ASSERT_TRUE(s.ok()) << never;
     EXPECT_EQ(s->NextAfter(Utc("2026-01-01T00:00:00Z"), *utc), std::nullopt) << never;
   }
+  // A default-constructed Schedule (no fields) never fires either.
+  EXPECT_EQ(Schedule{}.NextAfter(Utc("2026-01-01T00:00:00Z"), *utc), std::nullopt);
   // With both day fields restricted either may match: Mondays in February.
   EXPECT_EQ(Fires("0 0 30 2 MON", "UTC", "2026-01-01T00:00:00Z", 2),
             (V{"2026-02-02T00:00:00Z", "2026-02-09T00:00:00Z"}));
