@@ -18,8 +18,8 @@ class time_zone;
 namespace stratus::cron {
 
 // A parsed five-field schedule: minute hour day-of-month month day-of-week. Lists, ranges,
-// steps, month and day names; day-of-month and day-of-week combine as cron combines them
-// (either matches when both are restricted).
+// steps, month and day names; day-of-month and day-of-week combine as crontab(5) combines them
+// (either matches when both are restricted, that is neither contains '*').
 class Schedule {
  public:
   // INVALID_ARGUMENT with the text Cloud Scheduler answers for a bad schedule ("Schedule or
@@ -33,8 +33,10 @@ class Schedule {
   static constexpr size_t kMaxLength = 500;
 
   // The first fire time strictly after `after`, with the fields read as wall-clock time in
-  // `zone`. Daylight-saving gaps and repeats follow docs/scheduler.md. nullopt when the
-  // schedule never fires (for example "0 0 30 2 *").
+  // `zone`: the first instant at which the zone's clock shows a matching minute, so a time a
+  // forward change skips never fires and one a backward change repeats fires at each
+  // occurrence (docs/scheduler.md). nullopt when the schedule never fires (for example
+  // "0 0 30 2 *") and for `after` outside years 1-9999. Thread-safe; microseconds per call.
   std::optional<std::chrono::sys_seconds> NextAfter(std::chrono::sys_seconds after, const date::time_zone& zone) const;
 
   const std::string& text() const { return text_; }
