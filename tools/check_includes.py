@@ -20,13 +20,15 @@ LAYERS = {
     "auth": ["common"],
     "kv": ["common"],
     "model": ["common"],  # queues, tasks, resource names, the storage codec
+    "cron": ["common"],  # unix-cron schedules and tz database zones (date/tz)
     "store": ["model", "common"],  # the Store interface's helpers
     "store/sqlite": ["store", "model", "common"],
     "tasks": ["store", "model", "common"],  # the service, the REST codec, validation
     "tasks/engine": ["tasks", "store", "model", "auth", "http", "common"],
-    "api": ["tasks/engine", "tasks", "store", "model", "kv", "auth", "http", "common"],
+    "api": ["tasks/engine", "tasks", "store", "model", "cron", "kv", "auth", "http", "common"],
     "sdk": ["http", "common"],  # installed alone with http and common
-    "cli": ["api", "sdk", "tasks/engine", "tasks", "store/sqlite", "store", "model", "kv", "auth", "http", "common"],
+    "cli": ["api", "sdk", "tasks/engine", "tasks", "store/sqlite", "store", "model", "cron", "kv", "auth", "http",
+            "common"],
 }
 
 # Public headers (include/stratus/...) and the layer each belongs to.
