@@ -117,6 +117,13 @@ TEST_F(MetricsTest, FamiliesLabelsAndCountsAfterRealTraffic) {
   CreateQueue(kOk, json::object());
   CreateQueue(kFail, {{"maxAttempts", 2}, {"minBackoff", "0.1s"}, {"maxBackoff", "0.1s"}});
   const auto before = Samples(Scrape());
+  // A new queue's counters are there at 0, so its first failure and dead letter count in rate().
+  for (const char* name : {"stratus_tasks_created_total", "stratus_tasks_succeeded_total",
+                           "stratus_tasks_dead_lettered_total", "stratus_tasks_retried_total"}) {
+    EXPECT_EQ(before.count(name + Q(kFail)), 1u) << name;
+    EXPECT_EQ(At(before, name + Q(kFail)), 0) << name;
+  }
+  EXPECT_EQ(before.count("stratus_task_attempts_failed_total{queue=\"" + kFail + "\",class=\"5xx\"}"), 1u);
 
   for (int i = 0; i < 3; ++i) CreateTask(kOk, target.url() + "/ok");
   CreateTask(kFail, target.url() + "/fail");

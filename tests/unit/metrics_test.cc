@@ -80,6 +80,22 @@ TEST(EngineMetricsTest, CountersPastAMillionStayExact) {
       << text;
 }
 
+TEST(EngineMetricsTest, AQueueStartsWithItsCountersAtZero) {
+  Metrics m;
+  m.Count("stratus_tasks_dead_lettered_total", "q", {}, 2);
+  m.AddQueue("q");  // keeps what was counted
+  m.AddQueue("q2");
+  std::string text = m.Render();
+  EXPECT_EQ(Sample(text, "stratus_tasks_dead_lettered_total{queue=\"q\"}"), 2) << text;
+  EXPECT_EQ(Sample(text, "stratus_tasks_dead_lettered_total{queue=\"q2\"}"), 0) << text;
+  EXPECT_EQ(Sample(text, "stratus_tasks_created_total{queue=\"q2\"}"), 0) << text;
+  for (const char* c : {"3xx", "4xx", "5xx", "timeout", "connection"}) {
+    EXPECT_EQ(Sample(text, std::string("stratus_task_attempts_failed_total{queue=\"q2\",class=\"") + c + "\"}"), 0)
+        << c;
+  }
+  EXPECT_EQ(Occurrences(text, "# TYPE stratus_task_attempts_failed_total "), 1u);
+}
+
 TEST(EngineMetricsTest, OneHelpAndTypePerFamilyAndSourcesAppended) {
   Metrics m;
   m.Count("stratus_tasks_created_total", "q1");

@@ -32,6 +32,18 @@ void Metrics::Count(const std::string& name, const std::string& queue, const std
   counters_[name][{queue, label}] += value;
 }
 
+void Metrics::AddQueue(const std::string& queue) {
+  std::lock_guard lock(mu_);
+  for (const char* name :
+       {"stratus_tasks_created_total", "stratus_tasks_dispatched_total", "stratus_tasks_succeeded_total",
+        "stratus_tasks_retried_total", "stratus_task_attempt_errors_total", "stratus_tasks_dead_lettered_total"}) {
+    counters_[name].try_emplace({queue, ""}, 0);
+  }
+  for (const char* failure : {"3xx", "4xx", "5xx", "timeout", "connection"}) {
+    counters_["stratus_task_attempts_failed_total"].try_emplace({queue, failure}, 0);
+  }
+}
+
 void Metrics::Observe(const std::string& name, const std::string& queue, double seconds) {
   metrics::Histogram* h;
   {

@@ -20,6 +20,9 @@ class Metrics {
   void Count(const std::string& name, const std::string& queue, const std::string& label = {}, double value = 1);
   // Histograms use metrics::kSecondsBuckets; the lookup is under the mutex, the update is not.
   void Observe(const std::string& name, const std::string& queue, double seconds);
+  // Puts the queue's counters at 0 (each failure class included), so its first failure or
+  // dead letter shows in increase() and rate() and a panel reads 0 rather than no data.
+  void AddQueue(const std::string& queue);
 
   struct Gauge {
     std::string name;
