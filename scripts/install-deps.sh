@@ -15,6 +15,7 @@ PKGS=(
   python3 python3-matplotlib
   redis-tools wrk nginx-light
   libhowardhinnant-date-dev python3-croniter prometheus tmux
+  python3-yaml
 )
 
 missing=()

@@ -14,6 +14,7 @@
 #include "api/audit.h"
 #include "api/cloudtasks/routes.h"
 #include "api/redis/service.h"
+#include "api/request_metrics.h"
 #include "api/stratus/routes.h"
 #include "auth/oidc.h"
 #include "cli/data_dir_lock.h"
@@ -69,6 +70,7 @@ struct ServeApp::State {
   http::Router router;
   std::unique_ptr<http::Server> server;
   Metrics metrics;
+  std::shared_ptr<api::RequestMetrics> request_metrics;  // shared with the server's observe hook
   std::unique_ptr<auth::OidcSigner> oidc;
   std::unique_ptr<Dispatcher> dispatcher;           // after loops: its connections die before their loops
   std::unique_ptr<api::redis::RedisService> redis;  // the Upstash Redis REST listener
@@ -190,8 +192,10 @@ Status ServeApp::Start() {
   access.guard.hosts = api::MakeHostPolicy(host, SplitCommas(options_.allowed_hosts));
   access.router = &st->router;
   access.audit = std::move(audit);
-  st->server =
-      std::make_unique<http::Server>(*st->loops, st->router, api::CloudTasksHooks(std::move(access)), server_options);
+  st->request_metrics = std::make_shared<api::RequestMetrics>(&st->metrics);
+  http::ServerHooks hooks = api::CloudTasksHooks(std::move(access));
+  api::MeterRequests(hooks, st->request_metrics);
+  st->server = std::make_unique<http::Server>(*st->loops, st->router, std::move(hooks), server_options);
   STRATUS_RETURN_IF_ERROR(st->server->Start());
 
   // Push delivery: the OIDC issuer defaults to this server's own URL, known once bound.
@@ -216,6 +220,8 @@ Status ServeApp::Start() {
   STRATUS_RETURN_IF_ERROR(api::RegisterStratusRoutes(st->router, *st->service));
   STRATUS_RETURN_IF_ERROR(api::RegisterOidcRoutes(st->router, *st->oidc, oidc_options.issuer));
   STRATUS_RETURN_IF_ERROR(api::RegisterMetricsRoute(st->router, st->metrics));
+  st->metrics.AddSource([m = st->request_metrics](std::string* out) { m->AppendMetrics(out); });
+  st->metrics.AddSource([store = st->store.get()](std::string* out) { store->AppendMetrics(out); });
   STRATUS_RETURN_IF_ERROR(st->dispatcher->Start());
   if (options_.redis_listen != "off") {
     api::redis::RedisServiceOptions ro;
@@ -238,10 +244,14 @@ Status ServeApp::Start() {
     ro.script_timeout_ms = options_.redis_script_timeout_ms;
     ro.script_max_time_ms = options_.redis_script_max_time_ms;
     ro.script_memory_bytes = options_.redis_script_memory_bytes;
+    ro.metrics = std::make_shared<api::redis::RedisMetrics>();
+    st->metrics.AddSource([m = ro.metrics](std::string* out) { m->AppendMetrics(out); });
     st->redis = std::make_unique<api::redis::RedisService>(st->clock, *st->loops);
     Status rs = st->redis->Start(ro);
     if (!rs.ok()) return Status(rs.code(), "Redis REST API: " + rs.message());
   }
+  // Every route is in: the request metrics take the table (read without a lock from now on).
+  st->request_metrics->AddRoutes(st->router);
   st->loops->Start();
   state_ = std::move(st);
   return Status::Ok();

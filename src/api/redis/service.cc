@@ -34,6 +34,7 @@ struct RedisService::State {
   bool token_generated = false;
   std::unique_ptr<kv::Engine> engine;
   std::unique_ptr<kv::Backend> backend;
+  std::unique_ptr<kv::Backend> metered;  // over `backend`, when counting commands
   http::Router router;
   std::unique_ptr<http::Server> server;
 };
@@ -98,7 +99,8 @@ Status RedisService::Start(const RedisServiceOptions& options) {
   }
 
   UpstashTokens tokens{st->token, options.readonly_token};
-  STRATUS_RETURN_IF_ERROR(RegisterUpstashRoutes(st->router, *st->backend, tokens));
+  if (options.metrics) st->metered = std::make_unique<MeteredBackend>(*st->backend, options.metrics);
+  STRATUS_RETURN_IF_ERROR(RegisterUpstashRoutes(st->router, st->metered ? *st->metered : *st->backend, tokens));
   http::ServerOptions so;
   so.host = options.host;
   so.port = options.port;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "api/redis/metrics.h"
 #include "common/clock.h"
 #include "http/event_loops.h"
 #include "http/tls.h"
@@ -33,6 +34,7 @@ struct RedisServiceOptions {
   int script_timeout_ms = 5000;
   int script_max_time_ms = 0;
   size_t script_memory_bytes = 64 * 1024 * 1024;
+  std::shared_ptr<RedisMetrics> metrics;  // counts every command run; null: none
 };
 
 class RedisService {

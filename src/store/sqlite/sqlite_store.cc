@@ -1,5 +1,7 @@
 #include "store/sqlite/sqlite_store.h"
 
+#include <array>
+#include <chrono>
 #include <filesystem>
 
 #include "common/thread_name.h"
@@ -16,6 +18,8 @@ using sqlite::DecodeQueue;
 using sqlite::SplitTaskName;
 
 constexpr size_t kMaxBatch = 2048;
+// Writes per group commit: powers of two up to kMaxBatch.
+constexpr std::array<double, 12> kBatchBuckets = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048};
 constexpr Micros kGcInterval = 60LL * kMicrosPerSecond;
 constexpr int kCheckpointPages = 1000;  // SQLite's own automatic threshold (4 MB of WAL)
 
@@ -119,7 +123,11 @@ StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path
 
 SqliteStore::SqliteStore(std::string path, StoreOptions options, std::unique_ptr<sqlite::Db> writer,
                          std::unique_ptr<sqlite::Checkpointer> checkpointer)
-    : path_(std::move(path)), options_(options), writer_db_(std::move(writer)), checkpointer_(std::move(checkpointer)) {
+    : path_(std::move(path)),
+      options_(options),
+      writer_db_(std::move(writer)),
+      checkpointer_(std::move(checkpointer)),
+      commit_writes_(kBatchBuckets) {
   writer_ = std::make_unique<sqlite::Writer>(*writer_db_, options_);
   writer_thread_ = std::thread([this] {
     NameThisThread("sqlite-writer");
@@ -176,6 +184,7 @@ void SqliteStore::WriterLoop() {
 void SqliteStore::RunBatch(std::vector<Pending>& batch) {
   std::vector<StatusOr<WriteResult>> results;
   results.reserve(batch.size());
+  const auto began = std::chrono::steady_clock::now();
   Status st = writer_db_->Exec("BEGIN IMMEDIATE");
   if (st.ok()) {
     for (auto& p : batch) {
@@ -195,6 +204,7 @@ void SqliteStore::RunBatch(std::vector<Pending>& batch) {
   if (!st.ok()) {
     writer_db_->Exec("ROLLBACK").IgnoreError();
     writer_->Forget();
+    commit_failures_.fetch_add(1, std::memory_order_relaxed);
     {
       std::lock_guard lock(health_mu_);
       last_commit_error_ = st;
@@ -207,6 +217,8 @@ void SqliteStore::RunBatch(std::vector<Pending>& batch) {
     last_commit_error_ = Status::Ok();
   }
   commits_.fetch_add(1);
+  commit_seconds_.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
+  commit_writes_.Observe(static_cast<double>(batch.size()));
   for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
 }
 
@@ -426,6 +438,18 @@ StatusOr<DeadLetter> SqliteStore::GetDeadLetter(const std::string& name) {
   if (!row.ok()) return row.status();
   if (!*row) return StoreError(StoreReason::kDeadLetterMissing);
   return DeadLetterFromRow(*s);
+}
+
+void SqliteStore::AppendMetrics(std::string* out) const {
+  metrics::AppendFamily(out, "stratus_store_commit_duration_seconds", "histogram",
+                        "SQLite group commits: BEGIN to COMMIT (the fsync included) of one batch of writes");
+  metrics::AppendHistogram(out, "stratus_store_commit_duration_seconds", "", commit_seconds_);
+  metrics::AppendFamily(out, "stratus_store_commit_writes", "histogram", "Writes per SQLite group commit");
+  metrics::AppendHistogram(out, "stratus_store_commit_writes", "", commit_writes_);
+  metrics::AppendFamily(out, "stratus_store_commit_failures_total", "counter",
+                        "Group commits that failed and were rolled back (every write in them answered an error)");
+  metrics::AppendSample(out, "stratus_store_commit_failures_total", "",
+                        static_cast<double>(commit_failures_.load(std::memory_order_relaxed)));
 }
 
 }  // namespace stratus

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/metrics.h"
 #include "store/sqlite/checkpointer.h"
 #include "store/sqlite/db.h"
 #include "store/sqlite/writer.h"
@@ -52,6 +53,9 @@ class SqliteStore final : public Store {
 
   // Commits performed so far (for tests and metrics: fewer commits than writes = group commit).
   uint64_t commits() const { return commits_.load(); }
+  // The writer's families for /metrics: each group commit's time (BEGIN to COMMIT) and
+  // writes, and the batches that failed.
+  void AppendMetrics(std::string* out) const;
 
  private:
   struct Pending {
@@ -82,6 +86,9 @@ class SqliteStore final : public Store {
   bool closing_ = false;
   std::thread writer_thread_;
   std::atomic<uint64_t> commits_{0};
+  metrics::Histogram commit_seconds_;
+  metrics::Histogram commit_writes_;
+  std::atomic<uint64_t> commit_failures_{0};
   Micros last_gc_ = 0;
 
   std::mutex health_mu_;

@@ -44,16 +44,19 @@ std::shared_ptr<QueueRunner> Dispatcher::Find(const std::string& queue) {
 
 void Dispatcher::QueueChanged(const Queue& queue) {
   std::shared_ptr<QueueRunner> runner;
+  bool added = false;
   {
     std::lock_guard lock(mu_);
     auto& slot = runners_[queue.name];
     if (!slot) {
+      added = true;
       // Queues are spread over the loops; each queue stays on the loop it was given.
       size_t i = next_loop_++ % loops_.size();
       slot = std::make_shared<QueueRunner>(*this, loops_.Loop(i), *senders_[i], queue);
     }
     runner = slot;
   }
+  if (added) metrics_.AddQueue(queue.name);
   runner->PostConfigure(queue);
 }
 

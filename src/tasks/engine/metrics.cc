@@ -1,23 +1,7 @@
 #include "tasks/engine/metrics.h"
 
-#include <sstream>
-
 namespace stratus {
 namespace {
-
-// Label values are queue names and fixed words; escape the three characters the format reserves.
-std::string Escape(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out;
-}
 
 const std::map<std::string, std::string> kHelp = {
     {"stratus_tasks_created_total", "Tasks created"},
@@ -29,14 +13,16 @@ const std::map<std::string, std::string> kHelp = {
     {"stratus_tasks_dead_lettered_total", "Tasks moved to the dead letters"},
     {"stratus_dispatch_lateness_seconds", "Attempt start minus scheduleTime"},
     {"stratus_attempt_duration_seconds", "Time from sending a task to its response"},
+    {"stratus_task_create_duration_seconds",
+     "CreateTask requests answered OK, from the request read to the reply (the task durable)"},
     {"stratus_queue_depth", "Tasks in the queue, in flight included"},
     {"stratus_queue_in_flight", "Attempts in flight"},
     {"stratus_queue_oldest_task_age_seconds", "Time since the earliest scheduleTime among due tasks"},
 };
 
-std::string Help(const std::string& name, const char* type) {
+void Family(std::string* out, const std::string& name, const char* type) {
   auto it = kHelp.find(name);
-  return "# HELP " + name + " " + (it == kHelp.end() ? name : it->second) + "\n# TYPE " + name + " " + type + "\n";
+  metrics::AppendFamily(out, name, type, it == kHelp.end() ? name : it->second);
 }
 
 }  // namespace
@@ -46,14 +32,27 @@ void Metrics::Count(const std::string& name, const std::string& queue, const std
   counters_[name][{queue, label}] += value;
 }
 
-void Metrics::Observe(const std::string& name, const std::string& queue, double seconds) {
+void Metrics::AddQueue(const std::string& queue) {
   std::lock_guard lock(mu_);
-  Histogram& h = histograms_[name][queue];
-  for (size_t i = 0; i < kBuckets.size(); ++i) {
-    if (seconds <= kBuckets[i]) ++h.buckets[i];
+  for (const char* name :
+       {"stratus_tasks_created_total", "stratus_tasks_dispatched_total", "stratus_tasks_succeeded_total",
+        "stratus_tasks_retried_total", "stratus_task_attempt_errors_total", "stratus_tasks_dead_lettered_total"}) {
+    counters_[name].try_emplace({queue, ""}, 0);
   }
-  ++h.count;
-  h.sum += seconds;
+  for (const char* failure : {"3xx", "4xx", "5xx", "timeout", "connection"}) {
+    counters_["stratus_task_attempts_failed_total"].try_emplace({queue, failure}, 0);
+  }
+}
+
+void Metrics::Observe(const std::string& name, const std::string& queue, double seconds) {
+  metrics::Histogram* h;
+  {
+    std::lock_guard lock(mu_);
+    auto& slot = histograms_[name][queue];
+    if (!slot) slot = std::make_unique<metrics::Histogram>();
+    h = slot.get();
+  }
+  h->Observe(seconds);
 }
 
 void Metrics::SetGaugeSource(std::function<void(std::vector<Gauge>*)> source) {
@@ -61,31 +60,30 @@ void Metrics::SetGaugeSource(std::function<void(std::vector<Gauge>*)> source) {
   gauges_ = std::move(source);
 }
 
+void Metrics::AddSource(std::function<void(std::string*)> source) {
+  std::lock_guard lock(mu_);
+  sources_.push_back(std::move(source));
+}
+
 std::string Metrics::Render() const {
-  std::ostringstream out;
+  std::string out;
   std::function<void(std::vector<Gauge>*)> gauges;
+  std::vector<std::function<void(std::string*)>> sources;
   {
     std::lock_guard lock(mu_);
     gauges = gauges_;
+    sources = sources_;
     for (const auto& [name, series] : counters_) {
-      out << Help(name, "counter");
+      Family(&out, name, "counter");
       for (const auto& [key, v] : series) {
-        out << name << "{queue=\"" << Escape(key.first) << "\"";
-        if (!key.second.empty()) out << ",class=\"" << Escape(key.second) << "\"";
-        out << "} " << v << "\n";
+        std::string labels = metrics::Label("queue", key.first);
+        if (!key.second.empty()) labels += "," + metrics::Label("class", key.second);
+        metrics::AppendSample(&out, name, labels, v);
       }
     }
     for (const auto& [name, series] : histograms_) {
-      out << Help(name, "histogram");
-      for (const auto& [queue, h] : series) {
-        std::string q = Escape(queue);
-        for (size_t i = 0; i < kBuckets.size(); ++i) {
-          out << name << "_bucket{queue=\"" << q << "\",le=\"" << kBuckets[i] << "\"} " << h.buckets[i] << "\n";
-        }
-        out << name << "_bucket{queue=\"" << q << "\",le=\"+Inf\"} " << h.count << "\n";
-        out << name << "_sum{queue=\"" << q << "\"} " << h.sum << "\n";
-        out << name << "_count{queue=\"" << q << "\"} " << h.count << "\n";
-      }
+      Family(&out, name, "histogram");
+      for (const auto& [queue, h] : series) metrics::AppendHistogram(&out, name, metrics::Label("queue", queue), *h);
     }
   }
   if (gauges) {
@@ -94,11 +92,12 @@ std::string Metrics::Render() const {
     std::map<std::string, std::vector<const Gauge*>> by_name;
     for (const auto& g : values) by_name[g.name].push_back(&g);
     for (const auto& [name, list] : by_name) {
-      out << Help(name, "gauge");
-      for (const Gauge* g : list) out << name << "{queue=\"" << Escape(g->queue) << "\"} " << g->value << "\n";
+      Family(&out, name, "gauge");
+      for (const Gauge* g : list) metrics::AppendSample(&out, name, metrics::Label("queue", g->queue), g->value);
     }
   }
-  return out.str();
+  for (const auto& source : sources) source(&out);
+  return out;
 }
 
 }  // namespace stratus

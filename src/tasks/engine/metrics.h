@@ -1,20 +1,28 @@
 // Prometheus text-format metrics: counters and histograms by queue, plus gauges read at
-// scrape time from the live runners.
+// scrape time from the live runners, plus the families other parts of the server render
+// (API requests, store commits, Redis commands) through AddSource.
 #pragma once
 
-#include <array>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include "common/metrics.h"
 
 namespace stratus {
 
 class Metrics {
  public:
+  // Cost: one mutex and a map lookup by (family, queue) each (Count builds its key pair).
   void Count(const std::string& name, const std::string& queue, const std::string& label = {}, double value = 1);
+  // Histograms use metrics::kSecondsBuckets; the lookup is under the mutex, the update is not.
   void Observe(const std::string& name, const std::string& queue, double seconds);
+  // Puts the queue's counters at 0 (each failure class included), so its first failure or
+  // dead letter shows in increase() and rate() and a panel reads 0 rather than no data.
+  void AddQueue(const std::string& queue);
 
   struct Gauge {
     std::string name;
@@ -23,21 +31,19 @@ class Metrics {
   };
   // Called on every scrape to append the current gauges.
   void SetGaugeSource(std::function<void(std::vector<Gauge>*)> source);
+  // Appends whole families (HELP/TYPE included) on every scrape, after the ones above. Each
+  // source owns its family names.
+  void AddSource(std::function<void(std::string*)> source);
 
   std::string Render() const;
 
  private:
-  static constexpr std::array<double, 16> kBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                                      0.5,   1,      2.5,   5,    10,    30,   60,  300};
-  struct Histogram {
-    std::array<uint64_t, kBuckets.size()> buckets{};
-    uint64_t count = 0;
-    double sum = 0;
-  };
   mutable std::mutex mu_;
   std::map<std::string, std::map<std::pair<std::string, std::string>, double>> counters_;
-  std::map<std::string, std::map<std::string, Histogram>> histograms_;
+  // unique_ptr: a histogram's atomics do not move, and Observe updates it outside the lock.
+  std::map<std::string, std::map<std::string, std::unique_ptr<metrics::Histogram>>> histograms_;
   std::function<void(std::vector<Gauge>*)> gauges_;
+  std::vector<std::function<void(std::string*)>> sources_;
 };
 
 }  // namespace stratus
