@@ -2,6 +2,7 @@
 // and update masks.
 #include <gtest/gtest.h>
 
+#include "api/access.h"
 #include "common/time.h"
 #include "scheduler/codec.h"
 #include "scheduler/messages.h"
@@ -336,6 +337,18 @@ TEST(SchedulerMask, OidcAndOauthAreOneOf) {
   ASSERT_TRUE(ApplyJobMask(from, "httpTarget.oidcToken", &to).ok());
   EXPECT_TRUE(to.http_target.oidc_token);
   EXPECT_FALSE(to.http_target.oauth_token);
+}
+
+TEST(SchedulerAccess, JobChangesAreAuditedReadsAreNot) {
+  for (const char* p : {"cloudscheduler.jobs.create", "cloudscheduler.jobs.update", "cloudscheduler.jobs.delete",
+                        "cloudscheduler.jobs.pause", "cloudscheduler.jobs.resume", "cloudscheduler.jobs.run"}) {
+    EXPECT_TRUE(api::IsAudited(p)) << p;
+    EXPECT_FALSE(api::ScopeGrants(api::TokenScope::kReadOnly, p)) << p;
+  }
+  for (const char* p : {"cloudscheduler.jobs.get", "cloudscheduler.jobs.list"}) {
+    EXPECT_FALSE(api::IsAudited(p)) << p;
+    EXPECT_TRUE(api::ScopeGrants(api::TokenScope::kReadOnly, p)) << p;
+  }
 }
 
 }  // namespace
