@@ -47,8 +47,7 @@ start_server() {
   local log="$WORK/server.log"
   "$BIN" serve --listen 127.0.0.1:0 --data-dir "$DATA" --redis-listen off --api-token "$TOKEN" >"$log" 2>&1 &
   SERVER_PID=$!
-  local i
-  for i in $(seq 1 300); do
+  for _ in $(seq 1 300); do
     if grep -q '^stratus: ready$' "$log"; then
       PORT=$(sed -n 's#^stratus: Cloud Tasks v2 API on http://127\.0\.0\.1:\([0-9]*\).*#\1#p' "$log" | head -n1)
       [ -n "$PORT" ] && break
@@ -122,11 +121,11 @@ PY
 
 start_server
 export CLOUDSDK_AUTH_ACCESS_TOKEN=$TOKEN
-J="--location=$LOC --format=json"
+J=(--location="$LOC" --format=json)
 JOBNAME="projects/$PROJECT/locations/$LOC/jobs"
 
 # The CatchUp app's periodic jobs.
-gc "create renew-webhooks" "$WORK/c1.json" scheduler jobs create http renew-webhooks $J \
+gc "create renew-webhooks" "$WORK/c1.json" scheduler jobs create http renew-webhooks "${J[@]}" \
   --schedule="0 */6 * * *" --time-zone="Europe/Berlin" --uri="http://127.0.0.1:9/jobs/renew-webhooks" \
   --http-method=post --message-body='{"batch":100}' --headers="Content-Type=application/json,X-App=catchup" \
   --oidc-service-account-email="jobs@$PROJECT.iam.gserviceaccount.com" --oidc-token-audience="https://catchup" \
@@ -140,20 +139,20 @@ expect "create renew-webhooks: fields" "$WORK/c1.json" "name=$JOBNAME/renew-webh
   httpTarget.oidcToken.audience=https://catchup attemptDeadline=320s retryConfig.retryCount=3 \
   retryConfig.minBackoffDuration=10s retryConfig.maxBackoffDuration=300s retryConfig.maxDoublings=2 \
   "description=renew calendar webhooks"
-gc "create health-check" "$WORK/c2.json" scheduler jobs create http webhook-health $J \
+gc "create health-check" "$WORK/c2.json" scheduler jobs create http webhook-health "${J[@]}" \
   --schedule="*/15 * * * *" --uri="http://127.0.0.1:9/jobs/webhook-health" --http-method=get
 expect "create health-check: defaults" "$WORK/c2.json" httpTarget.httpMethod=GET attemptDeadline=180s \
   retryConfig.minBackoffDuration=5s retryConfig.maxBackoffDuration=3600s timeZone=Etc/UTC httpTarget.body=
 gc_fails "create a duplicate" "ALREADY_EXISTS: Job $JOBNAME/webhook-health already exists" \
-  scheduler jobs create http webhook-health --location=$LOC --schedule="* * * * *" --uri=http://127.0.0.1:9/x
+  scheduler jobs create http webhook-health --location="$LOC" --schedule="* * * * *" --uri=http://127.0.0.1:9/x
 gc_fails "create with a bad schedule" "INVALID_ARGUMENT" \
-  scheduler jobs create http bad --location=$LOC --schedule="61 * * * *" --uri=http://127.0.0.1:9/x
+  scheduler jobs create http bad --location="$LOC" --schedule="61 * * * *" --uri=http://127.0.0.1:9/x
 gc_fails "create with a bad time zone" "INVALID_ARGUMENT" \
-  scheduler jobs create http bad --location=$LOC --schedule="* * * * *" --time-zone=Mars/Base --uri=http://127.0.0.1:9/x
+  scheduler jobs create http bad --location="$LOC" --schedule="* * * * *" --time-zone=Mars/Base --uri=http://127.0.0.1:9/x
 gc_fails "create with a short attempt deadline" "INVALID_ARGUMENT: Job.attemptDeadline" \
-  scheduler jobs create http bad --location=$LOC --schedule="* * * * *" --attempt-deadline=5s --uri=http://127.0.0.1:9/x
+  scheduler jobs create http bad --location="$LOC" --schedule="* * * * *" --attempt-deadline=5s --uri=http://127.0.0.1:9/x
 
-gc "describe" "$WORK/d.json" scheduler jobs describe renew-webhooks $J
+gc "describe" "$WORK/d.json" scheduler jobs describe renew-webhooks "${J[@]}"
 expect "describe: the created job" "$WORK/d.json" "name=$JOBNAME/renew-webhooks" state=ENABLED \
   "schedule=0 */6 * * *"
 if python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if j.get("scheduleTime","") > j.get("userUpdateTime","") else 1)' "$WORK/d.json"; then
@@ -161,46 +160,46 @@ if python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if j.
 else
   fail "describe: scheduleTime is the next tick: $(cat "$WORK/d.json")"
 fi
-gc "list" "$WORK/l.json" scheduler jobs list $J
+gc "list" "$WORK/l.json" scheduler jobs list "${J[@]}"
 if python3 -c 'import json,sys; n=[j["name"].rsplit("/",1)[1] for j in json.load(open(sys.argv[1]))]; sys.exit(0 if n==["renew-webhooks","webhook-health"] else 1)' "$WORK/l.json"; then
   pass "list: both jobs"
 else
   fail "list: both jobs: $(cat "$WORK/l.json")"
 fi
 
-gc "update http" "$WORK/u.json" scheduler jobs update http webhook-health $J --schedule="*/30 * * * *" \
+gc "update http" "$WORK/u.json" scheduler jobs update http webhook-health "${J[@]}" --schedule="*/30 * * * *" \
   --update-headers=X-Check=deep --max-retry-attempts=2 --description="health, every half hour"
 expect "update http: changed fields" "$WORK/u.json" "schedule=*/30 * * * *" httpTarget.headers.X-Check=deep \
   retryConfig.retryCount=2 "description=health, every half hour" httpTarget.httpMethod=GET \
   httpTarget.uri=http://127.0.0.1:9/jobs/webhook-health
-gc "update http: clear the auth token" "$WORK/u2.json" scheduler jobs update http renew-webhooks $J --clear-auth-token
+gc "update http: clear the auth token" "$WORK/u2.json" scheduler jobs update http renew-webhooks "${J[@]}" --clear-auth-token
 expect "update http: token gone, rest kept" "$WORK/u2.json" httpTarget.oidcToken= retryConfig.retryCount=3 \
   httpTarget.body=eyJiYXRjaCI6MTAwfQ==
 
-gc "pause" "$WORK/p.out" scheduler jobs pause webhook-health --location=$LOC
-gc "describe paused" "$WORK/p.json" scheduler jobs describe webhook-health $J
+gc "pause" "$WORK/p.out" scheduler jobs pause webhook-health --location="$LOC"
+gc "describe paused" "$WORK/p.json" scheduler jobs describe webhook-health "${J[@]}"
 expect "pause: state PAUSED" "$WORK/p.json" state=PAUSED
-gc "resume" "$WORK/r.out" scheduler jobs resume webhook-health --location=$LOC
-gc "describe resumed" "$WORK/r.json" scheduler jobs describe webhook-health $J
+gc "resume" "$WORK/r.out" scheduler jobs resume webhook-health --location="$LOC"
+gc "describe resumed" "$WORK/r.json" scheduler jobs describe webhook-health "${J[@]}"
 expect "resume: state ENABLED" "$WORK/r.json" state=ENABLED
-gc "run" "$WORK/run.out" scheduler jobs run renew-webhooks --location=$LOC
-gc_fails "describe a missing job" "NOT_FOUND: Job not found" scheduler jobs describe nope --location=$LOC
-CLOUDSDK_AUTH_ACCESS_TOKEN=wrong gc_fails "a wrong token" "UNAUTHENTICATED" scheduler jobs list --location=$LOC
+gc "run" "$WORK/run.out" scheduler jobs run renew-webhooks --location="$LOC"
+gc_fails "describe a missing job" "NOT_FOUND: Job not found" scheduler jobs describe nope --location="$LOC"
+CLOUDSDK_AUTH_ACCESS_TOKEN=wrong gc_fails "a wrong token" "UNAUTHENTICATED" scheduler jobs list --location="$LOC"
 
 # A restart keeps the jobs, their state and their fields.
-gc "pause before the restart" "$WORK/p2.out" scheduler jobs pause webhook-health --location=$LOC
+gc "pause before the restart" "$WORK/p2.out" scheduler jobs pause webhook-health --location="$LOC"
 stop_server
 start_server
-gc "describe after the restart" "$WORK/after.json" scheduler jobs describe renew-webhooks $J
+gc "describe after the restart" "$WORK/after.json" scheduler jobs describe renew-webhooks "${J[@]}"
 expect "restart: fields kept" "$WORK/after.json" "schedule=0 */6 * * *" timeZone=Europe/Berlin \
   retryConfig.retryCount=3 "description=renew calendar webhooks" httpTarget.headers.X-App=catchup
-gc "describe paused after the restart" "$WORK/after2.json" scheduler jobs describe webhook-health $J
+gc "describe paused after the restart" "$WORK/after2.json" scheduler jobs describe webhook-health "${J[@]}"
 expect "restart: paused stays paused" "$WORK/after2.json" state=PAUSED
 
-gc "delete" "$WORK/del.out" scheduler jobs delete renew-webhooks --location=$LOC
-gc "delete the other" "$WORK/del2.out" scheduler jobs delete webhook-health --location=$LOC
-gc_fails "delete again" "NOT_FOUND" scheduler jobs delete renew-webhooks --location=$LOC
-gc "list after delete" "$WORK/l2.json" scheduler jobs list $J
+gc "delete" "$WORK/del.out" scheduler jobs delete renew-webhooks --location="$LOC"
+gc "delete the other" "$WORK/del2.out" scheduler jobs delete webhook-health --location="$LOC"
+gc_fails "delete again" "NOT_FOUND" scheduler jobs delete renew-webhooks --location="$LOC"
+gc "list after delete" "$WORK/l2.json" scheduler jobs list "${J[@]}"
 if [ "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$WORK/l2.json")" = 0 ]; then
   pass "list after delete: empty"
 else
