@@ -25,10 +25,11 @@ LAYERS = {
     "store/sqlite": ["store", "model", "common"],
     "tasks": ["store", "model", "common"],  # the service, the REST codec, validation
     "tasks/engine": ["tasks", "store", "model", "auth", "http", "common"],
-    "api": ["tasks/engine", "tasks", "store", "model", "cron", "kv", "auth", "http", "common"],
+    "scheduler": ["cron", "tasks", "store", "model", "http", "auth", "common"],  # Cloud Scheduler v1
+    "api": ["scheduler", "tasks/engine", "tasks", "store", "model", "cron", "kv", "auth", "http", "common"],
     "sdk": ["http", "common"],  # installed alone with http and common
-    "cli": ["api", "sdk", "tasks/engine", "tasks", "store/sqlite", "store", "model", "cron", "kv", "auth", "http",
-            "common"],
+    "cli": ["api", "scheduler", "sdk", "tasks/engine", "tasks", "store/sqlite", "store", "model", "cron", "kv", "auth",
+            "http", "common"],
 }
 
 # Public headers (include/stratus/...) and the layer each belongs to.

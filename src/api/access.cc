@@ -127,6 +127,7 @@ std::string ParamsResource(const std::map<std::string, std::string>& params, std
       out += "/queues/" + *q;
       if (const std::string* t = get("task"); t && with_task) out += "/tasks/" + *t;
     }
+    if (const std::string* j = get("job")) out += "/jobs/" + *j;  // Cloud Scheduler
   }
   return out;
 }
@@ -170,7 +171,7 @@ std::vector<std::string> NamedServiceAccounts(std::string_view permission, const
 // create, the new queue's name from the body.
 std::string AuditResource(const http::RequestContext& ctx, std::string_view permission) {
   std::string resource = ParamsResource(ctx.params, ctx.path, true);
-  if (permission == "cloudtasks.queues.create") {
+  if (permission == "cloudtasks.queues.create" || permission == "cloudscheduler.jobs.create") {
     auto json = ParseJsonBody(ctx.request.body());
     if (json.ok() && json->is_object()) {
       auto it = json->find("name");
@@ -432,7 +433,7 @@ bool ScopeGrants(TokenScope scope, std::string_view permission) {
 bool IsAudited(std::string_view permission) {
   if (permission.empty() || permission == "*") return false;
   bool subject = permission.rfind("cloudtasks.queues.", 0) == 0 || permission.rfind("stratus.queueConfigs.", 0) == 0 ||
-                 permission.rfind("stratus.deadLetters.", 0) == 0;
+                 permission.rfind("stratus.deadLetters.", 0) == 0 || permission.rfind("cloudscheduler.jobs.", 0) == 0;
   return subject && !ScopeGrants(TokenScope::kReadOnly, permission);
 }
 

@@ -23,7 +23,8 @@
 // 4. actAs: a task or queue naming an oidcToken/oauthToken service account the token may not
 //    sign as gets 403 (iam.serviceAccounts.actAs); so does a task for a queue whose httpTarget
 //    signs as one (checked by tasks.create through RequestContext::act_as).
-// 5. Audit: queue changes and dead-letter actions are written to the AuditLog (audit.h).
+// 5. Audit: queue changes, scheduler job changes and dead-letter actions are written to the
+//    AuditLog (audit.h).
 #pragma once
 
 #include <memory>
