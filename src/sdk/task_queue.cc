@@ -87,8 +87,7 @@ struct TaskQueue::Impl {
     auto q = options.job_queues.find(job);
     if (q == options.job_queues.end()) return InvalidArgument("unknown job '" + job + "': it has no queue");
     if (!data.is_object()) return InvalidArgument("job data must be a JSON object");
-    auto when = ResolveSchedule(o, Clock::now());
-    if (!when.ok()) return when.status();
+    STRATUS_ASSIGN_OR_RETURN(auto when, ResolveSchedule(o, Clock::now()));
     *queue = q->second;
     STRATUS_ASSIGN_OR_RETURN(*key, IdempotencyKey(job, data));
     nlohmann::json payload = {{"data", data}, {"idempotencyKey", *key}, {"jobName", job}};
@@ -105,7 +104,7 @@ struct TaskQueue::Impl {
     if (!o.task_id.empty())
       task["name"] = "projects/" + options.project + "/locations/" + options.location + "/queues/" + *queue +
                      "/tasks/" + o.task_id;
-    if (*when) task["scheduleTime"] = FormatTimestamp(ToMicros(**when));
+    if (when) task["scheduleTime"] = FormatTimestamp(ToMicros(*when));
     return nlohmann::json{{"task", task}};
   }
 
@@ -126,9 +125,7 @@ struct TaskQueue::Impl {
   // One call from a caller's thread: waits for it on the loop.
   StatusOr<nlohmann::json> CallBlocking(http::Verb verb, const std::string& path, std::string body,
                                         const std::string& bearer) {
-    auto url = UrlFor(path);
-    if (!url.ok()) return url.status();
-    http::Url u = *url;
+    STRATUS_ASSIGN_OR_RETURN(http::Url u, UrlFor(path));
     http::Request req = Authorized(verb, std::move(body), bearer);
     StatusOr<nlohmann::json> reply = Status(Code::kAborted, "not sent");
     http->RunOnLoop([&]() -> asio::awaitable<void> { reply = co_await Call(u, std::move(req)); });
@@ -154,15 +151,12 @@ struct TaskQueue::Impl {
 
   asio::awaitable<StatusOr<EnqueuedTask>> AddAsync(const Job& job, const std::string& bearer) {
     EnqueuedTask out;
-    auto body = BuildCreate(job.name, job.data, job.options, &out.queue, &out.idempotency_key);
-    if (!body.ok()) co_return body.status();
-    auto url = UrlFor(QueuePath(out.queue) + "/tasks");
-    if (!url.ok()) co_return url.status();
-    http::Url u = *url;
-    auto reply = co_await Call(u, Authorized(http::Verb::post, body->dump(), bearer));
-    if (!reply.ok()) co_return reply.status();
-    out.name = reply->value("name", std::string());
-    out.schedule_time = reply->value("scheduleTime", std::string());
+    STRATUS_ASSIGN_OR_RETURN_CO(auto body,
+                                BuildCreate(job.name, job.data, job.options, &out.queue, &out.idempotency_key));
+    STRATUS_ASSIGN_OR_RETURN_CO(http::Url u, UrlFor(QueuePath(out.queue) + "/tasks"));
+    STRATUS_ASSIGN_OR_RETURN_CO(auto reply, co_await Call(u, Authorized(http::Verb::post, body.dump(), bearer)));
+    out.name = reply.value("name", std::string());
+    out.schedule_time = reply.value("scheduleTime", std::string());
     co_return out;
   }
 };
@@ -173,11 +167,9 @@ StatusOr<std::unique_ptr<TaskQueue>> TaskQueue::Create(TaskQueueOptions options)
   if (options.service_url.empty()) return InvalidArgument("TaskQueue needs the service URL that tasks are sent to");
   if (options.project.empty()) return InvalidArgument("TaskQueue needs a project (set it, or STRATUS_PROJECT)");
   if (options.location.empty()) return InvalidArgument("TaskQueue needs a location");
-  if (auto u = http::Url::Parse(options.base_url); !u.ok()) return u.status();
+  STRATUS_RETURN_IF_ERROR(http::Url::Parse(options.base_url).status());
   auto impl = std::make_unique<Impl>();
-  auto http = internal::SyncHttp::Create(options.ca_file);
-  if (!http.ok()) return http.status();
-  impl->http = std::move(http).value();
+  STRATUS_ASSIGN_OR_RETURN(impl->http, internal::SyncHttp::Create(options.ca_file));
   impl->options = std::move(options);
   return std::unique_ptr<TaskQueue>(new TaskQueue(std::move(impl)));
 }
@@ -254,16 +246,13 @@ Status TaskQueue::ApplyQueue(const std::string& queue_id, const nlohmann::json& 
   MaskPaths(body, "", &paths);
   std::string mask;
   for (const auto& p : paths) mask += (mask.empty() ? "" : ",") + p;
-  auto bearer = impl_->Bearer();
-  if (!bearer.ok()) return bearer.status();
+  STRATUS_ASSIGN_OR_RETURN(auto bearer, impl_->Bearer());
   std::string path = impl_->QueuePath(queue_id) + (mask.empty() ? "" : "?updateMask=" + mask);
-  auto reply = impl_->CallBlocking(http::Verb::patch, path, body.dump(), *bearer);
-  if (!reply.ok()) return reply.status();
+  STRATUS_RETURN_IF_ERROR(impl_->CallBlocking(http::Verb::patch, path, body.dump(), bearer).status());
   // The stratus-only part (permanent-failure statuses) goes to the stratus namespace.
   if (queue.contains("stratus")) {
     std::string config = impl_->QueuePath(queue_id, "/stratus/v1") + "/config";
-    reply = impl_->CallBlocking(http::Verb::put, config, queue["stratus"].dump(), *bearer);
-    if (!reply.ok()) return reply.status();
+    STRATUS_RETURN_IF_ERROR(impl_->CallBlocking(http::Verb::put, config, queue["stratus"].dump(), bearer).status());
   }
   return Status::Ok();
 }
