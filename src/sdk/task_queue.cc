@@ -4,6 +4,9 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <exception>
+#include <functional>
+#include <memory>
 
 #include "common/base64.h"
 #include "common/time.h"
@@ -55,6 +58,17 @@ Code CodeFromName(const std::string& name) {
     if (CodeName(static_cast<Code>(c)) == name) return static_cast<Code>(c);
   }
   return Code::kUnknown;
+}
+
+// The text of a caught exception.
+std::string WhatOf(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    return ex.what();
+  } catch (...) {
+    return "an exception that is not a std::exception";
+  }
 }
 
 // A google.rpc.Status answer as a Status; other error bodies keep the HTTP status.
@@ -200,23 +214,40 @@ std::vector<StatusOr<EnqueuedTask>> TaskQueue::AddBatch(const std::vector<Job>& 
   Impl* impl = impl_.get();
   const std::string token = *bearer;
   impl_->http->RunOnLoop([&]() -> asio::awaitable<void> {
-    // `concurrency` workers share one cursor; the loop interleaves their requests.
-    auto worker = [&]() -> asio::awaitable<void> {
-      for (size_t i = next++; i < jobs.size(); i = next++) results[i] = co_await impl->AddAsync(jobs[i], token);
-    };
     // Wait for the last worker: it cancels the timer this coroutine sleeps on.
     auto ex = co_await asio::this_coro::executor;
     asio::steady_timer all_done(ex, std::chrono::steady_clock::time_point::max());
     size_t running = concurrency;
-    for (size_t w = 0; w < concurrency; ++w) {
+    // `concurrency` workers share one cursor; the loop interleaves their requests. AddAsync
+    // answers with a Status, but a throw inside it (nlohmann's dump refuses a task id that
+    // is not UTF-8) would end its worker: the completion handler fails that job, says so in
+    // the log, and starts a worker in its place, so every job gets a result and the caller
+    // is never left waiting.
+    std::function<void()> spawn_worker = [&] {
+      auto current = std::make_shared<size_t>(jobs.size());
       asio::co_spawn(
           ex,
-          [&]() -> asio::awaitable<void> {
-            co_await worker();
-            if (--running == 0) all_done.cancel();
+          [&, current]() -> asio::awaitable<void> {
+            for (size_t i = next++; i < jobs.size(); i = next++) {
+              *current = i;
+              results[i] = co_await impl->AddAsync(jobs[i], token);
+            }
           },
-          asio::detached);
-    }
+          [&, current](const std::exception_ptr& e) {
+            if (e && *current < jobs.size()) {
+              Status failed = Internal("TaskQueue: adding job '" + jobs[*current].name + "' threw: " + WhatOf(e));
+              impl->options.logger.Error("task_queue.add_threw",
+                                         {{"job", jobs[*current].name}, {"error", failed.message()}});
+              results[*current] = std::move(failed);
+              if (next < jobs.size()) {
+                spawn_worker();  // takes this worker's place
+                return;
+              }
+            }
+            if (--running == 0) all_done.cancel();
+          });
+    };
+    for (size_t w = 0; w < concurrency; ++w) spawn_worker();
     boost::system::error_code ec;
     if (running > 0) co_await all_done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   });
