@@ -94,10 +94,8 @@ class Reader {
       auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
       if (ec == std::errc() && end == s.data() + s.size() && !s.empty()) return n;
     }
-    {
-      Bad(key);
-      return std::nullopt;
-    }
+    Bad(key);
+    return std::nullopt;
   }
   int32_t Int32(const Json& o, std::string_view key) {
     return static_cast<int32_t>(std::clamp<int64_t>(Int(o, key).value_or(0), INT32_MIN, INT32_MAX));
@@ -121,31 +119,11 @@ class Reader {
         if (n.text == v->get_ref<const std::string&>()) return n.value;
       }
     }
-    {
-      Bad(key);
-      return 0;
-    }
+    Bad(key);
+    return 0;
   }
-  std::optional<Micros> Timestamp(const Json& o, std::string_view key) {
-    auto s = String(o, key);
-    if (!s) return std::nullopt;
-    auto t = ParseTimestamp(*s);
-    if (!t.ok()) {
-      Bad(key);
-      return std::nullopt;
-    }
-    return *t;
-  }
-  std::optional<Micros> Duration(const Json& o, std::string_view key) {
-    auto s = String(o, key);
-    if (!s) return std::nullopt;
-    auto d = ParseDuration(*s);
-    if (!d.ok()) {
-      Bad(key);
-      return std::nullopt;
-    }
-    return *d;
-  }
+  std::optional<Micros> Timestamp(const Json& o, std::string_view key) { return Parsed(o, key, ParseTimestamp); }
+  std::optional<Micros> Duration(const Json& o, std::string_view key) { return Parsed(o, key, ParseDuration); }
   std::map<std::string, std::string> StringMap(const Json& o, std::string_view key) {
     std::map<std::string, std::string> out;
     const Json* v = Object(o, key);
@@ -159,18 +137,23 @@ class Reader {
     }
     return out;
   }
-  std::optional<std::string> Bytes(const Json& o, std::string_view key) {
+  std::optional<std::string> Bytes(const Json& o, std::string_view key) { return Parsed(o, key, Base64Decode); }
+
+ private:
+  // A string member read by `parse` (StatusOr<T>(std::string_view)); text it refuses makes
+  // the member bad.
+  template <typename T>
+  std::optional<T> Parsed(const Json& o, std::string_view key, StatusOr<T> (*parse)(std::string_view)) {
     auto s = String(o, key);
     if (!s) return std::nullopt;
-    auto raw = Base64Decode(*s);
-    if (!raw.ok()) {
+    auto v = parse(*s);
+    if (!v.ok()) {
       Bad(key);
       return std::nullopt;
     }
-    return std::move(*raw);
+    return std::move(v).value();
   }
 
- private:
   const Json* Bad(std::string_view key) {
     if (bad_.empty()) bad_ = std::string(key);
     return nullptr;
@@ -352,32 +335,31 @@ std::string EncodeQueueExtensions(const QueueExtensions& ext) {
 }
 
 StatusOr<Queue> DecodeQueue(std::string_view doc, std::string_view ext) {
-  auto j = Parse(doc, "queue");
-  if (!j.ok()) return j.status();
+  STRATUS_ASSIGN_OR_RETURN(auto j, Parse(doc, "queue"));
   Reader rd("queue");
   Queue q;
-  q.name = rd.StringOr(*j, "name");
+  q.name = rd.StringOr(j, "name");
   q.rate_limits = RateLimits{0, 0, 0};
-  if (const Json* r = rd.Object(*j, "rateLimits")) {
+  if (const Json* r = rd.Object(j, "rateLimits")) {
     q.rate_limits.max_dispatches_per_second = rd.Double(*r, "maxDispatchesPerSecond").value_or(0);
     q.rate_limits.max_burst_size = rd.Int32(*r, "maxBurstSize");
     q.rate_limits.max_concurrent_dispatches = rd.Int32(*r, "maxConcurrentDispatches");
   }
   q.retry_config = RetryConfig{0, 0, 0, 0, 0};
-  if (const Json* r = rd.Object(*j, "retryConfig")) {
+  if (const Json* r = rd.Object(j, "retryConfig")) {
     q.retry_config.max_attempts = rd.Int32(*r, "maxAttempts");
     q.retry_config.max_retry_duration = rd.Duration(*r, "maxRetryDuration").value_or(0);
     q.retry_config.min_backoff = rd.Duration(*r, "minBackoff").value_or(0);
     q.retry_config.max_backoff = rd.Duration(*r, "maxBackoff").value_or(0);
     q.retry_config.max_doublings = rd.Int32(*r, "maxDoublings");
   }
-  q.state = static_cast<QueueState>(rd.Enum(*j, "state", kStates));
-  q.purge_time = rd.Timestamp(*j, "purgeTime");
-  if (const Json* l = rd.Object(*j, "stackdriverLoggingConfig")) {
+  q.state = static_cast<QueueState>(rd.Enum(j, "state", kStates));
+  q.purge_time = rd.Timestamp(j, "purgeTime");
+  if (const Json* l = rd.Object(j, "stackdriverLoggingConfig")) {
     q.logging_sampling_ratio = rd.Double(*l, "samplingRatio").value_or(0);
   }
-  if (const Json* t = rd.Object(*j, "httpTarget")) q.http_target = HttpTargetIn(rd, *t);
-  if (const Json* r = rd.Object(*j, "appEngineRoutingOverride")) q.app_engine_routing_override = RoutingIn(rd, *r);
+  if (const Json* t = rd.Object(j, "httpTarget")) q.http_target = HttpTargetIn(rd, *t);
+  if (const Json* r = rd.Object(j, "appEngineRoutingOverride")) q.app_engine_routing_override = RoutingIn(rd, *r);
   STRATUS_RETURN_IF_ERROR(rd.Finish());
 
   // The extensions: a row from before they existed has '{}' or nothing.
@@ -436,17 +418,16 @@ std::string EncodeTask(const Task& t, bool with_attempts) {
 }
 
 StatusOr<Task> DecodeTask(std::string_view doc) {
-  auto j = Parse(doc, "task");
-  if (!j.ok()) return j.status();
+  STRATUS_ASSIGN_OR_RETURN(auto j, Parse(doc, "task"));
   Reader rd("task");
   Task t;
-  t.name = rd.StringOr(*j, "name");
-  t.schedule_time = rd.Timestamp(*j, "scheduleTime").value_or(0);
-  t.create_time = rd.Timestamp(*j, "createTime").value_or(0);
-  t.dispatch_deadline = rd.Duration(*j, "dispatchDeadline").value_or(0);
-  t.dispatch_count = rd.Int32(*j, "dispatchCount");
-  t.response_count = rd.Int32(*j, "responseCount");
-  if (const Json* r = rd.Object(*j, "httpRequest")) {
+  t.name = rd.StringOr(j, "name");
+  t.schedule_time = rd.Timestamp(j, "scheduleTime").value_or(0);
+  t.create_time = rd.Timestamp(j, "createTime").value_or(0);
+  t.dispatch_deadline = rd.Duration(j, "dispatchDeadline").value_or(0);
+  t.dispatch_count = rd.Int32(j, "dispatchCount");
+  t.response_count = rd.Int32(j, "responseCount");
+  if (const Json* r = rd.Object(j, "httpRequest")) {
     HttpRequest h;
     h.url = rd.StringOr(*r, "url");
     int method = rd.Enum(*r, "httpMethod", kMethods);
@@ -461,7 +442,7 @@ StatusOr<Task> DecodeTask(std::string_view doc) {
     }
     t.http_request = std::move(h);
   }
-  if (const Json* r = rd.Object(*j, "appEngineHttpRequest")) {
+  if (const Json* r = rd.Object(j, "appEngineHttpRequest")) {
     AppEngineHttpRequest a;
     int method = rd.Enum(*r, "httpMethod", kMethods);
     if (method) a.http_method = static_cast<HttpMethod>(method);
@@ -472,8 +453,8 @@ StatusOr<Task> DecodeTask(std::string_view doc) {
     a.body = rd.Bytes(*r, "body").value_or("");
     t.app_engine_http_request = std::move(a);
   }
-  if (const Json* a = rd.Object(*j, "firstAttempt")) t.first_attempt = AttemptIn(rd, *a);
-  if (const Json* a = rd.Object(*j, "lastAttempt")) t.last_attempt = AttemptIn(rd, *a);
+  if (const Json* a = rd.Object(j, "firstAttempt")) t.first_attempt = AttemptIn(rd, *a);
+  if (const Json* a = rd.Object(j, "lastAttempt")) t.last_attempt = AttemptIn(rd, *a);
   STRATUS_RETURN_IF_ERROR(rd.Finish());
   return t;
 }

@@ -29,10 +29,9 @@ std::string GlobEscape(std::string_view literal) {
 Cache::Cache(HttpRedis& redis, std::string prefix) : redis_(redis), prefix_(std::move(prefix)) {}
 
 StatusOr<std::optional<nlohmann::json>> Cache::Get(const std::string& key) {
-  auto text = redis_.Get(prefix_ + key);
-  if (!text.ok()) return text.status();
-  if (!text->has_value()) return std::optional<nlohmann::json>();
-  auto value = nlohmann::json::parse(**text, nullptr, false);
+  STRATUS_ASSIGN_OR_RETURN(auto text, redis_.Get(prefix_ + key));
+  if (!text.has_value()) return std::optional<nlohmann::json>();
+  auto value = nlohmann::json::parse(*text, nullptr, false);
   if (value.is_discarded()) {
     // Someone else's value under our prefix: drop it so the next Set starts clean.
     STRATUS_RETURN_IF_ERROR(Delete(key));
@@ -42,9 +41,8 @@ StatusOr<std::optional<nlohmann::json>> Cache::Get(const std::string& key) {
 }
 
 Status Cache::Set(const std::string& key, const nlohmann::json& value, std::chrono::seconds ttl) {
-  auto text = JsonText(value);
-  if (!text.ok()) return text.status();
-  return redis_.Command({"SET", prefix_ + key, *text, "EX", std::to_string(ttl.count())}).status();
+  STRATUS_ASSIGN_OR_RETURN(auto text, JsonText(value));
+  return redis_.Command({"SET", prefix_ + key, text, "EX", std::to_string(ttl.count())}).status();
 }
 
 Status Cache::Delete(const std::string& key) {
@@ -57,13 +55,11 @@ StatusOr<int64_t> Cache::DeletePattern(const std::string& pattern) {
 
 StatusOr<nlohmann::json> Cache::GetOrCompute(const std::string& key, std::chrono::seconds ttl,
                                              const std::function<StatusOr<nlohmann::json>()>& compute) {
-  auto cached = Get(key);
-  if (!cached.ok()) return cached.status();
-  if (cached->has_value()) return std::move(**cached);
-  auto value = compute();
-  if (!value.ok()) return value.status();
+  STRATUS_ASSIGN_OR_RETURN(auto cached, Get(key));
+  if (cached.has_value()) return std::move(*cached);
+  STRATUS_ASSIGN_OR_RETURN(auto value, compute());
   // The value is right even when it could not be cached; the next call computes it again.
-  Set(key, *value, ttl).IgnoreError();
+  Set(key, value, ttl).IgnoreError();
   return value;
 }
 

@@ -8,7 +8,7 @@ StatusOr<std::unique_ptr<SyncHttp>> SyncHttp::Create(const std::string& ca_file)
   std::unique_ptr<SyncHttp> s(new SyncHttp());
   Status status;
   s->tls_ = http::MakeTlsContext(ca_file, &status);
-  if (!status.ok()) return status;
+  STRATUS_RETURN_IF_ERROR(status);
   s->client_ = std::make_unique<http::HttpClient>(s->loop_, *s->tls_);
   s->guard_ = std::make_unique<asio::executor_work_guard<asio::io_context::executor_type>>(s->loop_.get_executor());
   s->thread_ = std::thread([p = s.get()] { p->loop_.run(); });

@@ -100,11 +100,9 @@ RedisFailedTaskStore::RedisFailedTaskStore(HttpRedis& redis, std::string key, in
 Status RedisFailedTaskStore::Record(const FailedTask& failed) {
   const std::string json = FailedTaskJson(failed).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   // Push and trim in one transaction, so the list never grows past max_entries.
-  auto replies = redis_.MultiExec({{"LPUSH", key_, json}, {"LTRIM", key_, "0", std::to_string(max_entries_ - 1)}});
-  if (!replies.ok()) return replies.status();
-  for (const auto& reply : *replies) {
-    if (!reply.ok()) return reply.status();
-  }
+  STRATUS_ASSIGN_OR_RETURN(
+      auto replies, redis_.MultiExec({{"LPUSH", key_, json}, {"LTRIM", key_, "0", std::to_string(max_entries_ - 1)}}));
+  for (const auto& reply : replies) STRATUS_RETURN_IF_ERROR(reply.status());
   return Status::Ok();
 }
 

@@ -49,17 +49,14 @@ StatusOr<RateLimitDecision> SlidingWindowRateLimiter::Check(const std::string& k
   const std::string full_key = prefix_ + key;
   const int64_t now = now_ms_();
   const std::string window = std::to_string(window_ms_);
-  auto replies = redis_.MultiExec({
-      {"ZREMRANGEBYSCORE", full_key, "-inf", WindowDropBound(now, window_ms_)},
-      {"ZADD", full_key, std::to_string(now), UniqueMember(now)},
-      {"ZCARD", full_key},
-      {"PEXPIRE", full_key, window},
-  });
-  if (!replies.ok()) return replies.status();
-  for (const auto& reply : *replies) {
-    if (!reply.ok()) return reply.status();
-  }
-  const auto& count = *(*replies)[2];
+  STRATUS_ASSIGN_OR_RETURN(auto replies, redis_.MultiExec({
+                                             {"ZREMRANGEBYSCORE", full_key, "-inf", WindowDropBound(now, window_ms_)},
+                                             {"ZADD", full_key, std::to_string(now), UniqueMember(now)},
+                                             {"ZCARD", full_key},
+                                             {"PEXPIRE", full_key, window},
+                                         }));
+  for (const auto& reply : replies) STRATUS_RETURN_IF_ERROR(reply.status());
+  const auto& count = *replies[2];
   if (!count.is_number_integer()) return Internal("unexpected ZCARD reply in the rate limiter");
   return DecideRateLimit(count.get<int64_t>(), limit_);
 }

@@ -106,9 +106,9 @@ std::string ScoreText(double score) {
 }
 
 StatusOr<int64_t> IntReply(StatusOr<Json> reply, std::string_view command) {
-  if (!reply.ok()) return reply.status();
-  if (!reply->is_number_integer()) return Unexpected(command, *reply);
-  return reply->get<int64_t>();
+  STRATUS_ASSIGN_OR_RETURN(Json j, std::move(reply));
+  if (!j.is_number_integer()) return Unexpected(command, j);
+  return j.get<int64_t>();
 }
 
 // [cursor, [key...]] from SCAN; false when the reply has another shape.
@@ -213,15 +213,14 @@ StatusOr<std::vector<StatusOr<Json>>> HttpRedis::Impl::Batch(const http::Url& ur
     if (command.empty()) return InvalidArgument("empty command in a batch");
     body.push_back(command);
   }
-  auto reply = Post(url, body, deadline);
-  if (!reply.ok()) return reply.status();
+  STRATUS_ASSIGN_OR_RETURN(auto reply, Post(url, body, deadline));
   // A whole-transaction failure may also come as a single error object.
-  if (reply->is_object() && reply->contains("error")) return Entry(std::move(*reply)).status();
-  if (!reply->is_array() || reply->size() != commands.size()) {
+  if (reply.is_object() && reply.contains("error")) return Entry(std::move(reply)).status();
+  if (!reply.is_array() || reply.size() != commands.size()) {
     return Internal("Redis REST batch reply does not have one entry per command");
   }
   out.reserve(commands.size());
-  for (auto& entry : *reply) out.push_back(Entry(std::move(entry)));
+  for (auto& entry : reply) out.push_back(Entry(std::move(entry)));
   return out;
 }
 
@@ -229,24 +228,20 @@ HttpRedis::HttpRedis(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpRedis::~HttpRedis() = default;
 
 StatusOr<std::unique_ptr<HttpRedis>> HttpRedis::Create(RedisOptions options) {
-  auto base = http::Url::Parse(options.url);
-  if (!base.ok()) return base.status();
-  auto http = internal::SyncHttp::Create(options.ca_file);
-  if (!http.ok()) return http.status();
+  STRATUS_ASSIGN_OR_RETURN(auto base, http::Url::Parse(options.url));
   auto impl = std::make_unique<Impl>();
-  impl->root = WithPath(*base, "");
-  impl->pipeline = WithPath(*base, "pipeline");
-  impl->multi_exec = WithPath(*base, "multi-exec");
-  impl->http = std::move(http).value();
+  STRATUS_ASSIGN_OR_RETURN(impl->http, internal::SyncHttp::Create(options.ca_file));
+  impl->root = WithPath(base, "");
+  impl->pipeline = WithPath(base, "pipeline");
+  impl->multi_exec = WithPath(base, "multi-exec");
   impl->options = std::move(options);
   return std::unique_ptr<HttpRedis>(new HttpRedis(std::move(impl)));
 }
 
 StatusOr<Json> HttpRedis::Command(const RedisCommand& args, RedisDeadline deadline) {
   if (args.empty()) return InvalidArgument("empty command");
-  auto reply = impl_->Post(impl_->root, Json(args), deadline);
-  if (!reply.ok()) return reply.status();
-  return impl_->Entry(std::move(reply).value());
+  STRATUS_ASSIGN_OR_RETURN(auto reply, impl_->Post(impl_->root, Json(args), deadline));
+  return impl_->Entry(std::move(reply));
 }
 
 StatusOr<std::vector<StatusOr<Json>>> HttpRedis::Pipeline(const std::vector<RedisCommand>& commands,
@@ -260,11 +255,10 @@ StatusOr<std::vector<StatusOr<Json>>> HttpRedis::MultiExec(const std::vector<Red
 }
 
 StatusOr<std::optional<std::string>> HttpRedis::Get(std::string_view key) {
-  auto reply = Command({"GET", std::string(key)});
-  if (!reply.ok()) return reply.status();
-  if (reply->is_null()) return std::optional<std::string>();
-  if (!reply->is_string()) return Unexpected("GET", *reply);
-  return std::optional<std::string>(reply->get<std::string>());
+  STRATUS_ASSIGN_OR_RETURN(auto reply, Command({"GET", std::string(key)}));
+  if (reply.is_null()) return std::optional<std::string>();
+  if (!reply.is_string()) return Unexpected("GET", reply);
+  return std::optional<std::string>(reply.get<std::string>());
 }
 
 Status HttpRedis::Set(std::string_view key, std::string_view value, std::optional<std::chrono::milliseconds> ttl) {
@@ -277,11 +271,10 @@ StatusOr<bool> HttpRedis::SetNx(std::string_view key, std::string_view value,
                                 std::optional<std::chrono::milliseconds> ttl) {
   RedisCommand command{"SET", std::string(key), std::string(value), "NX"};
   if (ttl) command.insert(command.end(), {"PX", std::to_string(ttl->count())});
-  auto reply = Command(command);
-  if (!reply.ok()) return reply.status();
-  if (reply->is_null()) return false;
-  if (*reply == "OK") return true;
-  return Unexpected("SET NX", *reply);
+  STRATUS_ASSIGN_OR_RETURN(auto reply, Command(command));
+  if (reply.is_null()) return false;
+  if (reply == "OK") return true;
+  return Unexpected("SET NX", reply);
 }
 
 StatusOr<int64_t> HttpRedis::Del(const std::vector<std::string>& keys) {
@@ -298,13 +291,11 @@ StatusOr<int64_t> HttpRedis::DeletePattern(std::string_view pattern) {
   int64_t deleted = 0;
   std::string cursor = "0";
   do {
-    auto reply = Command({"SCAN", cursor, "MATCH", std::string(pattern), "COUNT", "100"});
-    if (!reply.ok()) return reply.status();
+    STRATUS_ASSIGN_OR_RETURN(auto reply, Command({"SCAN", cursor, "MATCH", std::string(pattern), "COUNT", "100"}));
     std::vector<std::string> keys;
-    if (!ParseScanReply(*reply, &cursor, &keys)) return Unexpected("SCAN", *reply);
-    auto count = Del(keys);
-    if (!count.ok()) return count.status();
-    deleted += *count;
+    if (!ParseScanReply(reply, &cursor, &keys)) return Unexpected("SCAN", reply);
+    STRATUS_ASSIGN_OR_RETURN(auto count, Del(keys));
+    deleted += count;
   } while (cursor != "0");
   return deleted;
 }
@@ -323,9 +314,9 @@ StatusOr<int64_t> HttpRedis::ZRemRangeByScore(std::string_view key, std::string_
 }
 
 StatusOr<bool> HttpRedis::Expire(std::string_view key, std::chrono::seconds ttl) {
-  auto set = IntReply(Command({"EXPIRE", std::string(key), std::to_string(ttl.count())}), "EXPIRE");
-  if (!set.ok()) return set.status();
-  return *set == 1;
+  STRATUS_ASSIGN_OR_RETURN(auto set,
+                           IntReply(Command({"EXPIRE", std::string(key), std::to_string(ttl.count())}), "EXPIRE"));
+  return set == 1;
 }
 
 StatusOr<int64_t> HttpRedis::Incr(std::string_view key) {

@@ -4,6 +4,9 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <exception>
+#include <functional>
+#include <memory>
 
 #include "common/base64.h"
 #include "common/time.h"
@@ -57,6 +60,17 @@ Code CodeFromName(const std::string& name) {
   return Code::kUnknown;
 }
 
+// The text of a caught exception.
+std::string WhatOf(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    return ex.what();
+  } catch (...) {
+    return "an exception that is not a std::exception";
+  }
+}
+
 // A google.rpc.Status answer as a Status; other error bodies keep the HTTP status.
 Status StatusFromReply(const http::ClientResult& res) {
   auto doc = nlohmann::json::parse(res.body, nullptr, false);
@@ -87,8 +101,7 @@ struct TaskQueue::Impl {
     auto q = options.job_queues.find(job);
     if (q == options.job_queues.end()) return InvalidArgument("unknown job '" + job + "': it has no queue");
     if (!data.is_object()) return InvalidArgument("job data must be a JSON object");
-    auto when = ResolveSchedule(o, Clock::now());
-    if (!when.ok()) return when.status();
+    STRATUS_ASSIGN_OR_RETURN(auto when, ResolveSchedule(o, Clock::now()));
     *queue = q->second;
     STRATUS_ASSIGN_OR_RETURN(*key, IdempotencyKey(job, data));
     nlohmann::json payload = {{"data", data}, {"idempotencyKey", *key}, {"jobName", job}};
@@ -105,7 +118,7 @@ struct TaskQueue::Impl {
     if (!o.task_id.empty())
       task["name"] = "projects/" + options.project + "/locations/" + options.location + "/queues/" + *queue +
                      "/tasks/" + o.task_id;
-    if (*when) task["scheduleTime"] = FormatTimestamp(ToMicros(**when));
+    if (when) task["scheduleTime"] = FormatTimestamp(ToMicros(*when));
     return nlohmann::json{{"task", task}};
   }
 
@@ -126,9 +139,7 @@ struct TaskQueue::Impl {
   // One call from a caller's thread: waits for it on the loop.
   StatusOr<nlohmann::json> CallBlocking(http::Verb verb, const std::string& path, std::string body,
                                         const std::string& bearer) {
-    auto url = UrlFor(path);
-    if (!url.ok()) return url.status();
-    http::Url u = *url;
+    STRATUS_ASSIGN_OR_RETURN(http::Url u, UrlFor(path));
     http::Request req = Authorized(verb, std::move(body), bearer);
     StatusOr<nlohmann::json> reply = Status(Code::kAborted, "not sent");
     http->RunOnLoop([&]() -> asio::awaitable<void> { reply = co_await Call(u, std::move(req)); });
@@ -154,15 +165,12 @@ struct TaskQueue::Impl {
 
   asio::awaitable<StatusOr<EnqueuedTask>> AddAsync(const Job& job, const std::string& bearer) {
     EnqueuedTask out;
-    auto body = BuildCreate(job.name, job.data, job.options, &out.queue, &out.idempotency_key);
-    if (!body.ok()) co_return body.status();
-    auto url = UrlFor(QueuePath(out.queue) + "/tasks");
-    if (!url.ok()) co_return url.status();
-    http::Url u = *url;
-    auto reply = co_await Call(u, Authorized(http::Verb::post, body->dump(), bearer));
-    if (!reply.ok()) co_return reply.status();
-    out.name = reply->value("name", std::string());
-    out.schedule_time = reply->value("scheduleTime", std::string());
+    STRATUS_ASSIGN_OR_RETURN_CO(auto body,
+                                BuildCreate(job.name, job.data, job.options, &out.queue, &out.idempotency_key));
+    STRATUS_ASSIGN_OR_RETURN_CO(http::Url u, UrlFor(QueuePath(out.queue) + "/tasks"));
+    STRATUS_ASSIGN_OR_RETURN_CO(auto reply, co_await Call(u, Authorized(http::Verb::post, body.dump(), bearer)));
+    out.name = reply.value("name", std::string());
+    out.schedule_time = reply.value("scheduleTime", std::string());
     co_return out;
   }
 };
@@ -173,11 +181,9 @@ StatusOr<std::unique_ptr<TaskQueue>> TaskQueue::Create(TaskQueueOptions options)
   if (options.service_url.empty()) return InvalidArgument("TaskQueue needs the service URL that tasks are sent to");
   if (options.project.empty()) return InvalidArgument("TaskQueue needs a project (set it, or STRATUS_PROJECT)");
   if (options.location.empty()) return InvalidArgument("TaskQueue needs a location");
-  if (auto u = http::Url::Parse(options.base_url); !u.ok()) return u.status();
+  STRATUS_RETURN_IF_ERROR(http::Url::Parse(options.base_url).status());
   auto impl = std::make_unique<Impl>();
-  auto http = internal::SyncHttp::Create(options.ca_file);
-  if (!http.ok()) return http.status();
-  impl->http = std::move(http).value();
+  STRATUS_ASSIGN_OR_RETURN(impl->http, internal::SyncHttp::Create(options.ca_file));
   impl->options = std::move(options);
   return std::unique_ptr<TaskQueue>(new TaskQueue(std::move(impl)));
 }
@@ -208,23 +214,40 @@ std::vector<StatusOr<EnqueuedTask>> TaskQueue::AddBatch(const std::vector<Job>& 
   Impl* impl = impl_.get();
   const std::string token = *bearer;
   impl_->http->RunOnLoop([&]() -> asio::awaitable<void> {
-    // `concurrency` workers share one cursor; the loop interleaves their requests.
-    auto worker = [&]() -> asio::awaitable<void> {
-      for (size_t i = next++; i < jobs.size(); i = next++) results[i] = co_await impl->AddAsync(jobs[i], token);
-    };
     // Wait for the last worker: it cancels the timer this coroutine sleeps on.
     auto ex = co_await asio::this_coro::executor;
     asio::steady_timer all_done(ex, std::chrono::steady_clock::time_point::max());
     size_t running = concurrency;
-    for (size_t w = 0; w < concurrency; ++w) {
+    // `concurrency` workers share one cursor; the loop interleaves their requests. AddAsync
+    // answers with a Status, but a throw inside it (nlohmann's dump refuses a task id that
+    // is not UTF-8) would end its worker: the completion handler fails that job, says so in
+    // the log, and starts a worker in its place, so every job gets a result and the caller
+    // is never left waiting.
+    std::function<void()> spawn_worker = [&] {
+      auto current = std::make_shared<size_t>(jobs.size());
       asio::co_spawn(
           ex,
-          [&]() -> asio::awaitable<void> {
-            co_await worker();
-            if (--running == 0) all_done.cancel();
+          [&, current]() -> asio::awaitable<void> {
+            for (size_t i = next++; i < jobs.size(); i = next++) {
+              *current = i;
+              results[i] = co_await impl->AddAsync(jobs[i], token);
+            }
           },
-          asio::detached);
-    }
+          [&, current](const std::exception_ptr& e) {
+            if (e && *current < jobs.size()) {
+              Status failed = Internal("TaskQueue: adding job '" + jobs[*current].name + "' threw: " + WhatOf(e));
+              impl->options.logger.Error("task_queue.add_threw",
+                                         {{"job", jobs[*current].name}, {"error", failed.message()}});
+              results[*current] = std::move(failed);
+              if (next < jobs.size()) {
+                spawn_worker();  // takes this worker's place
+                return;
+              }
+            }
+            if (--running == 0) all_done.cancel();
+          });
+    };
+    for (size_t w = 0; w < concurrency; ++w) spawn_worker();
     boost::system::error_code ec;
     if (running > 0) co_await all_done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   });
@@ -254,16 +277,13 @@ Status TaskQueue::ApplyQueue(const std::string& queue_id, const nlohmann::json& 
   MaskPaths(body, "", &paths);
   std::string mask;
   for (const auto& p : paths) mask += (mask.empty() ? "" : ",") + p;
-  auto bearer = impl_->Bearer();
-  if (!bearer.ok()) return bearer.status();
+  STRATUS_ASSIGN_OR_RETURN(auto bearer, impl_->Bearer());
   std::string path = impl_->QueuePath(queue_id) + (mask.empty() ? "" : "?updateMask=" + mask);
-  auto reply = impl_->CallBlocking(http::Verb::patch, path, body.dump(), *bearer);
-  if (!reply.ok()) return reply.status();
+  STRATUS_RETURN_IF_ERROR(impl_->CallBlocking(http::Verb::patch, path, body.dump(), bearer).status());
   // The stratus-only part (permanent-failure statuses) goes to the stratus namespace.
   if (queue.contains("stratus")) {
     std::string config = impl_->QueuePath(queue_id, "/stratus/v1") + "/config";
-    reply = impl_->CallBlocking(http::Verb::put, config, queue["stratus"].dump(), *bearer);
-    if (!reply.ok()) return reply.status();
+    STRATUS_RETURN_IF_ERROR(impl_->CallBlocking(http::Verb::put, config, queue["stratus"].dump(), bearer).status());
   }
   return Status::Ok();
 }

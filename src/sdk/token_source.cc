@@ -36,15 +36,12 @@ StatusOr<std::string> MetadataServerTokenSource::Token() {
   auto now = std::chrono::steady_clock::now();
   if (!impl_->token.empty() && now < impl_->refresh_at) return impl_->token;
   if (!impl_->http) {
-    auto http = internal::SyncHttp::Create("");
-    if (!http.ok()) return http.status();
-    impl_->http = std::move(http).value();
+    STRATUS_ASSIGN_OR_RETURN(impl_->http, internal::SyncHttp::Create(""));
   }
-  auto url = http::Url::Parse(impl_->base_url + std::string(kTokenPath));
-  if (!url.ok()) return url.status();
+  STRATUS_ASSIGN_OR_RETURN(auto url, http::Url::Parse(impl_->base_url + std::string(kTokenPath)));
   auto req = internal::MakeRequest(http::Verb::get);
   req.set("Metadata-Flavor", "Google");
-  auto res = impl_->http->Fetch(*url, std::move(req), impl_->timeout);
+  auto res = impl_->http->Fetch(url, std::move(req), impl_->timeout);
   if (res.failure != http::ClientResult::Failure::kNone) {
     return Unavailable("metadata server unreachable at " + impl_->base_url + ": " + res.error);
   }

@@ -1,7 +1,6 @@
 #include "tasks/codec.h"
 
-#include <algorithm>
-#include <climits>
+#include <utility>
 
 #include "common/base64.h"
 
@@ -35,20 +34,60 @@ Json EnumOut(const std::vector<EnumName>& names, int value, JsonStyle style) {
 
 #define RETURN_IF_ERROR STRATUS_RETURN_IF_ERROR
 
-template <typename T>
-void SetIf(const std::optional<T>& v, T* out) {
-  if (v) *out = *v;
+// One optional member of `o`, read with `get` (&JsonObject::GetString, GetInt32, ...): when
+// it is set, *out takes its value (converted to the slot's type; GetInt32 has refused
+// values out of int32 range already).
+template <typename T, typename Slot>
+Status Field(const JsonObject& o, Status (JsonObject::*get)(std::string_view, std::optional<T>*) const,
+             std::string_view name, Slot* out) {
+  std::optional<T> v;
+  RETURN_IF_ERROR((o.*get)(name, &v));
+  if (v) *out = static_cast<Slot>(std::move(*v));
+  return Status::Ok();
 }
 
-// serviceAccountEmail and `second_field` (audience or scope) of an oidcToken/oauthToken.
-Status ReadTokenObject(const JsonObject& o, std::string_view second_field, std::string* email, std::string* second) {
-  RETURN_IF_ERROR(o.CheckFields({"serviceAccountEmail", second_field}));
-  std::optional<std::string> e, s;
-  RETURN_IF_ERROR(o.GetString("serviceAccountEmail", &e));
-  RETURN_IF_ERROR(o.GetString(second_field, &s));
-  SetIf(e, email);
-  SetIf(s, second);
+// An enum member, by name or number, into *out when set.
+template <typename E>
+Status EnumField(const JsonObject& o, std::string_view name, const std::vector<EnumName>& names, std::string_view type,
+                 E* out) {
+  std::optional<int> v;
+  RETURN_IF_ERROR(o.GetEnum(name, names, type, &v));
+  if (v) *out = static_cast<E>(*v);
   return Status::Ok();
+}
+
+// A task's httpMethod: HTTP_METHOD_UNSPECIFIED (or none) leaves the default, POST.
+Status TaskMethodField(const JsonObject& o, HttpMethod* out) {
+  std::optional<int> v;
+  RETURN_IF_ERROR(o.GetEnum("httpMethod", kMethods, kMethodType, &v));
+  if (v && *v) *out = static_cast<HttpMethod>(*v);
+  return Status::Ok();
+}
+
+// A message member: when it is set, `read` (StatusOr<T>(const JsonObject&)) fills *out.
+template <typename T, typename Read>
+Status MessageField(const JsonObject& o, std::string_view name, Read read, std::optional<T>* out) {
+  STRATUS_ASSIGN_OR_RETURN(auto member, o.GetObject(name));
+  if (member) {
+    STRATUS_ASSIGN_OR_RETURN(*out, read(*member));
+  }
+  return Status::Ok();
+}
+
+StatusOr<OAuthToken> ReadOAuthToken(const JsonObject& o) {
+  RETURN_IF_ERROR(o.CheckFields({"serviceAccountEmail", "scope"}));
+  OAuthToken t;
+  RETURN_IF_ERROR(Field(o, &JsonObject::GetString, "serviceAccountEmail", &t.service_account_email));
+  RETURN_IF_ERROR(Field(o, &JsonObject::GetString, "scope", &t.scope));
+  return t;
+}
+
+StatusOr<OidcToken> ReadOidcToken(const JsonObject& o) {
+  RETURN_IF_ERROR(o.CheckFields({"serviceAccountEmail", "audience"}));
+  OidcToken t;
+  RETURN_IF_ERROR(Field(o, &JsonObject::GetString, "serviceAccountEmail", &t.service_account_email));
+  RETURN_IF_ERROR(Field(o, &JsonObject::GetString, "audience", &t.audience));
+  return t;
 }
 
 StatusOr<AppEngineRouting> ReadRouting(const JsonObject& o) {
@@ -56,9 +95,7 @@ StatusOr<AppEngineRouting> ReadRouting(const JsonObject& o) {
   AppEngineRouting r;
   for (auto [f, slot] : {std::pair{"service", &r.service}, std::pair{"version", &r.version},
                          std::pair{"instance", &r.instance}, std::pair{"host", &r.host}}) {
-    std::optional<std::string> v;
-    RETURN_IF_ERROR(o.GetString(f, &v));
-    SetIf(v, slot);
+    RETURN_IF_ERROR(Field(o, &JsonObject::GetString, f, slot));
   }
   return r;
 }
@@ -72,90 +109,60 @@ Json RoutingToJson(const AppEngineRouting& r) {
   return j;
 }
 
+StatusOr<UriOverride::PathOverride> ReadPathOverride(const JsonObject& o) {
+  RETURN_IF_ERROR(o.CheckFields({"path"}));
+  UriOverride::PathOverride p;
+  RETURN_IF_ERROR(o.GetString("path", &p.path));
+  return p;
+}
+
+StatusOr<UriOverride::QueryOverride> ReadQueryOverride(const JsonObject& o) {
+  RETURN_IF_ERROR(o.CheckFields({"queryParams"}));
+  UriOverride::QueryOverride q;
+  RETURN_IF_ERROR(o.GetString("queryParams", &q.query_params));
+  return q;
+}
+
 StatusOr<UriOverride> ReadUriOverride(const JsonObject& u) {
   RETURN_IF_ERROR(u.CheckFields({"scheme", "host", "port", "pathOverride", "queryOverride", "uriOverrideEnforceMode"}));
   UriOverride out;
-  std::optional<int> scheme, mode;
-  std::optional<std::string> host;
-  std::optional<int64_t> port;
   RETURN_IF_ERROR(
-      u.GetEnum("scheme", kSchemes, "type.googleapis.com/google.cloud.tasks.v2.UriOverride.Scheme", &scheme));
-  RETURN_IF_ERROR(u.GetEnum("uriOverrideEnforceMode", kEnforceModes,
-                            "type.googleapis.com/google.cloud.tasks.v2.UriOverride.UriOverrideEnforceMode", &mode));
-  RETURN_IF_ERROR(u.GetString("host", &host));
-  RETURN_IF_ERROR(u.GetInt("port", &port));
-  if (scheme) out.scheme = static_cast<UriOverride::Scheme>(*scheme);
-  if (mode) out.enforce_mode = static_cast<UriOverride::EnforceMode>(*mode);
-  SetIf(host, &out.host);
-  SetIf(port, &out.port);
-  auto path = u.GetObject("pathOverride");
-  if (!path.ok()) return path.status();
-  if (*path) {
-    RETURN_IF_ERROR((*path)->CheckFields({"path"}));
-    UriOverride::PathOverride p;
-    RETURN_IF_ERROR((*path)->GetString("path", &p.path));
-    out.path_override = std::move(p);
-  }
-  auto query = u.GetObject("queryOverride");
-  if (!query.ok()) return query.status();
-  if (*query) {
-    RETURN_IF_ERROR((*query)->CheckFields({"queryParams"}));
-    UriOverride::QueryOverride q;
-    RETURN_IF_ERROR((*query)->GetString("queryParams", &q.query_params));
-    out.query_override = std::move(q);
-  }
+      EnumField(u, "scheme", kSchemes, "type.googleapis.com/google.cloud.tasks.v2.UriOverride.Scheme", &out.scheme));
+  RETURN_IF_ERROR(EnumField(u, "uriOverrideEnforceMode", kEnforceModes,
+                            "type.googleapis.com/google.cloud.tasks.v2.UriOverride.UriOverrideEnforceMode",
+                            &out.enforce_mode));
+  RETURN_IF_ERROR(Field(u, &JsonObject::GetString, "host", &out.host));
+  RETURN_IF_ERROR(Field(u, &JsonObject::GetInt, "port", &out.port));
+  RETURN_IF_ERROR(MessageField(u, "pathOverride", ReadPathOverride, &out.path_override));
+  RETURN_IF_ERROR(MessageField(u, "queryOverride", ReadQueryOverride, &out.query_override));
   return out;
 }
 
 StatusOr<HttpTarget> ReadHttpTarget(const JsonObject& o) {
   RETURN_IF_ERROR(o.CheckFields({"uriOverride", "httpMethod", "headerOverrides", "oauthToken", "oidcToken"}));
   HttpTarget t;
-  auto uri = o.GetObject("uriOverride");
-  if (!uri.ok()) return uri.status();
-  if (*uri) {
-    auto u = ReadUriOverride(**uri);
-    if (!u.ok()) return u.status();
-    t.uri_override = std::move(*u);
-  }
-  std::optional<int> method;
-  RETURN_IF_ERROR(o.GetEnum("httpMethod", kMethods, kMethodType, &method));
-  if (method) t.http_method = static_cast<HttpMethod>(*method);
+  RETURN_IF_ERROR(MessageField(o, "uriOverride", ReadUriOverride, &t.uri_override));
+  RETURN_IF_ERROR(EnumField(o, "httpMethod", kMethods, kMethodType, &t.http_method));
   if (const Json* arr = o.Raw("headerOverrides")) {
     if (!arr->is_array()) {
       return InvalidArgument("Invalid value at '" + o.FieldPath("headerOverrides") + "', expected a list.");
     }
     for (size_t i = 0; i < arr->size(); ++i) {
-      auto item = JsonObject::Of((*arr)[i], o.FieldPath("headerOverrides") + "[" + std::to_string(i) + "]");
-      if (!item.ok()) return item.status();
-      RETURN_IF_ERROR(item->CheckFields({"header"}));
-      auto header = item->GetObject("header");
-      if (!header.ok()) return header.status();
+      STRATUS_ASSIGN_OR_RETURN(
+          auto item, JsonObject::Of((*arr)[i], o.FieldPath("headerOverrides") + "[" + std::to_string(i) + "]"));
+      RETURN_IF_ERROR(item.CheckFields({"header"}));
+      STRATUS_ASSIGN_OR_RETURN(auto header, item.GetObject("header"));
       HttpTarget::Header h;
-      if (*header) {
-        RETURN_IF_ERROR((*header)->CheckFields({"key", "value"}));
-        std::optional<std::string> key, value;
-        RETURN_IF_ERROR((*header)->GetString("key", &key));
-        RETURN_IF_ERROR((*header)->GetString("value", &value));
-        SetIf(key, &h.key);
-        SetIf(value, &h.value);
+      if (header) {
+        RETURN_IF_ERROR(header->CheckFields({"key", "value"}));
+        RETURN_IF_ERROR(Field(*header, &JsonObject::GetString, "key", &h.key));
+        RETURN_IF_ERROR(Field(*header, &JsonObject::GetString, "value", &h.value));
       }
       t.header_overrides.push_back(std::move(h));
     }
   }
-  auto oauth = o.GetObject("oauthToken");
-  if (!oauth.ok()) return oauth.status();
-  if (*oauth) {
-    OAuthToken tok;
-    RETURN_IF_ERROR(ReadTokenObject(**oauth, "scope", &tok.service_account_email, &tok.scope));
-    t.oauth_token = std::move(tok);
-  }
-  auto oidc = o.GetObject("oidcToken");
-  if (!oidc.ok()) return oidc.status();
-  if (*oidc) {
-    OidcToken tok;
-    RETURN_IF_ERROR(ReadTokenObject(**oidc, "audience", &tok.service_account_email, &tok.audience));
-    t.oidc_token = std::move(tok);
-  }
+  RETURN_IF_ERROR(MessageField(o, "oauthToken", ReadOAuthToken, &t.oauth_token));
+  RETURN_IF_ERROR(MessageField(o, "oidcToken", ReadOidcToken, &t.oidc_token));
   return t;
 }
 
@@ -212,35 +219,21 @@ Json HttpTargetToJson(const HttpTarget& t, JsonStyle style) {
   return j;
 }
 
-Status ReadHeaders(const JsonObject& o, std::map<std::string, std::string>* out) {
-  std::optional<std::map<std::string, std::string>> headers;
-  RETURN_IF_ERROR(o.GetStringMap("headers", &headers));
-  if (headers) *out = std::move(*headers);
-  return Status::Ok();
-}
-
 StatusOr<Attempt> ReadAttempt(const JsonObject& o) {
   RETURN_IF_ERROR(o.CheckFields({"scheduleTime", "dispatchTime", "responseTime", "responseStatus"}));
   Attempt a;
-  std::optional<Micros> t;
-  RETURN_IF_ERROR(o.GetTimestamp("scheduleTime", &t));
-  SetIf(t, &a.schedule_time);
-  t.reset();
-  RETURN_IF_ERROR(o.GetTimestamp("dispatchTime", &t));
-  SetIf(t, &a.dispatch_time);
-  t.reset();
-  RETURN_IF_ERROR(o.GetTimestamp("responseTime", &t));
-  SetIf(t, &a.response_time);
-  auto rs = o.GetObject("responseStatus");
-  if (!rs.ok()) return rs.status();
-  if (*rs) {
-    RETURN_IF_ERROR((*rs)->CheckFields({"code", "message", "details"}));
-    std::optional<int64_t> code;
-    std::optional<std::string> message;
-    RETURN_IF_ERROR((*rs)->GetInt("code", &code));
-    RETURN_IF_ERROR((*rs)->GetString("message", &message));
-    int c = static_cast<int>(code.value_or(0));
-    a.response_status = (c <= 0 || c > 16) ? Status() : Status(static_cast<Code>(c), message.value_or(""));
+  RETURN_IF_ERROR(Field(o, &JsonObject::GetTimestamp, "scheduleTime", &a.schedule_time));
+  RETURN_IF_ERROR(Field(o, &JsonObject::GetTimestamp, "dispatchTime", &a.dispatch_time));
+  RETURN_IF_ERROR(Field(o, &JsonObject::GetTimestamp, "responseTime", &a.response_time));
+  STRATUS_ASSIGN_OR_RETURN(auto rs, o.GetObject("responseStatus"));
+  if (rs) {
+    RETURN_IF_ERROR(rs->CheckFields({"code", "message", "details"}));
+    int64_t code = 0;
+    std::string message;
+    RETURN_IF_ERROR(Field(*rs, &JsonObject::GetInt, "code", &code));
+    RETURN_IF_ERROR(Field(*rs, &JsonObject::GetString, "message", &message));
+    int c = static_cast<int>(code);
+    a.response_status = (c <= 0 || c > 16) ? Status() : Status(static_cast<Code>(c), message);
   }
   return a;
 }
@@ -257,51 +250,25 @@ Json AttemptToJson(const Attempt& a) {
 StatusOr<HttpRequest> ReadHttpRequest(const JsonObject& o) {
   RETURN_IF_ERROR(o.CheckFields({"url", "httpMethod", "headers", "body", "oauthToken", "oidcToken"}));
   HttpRequest r;
-  std::optional<std::string> url, body;
-  std::optional<int> method;
-  RETURN_IF_ERROR(o.GetString("url", &url));
-  RETURN_IF_ERROR(o.GetEnum("httpMethod", kMethods, kMethodType, &method));
-  RETURN_IF_ERROR(o.GetBytes("body", &body));
-  RETURN_IF_ERROR(ReadHeaders(o, &r.headers));
-  SetIf(url, &r.url);
-  SetIf(body, &r.body);
-  if (method && *method) r.http_method = static_cast<HttpMethod>(*method);
-  auto oidc = o.GetObject("oidcToken");
-  if (!oidc.ok()) return oidc.status();
-  if (*oidc) {
-    OidcToken tok;
-    RETURN_IF_ERROR(ReadTokenObject(**oidc, "audience", &tok.service_account_email, &tok.audience));
-    r.oidc_token = std::move(tok);
-  }
-  auto oauth = o.GetObject("oauthToken");
-  if (!oauth.ok()) return oauth.status();
-  if (*oauth) {
-    OAuthToken tok;
-    RETURN_IF_ERROR(ReadTokenObject(**oauth, "scope", &tok.service_account_email, &tok.scope));
-    r.oauth_token = std::move(tok);
-  }
+  RETURN_IF_ERROR(Field(o, &JsonObject::GetString, "url", &r.url));
+  RETURN_IF_ERROR(TaskMethodField(o, &r.http_method));
+  RETURN_IF_ERROR(Field(o, &JsonObject::GetBytes, "body", &r.body));
+  RETURN_IF_ERROR(Field(o, &JsonObject::GetStringMap, "headers", &r.headers));
+  RETURN_IF_ERROR(MessageField(o, "oidcToken", ReadOidcToken, &r.oidc_token));
+  RETURN_IF_ERROR(MessageField(o, "oauthToken", ReadOAuthToken, &r.oauth_token));
   return r;
 }
 
 StatusOr<AppEngineHttpRequest> ReadAppEngineRequest(const JsonObject& o) {
   RETURN_IF_ERROR(o.CheckFields({"httpMethod", "appEngineRouting", "relativeUri", "headers", "body"}));
   AppEngineHttpRequest r;
-  std::optional<std::string> uri, body;
-  std::optional<int> method;
+  std::optional<std::string> uri;
   RETURN_IF_ERROR(o.GetString("relativeUri", &uri));
-  RETURN_IF_ERROR(o.GetEnum("httpMethod", kMethods, kMethodType, &method));
-  RETURN_IF_ERROR(o.GetBytes("body", &body));
-  RETURN_IF_ERROR(ReadHeaders(o, &r.headers));
-  if (uri && !uri->empty()) r.relative_uri = *uri;
-  SetIf(body, &r.body);
-  if (method && *method) r.http_method = static_cast<HttpMethod>(*method);
-  auto routing = o.GetObject("appEngineRouting");
-  if (!routing.ok()) return routing.status();
-  if (*routing) {
-    auto rj = ReadRouting(**routing);
-    if (!rj.ok()) return rj.status();
-    r.app_engine_routing = std::move(*rj);
-  }
+  if (uri && !uri->empty()) r.relative_uri = *uri;  // an empty one keeps the default, "/"
+  RETURN_IF_ERROR(TaskMethodField(o, &r.http_method));
+  RETURN_IF_ERROR(Field(o, &JsonObject::GetBytes, "body", &r.body));
+  RETURN_IF_ERROR(Field(o, &JsonObject::GetStringMap, "headers", &r.headers));
+  RETURN_IF_ERROR(MessageField(o, "appEngineRouting", ReadRouting, &r.app_engine_routing));
   return r;
 }
 
@@ -335,73 +302,39 @@ StatusOr<Queue> QueueFromJson(const JsonObject& o) {
   q.rate_limits = RateLimits{0, 0, 0};
   q.retry_config = RetryConfig{0, 0, 0, 0, 0};
   q.state = QueueState::kUnspecified;
-  std::optional<std::string> name;
-  RETURN_IF_ERROR(o.GetString("name", &name));
-  SetIf(name, &q.name);
+  RETURN_IF_ERROR(Field(o, &JsonObject::GetString, "name", &q.name));
 
-  auto rate = o.GetObject("rateLimits");
-  if (!rate.ok()) return rate.status();
-  if (*rate) {
-    const JsonObject& r = **rate;
+  STRATUS_ASSIGN_OR_RETURN(auto rate, o.GetObject("rateLimits"));
+  if (rate) {
+    const JsonObject& r = *rate;
     RETURN_IF_ERROR(r.CheckFields({"maxDispatchesPerSecond", "maxBurstSize", "maxConcurrentDispatches"}));
-    std::optional<double> mdps;
-    std::optional<int64_t> burst, mcd;
-    RETURN_IF_ERROR(r.GetDouble("maxDispatchesPerSecond", &mdps));
-    RETURN_IF_ERROR(r.GetInt32("maxBurstSize", &burst));
-    RETURN_IF_ERROR(r.GetInt32("maxConcurrentDispatches", &mcd));
-    SetIf(mdps, &q.rate_limits.max_dispatches_per_second);
-    if (burst) q.rate_limits.max_burst_size = static_cast<int32_t>(*burst);
-    if (mcd)
-      q.rate_limits.max_concurrent_dispatches = static_cast<int32_t>(std::clamp<int64_t>(*mcd, INT32_MIN, INT32_MAX));
+    RateLimits& l = q.rate_limits;
+    RETURN_IF_ERROR(Field(r, &JsonObject::GetDouble, "maxDispatchesPerSecond", &l.max_dispatches_per_second));
+    RETURN_IF_ERROR(Field(r, &JsonObject::GetInt32, "maxBurstSize", &l.max_burst_size));
+    RETURN_IF_ERROR(Field(r, &JsonObject::GetInt32, "maxConcurrentDispatches", &l.max_concurrent_dispatches));
   }
-  auto retry = o.GetObject("retryConfig");
-  if (!retry.ok()) return retry.status();
-  if (*retry) {
-    const JsonObject& r = **retry;
+  STRATUS_ASSIGN_OR_RETURN(auto retry, o.GetObject("retryConfig"));
+  if (retry) {
+    const JsonObject& r = *retry;
     RETURN_IF_ERROR(r.CheckFields({"maxAttempts", "maxRetryDuration", "minBackoff", "maxBackoff", "maxDoublings"}));
-    std::optional<int64_t> attempts, doublings;
-    std::optional<Micros> mrd, minb, maxb;
-    RETURN_IF_ERROR(r.GetInt32("maxAttempts", &attempts));
-    RETURN_IF_ERROR(r.GetDuration("maxRetryDuration", &mrd));
-    RETURN_IF_ERROR(r.GetDuration("minBackoff", &minb));
-    RETURN_IF_ERROR(r.GetDuration("maxBackoff", &maxb));
-    RETURN_IF_ERROR(r.GetInt32("maxDoublings", &doublings));
-    if (attempts)
-      q.retry_config.max_attempts = static_cast<int32_t>(std::clamp<int64_t>(*attempts, INT32_MIN, INT32_MAX));
-    if (doublings)
-      q.retry_config.max_doublings = static_cast<int32_t>(std::clamp<int64_t>(*doublings, INT32_MIN, INT32_MAX));
-    SetIf(mrd, &q.retry_config.max_retry_duration);
-    SetIf(minb, &q.retry_config.min_backoff);
-    SetIf(maxb, &q.retry_config.max_backoff);
+    RetryConfig& c = q.retry_config;
+    RETURN_IF_ERROR(Field(r, &JsonObject::GetInt32, "maxAttempts", &c.max_attempts));
+    RETURN_IF_ERROR(Field(r, &JsonObject::GetDuration, "maxRetryDuration", &c.max_retry_duration));
+    RETURN_IF_ERROR(Field(r, &JsonObject::GetDuration, "minBackoff", &c.min_backoff));
+    RETURN_IF_ERROR(Field(r, &JsonObject::GetDuration, "maxBackoff", &c.max_backoff));
+    RETURN_IF_ERROR(Field(r, &JsonObject::GetInt32, "maxDoublings", &c.max_doublings));
   }
-  std::optional<int> state;
-  RETURN_IF_ERROR(o.GetEnum("state", kStates, kStateType, &state));
-  if (state) q.state = static_cast<QueueState>(*state);
-  std::optional<Micros> purge;
-  RETURN_IF_ERROR(o.GetTimestamp("purgeTime", &purge));
-  q.purge_time = purge;
-  auto logging = o.GetObject("stackdriverLoggingConfig");
-  if (!logging.ok()) return logging.status();
-  if (*logging) {
-    RETURN_IF_ERROR((*logging)->CheckFields({"samplingRatio"}));
+  RETURN_IF_ERROR(EnumField(o, "state", kStates, kStateType, &q.state));
+  RETURN_IF_ERROR(o.GetTimestamp("purgeTime", &q.purge_time));
+  STRATUS_ASSIGN_OR_RETURN(auto logging, o.GetObject("stackdriverLoggingConfig"));
+  if (logging) {
+    RETURN_IF_ERROR(logging->CheckFields({"samplingRatio"}));
     std::optional<double> ratio;
-    RETURN_IF_ERROR((*logging)->GetDouble("samplingRatio", &ratio));
-    q.logging_sampling_ratio = ratio.value_or(0);
+    RETURN_IF_ERROR(logging->GetDouble("samplingRatio", &ratio));
+    q.logging_sampling_ratio = ratio.value_or(0);  // a config without a ratio says 0
   }
-  auto target = o.GetObject("httpTarget");
-  if (!target.ok()) return target.status();
-  if (*target) {
-    auto tj = ReadHttpTarget(**target);
-    if (!tj.ok()) return tj.status();
-    q.http_target = std::move(*tj);
-  }
-  auto routing = o.GetObject("appEngineRoutingOverride");
-  if (!routing.ok()) return routing.status();
-  if (*routing) {
-    auto rj = ReadRouting(**routing);
-    if (!rj.ok()) return rj.status();
-    q.app_engine_routing_override = std::move(*rj);
-  }
+  RETURN_IF_ERROR(MessageField(o, "httpTarget", ReadHttpTarget, &q.http_target));
+  RETURN_IF_ERROR(MessageField(o, "appEngineRoutingOverride", ReadRouting, &q.app_engine_routing_override));
   return q;
 }
 
@@ -433,49 +366,19 @@ StatusOr<Task> TaskFromJson(const JsonObject& o) {
       o.CheckFields({"name", "appEngineHttpRequest", "httpRequest", "scheduleTime", "createTime", "dispatchDeadline",
                      "dispatchCount", "responseCount", "firstAttempt", "lastAttempt", "view"}));
   Task t;
-  std::optional<std::string> name;
-  RETURN_IF_ERROR(o.GetString("name", &name));
-  SetIf(name, &t.name);
-  std::optional<Micros> v;
-  RETURN_IF_ERROR(o.GetTimestamp("scheduleTime", &v));
-  SetIf(v, &t.schedule_time);
-  v.reset();
-  RETURN_IF_ERROR(o.GetTimestamp("createTime", &v));
-  SetIf(v, &t.create_time);
-  v.reset();
-  RETURN_IF_ERROR(o.GetDuration("dispatchDeadline", &v));
-  SetIf(v, &t.dispatch_deadline);
-  std::optional<int64_t> n;
-  RETURN_IF_ERROR(o.GetInt32("dispatchCount", &n));
-  if (n) t.dispatch_count = static_cast<int32_t>(*n);
-  n.reset();
-  RETURN_IF_ERROR(o.GetInt32("responseCount", &n));
-  if (n) t.response_count = static_cast<int32_t>(*n);
-  std::optional<int> view;
+  RETURN_IF_ERROR(Field(o, &JsonObject::GetString, "name", &t.name));
+  RETURN_IF_ERROR(Field(o, &JsonObject::GetTimestamp, "scheduleTime", &t.schedule_time));
+  RETURN_IF_ERROR(Field(o, &JsonObject::GetTimestamp, "createTime", &t.create_time));
+  RETURN_IF_ERROR(Field(o, &JsonObject::GetDuration, "dispatchDeadline", &t.dispatch_deadline));
+  RETURN_IF_ERROR(Field(o, &JsonObject::GetInt32, "dispatchCount", &t.dispatch_count));
+  RETURN_IF_ERROR(Field(o, &JsonObject::GetInt32, "responseCount", &t.response_count));
+  std::optional<int> view;  // output only: checked, then ignored
   RETURN_IF_ERROR(o.GetEnum("view", kViews, "type.googleapis.com/google.cloud.tasks.v2.Task.View", &view));
 
-  auto http = o.GetObject("httpRequest");
-  if (!http.ok()) return http.status();
-  if (*http) {
-    auto r = ReadHttpRequest(**http);
-    if (!r.ok()) return r.status();
-    t.http_request = std::move(*r);
-  }
-  auto gae = o.GetObject("appEngineHttpRequest");
-  if (!gae.ok()) return gae.status();
-  if (*gae) {
-    auto r = ReadAppEngineRequest(**gae);
-    if (!r.ok()) return r.status();
-    t.app_engine_http_request = std::move(*r);
-  }
-  for (auto [field, slot] : {std::pair{"firstAttempt", &t.first_attempt}, std::pair{"lastAttempt", &t.last_attempt}}) {
-    auto a = o.GetObject(field);
-    if (!a.ok()) return a.status();
-    if (!*a) continue;
-    auto attempt = ReadAttempt(**a);
-    if (!attempt.ok()) return attempt.status();
-    *slot = std::move(*attempt);
-  }
+  RETURN_IF_ERROR(MessageField(o, "httpRequest", ReadHttpRequest, &t.http_request));
+  RETURN_IF_ERROR(MessageField(o, "appEngineHttpRequest", ReadAppEngineRequest, &t.app_engine_http_request));
+  RETURN_IF_ERROR(MessageField(o, "firstAttempt", ReadAttempt, &t.first_attempt));
+  RETURN_IF_ERROR(MessageField(o, "lastAttempt", ReadAttempt, &t.last_attempt));
   return t;
 }
 

@@ -111,8 +111,7 @@ Status CheckParent(const std::string& parent) {
 StatusOr<std::string> CheckTaskName(const std::string& name) {
   std::string queue = QueueOfTask(name);
   if (queue.empty()) return InvalidArgument(msg::kEntityMissing);
-  auto q = ParseQueueName(queue);
-  if (!q.ok()) return q.status();
+  STRATUS_RETURN_IF_ERROR(ParseQueueName(queue).status());
   STRATUS_RETURN_IF_ERROR(CheckTaskId(name.substr(queue.size() + 7)));
   return queue;
 }
@@ -229,16 +228,14 @@ asio::awaitable<StatusOr<std::vector<Location>>> TasksService::ListLocations(con
 
 asio::awaitable<StatusOr<Location>> TasksService::GetLocation(const std::string& project, const std::string& location) {
   std::string parent = "projects/" + project + "/locations/" + location;
-  Status st = CheckParent(parent);
-  if (!st.ok()) co_return st;
+  STRATUS_RETURN_IF_ERROR_CO(CheckParent(parent));
   co_return Location{parent, location};
 }
 
 asio::awaitable<StatusOr<Queue>> TasksService::CreateQueue(const std::string& parent, Queue queue) {
   STRATUS_RETURN_IF_ERROR_CO(CheckParent(parent));
-  auto name = ParseQueueName(queue.name);
-  if (!name.ok()) co_return name.status();
-  if (name->Parent() != parent) co_return InvalidArgument(queue.name + " must begin with " + parent + ".");
+  STRATUS_ASSIGN_OR_RETURN_CO(auto name, ParseQueueName(queue.name));
+  if (name.Parent() != parent) co_return InvalidArgument(queue.name + " must begin with " + parent + ".");
   // Output-only fields in the request are ignored.
   queue.state = QueueState::kRunning;
   queue.purge_time.reset();
@@ -250,15 +247,13 @@ asio::awaitable<StatusOr<Queue>> TasksService::CreateQueue(const std::string& pa
                                     if (recently_deleted) return FailedPrecondition(msg::kQueueRecentlyDeleted);
                                     return queue;
                                   }};
-  auto r = co_await Write(std::move(mutation));
-  if (!r.ok()) co_return r.status();
-  if (events_) events_->QueueChanged(*r->queue);
-  co_return std::move(*r->queue);
+  STRATUS_ASSIGN_OR_RETURN_CO(auto r, co_await Write(std::move(mutation)));
+  if (events_) events_->QueueChanged(*r.queue);
+  co_return std::move(*r.queue);
 }
 
 asio::awaitable<StatusOr<Queue>> TasksService::GetQueue(const std::string& name) {
-  auto parsed = ParseQueueName(name);
-  if (!parsed.ok()) co_return parsed.status();
+  STRATUS_RETURN_IF_ERROR_CO(ParseQueueName(name).status());
   auto read = [this, &name] { return Worded(store_.GetQueue(name)); };
   co_return co_await RunBlocking(blocking_, std::move(read));
 }
@@ -266,22 +261,18 @@ asio::awaitable<StatusOr<Queue>> TasksService::GetQueue(const std::string& name)
 asio::awaitable<StatusOr<QueueList>> TasksService::ListQueues(const std::string& parent, const std::string& filter,
                                                               int64_t page_size, const std::string& page_token) {
   STRATUS_RETURN_IF_ERROR_CO(CheckParent(parent));
-  auto state = ParseFilter(filter);
-  if (!state.ok()) co_return state.status();
-  auto size = PageSize(page_size, kMaxQueuePage);
-  if (!size.ok()) co_return size.status();
-  auto cursor = DecodePageToken(page_token);
-  if (!cursor.ok()) co_return cursor.status();
-  auto page =
-      co_await RunBlocking(blocking_, [&] { return Worded(store_.ListQueues(parent, *state, *size, *cursor)); });
-  if (!page.ok()) co_return page.status();
-  co_return QueueList{std::move(page->items), EncodePageToken(page->next_cursor)};
+  STRATUS_ASSIGN_OR_RETURN_CO(auto state, ParseFilter(filter));
+  STRATUS_ASSIGN_OR_RETURN_CO(auto size, PageSize(page_size, kMaxQueuePage));
+  STRATUS_ASSIGN_OR_RETURN_CO(auto cursor, DecodePageToken(page_token));
+  STRATUS_ASSIGN_OR_RETURN_CO(auto page, co_await RunBlocking(blocking_, [&] {
+                                return Worded(store_.ListQueues(parent, state, size, cursor));
+                              }));
+  co_return QueueList{std::move(page.items), EncodePageToken(page.next_cursor)};
 }
 
 asio::awaitable<StatusOr<Queue>> TasksService::PatchQueue(const std::string& name, Queue request,
                                                           const std::string& update_mask) {
-  auto parsed = ParseQueueName(name);
-  if (!parsed.ok()) co_return parsed.status();
+  STRATUS_RETURN_IF_ERROR_CO(ParseQueueName(name).status());
   if (!request.name.empty() && request.name != name) {
     co_return InvalidArgument("The queue name in the request body must match the queue name in the URL.");
   }
@@ -305,15 +296,13 @@ asio::awaitable<StatusOr<Queue>> TasksService::PatchQueue(const std::string& nam
         STRATUS_RETURN_IF_ERROR(ValidateQueueConfig(next, limits));
         return next;
       }};
-  auto r = co_await Write(std::move(mutation));
-  if (!r.ok()) co_return r.status();
-  if (events_) events_->QueueChanged(*r->queue);
-  co_return std::move(*r->queue);
+  STRATUS_ASSIGN_OR_RETURN_CO(auto r, co_await Write(std::move(mutation)));
+  if (events_) events_->QueueChanged(*r.queue);
+  co_return std::move(*r.queue);
 }
 
 asio::awaitable<Status> TasksService::DeleteQueue(const std::string& name) {
-  auto parsed = ParseQueueName(name);
-  if (!parsed.ok()) co_return parsed.status();
+  STRATUS_RETURN_IF_ERROR_CO(ParseQueueName(name).status());
   Mutation mutation = QueueDelete{name};
   const Micros now = clock_.Now();
   auto write = WriteAsync(store_, std::move(mutation), now);
@@ -323,34 +312,29 @@ asio::awaitable<Status> TasksService::DeleteQueue(const std::string& name) {
 }
 
 asio::awaitable<StatusOr<Queue>> TasksService::PurgeQueue(const std::string& name) {
-  auto parsed = ParseQueueName(name);
-  if (!parsed.ok()) co_return parsed.status();
+  STRATUS_RETURN_IF_ERROR_CO(ParseQueueName(name).status());
   Mutation mutation = QueuePurge{name, clock_.Now()};
-  auto r = co_await Write(std::move(mutation));
-  if (!r.ok()) co_return r.status();
-  if (events_) events_->QueuePurged(*r->queue);
-  co_return std::move(*r->queue);
+  STRATUS_ASSIGN_OR_RETURN_CO(auto r, co_await Write(std::move(mutation)));
+  if (events_) events_->QueuePurged(*r.queue);
+  co_return std::move(*r.queue);
 }
 
 asio::awaitable<StatusOr<Queue>> TasksService::SetQueueState(const std::string& name, QueueState state) {
-  auto parsed = ParseQueueName(name);
-  if (!parsed.ok()) co_return parsed.status();
+  STRATUS_RETURN_IF_ERROR_CO(ParseQueueName(name).status());
   Mutation mutation = QueueUpdate{name, [state](const Queue* current, bool) -> StatusOr<Queue> {
                                     if (!current) return NotFound(msg::kQueueMissing);
                                     Queue next = *current;
                                     next.state = state;
                                     return next;
                                   }};
-  auto r = co_await Write(std::move(mutation));
-  if (!r.ok()) co_return r.status();
-  if (events_) events_->QueueChanged(*r->queue);
-  co_return std::move(*r->queue);
+  STRATUS_ASSIGN_OR_RETURN_CO(auto r, co_await Write(std::move(mutation)));
+  if (events_) events_->QueueChanged(*r.queue);
+  co_return std::move(*r.queue);
 }
 
 asio::awaitable<StatusOr<Task>> TasksService::CreateTask(const std::string& parent, Task task,
                                                          std::function<Status(const std::string& email)> act_as) {
-  auto queue = ParseQueueName(parent);
-  if (!queue.ok()) co_return queue.status();
+  STRATUS_ASSIGN_OR_RETURN_CO(auto queue, ParseQueueName(parent));
   bool generated = task.name.empty();
   if (generated) {
     // NOLINTNEXTLINE(bugprone-use-after-move): task is moved only when may_retry is false, which broke out above.
@@ -390,14 +374,13 @@ asio::awaitable<StatusOr<Task>> TasksService::CreateTask(const std::string& pare
     // NOLINTNEXTLINE(bugprone-use-after-move): task is moved only when may_retry is false, which broke out above.
     task.name = parent + "/tasks/" + GenerateTaskId();
   }
-  if (!r.ok()) co_return r.status();
-  if (events_) events_->TaskCreated(r->task->name, r->task->schedule_time);
-  co_return std::move(*r->task);
+  STRATUS_ASSIGN_OR_RETURN_CO(WriteResult written, std::move(r));
+  if (events_) events_->TaskCreated(written.task->name, written.task->schedule_time);
+  co_return std::move(*written.task);
 }
 
 asio::awaitable<StatusOr<Task>> TasksService::GetTask(const std::string& name) {
-  auto queue = CheckTaskName(name);
-  if (!queue.ok()) co_return queue.status();
+  STRATUS_RETURN_IF_ERROR_CO(CheckTaskName(name).status());
   Micros now = clock_.Now();
   auto read = [this, &name, now] { return Worded(store_.GetTask(name, now)); };
   co_return co_await RunBlocking(blocking_, std::move(read));
@@ -405,23 +388,19 @@ asio::awaitable<StatusOr<Task>> TasksService::GetTask(const std::string& name) {
 
 asio::awaitable<StatusOr<TaskList>> TasksService::ListTasks(const std::string& parent, int64_t page_size,
                                                             const std::string& page_token, bool with_body) {
-  auto queue = ParseQueueName(parent);
-  if (!queue.ok()) co_return queue.status();
-  auto size = PageSize(page_size, kMaxTaskPage);
-  if (!size.ok()) co_return size.status();
-  auto cursor = DecodePageToken(page_token);
-  if (!cursor.ok()) co_return cursor.status();
+  STRATUS_RETURN_IF_ERROR_CO(ParseQueueName(parent).status());
+  STRATUS_ASSIGN_OR_RETURN_CO(auto size, PageSize(page_size, kMaxTaskPage));
+  STRATUS_ASSIGN_OR_RETURN_CO(auto cursor, DecodePageToken(page_token));
   auto exists = co_await RunBlocking(blocking_, [&] { return Worded(store_.GetQueue(parent)); });
-  if (!exists.ok()) co_return exists.status();
-  auto page =
-      co_await RunBlocking(blocking_, [&] { return Worded(store_.ListTasks(parent, *size, *cursor, with_body)); });
-  if (!page.ok()) co_return page.status();
-  co_return TaskList{std::move(page->items), EncodePageToken(page->next_cursor)};
+  STRATUS_RETURN_IF_ERROR_CO(exists.status());
+  STRATUS_ASSIGN_OR_RETURN_CO(auto page, co_await RunBlocking(blocking_, [&] {
+                                return Worded(store_.ListTasks(parent, size, cursor, with_body));
+                              }));
+  co_return TaskList{std::move(page.items), EncodePageToken(page.next_cursor)};
 }
 
 asio::awaitable<Status> TasksService::DeleteTask(const std::string& name) {
-  auto queue = CheckTaskName(name);
-  if (!queue.ok()) co_return queue.status();
+  STRATUS_RETURN_IF_ERROR_CO(CheckTaskName(name).status());
   Mutation mutation = TaskDelete{name};
   auto r = co_await Write(std::move(mutation));
   if (r.ok() && events_) events_->TaskRemoved(name);
@@ -429,18 +408,15 @@ asio::awaitable<Status> TasksService::DeleteTask(const std::string& name) {
 }
 
 asio::awaitable<StatusOr<Task>> TasksService::RunTask(const std::string& name) {
-  auto queue = CheckTaskName(name);
-  if (!queue.ok()) co_return queue.status();
+  STRATUS_RETURN_IF_ERROR_CO(CheckTaskName(name).status());
   Mutation mutation = TaskRun{name};
-  auto r = co_await Write(std::move(mutation));
-  if (!r.ok()) co_return r.status();
-  if (events_) events_->TaskScheduled(name, r->task->schedule_time, true);
-  co_return std::move(*r->task);
+  STRATUS_ASSIGN_OR_RETURN_CO(auto r, co_await Write(std::move(mutation)));
+  if (events_) events_->TaskScheduled(name, r.task->schedule_time, true);
+  co_return std::move(*r.task);
 }
 
 asio::awaitable<StatusOr<Queue>> TasksService::SetQueueExtensions(const std::string& name, QueueExtensions ext) {
-  auto parsed = ParseQueueName(name);
-  if (!parsed.ok()) co_return parsed.status();
+  STRATUS_RETURN_IF_ERROR_CO(ParseQueueName(name).status());
   for (int code : ext.permanent_failure_statuses) {
     if (code < 100 || code > 599) {
       co_return InvalidArgument("permanentFailureStatuses: " + std::to_string(code) + " is not an HTTP status.");
@@ -454,65 +430,54 @@ asio::awaitable<StatusOr<Queue>> TasksService::SetQueueExtensions(const std::str
                                     next.stratus = ext;
                                     return next;
                                   }};
-  auto r = co_await Write(std::move(mutation));
-  if (!r.ok()) co_return r.status();
-  if (events_) events_->QueueChanged(*r->queue);
-  co_return std::move(*r->queue);
+  STRATUS_ASSIGN_OR_RETURN_CO(auto r, co_await Write(std::move(mutation)));
+  if (events_) events_->QueueChanged(*r.queue);
+  co_return std::move(*r.queue);
 }
 
 asio::awaitable<StatusOr<Page<DeadLetter>>> TasksService::ListDeadLetters(const std::string& queue, int64_t page_size,
                                                                           const std::string& page_token) {
-  auto parsed = ParseQueueName(queue);
-  if (!parsed.ok()) co_return parsed.status();
-  auto size = PageSize(page_size, kMaxTaskPage);
-  if (!size.ok()) co_return size.status();
-  auto cursor = DecodePageToken(page_token);
-  if (!cursor.ok()) co_return cursor.status();
+  STRATUS_RETURN_IF_ERROR_CO(ParseQueueName(queue).status());
+  STRATUS_ASSIGN_OR_RETURN_CO(auto size, PageSize(page_size, kMaxTaskPage));
+  STRATUS_ASSIGN_OR_RETURN_CO(auto cursor, DecodePageToken(page_token));
   auto exists = co_await RunBlocking(blocking_, [&] { return Worded(store_.GetQueue(queue)); });
-  if (!exists.ok()) co_return exists.status();
-  auto page = co_await RunBlocking(blocking_, [&] { return Worded(store_.ListDeadLetters(queue, *size, *cursor)); });
-  if (!page.ok()) co_return page.status();
-  page->next_cursor = EncodePageToken(page->next_cursor);
-  co_return std::move(*page);
+  STRATUS_RETURN_IF_ERROR_CO(exists.status());
+  STRATUS_ASSIGN_OR_RETURN_CO(
+      auto page, co_await RunBlocking(blocking_, [&] { return Worded(store_.ListDeadLetters(queue, size, cursor)); }));
+  page.next_cursor = EncodePageToken(page.next_cursor);
+  co_return std::move(page);
 }
 
 asio::awaitable<StatusOr<DeadLetter>> TasksService::GetDeadLetter(const std::string& name) {
-  auto queue = CheckTaskName(name);
-  if (!queue.ok()) co_return queue.status();
+  STRATUS_RETURN_IF_ERROR_CO(CheckTaskName(name).status());
   co_return co_await RunBlocking(blocking_, [&] { return Worded(store_.GetDeadLetter(name)); });
 }
 
 asio::awaitable<StatusOr<Task>> TasksService::RetryDeadLetter(const std::string& name) {
-  auto queue = CheckTaskName(name);
-  if (!queue.ok()) co_return queue.status();
+  STRATUS_RETURN_IF_ERROR_CO(CheckTaskName(name).status());
   Mutation mutation = DeadLetterRetry{name};
-  auto r = co_await Write(std::move(mutation));
-  if (!r.ok()) co_return r.status();
-  if (events_) events_->TaskScheduled(name, r->task->schedule_time, false);
-  co_return std::move(*r->task);
+  STRATUS_ASSIGN_OR_RETURN_CO(auto r, co_await Write(std::move(mutation)));
+  if (events_) events_->TaskScheduled(name, r.task->schedule_time, false);
+  co_return std::move(*r.task);
 }
 
 asio::awaitable<StatusOr<int64_t>> TasksService::DeleteDeadLetters(const std::string& name) {
   if (name.find("/tasks/") != std::string::npos) {
-    auto queue = CheckTaskName(name);
-    if (!queue.ok()) co_return queue.status();
+    STRATUS_RETURN_IF_ERROR_CO(CheckTaskName(name).status());
   } else {
-    auto parsed = ParseQueueName(name);
-    if (!parsed.ok()) co_return parsed.status();
+    STRATUS_RETURN_IF_ERROR_CO(ParseQueueName(name).status());
   }
   Mutation mutation = DeadLetterDelete{name};
-  auto r = co_await Write(std::move(mutation));
-  if (!r.ok()) co_return r.status();
-  co_return r->count;
+  STRATUS_ASSIGN_OR_RETURN_CO(auto r, co_await Write(std::move(mutation)));
+  co_return r.count;
 }
 
 asio::awaitable<StatusOr<int64_t>> TasksService::RetryAllDeadLetters(const std::string& queue) {
   int64_t retried = 0;
   std::string token;
   for (;;) {
-    auto page = co_await ListDeadLetters(queue, kMaxTaskPage, token);
-    if (!page.ok()) co_return page.status();
-    for (const auto& d : page->items) {
+    STRATUS_ASSIGN_OR_RETURN_CO(auto page, co_await ListDeadLetters(queue, kMaxTaskPage, token));
+    for (const auto& d : page.items) {
       const std::string& name = d.task.name;
       auto t = co_await RetryDeadLetter(name);
       if (t.ok())
@@ -520,8 +485,8 @@ asio::awaitable<StatusOr<int64_t>> TasksService::RetryAllDeadLetters(const std::
       else if (t.status().code() != Code::kAlreadyExists)
         co_return t.status();
     }
-    if (page->next_cursor.empty()) break;
-    token = page->next_cursor;
+    if (page.next_cursor.empty()) break;
+    token = page.next_cursor;
   }
   co_return retried;
 }

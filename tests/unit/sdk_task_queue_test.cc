@@ -1,5 +1,12 @@
 // The enqueue client's local rules: idempotency keys, canonical JSON, schedule bounds, and
 // refusals that happen before any request.
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "stratus/sdk/task_queue.h"
@@ -64,6 +71,50 @@ TEST(SdkTaskQueueCreate, NeedsAProjectAndHasNoAppDefaults) {
   EXPECT_EQ(o.location, "us-central1");
   o.project = "p";
   EXPECT_TRUE(TaskQueue::Create(o).ok());
+}
+
+// A job whose enqueue throws (nlohmann refuses to write a task id that is not UTF-8) gets an
+// INTERNAL result and a log line; the jobs after it still run, and the call returns. Before,
+// the throw ended its worker silently and AddBatch waited for it for ever.
+TEST(SdkTaskQueueAdd, AJobWhoseEnqueueThrowsFailsAloneAndTheBatchReturns) {
+  auto lines = std::make_shared<std::vector<std::string>>();
+  auto mu = std::make_shared<std::mutex>();
+  TaskQueueOptions o;
+  o.project = "p";
+  o.service_url = "http://app.test";
+  o.job_queues = {{"j", "q"}};
+  o.logger = Logger([lines, mu](std::string_view line) {
+    std::lock_guard lock(*mu);
+    lines->emplace_back(line);
+  });
+  auto created = TaskQueue::Create(o);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  TaskQueue* queue = created->release();  // kept alive for ever if the call below never returns
+
+  AddOptions bad;
+  bad.task_id = "\xff";
+  // Nothing reaches the network: the other job is refused locally (no queue for it).
+  std::vector<Job> jobs = {{"j", json::object(), bad}, {"unknown", json::object(), {}}, {"j", json::object(), bad}};
+  // One worker (the one that throws is replaced) and one worker per job.
+  using Results = std::vector<StatusOr<EnqueuedTask>>;
+  auto done = std::make_shared<std::promise<std::pair<Results, Results>>>();
+  auto result = done->get_future();
+  std::thread([queue, jobs, done] { done->set_value({queue->AddBatch(jobs, 1), queue->AddBatch(jobs, 3)}); }).detach();
+  ASSERT_EQ(result.wait_for(60s), std::future_status::ready) << "AddBatch never returned";
+  auto [one, three] = result.get();
+  delete queue;
+
+  for (const Results& results : {one, three}) {
+    ASSERT_EQ(results.size(), 3u);
+    for (size_t i : {0u, 2u}) {
+      EXPECT_EQ(results[i].status().code(), Code::kInternal) << i;
+      EXPECT_NE(results[i].status().message().find("threw"), std::string::npos) << results[i].status().message();
+    }
+    EXPECT_EQ(results[1].status().code(), Code::kInvalidArgument) << results[1].status().ToString();
+  }
+  std::lock_guard lock(*mu);
+  ASSERT_EQ(lines->size(), 4u);
+  EXPECT_NE((*lines)[0].find("task_queue.add_threw"), std::string::npos) << (*lines)[0];
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "stratus/sdk/canonical_json.h"
+#include "stratus/sdk/log.h"
 #include "stratus/sdk/token_source.h"
 #include "stratus/status.h"
 
@@ -44,6 +45,7 @@ struct TaskQueueOptions {
   std::shared_ptr<TokenSource> token_source;       // for the API itself; none: no Authorization
   std::chrono::milliseconds timeout{10000};
   std::string ca_file;
+  Logger logger;  // a job whose enqueue threw (stderr by default)
 };
 
 struct AddOptions {

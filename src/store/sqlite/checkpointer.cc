@@ -4,10 +4,9 @@
 namespace stratus::sqlite {
 
 StatusOr<std::unique_ptr<Checkpointer>> Checkpointer::Start(const std::string& path, sqlite3* writer, int wal_pages) {
-  auto db = Db::Open(path);
-  if (!db.ok()) return db.status();
-  STRATUS_RETURN_IF_ERROR((*db)->Exec("PRAGMA synchronous=FULL"));
-  return std::unique_ptr<Checkpointer>(new Checkpointer(std::move(*db), writer, wal_pages));
+  STRATUS_ASSIGN_OR_RETURN(auto db, Db::Open(path));
+  STRATUS_RETURN_IF_ERROR(db->Exec("PRAGMA synchronous=FULL"));
+  return std::unique_ptr<Checkpointer>(new Checkpointer(std::move(db), writer, wal_pages));
 }
 
 Checkpointer::Checkpointer(std::unique_ptr<Db> db, sqlite3* writer, int wal_pages)

@@ -77,8 +77,7 @@ StatusOr<bool> Stmt::Step() {
 }
 
 Status Stmt::Run() {
-  auto r = Step();
-  if (!r.ok()) return r.status();
+  STRATUS_RETURN_IF_ERROR(Step().status());
   return Status::Ok();
 }
 

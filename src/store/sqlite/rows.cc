@@ -50,9 +50,8 @@ std::string EncodeTaskDoc(const Task& t, bool with_attempts) {
 }
 
 StatusOr<Task> DecodeTaskDoc(const std::string& doc, std::string body) {
-  auto t = storage::DecodeTask(doc);
-  if (!t.ok()) return t.status();
-  if (std::string* own = BodyOf(*t)) *own = std::move(body);
+  STRATUS_ASSIGN_OR_RETURN(auto t, storage::DecodeTask(doc));
+  if (std::string* own = BodyOf(t)) *own = std::move(body);
   return t;
 }
 
@@ -70,22 +69,21 @@ void BindStateColumns(Stmt& s, int first, const Task& t) {
 }
 
 StatusOr<Task> DecodeTaskRow(const Stmt& s, int col) {
-  auto t = DecodeTaskDoc(s.Text(col), s.Text(col + 1));
-  if (!t.ok()) return t.status();
+  STRATUS_ASSIGN_OR_RETURN(auto t, DecodeTaskDoc(s.Text(col), s.Text(col + 1)));
   const int a = col + 2;
-  t->schedule_time = s.Int(a);
-  t->execution_count = static_cast<int32_t>(s.Int(a + 1));
-  t->previous_response = static_cast<int32_t>(s.Int(a + 2));
+  t.schedule_time = s.Int(a);
+  t.execution_count = static_cast<int32_t>(s.Int(a + 1));
+  t.previous_response = static_cast<int32_t>(s.Int(a + 2));
   if (s.IsNull(a + 3)) return t;  // written before schema 2: the document has the rest
-  t->dispatch_count = static_cast<int32_t>(s.Int(a + 3));
-  t->response_count = static_cast<int32_t>(s.Int(a + 4));
-  t->first_attempt.reset();
-  if (s.Int(a + 5) != 0) t->first_attempt = Attempt{0, s.Int(a + 5), 0, std::nullopt};
-  t->last_attempt.reset();
+  t.dispatch_count = static_cast<int32_t>(s.Int(a + 3));
+  t.response_count = static_cast<int32_t>(s.Int(a + 4));
+  t.first_attempt.reset();
+  if (s.Int(a + 5) != 0) t.first_attempt = Attempt{0, s.Int(a + 5), 0, std::nullopt};
+  t.last_attempt.reset();
   if (s.Int(a + 7) != 0) {
     Attempt last{s.Int(a + 6), s.Int(a + 7), s.Int(a + 8), std::nullopt};
     if (s.Int(a + 9) >= 0) last.response_status = Status(static_cast<Code>(s.Int(a + 9)), s.Text(a + 10));
-    t->last_attempt = std::move(last);
+    t.last_attempt = std::move(last);
   }
   return t;
 }

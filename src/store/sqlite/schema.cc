@@ -77,23 +77,20 @@ ALTER TABLE tombstones_v2 RENAME TO tombstones;
 )sql";
 
 StatusOr<int64_t> QueryInt(Db& db, const char* sql) {
-  auto s = db.Prepare(sql);
-  if (!s.ok()) return s.status();
-  auto row = s->Step();
-  if (!row.ok()) return row.status();
-  return *row ? s->Int(0) : 0;
+  STRATUS_ASSIGN_OR_RETURN(auto s, db.Prepare(sql));
+  STRATUS_ASSIGN_OR_RETURN(auto row, s.Step());
+  return row ? s.Int(0) : 0;
 }
 
 Status Migrate(Db& db) {
-  auto version = QueryInt(db, "PRAGMA user_version");
-  if (!version.ok()) return version.status();
-  if (*version > kSchemaVersion) {
-    return FailedPrecondition("the data directory was written by a newer stratus (schema " + std::to_string(*version) +
+  STRATUS_ASSIGN_OR_RETURN(auto version, QueryInt(db, "PRAGMA user_version"));
+  if (version > kSchemaVersion) {
+    return FailedPrecondition("the data directory was written by a newer stratus (schema " + std::to_string(version) +
                               "; this one reads up to " + std::to_string(kSchemaVersion) + ")");
   }
-  auto has_tasks = QueryInt(db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'tasks'");
-  if (!has_tasks.ok()) return has_tasks.status();
-  if (*version < 2 && *has_tasks) STRATUS_RETURN_IF_ERROR(db.Exec(kFromV1));
+  STRATUS_ASSIGN_OR_RETURN(auto has_tasks,
+                           QueryInt(db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'tasks'"));
+  if (version < 2 && has_tasks) STRATUS_RETURN_IF_ERROR(db.Exec(kFromV1));
   STRATUS_RETURN_IF_ERROR(db.Exec(kTables));
   return db.Exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
 }

@@ -30,17 +30,15 @@ StatusOr<Page<T>> CollectPage(sqlite::Stmt& s, int page_size, Decode decode, Cur
   Page<T> page;
   std::string last;
   for (;;) {
-    auto row = s.Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return page;
+    STRATUS_ASSIGN_OR_RETURN(auto row, s.Step());
+    if (!row) return page;
     if (page.items.size() == static_cast<size_t>(page_size)) {
       page.next_cursor = last;
       return page;
     }
-    StatusOr<T> item = decode(s);
-    if (!item.ok()) return item.status();
-    last = cursor_of(s, *item);
-    page.items.push_back(std::move(*item));
+    STRATUS_ASSIGN_OR_RETURN(auto item, decode(s));
+    last = cursor_of(s, item);
+    page.items.push_back(std::move(item));
   }
 }
 
@@ -109,16 +107,14 @@ Status QuickCheck(sqlite::Db& db, const std::string& path) {
 
 StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, StoreOptions options) {
   STRATUS_RETURN_IF_ERROR(RefuseTruncatedFile(path));
-  auto db = sqlite::Db::Open(path);
-  if (!db.ok()) return db.status();
-  STRATUS_RETURN_IF_ERROR(QuickCheck(**db, path));
+  STRATUS_ASSIGN_OR_RETURN(auto db, sqlite::Db::Open(path));
+  STRATUS_RETURN_IF_ERROR(QuickCheck(*db, path));
   for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL"}) {
-    STRATUS_RETURN_IF_ERROR((*db)->Exec(sql));
+    STRATUS_RETURN_IF_ERROR(db->Exec(sql));
   }
-  STRATUS_RETURN_IF_ERROR(sqlite::MigrateSchema(**db));
-  auto checkpointer = sqlite::Checkpointer::Start(path, (*db)->raw(), kCheckpointPages);
-  if (!checkpointer.ok()) return checkpointer.status();
-  return std::unique_ptr<SqliteStore>(new SqliteStore(path, options, std::move(*db), std::move(*checkpointer)));
+  STRATUS_RETURN_IF_ERROR(sqlite::MigrateSchema(*db));
+  STRATUS_ASSIGN_OR_RETURN(auto checkpointer, sqlite::Checkpointer::Start(path, db->raw(), kCheckpointPages));
+  return std::unique_ptr<SqliteStore>(new SqliteStore(path, options, std::move(db), std::move(checkpointer)));
 }
 
 SqliteStore::SqliteStore(std::string path, StoreOptions options, std::unique_ptr<sqlite::Db> writer,
@@ -240,12 +236,10 @@ Status SqliteStore::Health() {
     last_commit_error_ = Status::Ok();
   }
   // A read that reaches the roots of the two main tables, not a scan.
-  auto r = AcquireReader();
-  if (!r.ok()) return r.status();
-  auto s = (*r)->Prepare("SELECT (SELECT name FROM queues LIMIT 1), (SELECT id FROM tasks LIMIT 1)");
-  if (!s.ok()) return s.status();
-  auto row = s->Step();
-  return row.ok() ? Status::Ok() : row.status();
+  STRATUS_ASSIGN_OR_RETURN(auto r, AcquireReader());
+  STRATUS_ASSIGN_OR_RETURN(auto s,
+                           r->Prepare("SELECT (SELECT name FROM queues LIMIT 1), (SELECT id FROM tasks LIMIT 1)"));
+  return s.Step().status();
 }
 
 StatusOr<SqliteStore::Reader> SqliteStore::AcquireReader() {
@@ -257,26 +251,21 @@ StatusOr<SqliteStore::Reader> SqliteStore::AcquireReader() {
       return Reader(this, std::move(db));
     }
   }
-  auto db = sqlite::Db::Open(path_);
-  if (!db.ok()) return db.status();
-  return Reader(this, std::move(*db));
+  STRATUS_ASSIGN_OR_RETURN(auto db, sqlite::Db::Open(path_));
+  return Reader(this, std::move(db));
 }
 
 StatusOr<Queue> SqliteStore::GetQueue(const std::string& name) {
-  auto r = AcquireReader();
-  if (!r.ok()) return r.status();
-  auto s = (*r)->Prepare("SELECT doc, ext FROM queues WHERE name = ?");
-  if (!s.ok()) return s.status();
-  auto row = s->Bind(1, name).Step();
-  if (!row.ok()) return row.status();
-  if (!*row) return StoreError(StoreReason::kQueueMissing);
-  return DecodeQueue(s->Text(0), s->Text(1));
+  STRATUS_ASSIGN_OR_RETURN(auto r, AcquireReader());
+  STRATUS_ASSIGN_OR_RETURN(auto s, r->Prepare("SELECT doc, ext FROM queues WHERE name = ?"));
+  STRATUS_ASSIGN_OR_RETURN(auto row, s.Bind(1, name).Step());
+  if (!row) return StoreError(StoreReason::kQueueMissing);
+  return DecodeQueue(s.Text(0), s.Text(1));
 }
 
 StatusOr<Page<Queue>> SqliteStore::ListQueues(const std::string& parent, std::optional<QueueState> state, int page_size,
                                               const std::string& cursor) {
-  auto r = AcquireReader();
-  if (!r.ok()) return r.status();
+  STRATUS_ASSIGN_OR_RETURN(auto r, AcquireReader());
   // Names under parent lie in [parent + "/queues/", parent + "/queues0") since '0' follows '/'.
   std::string lo = parent + "/queues/";
   std::string hi = parent + "/queues0";
@@ -284,39 +273,32 @@ StatusOr<Page<Queue>> SqliteStore::ListQueues(const std::string& parent, std::op
     if (cursor.compare(0, lo.size(), lo) != 0) return StoreError(StoreReason::kBadCursor);
     lo = cursor;
   }
-  auto s = (*r)->Prepare(
-      "SELECT name, doc, ext FROM queues WHERE name > ? AND name < ? AND (? < 0 OR state = ?) ORDER BY name LIMIT ?");
-  if (!s.ok()) return s.status();
+  STRATUS_ASSIGN_OR_RETURN(auto s, r->Prepare("SELECT name, doc, ext FROM queues WHERE name > ? AND name < ? AND (? < "
+                                              "0 OR state = ?) ORDER BY name LIMIT ?"));
   int64_t st = state ? static_cast<int64_t>(*state) : -1;
-  s->Bind(1, lo).Bind(2, hi).Bind(3, st).Bind(4, st).Bind(5, static_cast<int64_t>(page_size) + 1);
+  s.Bind(1, lo).Bind(2, hi).Bind(3, st).Bind(4, st).Bind(5, static_cast<int64_t>(page_size) + 1);
   return CollectPage<Queue>(
-      *s, page_size, [](sqlite::Stmt& row) { return DecodeQueue(row.Text(1), row.Text(2)); },
+      s, page_size, [](sqlite::Stmt& row) { return DecodeQueue(row.Text(1), row.Text(2)); },
       [](sqlite::Stmt&, const Queue& q) { return q.name; });
 }
 
 StatusOr<Task> SqliteStore::GetTask(const std::string& name, Micros now) {
-  auto r = AcquireReader();
-  if (!r.ok()) return r.status();
+  STRATUS_ASSIGN_OR_RETURN(auto r, AcquireReader());
   auto [queue, id] = SplitTaskName(name);
   static const std::string sql =
       std::string("SELECT doc, body, ") + sqlite::kStateColumns + " FROM tasks WHERE queue = ? AND id = ?";
-  auto s = (*r)->Prepare(sql.c_str());
-  if (!s.ok()) return s.status();
-  auto row = s->Bind(1, queue).Bind(2, id).Step();
-  if (!row.ok()) return row.status();
-  if (*row) return sqlite::DecodeTaskRow(*s, 0);
-  auto t = (*r)->Prepare("SELECT deleted_us FROM tombstones WHERE kind = 1 AND name = ?");
-  if (!t.ok()) return t.status();
-  auto trow = t->Bind(1, name).Step();
-  if (!trow.ok()) return trow.status();
-  if (*trow && t->Int(0) + options_.task_dedup_window > now) return StoreError(StoreReason::kTaskRecentlyDeleted);
+  STRATUS_ASSIGN_OR_RETURN(auto s, r->Prepare(sql.c_str()));
+  STRATUS_ASSIGN_OR_RETURN(auto row, s.Bind(1, queue).Bind(2, id).Step());
+  if (row) return sqlite::DecodeTaskRow(s, 0);
+  STRATUS_ASSIGN_OR_RETURN(auto t, r->Prepare("SELECT deleted_us FROM tombstones WHERE kind = 1 AND name = ?"));
+  STRATUS_ASSIGN_OR_RETURN(auto trow, t.Bind(1, name).Step());
+  if (trow && t.Int(0) + options_.task_dedup_window > now) return StoreError(StoreReason::kTaskRecentlyDeleted);
   return StoreError(StoreReason::kTaskMissing);
 }
 
 StatusOr<Page<Task>> SqliteStore::ListTasks(const std::string& queue, int page_size, const std::string& cursor,
                                             bool with_body) {
-  auto r = AcquireReader();
-  if (!r.ok()) return r.status();
+  STRATUS_ASSIGN_OR_RETURN(auto r, AcquireReader());
   // Key order (the task id): the one thing a task never changes, so pages stay exact while
   // tasks are rescheduled, retried or run during a listing. Generated ids grow with time, so
   // this is creation order for them; Cloud Tasks promises no order at all.
@@ -328,53 +310,42 @@ StatusOr<Page<Task>> SqliteStore::ListTasks(const std::string& queue, int page_s
   static const std::string sql = std::string("SELECT doc, CASE WHEN ? THEN body ELSE NULL END, ") +
                                  sqlite::kStateColumns +
                                  ", id FROM tasks WHERE queue = ? AND id > ? ORDER BY id LIMIT ?";
-  auto s = (*r)->Prepare(sql.c_str());
-  if (!s.ok()) return s.status();
-  s->Bind(1, static_cast<int64_t>(with_body)).Bind(2, queue).Bind(3, after);
-  s->Bind(4, static_cast<int64_t>(page_size) + 1);
+  STRATUS_ASSIGN_OR_RETURN(auto s, r->Prepare(sql.c_str()));
+  s.Bind(1, static_cast<int64_t>(with_body)).Bind(2, queue).Bind(3, after);
+  s.Bind(4, static_cast<int64_t>(page_size) + 1);
   constexpr int kIdColumn = 2 + sqlite::kStateColumnCount;
   return CollectPage<Task>(
-      *s, page_size, [](sqlite::Stmt& row) { return sqlite::DecodeTaskRow(row, 0); },
+      s, page_size, [](sqlite::Stmt& row) { return sqlite::DecodeTaskRow(row, 0); },
       [](sqlite::Stmt& row, const Task&) { return "k" + row.Text(kIdColumn); });
 }
 
 StatusOr<int64_t> SqliteStore::CountTasks(const std::string& queue) {
-  auto r = AcquireReader();
-  if (!r.ok()) return r.status();
-  auto s = (*r)->Prepare("SELECT COUNT(*) FROM tasks WHERE queue = ?");
-  if (!s.ok()) return s.status();
-  auto row = s->Bind(1, queue).Step();
-  if (!row.ok()) return row.status();
-  return s->Int(0);
+  STRATUS_ASSIGN_OR_RETURN(auto r, AcquireReader());
+  STRATUS_ASSIGN_OR_RETURN(auto s, r->Prepare("SELECT COUNT(*) FROM tasks WHERE queue = ?"));
+  STRATUS_RETURN_IF_ERROR(s.Bind(1, queue).Step().status());
+  return s.Int(0);
 }
 
 Status SqliteStore::ScanTasks(const std::string& queue, const std::function<void(TaskKey)>& fn) {
-  auto r = AcquireReader();
-  if (!r.ok()) return r.status();
-  auto s = (*r)->Prepare("SELECT queue, id, schedule_us FROM tasks WHERE ? = '' OR queue = ?");
-  if (!s.ok()) return s.status();
-  s->Bind(1, queue).Bind(2, queue);
+  STRATUS_ASSIGN_OR_RETURN(auto r, AcquireReader());
+  STRATUS_ASSIGN_OR_RETURN(auto s, r->Prepare("SELECT queue, id, schedule_us FROM tasks WHERE ? = '' OR queue = ?"));
+  s.Bind(1, queue).Bind(2, queue);
   for (;;) {
-    auto row = s->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return Status::Ok();
-    fn(TaskKey{s->Text(0), s->Text(1), s->Int(2)});
+    STRATUS_ASSIGN_OR_RETURN(auto row, s.Step());
+    if (!row) return Status::Ok();
+    fn(TaskKey{s.Text(0), s.Text(1), s.Int(2)});
   }
 }
 
 StatusOr<std::vector<Queue>> SqliteStore::AllQueues() {
-  auto r = AcquireReader();
-  if (!r.ok()) return r.status();
-  auto s = (*r)->Prepare("SELECT doc, ext FROM queues ORDER BY name");
-  if (!s.ok()) return s.status();
+  STRATUS_ASSIGN_OR_RETURN(auto r, AcquireReader());
+  STRATUS_ASSIGN_OR_RETURN(auto s, r->Prepare("SELECT doc, ext FROM queues ORDER BY name"));
   std::vector<Queue> out;
   for (;;) {
-    auto row = s->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return out;
-    auto q = DecodeQueue(s->Text(0), s->Text(1));
-    if (!q.ok()) return q.status();
-    out.push_back(std::move(*q));
+    STRATUS_ASSIGN_OR_RETURN(auto row, s.Step());
+    if (!row) return out;
+    STRATUS_ASSIGN_OR_RETURN(auto q, DecodeQueue(s.Text(0), s.Text(1)));
+    out.push_back(std::move(q));
   }
 }
 
@@ -382,10 +353,9 @@ namespace {
 
 StatusOr<DeadLetter> DeadLetterFromRow(sqlite::Stmt& s) {
   // Columns: doc, body, dead_us, reason, status, headers, response
-  auto t = sqlite::DecodeTaskDoc(s.Text(0), s.Text(1));
-  if (!t.ok()) return t.status();
+  STRATUS_ASSIGN_OR_RETURN(auto t, sqlite::DecodeTaskDoc(s.Text(0), s.Text(1)));
   DeadLetter d;
-  d.task = std::move(*t);
+  d.task = std::move(t);
   d.dead_time = s.Int(2);
   d.reason = s.Text(3);
   d.response_status = static_cast<int>(s.Int(4));
@@ -403,8 +373,7 @@ StatusOr<DeadLetter> DeadLetterFromRow(sqlite::Stmt& s) {
 
 StatusOr<Page<DeadLetter>> SqliteStore::ListDeadLetters(const std::string& queue, int page_size,
                                                         const std::string& cursor) {
-  auto r = AcquireReader();
-  if (!r.ok()) return r.status();
+  STRATUS_ASSIGN_OR_RETURN(auto r, AcquireReader());
   int64_t before_us = INT64_MAX;
   std::string before_id = "\x7f";
   if (!cursor.empty()) {
@@ -417,27 +386,25 @@ StatusOr<Page<DeadLetter>> SqliteStore::ListDeadLetters(const std::string& queue
     }
     before_id = cursor.substr(slash + 1);
   }
-  auto s = (*r)->Prepare(
-      "SELECT doc, body, dead_us, reason, status, headers, response, id FROM dead_letters "
-      "WHERE queue = ? AND (dead_us, id) < (?, ?) ORDER BY dead_us DESC, id DESC LIMIT ?");
-  if (!s.ok()) return s.status();
-  s->Bind(1, queue).Bind(2, before_us).Bind(3, before_id).Bind(4, static_cast<int64_t>(page_size) + 1);
-  return CollectPage<DeadLetter>(*s, page_size, DeadLetterFromRow, [](sqlite::Stmt& row, const DeadLetter& d) {
+  STRATUS_ASSIGN_OR_RETURN(
+      auto s, r->Prepare("SELECT doc, body, dead_us, reason, status, headers, response, id FROM dead_letters "
+                         "WHERE queue = ? AND (dead_us, id) < (?, ?) ORDER BY dead_us DESC, id DESC LIMIT ?"));
+  s.Bind(1, queue).Bind(2, before_us).Bind(3, before_id).Bind(4, static_cast<int64_t>(page_size) + 1);
+  return CollectPage<DeadLetter>(s, page_size, DeadLetterFromRow, [](sqlite::Stmt& row, const DeadLetter& d) {
     return std::to_string(d.dead_time) + "/" + row.Text(7);
   });
 }
 
 StatusOr<DeadLetter> SqliteStore::GetDeadLetter(const std::string& name) {
-  auto r = AcquireReader();
-  if (!r.ok()) return r.status();
+  STRATUS_ASSIGN_OR_RETURN(auto r, AcquireReader());
   auto [queue, id] = SplitTaskName(name);
-  auto s = (*r)->Prepare(
-      "SELECT doc, body, dead_us, reason, status, headers, response FROM dead_letters WHERE queue = ? AND id = ?");
-  if (!s.ok()) return s.status();
-  auto row = s->Bind(1, queue).Bind(2, id).Step();
-  if (!row.ok()) return row.status();
-  if (!*row) return StoreError(StoreReason::kDeadLetterMissing);
-  return DeadLetterFromRow(*s);
+  STRATUS_ASSIGN_OR_RETURN(
+      auto s,
+      r->Prepare(
+          "SELECT doc, body, dead_us, reason, status, headers, response FROM dead_letters WHERE queue = ? AND id = ?"));
+  STRATUS_ASSIGN_OR_RETURN(auto row, s.Bind(1, queue).Bind(2, id).Step());
+  if (!row) return StoreError(StoreReason::kDeadLetterMissing);
+  return DeadLetterFromRow(s);
 }
 
 void SqliteStore::AppendMetrics(std::string* out) const {

@@ -27,9 +27,8 @@ StatusOr<WriteResult> Writer::Apply(Mutation& m, Micros now, const std::string& 
 StatusOr<WriteResult> Writer::Create(TaskCreate& op, Micros now, const std::string& doc) {
   auto [queue, id] = SplitTaskName(op.task.name);
   STRATUS_RETURN_IF_ERROR(CheckRoomFor(queue, id));
-  auto recently = Tombstoned(kTaskTombstone, op.task.name, options_.task_dedup_window, now);
-  if (!recently.ok()) return recently.status();
-  if (*recently) return StoreError(StoreReason::kTaskNameTombstoned);
+  STRATUS_ASSIGN_OR_RETURN(auto recently, Tombstoned(kTaskTombstone, op.task.name, options_.task_dedup_window, now));
+  if (recently) return StoreError(StoreReason::kTaskNameTombstoned);
   STRATUS_RETURN_IF_ERROR(InsertTask(op.task, now, &doc));
   return WriteResult{std::nullopt, std::move(op.task)};
 }
@@ -43,64 +42,55 @@ void Writer::Forget() {
 
 Status Writer::CollectGarbage(Micros now) {
   Micros keep = std::max(options_.task_dedup_window, options_.queue_reuse_window);
-  auto s = db_.Prepare("DELETE FROM tombstones WHERE deleted_us < ?");
-  if (!s.ok()) return s.status();
-  STRATUS_RETURN_IF_ERROR(s->Bind(1, now - keep).Run());
-  auto d = db_.Prepare("DELETE FROM dead_letters WHERE dead_us < ?");
-  if (!d.ok()) return d.status();
-  return d->Bind(1, now - options_.dead_letter_retention).Run();
+  STRATUS_ASSIGN_OR_RETURN(auto s, db_.Prepare("DELETE FROM tombstones WHERE deleted_us < ?"));
+  STRATUS_RETURN_IF_ERROR(s.Bind(1, now - keep).Run());
+  STRATUS_ASSIGN_OR_RETURN(auto d, db_.Prepare("DELETE FROM dead_letters WHERE dead_us < ?"));
+  return d.Bind(1, now - options_.dead_letter_retention).Run();
 }
 
 // ---------------------------------------------------------------- queues
 
 StatusOr<std::optional<Queue>> Writer::LoadQueue(const std::string& name) {
   if (auto it = queues_.find(name); it != queues_.end()) return std::optional<Queue>(it->second);
-  auto s = db_.Prepare("SELECT doc, ext FROM queues WHERE name = ?");
-  if (!s.ok()) return s.status();
-  s->Bind(1, name);
-  auto row = s->Step();
-  if (!row.ok()) return row.status();
-  if (!*row) return std::optional<Queue>();
-  auto q = DecodeQueue(s->Text(0), s->Text(1));
-  if (!q.ok()) return q.status();
-  queues_[name] = *q;
-  return std::optional<Queue>(std::move(*q));
+  STRATUS_ASSIGN_OR_RETURN(auto s, db_.Prepare("SELECT doc, ext FROM queues WHERE name = ?"));
+  s.Bind(1, name);
+  STRATUS_ASSIGN_OR_RETURN(auto row, s.Step());
+  if (!row) return std::optional<Queue>();
+  STRATUS_ASSIGN_OR_RETURN(auto q, DecodeQueue(s.Text(0), s.Text(1)));
+  queues_[name] = q;
+  return std::optional<Queue>(std::move(q));
 }
 
 Status Writer::SaveQueue(const Queue& q) {
-  auto s = db_.Prepare("INSERT OR REPLACE INTO queues(name, state, doc, ext) VALUES(?, ?, ?, ?)");
-  if (!s.ok()) return s.status();
-  s->Bind(1, q.name).Bind(2, static_cast<int64_t>(q.state)).Bind(3, EncodeQueue(q)).Bind(4, EncodeQueueExt(q));
-  STRATUS_RETURN_IF_ERROR(s->Run());
+  STRATUS_ASSIGN_OR_RETURN(auto s,
+                           db_.Prepare("INSERT OR REPLACE INTO queues(name, state, doc, ext) VALUES(?, ?, ?, ?)"));
+  s.Bind(1, q.name).Bind(2, static_cast<int64_t>(q.state)).Bind(3, EncodeQueue(q)).Bind(4, EncodeQueueExt(q));
+  STRATUS_RETURN_IF_ERROR(s.Run());
   queues_[q.name] = q;
   return Status::Ok();
 }
 
 StatusOr<bool> Writer::Tombstoned(int kind, const std::string& name, Micros window, Micros now) {
-  auto s = db_.Prepare("SELECT deleted_us FROM tombstones WHERE kind = ? AND name = ?");
-  if (!s.ok()) return s.status();
-  s->Bind(1, static_cast<int64_t>(kind)).Bind(2, name);
-  auto row = s->Step();
-  if (!row.ok()) return row.status();
-  return *row && s->Int(0) + window > now;
+  STRATUS_ASSIGN_OR_RETURN(auto s, db_.Prepare("SELECT deleted_us FROM tombstones WHERE kind = ? AND name = ?"));
+  s.Bind(1, static_cast<int64_t>(kind)).Bind(2, name);
+  STRATUS_ASSIGN_OR_RETURN(auto row, s.Step());
+  return row && s.Int(0) + window > now;
 }
 
 Status Writer::Tombstone(int kind, const std::string& name, Micros now) {
-  auto s = db_.Prepare("INSERT OR REPLACE INTO tombstones(kind, name, deleted_us) VALUES(?, ?, ?)");
-  if (!s.ok()) return s.status();
-  return s->Bind(1, static_cast<int64_t>(kind)).Bind(2, name).Bind(3, now).Run();
+  STRATUS_ASSIGN_OR_RETURN(auto s,
+                           db_.Prepare("INSERT OR REPLACE INTO tombstones(kind, name, deleted_us) VALUES(?, ?, ?)"));
+  return s.Bind(1, static_cast<int64_t>(kind)).Bind(2, name).Bind(3, now).Run();
 }
 
 // Tombstones and deletes the queue's tasks created at or before `until`.
 Status Writer::DropTasks(const std::string& queue, Micros until, Micros now) {
-  auto t = db_.Prepare(
-      "INSERT OR REPLACE INTO tombstones(kind, name, deleted_us) "
-      "SELECT 1, queue || '/tasks/' || id, ? FROM tasks WHERE queue = ? AND create_us <= ?");
-  if (!t.ok()) return t.status();
-  STRATUS_RETURN_IF_ERROR(t->Bind(1, now).Bind(2, queue).Bind(3, until).Run());
-  auto d = db_.Prepare("DELETE FROM tasks WHERE queue = ? AND create_us <= ?");
-  if (!d.ok()) return d.status();
-  STRATUS_RETURN_IF_ERROR(d->Bind(1, queue).Bind(2, until).Run());
+  STRATUS_ASSIGN_OR_RETURN(
+      auto t, db_.Prepare("INSERT OR REPLACE INTO tombstones(kind, name, deleted_us) "
+                          "SELECT 1, queue || '/tasks/' || id, ? FROM tasks WHERE queue = ? AND create_us <= ?"));
+  STRATUS_RETURN_IF_ERROR(t.Bind(1, now).Bind(2, queue).Bind(3, until).Run());
+  STRATUS_ASSIGN_OR_RETURN(auto d, db_.Prepare("DELETE FROM tasks WHERE queue = ? AND create_us <= ?"));
+  STRATUS_RETURN_IF_ERROR(d.Bind(1, queue).Bind(2, until).Run());
   tasks_.clear();  // rare: forgetting every task is simpler than finding the queue's
   task_order_.clear();
   task_bytes_ = 0;
@@ -108,38 +98,31 @@ Status Writer::DropTasks(const std::string& queue, Micros until, Micros now) {
 }
 
 StatusOr<WriteResult> Writer::Do(QueueUpdate& op, Micros now) {
-  auto current = LoadQueue(op.name);
-  if (!current.ok()) return current.status();
-  auto recently = Tombstoned(kQueueTombstone, op.name, options_.queue_reuse_window, now);
-  if (!recently.ok()) return recently.status();
-  auto next = op.apply(*current ? &**current : nullptr, *recently);
-  if (!next.ok()) return next.status();
-  STRATUS_RETURN_IF_ERROR(SaveQueue(*next));
-  return WriteResult{std::move(*next), std::nullopt};
+  STRATUS_ASSIGN_OR_RETURN(auto current, LoadQueue(op.name));
+  STRATUS_ASSIGN_OR_RETURN(auto recently, Tombstoned(kQueueTombstone, op.name, options_.queue_reuse_window, now));
+  STRATUS_ASSIGN_OR_RETURN(auto next, op.apply(current ? &*current : nullptr, recently));
+  STRATUS_RETURN_IF_ERROR(SaveQueue(next));
+  return WriteResult{std::move(next), std::nullopt};
 }
 
 StatusOr<WriteResult> Writer::Do(QueuePurge& op, Micros now) {
-  auto current = LoadQueue(op.name);
-  if (!current.ok()) return current.status();
-  if (!*current) return StoreError(StoreReason::kQueueMissing);
+  STRATUS_ASSIGN_OR_RETURN(auto current, LoadQueue(op.name));
+  if (!current) return StoreError(StoreReason::kQueueMissing);
   STRATUS_RETURN_IF_ERROR(DropTasks(op.name, op.purge_time, now));
-  Queue q = std::move(**current);
+  Queue q = std::move(*current);
   q.purge_time = op.purge_time;
   STRATUS_RETURN_IF_ERROR(SaveQueue(q));
   return WriteResult{std::move(q), std::nullopt};
 }
 
 StatusOr<WriteResult> Writer::Do(QueueDelete& op, Micros now) {
-  auto current = LoadQueue(op.name);
-  if (!current.ok()) return current.status();
-  if (!*current) return StoreError(StoreReason::kQueueMissing);
+  STRATUS_ASSIGN_OR_RETURN(auto current, LoadQueue(op.name));
+  if (!current) return StoreError(StoreReason::kQueueMissing);
   STRATUS_RETURN_IF_ERROR(DropTasks(op.name, INT64_MAX, now));
-  auto dl = db_.Prepare("DELETE FROM dead_letters WHERE queue = ?");
-  if (!dl.ok()) return dl.status();
-  STRATUS_RETURN_IF_ERROR(dl->Bind(1, op.name).Run());
-  auto s = db_.Prepare("DELETE FROM queues WHERE name = ?");
-  if (!s.ok()) return s.status();
-  STRATUS_RETURN_IF_ERROR(s->Bind(1, op.name).Run());
+  STRATUS_ASSIGN_OR_RETURN(auto dl, db_.Prepare("DELETE FROM dead_letters WHERE queue = ?"));
+  STRATUS_RETURN_IF_ERROR(dl.Bind(1, op.name).Run());
+  STRATUS_ASSIGN_OR_RETURN(auto s, db_.Prepare("DELETE FROM queues WHERE name = ?"));
+  STRATUS_RETURN_IF_ERROR(s.Bind(1, op.name).Run());
   queues_.erase(op.name);
   STRATUS_RETURN_IF_ERROR(Tombstone(kQueueTombstone, op.name, now));
   return WriteResult{};
@@ -173,14 +156,11 @@ void Writer::Forget(const std::string& task) {
 
 // A new task `id` may go into `queue`: the queue exists and no task there has the id.
 Status Writer::CheckRoomFor(const std::string& queue, const std::string& id) {
-  auto q = LoadQueue(queue);
-  if (!q.ok()) return q.status();
-  if (!*q) return StoreError(StoreReason::kQueueMissing);
-  auto s = db_.Prepare("SELECT 1 FROM tasks WHERE queue = ? AND id = ?");
-  if (!s.ok()) return s.status();
-  auto exists = s->Bind(1, queue).Bind(2, id).Step();
-  if (!exists.ok()) return exists.status();
-  return *exists ? StoreError(StoreReason::kTaskExists) : Status::Ok();
+  STRATUS_ASSIGN_OR_RETURN(auto q, LoadQueue(queue));
+  if (!q) return StoreError(StoreReason::kQueueMissing);
+  STRATUS_ASSIGN_OR_RETURN(auto s, db_.Prepare("SELECT 1 FROM tasks WHERE queue = ? AND id = ?"));
+  STRATUS_ASSIGN_OR_RETURN(auto exists, s.Bind(1, queue).Bind(2, id).Step());
+  return exists ? StoreError(StoreReason::kTaskExists) : Status::Ok();
 }
 
 StatusOr<std::optional<Task>> Writer::LoadTask(const std::string& name) {
@@ -188,48 +168,45 @@ StatusOr<std::optional<Task>> Writer::LoadTask(const std::string& name) {
   auto [queue, id] = SplitTaskName(name);
   static const std::string sql =
       std::string("SELECT doc, body, ") + kStateColumns + " FROM tasks WHERE queue = ? AND id = ?";
-  auto s = db_.Prepare(sql.c_str());
-  if (!s.ok()) return s.status();
-  auto row = s->Bind(1, queue).Bind(2, id).Step();
-  if (!row.ok()) return row.status();
-  if (!*row) return std::optional<Task>();
-  auto task = DecodeTaskRow(*s, 0);
-  if (!task.ok()) return task.status();
-  return std::optional<Task>(std::move(*task));
+  STRATUS_ASSIGN_OR_RETURN(auto s, db_.Prepare(sql.c_str()));
+  STRATUS_ASSIGN_OR_RETURN(auto row, s.Bind(1, queue).Bind(2, id).Step());
+  if (!row) return std::optional<Task>();
+  STRATUS_ASSIGN_OR_RETURN(auto task, DecodeTaskRow(s, 0));
+  return std::optional<Task>(std::move(task));
 }
 
 Status Writer::InsertTask(Task& t, Micros create_us, const std::string* doc) {
   auto [queue, id] = SplitTaskName(t.name);
   static const std::string sql = std::string("INSERT INTO tasks(queue, id, create_us, doc, body, ") + kStateColumns +
                                  ") VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-  auto s = db_.Prepare(sql.c_str());
-  if (!s.ok()) return s.status();
-  s->Bind(1, queue).Bind(2, id).Bind(3, create_us);
-  s->Bind(4, doc ? *doc : EncodeTaskDoc(t, false)).BindBlob(5, TaskBody(t));
-  BindStateColumns(*s, 6, t);
-  STRATUS_RETURN_IF_ERROR(s->Run());
+  STRATUS_ASSIGN_OR_RETURN(auto s, db_.Prepare(sql.c_str()));
+  s.Bind(1, queue).Bind(2, id).Bind(3, create_us);
+  s.Bind(4, doc ? *doc : EncodeTaskDoc(t, false)).BindBlob(5, TaskBody(t));
+  BindStateColumns(s, 6, t);
+  STRATUS_RETURN_IF_ERROR(s.Run());
   Remember(t);
   return Status::Ok();
 }
 
 Status Writer::SaveState(const Task& t) {
   auto [queue, id] = SplitTaskName(t.name);
-  auto u = db_.Prepare(
-      "UPDATE tasks SET schedule_us = ?, exec_count = ?, prev_response = ?, dispatch_count = ?, response_count = ?, "
-      "first_dispatch_us = ?, last_schedule_us = ?, last_dispatch_us = ?, last_response_us = ?, last_code = ?, "
-      "last_message = ? WHERE queue = ? AND id = ?");
-  if (!u.ok()) return u.status();
-  BindStateColumns(*u, 1, t);
-  STRATUS_RETURN_IF_ERROR(u->Bind(12, queue).Bind(13, id).Run());
+  STRATUS_ASSIGN_OR_RETURN(
+      auto u,
+      db_.Prepare(
+          "UPDATE tasks SET schedule_us = ?, exec_count = ?, prev_response = ?, dispatch_count = ?, response_count = "
+          "?, "
+          "first_dispatch_us = ?, last_schedule_us = ?, last_dispatch_us = ?, last_response_us = ?, last_code = ?, "
+          "last_message = ? WHERE queue = ? AND id = ?"));
+  BindStateColumns(u, 1, t);
+  STRATUS_RETURN_IF_ERROR(u.Bind(12, queue).Bind(13, id).Run());
   Remember(t);
   return Status::Ok();
 }
 
 Status Writer::DeleteTaskRow(const std::string& name) {
   auto [queue, id] = SplitTaskName(name);
-  auto s = db_.Prepare("DELETE FROM tasks WHERE queue = ? AND id = ?");
-  if (!s.ok()) return s.status();
-  STRATUS_RETURN_IF_ERROR(s->Bind(1, queue).Bind(2, id).Run());
+  STRATUS_ASSIGN_OR_RETURN(auto s, db_.Prepare("DELETE FROM tasks WHERE queue = ? AND id = ?"));
+  STRATUS_RETURN_IF_ERROR(s.Bind(1, queue).Bind(2, id).Run());
   Forget(name);
   return Status::Ok();
 }
@@ -248,29 +225,26 @@ StatusOr<WriteResult> Writer::Do(TaskCreate& op, Micros now) {
 
 StatusOr<WriteResult> Writer::Do(TaskDelete& op, Micros now) {
   auto [queue, id] = SplitTaskName(op.name);
-  auto s = db_.Prepare("DELETE FROM tasks WHERE queue = ? AND id = ?");
-  if (!s.ok()) return s.status();
-  STRATUS_RETURN_IF_ERROR(s->Bind(1, queue).Bind(2, id).Run());
-  if (s->Changes() == 0) return StoreError(StoreReason::kTaskMissing);
+  STRATUS_ASSIGN_OR_RETURN(auto s, db_.Prepare("DELETE FROM tasks WHERE queue = ? AND id = ?"));
+  STRATUS_RETURN_IF_ERROR(s.Bind(1, queue).Bind(2, id).Run());
+  if (s.Changes() == 0) return StoreError(StoreReason::kTaskMissing);
   Forget(op.name);
   STRATUS_RETURN_IF_ERROR(Tombstone(kTaskTombstone, op.name, now));
   return WriteResult{};
 }
 
 StatusOr<WriteResult> Writer::Do(TaskRun& op, Micros now) {
-  auto task = LoadTask(op.name);
-  if (!task.ok()) return task.status();
-  if (!*task) return StoreError(StoreReason::kTaskMissing);
-  (*task)->schedule_time = now;
-  STRATUS_RETURN_IF_ERROR(SaveState(**task));
-  return WriteResult{std::nullopt, std::move(**task)};
+  STRATUS_ASSIGN_OR_RETURN(auto task, LoadTask(op.name));
+  if (!task) return StoreError(StoreReason::kTaskMissing);
+  task->schedule_time = now;
+  STRATUS_RETURN_IF_ERROR(SaveState(*task));
+  return WriteResult{std::nullopt, std::move(*task)};
 }
 
 StatusOr<WriteResult> Writer::Do(AttemptStart& op, Micros now) {
-  auto task = LoadTask(op.name);
-  if (!task.ok()) return task.status();
-  if (!*task) return StoreError(StoreReason::kTaskMissing);
-  Task& t = **task;
+  STRATUS_ASSIGN_OR_RETURN(auto task, LoadTask(op.name));
+  if (!task) return StoreError(StoreReason::kTaskMissing);
+  Task& t = *task;
   if (t.schedule_time != op.schedule_time) return StoreError(StoreReason::kTaskRescheduled);
   t.dispatch_count += 1;
   if (!t.first_attempt) t.first_attempt = Attempt{0, now, 0, std::nullopt};
@@ -280,10 +254,9 @@ StatusOr<WriteResult> Writer::Do(AttemptStart& op, Micros now) {
 }
 
 StatusOr<WriteResult> Writer::Do(AttemptFinish& op, Micros now) {
-  auto task = LoadTask(op.name);
-  if (!task.ok()) return task.status();
-  if (!*task) return StoreError(StoreReason::kTaskMissing);  // deleted while in flight
-  Task& t = **task;
+  STRATUS_ASSIGN_OR_RETURN(auto task, LoadTask(op.name));
+  if (!task) return StoreError(StoreReason::kTaskMissing);  // deleted while in flight
+  Task& t = *task;
   if (t.dispatch_count != op.dispatch_count || !t.last_attempt ||
       t.last_attempt->dispatch_time != op.attempt.dispatch_time) {
     return StoreError(StoreReason::kTaskReplaced);
@@ -299,55 +272,49 @@ StatusOr<WriteResult> Writer::Do(AttemptFinish& op, Micros now) {
     return WriteResult{std::nullopt, std::move(t)};
   }
   auto [queue, id] = SplitTaskName(op.name);
-  auto s = db_.Prepare(
-      "INSERT OR REPLACE INTO dead_letters(queue, id, dead_us, doc, body, reason, status, headers, response) "
-      "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  if (!s.ok()) return s.status();
-  s->Bind(1, queue).Bind(2, id).Bind(3, now).Bind(4, EncodeTaskDoc(t, true)).BindBlob(5, TaskBody(t));
-  s->Bind(6, op.dead_reason).Bind(7, int64_t{op.http_status}).Bind(8, HeadersJson(op.response_headers));
-  STRATUS_RETURN_IF_ERROR(s->BindBlob(9, op.response_body).Run());
+  STRATUS_ASSIGN_OR_RETURN(
+      auto s,
+      db_.Prepare(
+          "INSERT OR REPLACE INTO dead_letters(queue, id, dead_us, doc, body, reason, status, headers, response) "
+          "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  s.Bind(1, queue).Bind(2, id).Bind(3, now).Bind(4, EncodeTaskDoc(t, true)).BindBlob(5, TaskBody(t));
+  s.Bind(6, op.dead_reason).Bind(7, int64_t{op.http_status}).Bind(8, HeadersJson(op.response_headers));
+  STRATUS_RETURN_IF_ERROR(s.BindBlob(9, op.response_body).Run());
   STRATUS_RETURN_IF_ERROR(RetireTask(op.name, now));
   return WriteResult{std::nullopt, std::move(t)};
 }
 
 StatusOr<WriteResult> Writer::Do(DeadLetterRetry& op, Micros now) {
   auto [queue, id] = SplitTaskName(op.name);
-  auto s = db_.Prepare("SELECT doc, body FROM dead_letters WHERE queue = ? AND id = ?");
-  if (!s.ok()) return s.status();
-  auto row = s->Bind(1, queue).Bind(2, id).Step();
-  if (!row.ok()) return row.status();
-  if (!*row) return StoreError(StoreReason::kDeadLetterMissing);
-  auto task = DecodeTaskDoc(s->Text(0), s->Text(1));
-  if (!task.ok()) return task.status();
+  STRATUS_ASSIGN_OR_RETURN(auto s, db_.Prepare("SELECT doc, body FROM dead_letters WHERE queue = ? AND id = ?"));
+  STRATUS_ASSIGN_OR_RETURN(auto row, s.Bind(1, queue).Bind(2, id).Step());
+  if (!row) return StoreError(StoreReason::kDeadLetterMissing);
+  STRATUS_ASSIGN_OR_RETURN(auto task, DecodeTaskDoc(s.Text(0), s.Text(1)));
   STRATUS_RETURN_IF_ERROR(CheckRoomFor(queue, id));
-  Task t = std::move(*task);
+  Task t = std::move(task);
   t.schedule_time = now;
   t.create_time = now / kMicrosPerSecond * kMicrosPerSecond;
   t.dispatch_count = t.response_count = t.execution_count = t.previous_response = 0;
   t.first_attempt.reset();
   t.last_attempt.reset();
   STRATUS_RETURN_IF_ERROR(InsertTask(t, now, nullptr));
-  auto d = db_.Prepare("DELETE FROM dead_letters WHERE queue = ? AND id = ?");
-  if (!d.ok()) return d.status();
-  STRATUS_RETURN_IF_ERROR(d->Bind(1, queue).Bind(2, id).Run());
-  auto tomb = db_.Prepare("DELETE FROM tombstones WHERE kind = 1 AND name = ?");
-  if (!tomb.ok()) return tomb.status();
-  STRATUS_RETURN_IF_ERROR(tomb->Bind(1, op.name).Run());
+  STRATUS_ASSIGN_OR_RETURN(auto d, db_.Prepare("DELETE FROM dead_letters WHERE queue = ? AND id = ?"));
+  STRATUS_RETURN_IF_ERROR(d.Bind(1, queue).Bind(2, id).Run());
+  STRATUS_ASSIGN_OR_RETURN(auto tomb, db_.Prepare("DELETE FROM tombstones WHERE kind = 1 AND name = ?"));
+  STRATUS_RETURN_IF_ERROR(tomb.Bind(1, op.name).Run());
   return WriteResult{std::nullopt, std::move(t), 1};
 }
 
 StatusOr<WriteResult> Writer::Do(DeadLetterDelete& op, Micros) {
   auto [queue, id] = SplitTaskName(op.name);
   if (queue.empty()) {  // a queue name: all of its dead letters
-    auto s = db_.Prepare("DELETE FROM dead_letters WHERE queue = ?");
-    if (!s.ok()) return s.status();
-    STRATUS_RETURN_IF_ERROR(s->Bind(1, op.name).Run());
-    return WriteResult{std::nullopt, std::nullopt, s->Changes()};
+    STRATUS_ASSIGN_OR_RETURN(auto s, db_.Prepare("DELETE FROM dead_letters WHERE queue = ?"));
+    STRATUS_RETURN_IF_ERROR(s.Bind(1, op.name).Run());
+    return WriteResult{std::nullopt, std::nullopt, s.Changes()};
   }
-  auto s = db_.Prepare("DELETE FROM dead_letters WHERE queue = ? AND id = ?");
-  if (!s.ok()) return s.status();
-  STRATUS_RETURN_IF_ERROR(s->Bind(1, queue).Bind(2, id).Run());
-  if (s->Changes() == 0) return StoreError(StoreReason::kDeadLetterMissing);
+  STRATUS_ASSIGN_OR_RETURN(auto s, db_.Prepare("DELETE FROM dead_letters WHERE queue = ? AND id = ?"));
+  STRATUS_RETURN_IF_ERROR(s.Bind(1, queue).Bind(2, id).Run());
+  if (s.Changes() == 0) return StoreError(StoreReason::kDeadLetterMissing);
   return WriteResult{std::nullopt, std::nullopt, 1};
 }
 

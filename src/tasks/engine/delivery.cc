@@ -104,9 +104,8 @@ StatusOr<Delivery> BuildDeliveryOrThrow(const Queue& queue, const Task& task, au
   std::optional<OAuthToken> oauth;
   if (task.http_request) {
     const HttpRequest& r = *task.http_request;
-    auto url = http::Url::Parse(r.url);
-    if (!url.ok()) return url.status();
-    d.url = std::move(*url);
+    STRATUS_ASSIGN_OR_RETURN(auto url, http::Url::Parse(r.url));
+    d.url = std::move(url);
     headers = r.headers;
     body = r.body;
     method = r.http_method;
@@ -118,9 +117,8 @@ StatusOr<Delivery> BuildDeliveryOrThrow(const Queue& queue, const Task& task, au
     if (options.app_engine_url.empty()) {
       return FailedPrecondition("App Engine tasks need --app-engine-url to say where App Engine is");
     }
-    auto url = http::Url::Parse(options.app_engine_url + r.relative_uri);
-    if (!url.ok()) return url.status();
-    d.url = std::move(*url);
+    STRATUS_ASSIGN_OR_RETURN(auto url, http::Url::Parse(options.app_engine_url + r.relative_uri));
+    d.url = std::move(url);
     headers = r.headers;
     body = r.body;
     method = r.http_method;
@@ -170,9 +168,8 @@ StatusOr<Delivery> BuildDeliveryOrThrow(const Queue& queue, const Task& task, au
   }
   if (oidc && signer) {
     std::string audience = oidc->audience.empty() ? task.http_request->url : oidc->audience;
-    auto token = signer->Token(oidc->service_account_email, audience);
-    if (!token.ok()) return token.status();
-    req.set(beast::http::field::authorization, "Bearer " + *token);
+    STRATUS_ASSIGN_OR_RETURN(auto token, signer->Token(oidc->service_account_email, audience));
+    req.set(beast::http::field::authorization, "Bearer " + token);
   } else if (oauth) {
     if (options.oauth_token.empty()) {
       return FailedPrecondition("oauthToken tasks need --oauth-token-file to supply a bearer token");
