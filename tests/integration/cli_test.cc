@@ -1,0 +1,312 @@
+// The `stratus` client subcommands against a real server: every command is the real binary
+// run as a child process, and its stdout, stderr and exit code are checked (tables for
+// people, JSON for scripts, 0 ok / 1 refused / 2 usage / 3 cannot connect).
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "integration/stratus_process.h"
+
+namespace stratus::testing {
+namespace {
+
+using nlohmann::json;
+
+struct CliRun {
+  int code = -1;
+  std::string out, err;
+  json Json() const { return json::parse(out, nullptr, false); }
+};
+
+std::string Home() {
+  static std::string home = [] {
+    char tmpl[] = "/tmp/stratus-cli-home-XXXXXX";
+    return std::string(mkdtemp(tmpl));
+  }();
+  return home;
+}
+
+// Runs `stratus args...` with a clean environment (PATH, HOME, and `env`), stdin from /dev/null.
+CliRun Cli(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {}) {
+  int out[2], err[2];
+  EXPECT_EQ(pipe2(out, O_CLOEXEC), 0);
+  EXPECT_EQ(pipe2(err, O_CLOEXEC), 0);
+  std::vector<std::string> argv_s = {STRATUS_BINARY};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<std::string> env_s = {"PATH=/usr/bin:/bin", "HOME=" + Home()};
+  for (const auto& [k, v] : env) env_s.push_back(k + "=" + v);
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid == 0) {
+    DieWithParent(parent);
+    dup2(out[1], 1);
+    dup2(err[1], 2);
+    int devnull = open("/dev/null", O_RDONLY);
+    dup2(devnull, 0);
+    std::vector<char*> argv, envp;
+    for (auto& a : argv_s) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    for (auto& e : env_s) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    execve(argv[0], argv.data(), envp.data());
+    _exit(127);
+  }
+  close(out[1]);
+  close(err[1]);
+  CliRun r;
+  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+  int open_fds = 2;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (open_fds > 0 && std::chrono::steady_clock::now() < deadline) {
+    if (poll(fds, 2, 200) <= 0) continue;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
+      char buf[8192];
+      ssize_t n = read(fds[i].fd, buf, sizeof buf);
+      if (n <= 0) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      } else {
+        (i == 0 ? r.out : r.err).append(buf, static_cast<size_t>(n));
+      }
+    }
+  }
+  if (open_fds > 0) kill(pid, SIGKILL);
+  for (auto& f : fds) {
+    if (f.fd >= 0) close(f.fd);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return r;
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = new StratusProcess();
+    ASSERT_TRUE(server_->Start()) << server_->output();
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  // `stratus args... --server URL --project P`
+  static CliRun S(std::vector<std::string> args, const std::string& project,
+                  const std::map<std::string, std::string>& env = {}) {
+    args.insert(args.end(), {"--server", server_->tasks_url(), "--project", project});
+    return Cli(args, env);
+  }
+  // Waits until `pred(stratus args...)` holds (60 s at most).
+  static bool WaitFor(const std::vector<std::string>& args, const std::string& project,
+                      const std::function<bool(const CliRun&)>& pred) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (pred(S(args, project))) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return false;
+  }
+  static StratusProcess* server_;
+};
+StratusProcess* CliTest::server_ = nullptr;
+
+TEST_F(CliTest, QueuesLifecycleInTablesAndJson) {
+  const std::string p = "cli-queues";
+  const std::string name = "projects/cli-queues/locations/us-central1/queues/q1";
+  CliRun r = S({"queues", "create", "q1", "--max-dispatches-per-second", "20", "--max-attempts", "5", "--min-backoff",
+                "2s", "--permanent-failure-statuses", "422,!429"},
+               p);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "created " + name + "\n");
+
+  r = S({"queues", "create", "q1"}, p);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("ALREADY_EXISTS"), std::string::npos) << r.err;
+
+  r = S({"queues", "list"}, p);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.substr(0, r.out.find('\n')).substr(0, 5), "QUEUE");
+  EXPECT_NE(r.out.find("\nq1  "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("RUNNING"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("20"), std::string::npos) << r.out;
+
+  r = S({"queues", "list", "--format", "json"}, p);
+  ASSERT_EQ(r.code, 0) << r.err;
+  json list = r.Json();
+  ASSERT_TRUE(list.is_array()) << r.out;
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["name"], name);
+  EXPECT_EQ(list[0]["rateLimits"]["maxDispatchesPerSecond"], 20);
+  EXPECT_EQ(list[0]["retryConfig"]["minBackoff"], "2s");
+
+  r = S({"queues", "describe", "q1"}, p);  // people get YAML with the stratus config
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("name: \"" + name + "\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("permanentFailureStatuses:\n    - 422\n"), std::string::npos) << r.out;
+
+  r = S({"queues", "update", name, "--max-attempts", "7"}, p);  // a full name works as well
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "updated " + name + "\n");
+  r = S({"queues", "describe", "q1", "--format", "json"}, p);
+  EXPECT_EQ(r.Json()["retryConfig"]["maxAttempts"], 7) << r.out;
+  EXPECT_EQ(r.Json()["rateLimits"]["maxDispatchesPerSecond"], 20) << "fields not given are kept";
+
+  r = S({"queues", "describe", "q1", "--format", "yaml"}, p);
+  EXPECT_NE(r.out.find("retryConfig:\n  maxAttempts: 7\n"), std::string::npos) << r.out;
+
+  r = S({"queues", "pause", "q1"}, p);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "paused " + name + "\n");
+  EXPECT_EQ(S({"queues", "describe", "q1", "--format", "json"}, p).Json()["state"], "PAUSED");
+  r = S({"queues", "resume", "q1", "--format", "json"}, p);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.Json()["state"], "RUNNING") << r.out;
+  r = S({"queues", "purge", "q1"}, p);  // stdin is not a terminal: no question
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "purged " + name + "\n");
+  r = S({"queues", "delete", "q1"}, p);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "deleted " + name + "\n");
+
+  r = S({"queues", "describe", "q1"}, p);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("NOT_FOUND"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("stratus queues list"), std::string::npos) << "the hint says what to do: " << r.err;
+  r = S({"queues", "list"}, p);
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("No queues"), std::string::npos);
+}
+
+TEST_F(CliTest, TasksLifecycle) {
+  const std::string p = "cli-tasks";
+  ASSERT_EQ(S({"queues", "create", "tq"}, p).code, 0);
+  ASSERT_EQ(S({"queues", "pause", "tq"}, p).code, 0);  // tasks stay put
+  CliRun r = S({"tasks", "create", "t1", "--queue", "tq", "--url", "http://127.0.0.1:9/hook", "--body", "hi",
+                "--header", "Content-Type: text/plain", "--delay", "10m"},
+               p);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string t1 = "projects/cli-tasks/locations/us-central1/queues/tq/tasks/t1";
+  EXPECT_EQ(r.out, "created " + t1 + "\n");
+  r = S({"tasks", "create", "--queue", "tq", "--url", "http://127.0.0.1:9/other", "--format", "json"}, p);
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::string t2 = r.Json().value("name", "");
+  EXPECT_NE(t2.find("/queues/tq/tasks/"), std::string::npos) << r.out;
+
+  r = S({"tasks", "list", "--queue", "tq"}, p);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("TASK", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("\nt1  "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("POST http://127.0.0.1:9/hook"), std::string::npos) << r.out;
+
+  r = S({"tasks", "list", "--queue", "tq", "--format", "json"}, p);
+  ASSERT_TRUE(r.Json().is_array()) << r.out;
+  EXPECT_EQ(r.Json().size(), 2u);
+  r = S({"tasks", "list", "--queue", "tq", "--limit", "1", "--format", "json"}, p);
+  EXPECT_EQ(r.Json().size(), 1u) << r.out;
+
+  r = S({"tasks", "describe", "t1", "--queue", "tq", "--format", "json"}, p);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.Json()["httpRequest"]["body"], "aGk=");  // the full view, base64 as the API has it
+  EXPECT_EQ(r.Json()["httpRequest"]["headers"]["Content-Type"], "text/plain");
+  r = S({"tasks", "describe", t1}, p);
+  EXPECT_NE(r.out.find("name: \"" + t1 + "\""), std::string::npos) << r.out;
+
+  r = S({"tasks", "run", t2}, p);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "dispatching " + t2 + "\n");
+
+  r = S({"tasks", "delete", "t1", "--queue", "tq"}, p);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "deleted " + t1 + "\n");
+  r = S({"tasks", "describe", "t1", "--queue", "tq"}, p);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("NOT_FOUND"), std::string::npos) << r.err;
+
+  r = S({"tasks", "describe", "t1"}, p);  // a short id needs its queue
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--queue"), std::string::npos) << r.err;
+  r = S({"tasks", "create", "--queue", "tq", "--url", "http://x/", "--delay", "soon"}, p);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--delay"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, ExitCodesAndWhatToDo) {
+  // 2: usage.
+  CliRun r = Cli({"queues", "list", "--no-such-flag"});
+  EXPECT_EQ(r.code, 2);
+  r = Cli({"queues", "list", "--format", "xml"});
+  EXPECT_EQ(r.code, 2);
+  r = Cli({"tasks", "list"});  // --queue is required
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--queue"), std::string::npos) << r.err;
+  r = Cli({"queues", "list", "--server", server_->tasks_url()});  // no project anywhere
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--project"), std::string::npos) << r.err;
+  r = Cli({"queues", "--help"});
+  EXPECT_EQ(r.code, 0);
+  r = Cli({"queues", "create", "--help"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("Example:\n  stratus queues create my-queue --max-dispatches-per-second 20"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("CLOUDSDK_CORE_PROJECT"), std::string::npos) << "the help says where defaults come from";
+
+  // 3: cannot connect; the message names the URL and what to do.
+  r = Cli({"queues", "list", "--project", "p", "--server", "http://127.0.0.1:1"});
+  EXPECT_EQ(r.code, 3);
+  EXPECT_NE(r.err.find("http://127.0.0.1:1"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("stratus serve"), std::string::npos) << r.err;
+  r = Cli({"queues", "list", "--project", "p"}, {{"STRATUS_SERVER", "http://127.0.0.1:1"}});
+  EXPECT_EQ(r.code, 3) << "STRATUS_SERVER is read";
+
+  // 1: the server said no, with its google.rpc message.
+  r = S({"queues", "create", "bad_id!"}, "cli-codes");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("INVALID_ARGUMENT"), std::string::npos) << r.err;
+
+  // Project and location from the environment and the gcloud config, as gcloud finds them.
+  ASSERT_EQ(S({"queues", "create", "envq", "--location", "us-central1"}, "cli-env").code, 0);
+  r = Cli({"queues", "list", "--server", server_->tasks_url()}, {{"CLOUDSDK_CORE_PROJECT", "cli-env"}});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("envq"), std::string::npos);
+  std::string cfg = Home() + "/gcloud";
+  std::filesystem::create_directories(cfg + "/configurations");
+  std::ofstream(cfg + "/active_config") << "work\n";
+  std::ofstream(cfg + "/configurations/config_work") << "[core]\naccount = a@b\nproject = cli-env\n";
+  r = Cli({"queues", "list", "--server", server_->tasks_url()}, {{"CLOUDSDK_CONFIG", cfg}});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("envq"), std::string::npos);
+  r = Cli({"queues", "list", "--server", server_->tasks_url(), "--location", "europe-west1"},
+          {{"CLOUDSDK_CONFIG", cfg}});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("No queues in projects/cli-env/locations/europe-west1"), std::string::npos)
+      << "--location wins over the config: " << r.err;
+}
+
+TEST(CliTokenTest, TokenFromFlagOrEnvironment) {
+  StratusProcess server;
+  ASSERT_TRUE(server.Start({"--api-token", "s3cret"})) << server.output();
+  CliRun r = Cli({"queues", "list", "--server", server.tasks_url(), "--project", "p"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("UNAUTHENTICATED"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--token"), std::string::npos) << "the hint names the flag: " << r.err;
+  r = Cli({"queues", "list", "--server", server.tasks_url(), "--project", "p", "--token", "s3cret"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  r = Cli({"queues", "create", "tq", "--server", server.tasks_url(), "--project", "p"}, {{"STRATUS_TOKEN", "s3cret"}});
+  EXPECT_EQ(r.code, 0) << r.err;
+}
+
+}  // namespace
+}  // namespace stratus::testing

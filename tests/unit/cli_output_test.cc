@@ -1,0 +1,65 @@
+// The CLI's output and parsing helpers: terminal escaping, tables, YAML, the Prometheus text
+// reader `stratus top` uses, and the queues.yaml diff of `apply --dry-run`.
+#include <gtest/gtest.h>
+
+#include "cli/output.h"
+
+namespace stratus::cli {
+namespace {
+
+TEST(TerminalSafe, EscapesControlsAndKeepsText) {
+  EXPECT_EQ(TerminalSafe("plain é 日本"), "plain é 日本");
+  EXPECT_EQ(TerminalSafe("\x1b[31mred\x1b[0m"), "\\x1b[31mred\\x1b[0m");
+  EXPECT_EQ(TerminalSafe("a\nb\tc\rd\x7f"), "a\\nb\\tc\\rd\\x7f");
+  EXPECT_EQ(TerminalSafe("\xc2\x9b"
+                         "2J"),
+            "\\xc2\\x9b2J")
+      << "C1 CSI";
+  EXPECT_EQ(TerminalSafe("\xff\xfe"), "\\xff\\xfe") << "not UTF-8";
+  EXPECT_EQ(TerminalSafe("\xc0\x9b"), "\\xc0\\x9b") << "overlong";
+}
+
+TEST(Table, PadsColumnsAndEscapesCells) {
+  Table t({"A", "LONGER"});
+  t.Add({"x\x1b]0;title\x07", "1"});
+  t.Add({"yy", "22"});
+  std::string out = t.Render();
+  EXPECT_EQ(out.find('\x1b'), std::string::npos);
+  EXPECT_EQ(out,
+            "A                  LONGER\n"
+            "x\\x1b]0;title\\x07  1\n"
+            "yy                 22\n");
+  EXPECT_EQ(t.Render(4), "A   \nx\\x1\nyy  \n");
+}
+
+TEST(Formats, JsonAndYamlEscapeControls) {
+  nlohmann::json j = {{"name", "q\x1b[2J"}, {"c1", "\xc2\x9b"}, {"n", 3}, {"list", {1, "two"}}, {"empty", {}}};
+  std::string json = JsonText(j);
+  EXPECT_EQ(json.find('\x1b'), std::string::npos);
+  EXPECT_NE(json.find("\\u001b[2J"), std::string::npos);
+  EXPECT_NE(json.find("\\u009b"), std::string::npos);
+  EXPECT_EQ(nlohmann::json::parse(json)["c1"], "\xc2\x9b") << "still the same JSON";
+  EXPECT_EQ(YamlText(j),
+            "c1: \"\\u009b\"\n"
+            "empty: null\n"
+            "list:\n"
+            "  - 1\n"
+            "  - \"two\"\n"
+            "n: 3\n"
+            "name: \"q\\u001b[2J\"\n");
+  nlohmann::json nested = {{"items", {{{"a", 1}, {"b", {{"c", true}}}}}}};
+  EXPECT_EQ(YamlText(nested), "items:\n  - a: 1\n    b:\n      c: true\n");
+}
+
+TEST(Human, RatesAndAges) {
+  EXPECT_EQ(Rate(0), "0/s");
+  EXPECT_EQ(Rate(2.5), "2.5/s");
+  EXPECT_EQ(Rate(1500), "1.5k/s");
+  EXPECT_EQ(Age(59), "59s");
+  EXPECT_EQ(Age(90), "1m30s");
+  EXPECT_EQ(Age(7260), "2h01m");
+  EXPECT_EQ(Age(90000), "1d01h");
+}
+
+}  // namespace
+}  // namespace stratus::cli
