@@ -2,10 +2,13 @@
 // run as a child process, and its stdout, stderr and exit code are checked (tables for
 // people, JSON for scripts, 0 ok / 1 refused / 2 usage / 3 cannot connect).
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -91,6 +94,53 @@ CliRun Cli(const std::vector<std::string>& args, const std::map<std::string, std
   r.code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
   return r;
 }
+
+// A delivery target on loopback that answers every request with `status` and `body`.
+class Target {
+ public:
+  Target(int status, std::string body) : status_(status), body_(std::move(body)) {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    EXPECT_EQ(listen(fd_, 64), 0);
+    socklen_t len = sizeof a;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] {
+      for (;;) {
+        int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c < 0) return;
+        std::string req;
+        char buf[4096];
+        while (req.find("\r\n\r\n") == std::string::npos) {
+          ssize_t n = recv(c, buf, sizeof buf, 0);
+          if (n <= 0) break;
+          req.append(buf, static_cast<size_t>(n));
+        }
+        std::string resp = "HTTP/1.1 " + std::to_string(status_) +
+                           " X\r\nContent-Length: " + std::to_string(body_.size()) + "\r\nConnection: close\r\n\r\n" +
+                           body_;
+        send(c, resp.data(), resp.size(), MSG_NOSIGNAL);
+        close(c);
+      }
+    });
+  }
+  ~Target() {
+    shutdown(fd_, SHUT_RDWR);
+    close(fd_);
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/work"; }
+
+ private:
+  int status_;
+  std::string body_;
+  int fd_;
+  uint16_t port_ = 0;
+  std::thread thread_;
+};
 
 class CliTest : public ::testing::Test {
  protected:
@@ -241,6 +291,67 @@ TEST_F(CliTest, TasksLifecycle) {
   r = S({"tasks", "create", "--queue", "tq", "--url", "http://x/", "--delay", "soon"}, p);
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("--delay"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, DeadLettersListShowRetryAllAndPurge) {
+  const std::string p = "cli-dlq";
+  Target target(422, "no such user \x1b]0;owned\x07\x1b[2J");
+  ASSERT_EQ(S({"queues", "create", "dq", "--max-attempts", "1", "--permanent-failure-statuses", "422"}, p).code, 0);
+  const int kTasks = 30;
+  for (int i = 0; i < kTasks; ++i) {
+    ASSERT_EQ(S({"tasks", "create", "d" + std::to_string(i), "--queue", "dq", "--url", target.url()}, p).code, 0);
+  }
+  ASSERT_TRUE(WaitFor({"dlq", "list", "--queue", "dq", "--format", "json"}, p, [&](const CliRun& r) {
+    return r.Json().is_array() && r.Json().size() == kTasks;
+  })) << "every task dead-lettered";
+
+  CliRun r = S({"dlq", "list", "--queue", "dq"}, p);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("TASK", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("\nd7  "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("422"), std::string::npos) << r.out;
+  r = S({"dlq", "list", "--queue", "dq", "--limit", "5", "--format", "json"}, p);
+  EXPECT_EQ(r.Json().size(), 5u);
+
+  // The target's body comes back escaped, never as terminal control sequences.
+  r = S({"dlq", "show", "d7", "--queue", "dq"}, p);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.find('\x1b'), std::string::npos) << "raw ESC on the terminal";
+  EXPECT_EQ(r.out.find('\x07'), std::string::npos);
+  EXPECT_NE(r.out.find("responseBodyText: \"no such user \\u001b]0;owned\\u0007\\u001b[2J\""), std::string::npos)
+      << r.out;
+  r = S({"dlq", "show", "d7", "--queue", "dq", "--format", "json"}, p);
+  EXPECT_EQ(r.Json()["responseStatus"], 422) << r.out;
+
+  r = S({"dlq", "retry", "d1", "d2", "--queue", "dq"}, p);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("retried projects/cli-dlq/locations/us-central1/queues/dq/tasks/d1\n"), std::string::npos);
+  r = S({"dlq", "delete", "d3", "--queue", "dq"}, p);
+  EXPECT_EQ(r.code, 0) << r.err;
+  r = S({"dlq", "show", "d3", "--queue", "dq"}, p);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("NOT_FOUND"), std::string::npos) << r.err;
+
+  // Wait for d1 and d2 to die again, then retry all of them into the paused queue.
+  ASSERT_TRUE(WaitFor({"dlq", "list", "--queue", "dq", "--format", "json"}, p,
+                      [&](const CliRun& r) { return r.Json().is_array() && r.Json().size() == kTasks - 1; }));
+  ASSERT_EQ(S({"queues", "pause", "dq"}, p).code, 0);
+  r = S({"dlq", "retry-all", "--queue", "dq"}, p);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "retried 29 dead letters of projects/cli-dlq/locations/us-central1/queues/dq\n");
+  EXPECT_EQ(r.err, "") << "no progress bar when stderr is not a terminal";
+  r = S({"tasks", "list", "--queue", "dq", "--format", "json"}, p);
+  EXPECT_EQ(r.Json().size(), static_cast<size_t>(kTasks - 1));
+  EXPECT_EQ(S({"dlq", "list", "--queue", "dq", "--format", "json"}, p).Json().size(), 0u);
+
+  ASSERT_EQ(S({"queues", "resume", "dq"}, p).code, 0);
+  ASSERT_TRUE(WaitFor({"dlq", "list", "--queue", "dq", "--format", "json"}, p,
+                      [&](const CliRun& r) { return r.Json().is_array() && r.Json().size() == kTasks - 1; }));
+  r = S({"dlq", "purge", "--queue", "dq", "--format", "json"}, p);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.Json()["deleted"], kTasks - 1) << r.out;
+  r = S({"dlq", "retry-all", "--queue", "dq", "--format", "json"}, p);
+  EXPECT_EQ(r.Json()["retried"], 0) << r.out;
 }
 
 TEST_F(CliTest, ExitCodesAndWhatToDo) {
