@@ -4,7 +4,6 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
-#include "cli/queues_apply.h"
 #include "cli/redis_check_log.h"
 #include "cli/serve.h"
 
@@ -16,10 +15,6 @@ int main(int argc, char** argv) {
   stratus::cli::AddServeOptions(*serve, serve_options);
   // queues, tasks, dlq, top, completion: clients of a running server (cli/commands.h).
   stratus::cli::CommandSet client_commands(app);
-  stratus::cli::QueuesApplyOptions apply_options;
-  CLI::App* queues = app.get_subcommand("queues");
-  CLI::App* apply = queues->add_subcommand("apply", "Create or update the queues of a queues.yaml");
-  stratus::cli::AddQueuesApplyOptions(*apply, apply_options);
   stratus::cli::RedisCheckLogOptions check_options;
   CLI::App* check =
       app.add_subcommand("redis-check-log", "Check the embedded Redis log; --fix truncates a corrupt one");
@@ -31,7 +26,6 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : stratus::cli::kExitUsage;  // --help is 0; any usage error 2
   }
   if (serve->parsed()) return stratus::cli::RunServe(serve_options);
-  if (apply->parsed()) return stratus::cli::RunQueuesApply(apply_options);
   if (auto rc = client_commands.Run()) return *rc;
   if (check->parsed()) return stratus::cli::RunRedisCheckLog(check_options);
   return 0;

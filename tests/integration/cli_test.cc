@@ -354,6 +354,53 @@ TEST_F(CliTest, DeadLettersListShowRetryAllAndPurge) {
   EXPECT_EQ(r.Json()["retried"], 0) << r.out;
 }
 
+TEST_F(CliTest, ApplyDryRunAndPrune) {
+  const std::string p = "cli-apply";
+  const std::string base = "projects/cli-apply/locations/us-central1/queues/";
+  std::string file = Home() + "/queues.yaml";
+  auto write = [&](int attempts) {
+    std::ofstream(file) << "project: cli-apply\nqueues:\n  a:\n    retryConfig: {maxAttempts: " << attempts
+                        << ", minBackoff: 60s}\n    stratus: {permanentFailureStatuses: [\"4xx\", \"!429\"]}\n"
+                        << "  b:\n    rateLimits: {maxDispatchesPerSecond: 5}\n";
+  };
+  write(3);
+  CliRun r = Cli({"queues", "apply", file, "--dry-run", "--server", server_->tasks_url()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("create " + base + "a\n    retryConfig.maxAttempts: (unset) -> 3\n"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("create " + base + "b\n"), std::string::npos) << r.out;
+  EXPECT_EQ(S({"queues", "list", "--format", "json"}, p).Json().size(), 0u) << "a dry run changes nothing";
+
+  r = Cli({"queues", "apply", file, "--server", server_->tasks_url()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "applied " + base + "a\napplied " + base + "b\n");
+
+  r = Cli({"queues", "apply", file, "--dry-run", "--server", server_->tasks_url()});
+  EXPECT_EQ(r.out, "unchanged " + base + "a\nunchanged " + base + "b\n") << "60s and 4xx,!429 compare by value";
+
+  write(5);
+  ASSERT_EQ(S({"queues", "create", "extra"}, p).code, 0);
+  r = Cli({"queues", "apply", file, "--dry-run", "--prune", "--server", server_->tasks_url()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "update " + base + "a\n    retryConfig.maxAttempts: 3 -> 5\nunchanged " + base + "b\ndelete " +
+                       base + "extra\n");
+  r = Cli({"queues", "apply", file, "--dry-run", "--prune", "--format", "json", "--server", server_->tasks_url()});
+  ASSERT_TRUE(r.Json().is_array()) << r.out;
+  EXPECT_EQ(r.Json()[0]["action"], "update");
+  EXPECT_EQ(r.Json()[2]["action"], "delete");
+  EXPECT_EQ(S({"queues", "list", "--format", "json"}, p).Json().size(), 3u) << "a dry run prunes nothing";
+
+  r = Cli({"queues", "apply", file, "--prune", "--server", server_->tasks_url()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "applied " + base + "a\napplied " + base + "b\ndeleted " + base + "extra\n");
+  json list = S({"queues", "list", "--format", "json"}, p).Json();
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(S({"queues", "describe", "a", "--format", "json"}, p).Json()["retryConfig"]["maxAttempts"], 5);
+
+  r = Cli({"queues", "apply", Home() + "/missing.yaml", "--server", server_->tasks_url()});
+  EXPECT_EQ(r.code, 2) << r.err;
+}
+
 TEST_F(CliTest, ExitCodesAndWhatToDo) {
   // 2: usage.
   CliRun r = Cli({"queues", "list", "--no-such-flag"});

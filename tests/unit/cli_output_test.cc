@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "cli/output.h"
+#include "cli/queues_apply.h"
 
 namespace stratus::cli {
 namespace {
@@ -49,6 +50,19 @@ TEST(Formats, JsonAndYamlEscapeControls) {
             "name: \"q\\u001b[2J\"\n");
   nlohmann::json nested = {{"items", {{{"a", 1}, {"b", {{"c", true}}}}}}};
   EXPECT_EQ(YamlText(nested), "items:\n  - a: 1\n    b:\n      c: true\n");
+}
+
+TEST(QueueDiff, ComparesByValue) {
+  nlohmann::json current = {{"rateLimits", {{"maxDispatchesPerSecond", 10.0}}},
+                            {"retryConfig", {{"minBackoff", "60s"}, {"maxAttempts", 3}}},
+                            {"stratus", {{"permanentFailureStatuses", {400, 401, 422}}}}};
+  nlohmann::json same = {{"rateLimits", {{"maxDispatchesPerSecond", 10}}},
+                         {"retryConfig", {{"minBackoff", "60.000s"}}},
+                         {"stratus", {{"permanentFailureStatuses", {422, 401, 400}}}}};
+  EXPECT_TRUE(QueueDiff(same, current).empty());
+  nlohmann::json changed = {{"retryConfig", {{"maxAttempts", 5}, {"maxDoublings", 2}}}};
+  EXPECT_EQ(QueueDiff(changed, current),
+            (std::vector<std::string>{"retryConfig.maxAttempts: 3 -> 5", "retryConfig.maxDoublings: (unset) -> 2"}));
 }
 
 TEST(Human, RatesAndAges) {
