@@ -466,5 +466,21 @@ TEST(CliTokenTest, TokenFromFlagOrEnvironment) {
   EXPECT_EQ(r.code, 0) << r.err;
 }
 
+TEST_F(CliTest, TopOnceShowsDepthOfAPausedQueue) {
+  const std::string p = "cli-top";
+  ASSERT_EQ(S({"queues", "create", "busy"}, p).code, 0);
+  ASSERT_EQ(S({"queues", "pause", "busy"}, p).code, 0);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(S({"tasks", "create", "--queue", "busy", "--url", "http://127.0.0.1:9/"}, p).code, 0);
+  }
+  CliRun r = S({"top", "--once", "--interval", "0.2"}, p);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("QUEUE"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("DEPTH"), std::string::npos) << r.out;
+  std::string row = r.out.substr(r.out.find("\nbusy "));
+  row = row.substr(1, row.find('\n', 1) - 1);
+  EXPECT_NE(row.find("PAUSED  3 "), std::string::npos) << row;
+}
+
 }  // namespace
 }  // namespace stratus::testing

@@ -2,6 +2,7 @@
 // reader `stratus top` uses, and the queues.yaml diff of `apply --dry-run`.
 #include <gtest/gtest.h>
 
+#include "cli/metrics_text.h"
 #include "cli/output.h"
 #include "cli/queues_apply.h"
 
@@ -50,6 +51,25 @@ TEST(Formats, JsonAndYamlEscapeControls) {
             "name: \"q\\u001b[2J\"\n");
   nlohmann::json nested = {{"items", {{{"a", 1}, {"b", {{"c", true}}}}}}};
   EXPECT_EQ(YamlText(nested), "items:\n  - a: 1\n    b:\n      c: true\n");
+}
+
+TEST(MetricsText, ReadsSamplesAndLabels) {
+  auto samples = ParseMetricsText(
+      "# HELP stratus_queue_depth Tasks\n"
+      "# TYPE stratus_queue_depth gauge\n"
+      "stratus_queue_depth{queue=\"projects/p/locations/l/queues/a\"} 12\n"
+      "stratus_task_attempts_failed_total{queue=\"projects/p/locations/l/queues/a\",class=\"5xx\"} 3\n"
+      "stratus_task_attempts_failed_total{queue=\"projects/p/locations/l/queues/a\",class=\"timeout\"} 2\n"
+      "stratus_queue_depth{queue=\"we\\\"ird\\\\\"} 1.5\n"
+      "broken{queue=\"x} 1\n"
+      "up 1\n");
+  ASSERT_EQ(samples.size(), 5u);
+  EXPECT_EQ(samples[3].labels.at("queue"), "we\"ird\\");
+  EXPECT_EQ(samples[4].name, "up");
+  auto by_queue = QueueSamples(samples);
+  EXPECT_EQ(by_queue["projects/p/locations/l/queues/a"].depth, 12);
+  EXPECT_EQ(by_queue["projects/p/locations/l/queues/a"].failed, 5) << "classes summed";
+  EXPECT_EQ(by_queue["we\"ird\\"].depth, 1.5);
 }
 
 TEST(QueueDiff, ComparesByValue) {
