@@ -14,7 +14,8 @@ CommandSet::CommandSet(CLI::App& app) {
       {"tasks", "Manage the tasks of a queue"},
       {"dlq", "Inspect, retry and delete a queue's dead letters (tasks that failed for good)"},
   };
-  for (const auto* list : {&QueueCommands(), &ApplyCommands(), &TaskCommands(), &DeadLetterCommands(), &TopCommands()}) {
+  for (const auto* list : {&QueueCommands(), &ApplyCommands(), &TaskCommands(), &DeadLetterCommands(), &TopCommands(),
+                           &CompletionCommands()}) {
     for (const Command& c : *list) {
       CLI::App* parent = &app;
       if (*c.group) {

@@ -482,5 +482,51 @@ TEST_F(CliTest, TopOnceShowsDepthOfAPausedQueue) {
   EXPECT_NE(row.find("PAUSED  3 "), std::string::npos) << row;
 }
 
+TEST(CliCompletionTest, BashLoadsTheScriptAndCompletes) {
+  CliRun r = Cli({"completion", "bash"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::string script = Home() + "/stratus.bash";
+  std::ofstream(script) << r.out;
+  // Complete "stratus q", "stratus dlq re" and "stratus queues apply --d" as bash would.
+  std::string probe = Home() + "/probe.sh";
+  std::ofstream(probe) << "source " << script << "\n"
+                       << "complete -p stratus\n"
+                       << "c() { COMP_WORDS=(\"$@\"); COMP_CWORD=$(($# - 1)); COMPREPLY=(); _stratus; "
+                          "echo \"${COMPREPLY[*]}\"; }\n"
+                       << "c stratus q\nc stratus dlq re\nc stratus queues apply --d\nc stratus tasks list --format "
+                          "\"\"\nc stratus completion \"\"\nc stratus queues list --for\n";
+  int out[2];
+  ASSERT_EQ(pipe(out), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out[1], 1);
+    close(out[0]);
+    execl("/bin/bash", "bash", "--norc", probe.c_str(), nullptr);
+    _exit(127);
+  }
+  close(out[1]);
+  std::string text;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(out[0], buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
+  close(out[0]);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  EXPECT_EQ(WEXITSTATUS(st), 0) << text;
+  EXPECT_NE(text.find("complete -F _stratus stratus\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\nqueues\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\nretry retry-all\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\n--dry-run\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\ntable json yaml\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\nbash zsh\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\n--format\n"), std::string::npos) << text;
+
+  r = Cli({"completion", "zsh"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.out.rfind("#compdef stratus\n", 0), 0u);
+  EXPECT_NE(r.out.find("'retry-all:Retry every dead letter"), std::string::npos) << r.out;
+  EXPECT_EQ(Cli({"completion", "fish"}).code, 2);
+}
+
 }  // namespace
 }  // namespace stratus::testing
