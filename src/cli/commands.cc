@@ -28,6 +28,8 @@ CommandSet::CommandSet(CLI::App& app) {
           }
           parent = app.add_subcommand(c.group, help);
           parent->require_subcommand(1);
+          parent->footer(std::string("Example:\n  ") + c.example +
+                         "\n\nEach command has --help with its flags and an example.");
         }
       }
       CLI::App* cmd = parent->add_subcommand(c.name, c.help);

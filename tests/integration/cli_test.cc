@@ -466,6 +466,34 @@ TEST(CliTokenTest, TokenFromFlagOrEnvironment) {
   EXPECT_EQ(r.code, 0) << r.err;
 }
 
+// A server (a real one would not, but a proxy or an impostor at --server might) whose strings
+// carry terminal control sequences: tables, YAML and errors show them escaped.
+TEST(CliEscapingTest, WhatAServerSendsNeverReachesTheTerminalRaw) {
+  Target api(200,
+             R"({"queues": [{"name": "projects/p/locations/l/queues/\u001b[31mevil", "state": "RUN\u001b[2J\u009bNING",
+                      "rateLimits": {"maxDispatchesPerSecond": 1}}]})");
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"queues", "list"},
+                                               {"queues", "describe", "q"},
+                                               {"queues", "list", "--format", "yaml"},
+                                               {"queues", "list", "--format", "json"},
+                                               {"top", "--once", "--interval", "0.2"}}) {
+    std::vector<std::string> full = args;
+    full.insert(full.end(), {"--server", api.url().substr(0, api.url().rfind('/')), "--project", "p"});
+    CliRun r = Cli(full);
+    EXPECT_EQ(r.code, 0) << args[1] << ": " << r.err;
+    EXPECT_EQ(r.out.find('\x1b'), std::string::npos) << args[1] << " wrote a raw ESC: " << r.out;
+    EXPECT_EQ(r.out.find("\xc2\x9b"), std::string::npos) << args[1] << " wrote a raw CSI: " << r.out;
+    EXPECT_NE(r.out.find("[31mevil"), std::string::npos) << r.out;
+  }
+  CliRun r;
+  Target refusal(400,
+                 R"({"error": {"code": 400, "message": "no \u001b]0;pwned\u0007 way", "status": "INVALID_ARGUMENT"}})");
+  r = Cli({"queues", "describe", "q", "--server", refusal.url().substr(0, refusal.url().rfind('/')), "--project", "p"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("INVALID_ARGUMENT: no \\x1b]0;pwned\\x07 way"), std::string::npos) << r.err;
+}
+
 TEST_F(CliTest, TopOnceShowsDepthOfAPausedQueue) {
   const std::string p = "cli-top";
   ASSERT_EQ(S({"queues", "create", "busy"}, p).code, 0);
