@@ -36,7 +36,7 @@ wait_row() {  # pattern, what
 }
 
 tmux -L "$SOCK" -f /dev/null new-session -d -s top -x 150 -y 30 \
-  "STRATUS_SERVER=$URL STRATUS_PROJECT=top-test $BIN top --interval 1"
+  "$BIN top --interval 1; echo \$? > $DATA/top.rc"
 tmux -L "$SOCK" set-option -t top remain-on-exit on >/dev/null
 
 wait_row '^depthq +PAUSED +3 ' "the table never showed depth 3"
@@ -49,13 +49,13 @@ wait_row '^depthq +PAUSED +7 ' "the depth did not follow to 7"
 echo "PASS the depth follows new tasks (3 -> 7) in place"
 
 tmux -L "$SOCK" send-keys -t top q
-for _ in $(seq 1 100); do
-  [ "$(tmux -L "$SOCK" display-message -p -t top '#{pane_dead}')" = 1 ] && break
-  sleep 0.1
-done
-[ "$(tmux -L "$SOCK" display-message -p -t top '#{pane_dead}')" = 1 ] || fail "q did not end top"
-status=$(tmux -L "$SOCK" display-message -p -t top '#{pane_dead_status}')
+# top's exit status, written by the pane's shell once top has ended.
+for _ in $(seq 1 100); do [ -s "$DATA/top.rc" ] && break; sleep 0.1; done
+[ -s "$DATA/top.rc" ] || fail "q did not end top"
+status=$(cat "$DATA/top.rc")
 [ "$status" = 0 ] || fail "top exited with $status"
+for _ in $(seq 1 50); do [ "$(tmux -L "$SOCK" display-message -p -t top '#{pane_dead}')" = 1 ] && break; sleep 0.1; done
+[ "$(tmux -L "$SOCK" display-message -p -t top '#{pane_dead}')" = 1 ] || fail "the pane's process did not end"
 # The alternate screen is left: the table is gone from the pane.
 tmux -L "$SOCK" capture-pane -p -t top | grep -q 'DISPATCH/S' && fail "the table is still on the screen after q"
 echo "PASS q quits with status 0 and the screen restored"
