@@ -31,12 +31,18 @@ struct CliRun {
   json Json() const { return json::parse(out, nullptr, false); }
 };
 
-std::string Home() {
-  static std::string home = [] {
+// A HOME of the test's own (no gcloud config of the machine's user), removed at exit.
+const std::string& Home() {
+  static const std::string* home = [] {
     char tmpl[] = "/tmp/stratus-cli-home-XXXXXX";
-    return std::string(mkdtemp(tmpl));
+    auto* dir = new std::string(mkdtemp(tmpl));  // leaked: it must outlive the exit hook
+    static const pid_t owner = getpid();
+    std::atexit([] {
+      if (getpid() == owner) std::filesystem::remove_all(Home());
+    });
+    return dir;
   }();
-  return home;
+  return *home;
 }
 
 // Runs `stratus args...` with a clean environment (PATH, HOME, and `env`), stdin from /dev/null.
