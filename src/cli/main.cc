@@ -3,7 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "cli/queues_apply.h"
+#include "cli/commands.h"
 #include "cli/redis_check_log.h"
 #include "cli/serve.h"
 
@@ -13,19 +13,20 @@ int main(int argc, char** argv) {
   stratus::cli::ServeOptions serve_options;
   CLI::App* serve = app.add_subcommand("serve", "Run the server");
   stratus::cli::AddServeOptions(*serve, serve_options);
-  stratus::cli::QueuesApplyOptions apply_options;
-  CLI::App* queues = app.add_subcommand("queues", "Manage queues on a running server");
-  queues->require_subcommand(1);
-  CLI::App* apply = queues->add_subcommand("apply", "Create or update the queues of a queues.yaml");
-  stratus::cli::AddQueuesApplyOptions(*apply, apply_options);
+  // queues, tasks, dlq, top, completion: clients of a running server (cli/commands.h).
+  stratus::cli::CommandSet client_commands(app);
   stratus::cli::RedisCheckLogOptions check_options;
   CLI::App* check =
       app.add_subcommand("redis-check-log", "Check the embedded Redis log; --fix truncates a corrupt one");
   stratus::cli::AddRedisCheckLogOptions(*check, check_options);
   app.add_subcommand("version", "Print the version")->callback([] { std::cout << "stratus 0.1.0\n"; });
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : stratus::cli::kExitUsage;  // --help is 0; any usage error 2
+  }
   if (serve->parsed()) return stratus::cli::RunServe(serve_options);
-  if (apply->parsed()) return stratus::cli::RunQueuesApply(apply_options);
+  if (auto rc = client_commands.Run()) return *rc;
   if (check->parsed()) return stratus::cli::RunRedisCheckLog(check_options);
   return 0;
 }
