@@ -25,9 +25,11 @@ LAYERS = {
     "store/sqlite": ["store", "model", "common"],
     "tasks": ["store", "model", "common"],  # the service, the REST codec, validation
     "tasks/engine": ["tasks", "store", "model", "auth", "http", "common"],
-    "api": ["tasks/engine", "tasks", "store", "model", "cron", "kv", "auth", "http", "common"],
+    # Cloud Scheduler: the jobs, their service and store, the executor (fires through tasks/engine)
+    "scheduler": ["tasks/engine", "tasks", "store", "model", "cron", "auth", "http", "common"],
+    "api": ["scheduler", "tasks/engine", "tasks", "store", "model", "cron", "kv", "auth", "http", "common"],
     "sdk": ["http", "common"],  # installed alone with http and common
-    "cli": ["api", "sdk", "tasks/engine", "tasks", "store/sqlite", "store", "model", "cron", "kv", "auth", "http",
+    "cli": ["api", "sdk", "scheduler", "tasks/engine", "tasks", "store/sqlite", "store", "model", "cron", "kv", "auth", "http",
             "common"],
 }
 
