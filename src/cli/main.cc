@@ -5,6 +5,7 @@
 
 #include "cli/queues_apply.h"
 #include "cli/redis_check_log.h"
+#include "cli/schedules_apply.h"
 #include "cli/serve.h"
 
 int main(int argc, char** argv) {
@@ -18,6 +19,11 @@ int main(int argc, char** argv) {
   queues->require_subcommand(1);
   CLI::App* apply = queues->add_subcommand("apply", "Create or update the queues of a queues.yaml");
   stratus::cli::AddQueuesApplyOptions(*apply, apply_options);
+  stratus::cli::SchedulesApplyOptions schedules_options;
+  CLI::App* schedules = app.add_subcommand("schedules", "Manage Cloud Scheduler jobs on a running server");
+  schedules->require_subcommand(1);
+  CLI::App* schedules_apply = schedules->add_subcommand("apply", "Create or update the jobs of a schedules file");
+  stratus::cli::AddSchedulesApplyOptions(*schedules_apply, schedules_options);
   stratus::cli::RedisCheckLogOptions check_options;
   CLI::App* check =
       app.add_subcommand("redis-check-log", "Check the embedded Redis log; --fix truncates a corrupt one");
@@ -26,6 +32,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (serve->parsed()) return stratus::cli::RunServe(serve_options);
   if (apply->parsed()) return stratus::cli::RunQueuesApply(apply_options);
+  if (schedules_apply->parsed()) return stratus::cli::RunSchedulesApply(schedules_options);
   if (check->parsed()) return stratus::cli::RunRedisCheckLog(check_options);
   return 0;
 }
