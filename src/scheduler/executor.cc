@@ -235,7 +235,8 @@ asio::awaitable<Status> Executor::Attempt(const Job& job, Micros schedule_time) 
     if (!tasks_) co_return FailedPrecondition("this server has no Cloud Tasks service for the job's queue");
     std::string parent = job.queue;
     Task task = TaskForJob(job, schedule_time);
-    StatusOr<Task> created = co_await tasks_->CreateTask(parent, std::move(task));
+    std::function<Status(const std::string&)> act_as;  // named: no temporary in the co_await (GCC 12)
+    StatusOr<Task> created = co_await tasks_->CreateTask(parent, std::move(task), act_as);
     co_return created.ok() ? Status::Ok() : created.status();
   }
   auto request = BuildJobRequest(job, schedule_time, signer_, options_.request);
