@@ -14,6 +14,7 @@
 #include "api/audit.h"
 #include "api/cloudtasks/routes.h"
 #include "api/redis/service.h"
+#include "api/scheduler/routes.h"
 #include "api/stratus/routes.h"
 #include "auth/oidc.h"
 #include "cli/data_dir_lock.h"
@@ -22,6 +23,8 @@
 #include "common/log.h"
 #include "http/server.h"
 #include "http/target_policy.h"
+#include "scheduler/service.h"
+#include "scheduler/sqlite_job_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "tasks/engine/dispatcher.h"
 #include "tasks/service.h"
@@ -66,6 +69,8 @@ struct ServeApp::State {
   asio::thread_pool blocking{4};
   std::unique_ptr<SqliteStore> store;
   std::unique_ptr<TasksService> service;
+  std::unique_ptr<scheduler::SqliteJobStore> job_store;  // Cloud Scheduler jobs: <data-dir>/scheduler.db
+  std::unique_ptr<scheduler::SchedulerService> scheduler;
   http::Router router;
   std::unique_ptr<http::Server> server;
   Metrics metrics;
@@ -90,7 +95,8 @@ void TightenDataDir(const std::string& data_dir) {
   const fs::path root(data_dir);
   const auto owner_rw = fs::perms::owner_read | fs::perms::owner_write;
   std::error_code ec;
-  for (const char* name : {"stratus.db", "stratus.db-wal", "stratus.db-shm", "LOCK"}) {
+  for (const char* name : {"stratus.db", "stratus.db-wal", "stratus.db-shm", "scheduler.db", "scheduler.db-wal",
+                           "scheduler.db-shm", "LOCK"}) {
     fs::permissions(root / name, owner_rw, ec);
   }
   for (const char* sub : {"oidc", "redis"}) {
@@ -167,6 +173,14 @@ Status ServeApp::Start() {
   st->service = std::make_unique<TasksService>(*st->store, st->clock, st->blocking, service_options);
 
   STRATUS_RETURN_IF_ERROR(api::RegisterCloudTasksRoutes(st->router, *st->service));
+  // Cloud Scheduler v1 on the same listener, its jobs in a database of their own.
+  STRATUS_ASSIGN_OR_RETURN(st->job_store, scheduler::SqliteJobStore::Open(
+                                              (std::filesystem::path(options_.data_dir) / "scheduler.db").string()));
+  scheduler::SchedulerOptions scheduler_options;
+  scheduler_options.checks.check_target_url = service_options.check_target_url;
+  st->scheduler =
+      std::make_unique<scheduler::SchedulerService>(*st->job_store, st->clock, st->blocking, scheduler_options);
+  STRATUS_RETURN_IF_ERROR(api::RegisterSchedulerRoutes(st->router, *st->scheduler));
   // The Redis listener starts later; State outlives the routes, so the check reads it then.
   State* state = st.get();
   STRATUS_RETURN_IF_ERROR(
@@ -213,6 +227,8 @@ Status ServeApp::Start() {
   st->dispatcher =
       std::make_unique<Dispatcher>(*st->store, st->clock, *st->loops, st->oidc.get(), st->metrics, dispatch_options);
   st->service->SetEvents(st->dispatcher.get());
+  // The scheduler's executor (scheduler/executor.h) hears job changes here once it exists:
+  // st->scheduler->SetEvents(<the executor>);
   STRATUS_RETURN_IF_ERROR(api::RegisterStratusRoutes(st->router, *st->service));
   STRATUS_RETURN_IF_ERROR(api::RegisterOidcRoutes(st->router, *st->oidc, oidc_options.issuer));
   STRATUS_RETURN_IF_ERROR(api::RegisterMetricsRoute(st->router, st->metrics));

@@ -66,8 +66,8 @@ class JobStore {
   virtual StatusOr<Job> Get(const std::string& name) = 0;                  // NOT_FOUND
   virtual StatusOr<std::vector<Job>> List(const std::string& parent) = 0;  // by name
   virtual StatusOr<std::vector<Job>> All() = 0;                            // every job, for the executor at start
-  // Replaces the user-settable fields and state of a stored job (NOT_FOUND when it is gone);
-  // output-only fields stay as stored.
+  // Replaces the user-settable fields, state, user_update_time and schedule_time of a stored
+  // job (NOT_FOUND when it is gone); last_attempt_time and status stay as stored.
   virtual StatusOr<Job> Update(const Job& job) = 0;
   // The executor's record of one execution: schedule_time, last_attempt_time and status.
   // NOT_FOUND when the job was deleted meanwhile (the executor drops it then).
