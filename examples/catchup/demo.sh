@@ -71,3 +71,5 @@ for job in webhook-renewal webhook-health-check notification-reminder token-heal
     tr '\n' ' '
   echo
 done
+echo "== the worker's log for those four deliveries (through each job's queue)"
+grep -h '"job request"' "$WORK/worker.log" "$WORK/worker.out" 2>/dev/null | tail -4 | cut -c1-400
