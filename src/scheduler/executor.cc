@@ -138,7 +138,7 @@ void Executor::Apply(const Job& job) {
   if (e->next_tick != job.schedule_time && e->running == 0) {
     // scheduleTime shows the next tick; nothing else writes it while no execution runs.
     asio::co_spawn(loop_, Record(e, e->next_tick, e->last_attempt_time, e->status),
-                   [](const std::exception_ptr& ex, Status) {
+                   [](const std::exception_ptr& ex, const Status&) {
                      if (ex) LogJson({{"event", "job.record_error"}, {"error", Describe(ex)}});
                    });
   }
