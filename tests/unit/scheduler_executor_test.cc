@@ -219,8 +219,8 @@ class SchedulerExecutor : public ::testing::Test {
   FakeClock clock_{At("2026-12-01T12:00:30Z")};
   asio::io_context loop_;
   asio::executor_work_guard<asio::io_context::executor_type> work_{loop_.get_executor()};
-  asio::thread_pool pool_{1};
   MemoryJobStore store_;
+  asio::thread_pool pool_{1};  // after the store: joined before the store goes
   std::map<std::string, Job> jobs_;
   FakeSender* sender_ = nullptr;
   std::unique_ptr<Executor> exec_;
