@@ -25,7 +25,9 @@ LAYERS = {
     "store/sqlite": ["store", "model", "common"],
     "tasks": ["store", "model", "common"],  # the service, the REST codec, validation
     "tasks/engine": ["tasks", "store", "model", "auth", "http", "common"],
-    "scheduler": ["cron", "tasks", "store", "model", "http", "auth", "common"],  # Cloud Scheduler v1
+    # Cloud Scheduler v1: the jobs' codec, checks, store and service, and the executor (which
+    # fires through tasks/engine's client and signer)
+    "scheduler": ["cron", "tasks/engine", "tasks", "store", "model", "http", "auth", "common"],
     "api": ["scheduler", "tasks/engine", "tasks", "store", "model", "cron", "kv", "auth", "http", "common"],
     "sdk": ["http", "common"],  # installed alone with http and common
     "cli": ["api", "scheduler", "sdk", "tasks/engine", "tasks", "store/sqlite", "store", "model", "cron", "kv", "auth",

@@ -57,3 +57,19 @@ echo "== enqueue every job type"
 echo "== dead letters of calendar-sync-queue"
 curl -s "$API/stratus/v1/projects/catchup-local/locations/us-central1/queues/calendar-sync-queue/deadLetters" | head -c 600
 echo
+
+echo "== schedules.yaml (the periodic jobs, each ticking into its queue)"
+CATCHUP_WORKER_URL="http://127.0.0.1:$WORKER_PORT" "$BIN" schedules apply examples/catchup/schedules.yaml --server "$API"
+JOBS_API="$API/v1/projects/catchup-local/locations/us-central1/jobs"
+echo "== run each periodic job once now (jobs:run), then its record"
+for job in webhook-renewal webhook-health-check notification-reminder token-health-reminder; do
+  curl -s -X POST "$JOBS_API/$job:run" -o /dev/null
+done
+sleep 2
+for job in webhook-renewal webhook-health-check notification-reminder token-health-reminder; do
+  curl -s "$JOBS_API/$job" | tr -d '\n' | grep -o '"\(name\|scheduleTime\|lastAttemptTime\|status\)": *\("[^"]*"\|{[^}]*}\)' |
+    tr '\n' ' '
+  echo
+done
+echo "== the worker's log for those four deliveries (through each job's queue)"
+grep -h '"job request"' "$WORK/worker.log" "$WORK/worker.out" 2>/dev/null | tail -4 | cut -c1-400

@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/redis_check_log.h"
+#include "cli/schedules_apply.h"
 #include "cli/serve.h"
 
 int main(int argc, char** argv) {
@@ -15,6 +16,11 @@ int main(int argc, char** argv) {
   stratus::cli::AddServeOptions(*serve, serve_options);
   // queues, tasks, dlq, top, completion: clients of a running server (cli/commands.h).
   stratus::cli::CommandSet client_commands(app);
+  stratus::cli::SchedulesApplyOptions schedules_options;
+  CLI::App* schedules = app.add_subcommand("schedules", "Manage Cloud Scheduler jobs on a running server");
+  schedules->require_subcommand(1);
+  CLI::App* schedules_apply = schedules->add_subcommand("apply", "Create or update the jobs of a schedules file");
+  stratus::cli::AddSchedulesApplyOptions(*schedules_apply, schedules_options);
   stratus::cli::RedisCheckLogOptions check_options;
   CLI::App* check =
       app.add_subcommand("redis-check-log", "Check the embedded Redis log; --fix truncates a corrupt one");
@@ -27,6 +33,7 @@ int main(int argc, char** argv) {
   }
   if (serve->parsed()) return stratus::cli::RunServe(serve_options);
   if (auto rc = client_commands.Run()) return *rc;
+  if (schedules_apply->parsed()) return stratus::cli::RunSchedulesApply(schedules_options);
   if (check->parsed()) return stratus::cli::RunRedisCheckLog(check_options);
   return 0;
 }

@@ -24,6 +24,7 @@
 #include "common/log.h"
 #include "http/server.h"
 #include "http/target_policy.h"
+#include "scheduler/executor.h"
 #include "scheduler/service.h"
 #include "scheduler/sqlite_job_store.h"
 #include "store/sqlite/sqlite_store.h"
@@ -78,6 +79,7 @@ struct ServeApp::State {
   std::shared_ptr<api::RequestMetrics> request_metrics;  // shared with the server's observe hook
   std::unique_ptr<auth::OidcSigner> oidc;
   std::unique_ptr<Dispatcher> dispatcher;           // after loops: its connections die before their loops
+  std::unique_ptr<scheduler::Executor> executor;    // fires the Cloud Scheduler jobs (after loops, as dispatcher)
   std::unique_ptr<api::redis::RedisService> redis;  // the Upstash Redis REST listener
   std::shared_ptr<http::TlsCredentials> tls;        // both listeners', when serving HTTPS
 };
@@ -231,14 +233,21 @@ Status ServeApp::Start() {
   st->dispatcher =
       std::make_unique<Dispatcher>(*st->store, st->clock, *st->loops, st->oidc.get(), st->metrics, dispatch_options);
   st->service->SetEvents(st->dispatcher.get());
-  // The scheduler's executor (scheduler/executor.h) hears job changes here once it exists:
-  // st->scheduler->SetEvents(<the executor>);
+  // The scheduler's executor: on loop 0, with the delivery client's TLS, target policy and signer.
+  scheduler::ExecutorOptions executor_options;
+  executor_options.ca_file = options_.ca_file;
+  executor_options.request.oauth_token = dispatch_options.delivery.oauth_token;
+  executor_options.request.target_policy = target_policy;
+  st->executor = std::make_unique<scheduler::Executor>(*st->job_store, st->clock, st->loops->Loop(0), st->blocking,
+                                                       st->oidc.get(), st->service.get(), executor_options);
+  st->scheduler->SetEvents(st->executor.get());
   STRATUS_RETURN_IF_ERROR(api::RegisterStratusRoutes(st->router, *st->service));
   STRATUS_RETURN_IF_ERROR(api::RegisterOidcRoutes(st->router, *st->oidc, oidc_options.issuer));
   STRATUS_RETURN_IF_ERROR(api::RegisterMetricsRoute(st->router, st->metrics));
   st->metrics.AddSource([m = st->request_metrics](std::string* out) { m->AppendMetrics(out); });
   st->metrics.AddSource([store = st->store.get()](std::string* out) { store->AppendMetrics(out); });
   STRATUS_RETURN_IF_ERROR(st->dispatcher->Start());
+  STRATUS_RETURN_IF_ERROR(st->executor->Start());
   if (options_.redis_listen != "off") {
     api::redis::RedisServiceOptions ro;
     if (!options_.redis_listen.empty()) {
@@ -278,6 +287,7 @@ void ServeApp::Stop() {
   state_->server->Stop();
   if (state_->redis) state_->redis->Stop();
   state_->dispatcher->Stop();
+  state_->executor->Stop();
   state_->loops->Stop();
   state_->store->Close();
   state_->blocking.join();
