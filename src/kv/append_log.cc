@@ -245,7 +245,7 @@ Status AppendLog::Replay(const std::function<std::string(const std::vector<std::
       kept = Errno("fsync the directory of " + torn);
     }
   }
-  if (!kept.ok()) return kept;
+  STRATUS_RETURN_IF_ERROR(kept);
   if (::ftruncate(fd_, static_cast<off_t>(scan.good_bytes)) != 0) return Errno("truncate " + path_);
   if (::fsync(fd_) != 0) return Errno("fsync " + path_);
   std::fprintf(stderr,

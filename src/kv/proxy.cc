@@ -201,10 +201,10 @@ asio::awaitable<StatusOr<std::unique_ptr<ProxyBackend::Conn>>> ProxyBackend::Acq
   }
   if (expect) {
     Status st = co_await WriteAll(conn->socket, hello);
-    if (!st.ok()) co_return st;
+    STRATUS_RETURN_IF_ERROR_CO(st);
     std::vector<Reply> replies;
     st = co_await ReadReplies(conn->socket, conn->in, conn->chunk, expect, &replies);
-    if (!st.ok()) co_return st;
+    STRATUS_RETURN_IF_ERROR_CO(st);
     for (const auto& r : replies) {
       if (r.is_error()) co_return Unavailable("the Redis server refused the connection setup: " + r.str);
     }

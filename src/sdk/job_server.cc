@@ -279,9 +279,10 @@ Delivery Capture(const http::RequestContext& ctx) {
   d.job = ctx.Param("job");
   if (auto token = std::any_cast<std::shared_ptr<const VerifiedToken>>(&ctx.early)) d.token = *token;
   d.body = ctx.request.body();
-  for (const char* name : {"X-CloudTasks-QueueName", "X-CloudTasks-TaskName", "X-CloudTasks-TaskRetryCount",
-                           "X-CloudTasks-TaskExecutionCount", "X-CloudTasks-TaskETA",
-                           "X-CloudTasks-TaskPreviousResponse", "X-CloudTasks-TaskRetryReason"}) {
+  for (const char* name :
+       {"X-CloudTasks-QueueName", "X-CloudTasks-TaskName", "X-CloudTasks-TaskRetryCount",
+        "X-CloudTasks-TaskExecutionCount", "X-CloudTasks-TaskETA", "X-CloudTasks-TaskPreviousResponse",
+        "X-CloudTasks-TaskRetryReason", "X-CloudScheduler-ScheduleTime"}) {
     d.headers[name] = HeaderOf(ctx.request, name);
   }
   return d;
@@ -300,6 +301,17 @@ JobContext ContextOf(const Delivery& d, const std::string& idempotency_key) {
   c.retry_reason = d.headers.at("X-CloudTasks-TaskRetryReason");
   if (d.token) c.token = *d.token;
   return c;
+}
+
+// A Cloud Scheduler tick's run has its own claim: the payload's key and the tick's time (as
+// stratus formats it, so one tick's retries agree). Without the header the key is unchanged.
+StatusOr<std::string> ClaimKeyOf(const Delivery& d, const std::string& payload_key, JobContext* ctx) {
+  const std::string& tick = d.headers.at("X-CloudScheduler-ScheduleTime");
+  if (tick.empty()) return payload_key;
+  auto t = ParseTimestamp(tick);
+  if (!t.ok()) return InvalidArgument("X-CloudScheduler-ScheduleTime is not an RFC 3339 time");
+  ctx->schedule_time = std::chrono::system_clock::time_point(std::chrono::microseconds(*t));
+  return payload_key + "@" + FormatTimestamp(*t);
 }
 
 struct Payload {
@@ -515,6 +527,13 @@ Answer JobServer::Impl::Process(const Delivery& d, LogFields* log) {
     return ErrorAnswer(400, key.message());
   }
   JobContext ctx = ContextOf(d, payload->idempotency_key);
+  auto claim_key = ClaimKeyOf(d, payload->idempotency_key, &ctx);
+  if (!claim_key.ok()) {
+    log->outcome = "bad_request";
+    log->error = claim_key.status().message();
+    return ErrorAnswer(400, claim_key.status().message());
+  }
+  ctx.idempotency_key = std::move(*claim_key);
   log->fields["idempotency_key"] = ctx.idempotency_key;
   const std::string owner = OwnerOf(d.headers);
   RedisBudget budget(options.idempotency ? options.idempotency->options().redis_budget : std::chrono::milliseconds(0));

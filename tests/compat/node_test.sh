@@ -3,5 +3,8 @@
 set -euo pipefail
 BIN=$(realpath "$1")
 cd "$(dirname "$0")/node"
-[ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error
+# Installs again when the lock file changed since the last install.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
 STRATUS_BIN="$BIN" node --test --test-concurrency=1 ./*.test.mjs

@@ -292,3 +292,59 @@ TEST(SdkIdempotency, RecordsFromBeforeTheEnvelopeReadAsTheyWereMeant) {
 
 }  // namespace
 }  // namespace stratus::sdk
+
+namespace stratus::sdk {
+namespace {
+
+// A Cloud Scheduler job sends the same jobName and data at every tick: each tick must run once
+// (its retries deduplicated), and the next tick must run again rather than answer "duplicate".
+TEST(SdkIdempotency, EachSchedulerTickRunsOnceAndTheNextTickRunsAgain) {
+  FakeUpstash fake;
+  auto redis = RedisAt(fake.url());
+  std::atomic<int> runs{0};
+  std::mutex mu;
+  std::vector<std::string> keys;
+  Worker worker(*redis, FailClosed(), {{"renew", [&](const JobContext& ctx, const json&) {
+                                          ++runs;
+                                          std::lock_guard lock(mu);
+                                          keys.push_back(ctx.idempotency_key + (ctx.schedule_time ? "" : " (no tick)"));
+                                          return JobResult::Ok();
+                                        }}});
+  const json body = Payload("renew", {{"channel", "c1"}});
+  auto tick = [&](const std::string& task, int retry, const std::string& at) {
+    auto h = Delivery(task, retry);
+    h["X-CloudScheduler-ScheduleTime"] = at;
+    return worker.Post("renew", body, h);
+  };
+  EXPECT_EQ(tick("t1", 0, "2026-12-01T06:00:00Z").status, 200);
+  auto retried = tick("t1", 1, "2026-12-01T06:00:00Z");  // the same tick delivered again
+  EXPECT_EQ(retried.status, 200);
+  EXPECT_EQ(json::parse(retried.body).value("duplicate", false), true) << retried.body;
+  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(tick("t2", 0, "2026-12-01T12:00:00Z").status, 200);  // the next tick
+  EXPECT_EQ(runs, 2);
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(keys.size(), 2u);
+    const std::string base = body["idempotencyKey"];
+    EXPECT_EQ(keys[0], base + "@2026-12-01T06:00:00Z");
+    EXPECT_EQ(keys[1], base + "@2026-12-01T12:00:00Z");
+  }
+  // Without the header the payload's key alone decides, as before.
+  EXPECT_EQ(worker.Post("renew", body, Delivery("t3", 0)).status, 200);
+  EXPECT_EQ(worker.Post("renew", body, Delivery("t4", 0)).status, 200);
+  EXPECT_EQ(runs, 3);
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(keys.size(), 3u);
+    EXPECT_EQ(keys[2], body["idempotencyKey"].get<std::string>() + " (no tick)");
+  }
+  // A header that is not a time is refused, not used as a key.
+  auto bad = tick("t5", 0, "yesterday");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("X-CloudScheduler-ScheduleTime"), std::string::npos) << bad.body;
+  EXPECT_EQ(runs, 3);
+}
+
+}  // namespace
+}  // namespace stratus::sdk

@@ -51,6 +51,11 @@ struct JobContext {
   std::optional<std::chrono::system_clock::time_point> eta;  // X-CloudTasks-TaskETA
   int previous_response = 0;                                 // X-CloudTasks-TaskPreviousResponse (0 on a first attempt)
   std::string retry_reason;                                  // X-CloudTasks-TaskRetryReason
+  // X-CloudScheduler-ScheduleTime: set when a Cloud Scheduler job's tick sent this delivery.
+  // Each tick of a periodic job is its own run: idempotency_key is then the payload's key
+  // followed by "@" and this time, so retries of one tick are deduplicated and the next tick
+  // (same jobName and data) runs.
+  std::optional<std::chrono::system_clock::time_point> schedule_time;
   // The verified OIDC token's claims (iss, aud, sub, email, email_verified, exp, iat and the
   // whole payload); unset only when the server runs unauthenticated (JobServerMode::kLocal).
   std::optional<VerifiedToken> token;

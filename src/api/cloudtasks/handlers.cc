@@ -69,11 +69,9 @@ http::Response EmptyReply(const http::RequestContext& ctx, const Status& st) {
 
 // Reads a Queue message from the request body.
 StatusOr<Queue> BodyQueue(const http::RequestContext& ctx) {
-  auto body = BodyJson(ctx);
-  if (!body.ok()) return body.status();
-  auto obj = JsonObject::Root(*body, "queue");
-  if (!obj.ok()) return obj.status();
-  return QueueFromJson(*obj);
+  STRATUS_ASSIGN_OR_RETURN(auto body, BodyJson(ctx));
+  STRATUS_ASSIGN_OR_RETURN(auto obj, JsonObject::Root(body, "queue"));
+  return QueueFromJson(obj);
 }
 
 Reply WithQueueState(TasksService& s, http::RequestContext& ctx, QueueState state) {
