@@ -1,9 +1,10 @@
 // Sorted sets: ZADD (all options), ZINCRBY, ZRANGE (rank, BYSCORE, BYLEX, REV, LIMIT,
-// WITHSCORES), ZCOUNT, ZSCORE, ZREM, ZREMRANGEBYSCORE, ZRANK.
+// WITHSCORES) with its older forms and ZRANGESTORE, ZCARD, ZCOUNT, ZLEXCOUNT, ZSCORE, ZMSCORE,
+// ZREM, ZREMRANGEBY{RANK,SCORE,LEX}, ZRANK, ZREVRANK. Set algebra is in zsets_sets.cc, pops,
+// ZRANDMEMBER and ZSCAN in zsets_pop.cc.
 #include <cmath>
-#include <cstdlib>
 
-#include "kv/families/family.h"
+#include "kv/families/zset_common.h"
 
 namespace stratus::kv {
 namespace {
@@ -91,181 +92,227 @@ void ZIncrBy(CommandContext& ctx) {
   ZAddGeneric(ctx, kIncr);
 }
 
-struct ScoreRange {
-  double min = 0, max = 0;
-  bool minex = false, maxex = false;
-  bool GteMin(double v) const { return minex ? v > min : v >= min; }
-  bool LteMax(double v) const { return maxex ? v < max : v <= max; }
-  bool Empty() const { return min > max || (min == max && (minex || maxex)); }
-};
+enum class RangeKind { kAuto, kRank, kScore, kLex };
+enum class Direction { kAuto, kForward, kReverse };
 
-bool ParseScoreItem(const std::string& s, double* v, bool* ex) {
-  const char* p = s.c_str();
-  *ex = false;
-  if (p[0] == '(') {
-    *ex = true;
-    ++p;
+// Walks the elements of a score or lex range the way Redis's listpack walk does: from the
+// first element >= min (or, reversed, the last <= max) while the other end holds, after the
+// checks that the range can hold anything at all. Skips `offset`, stops after `limit` (< 0:
+// no limit). With mixed scores a BYLEX range is only defined by this walk.
+template <typename Fn>
+void WalkRange(const ZSet& z, RangeKind kind, const ScoreRange& sr, const LexRange& lr, bool rev, int64_t offset,
+               int64_t limit, Fn&& fn) {
+  auto gte_min = [&](const ZEntry& e) {
+    return kind == RangeKind::kScore ? sr.GteMin(e.first) : LexGteMin(e.second, lr.min);
+  };
+  auto lte_max = [&](const ZEntry& e) {
+    return kind == RangeKind::kScore ? sr.LteMax(e.first) : LexLteMax(e.second, lr.max);
+  };
+  if (z.order.empty()) return;
+  bool empty_range = kind == RangeKind::kScore ? sr.Empty() : LexEmpty(lr.min, lr.max);
+  if (empty_range || !gte_min(*z.order.rbegin()) || !lte_max(*z.order.begin())) return;
+  if (offset < 0 || (offset > 0 && offset >= static_cast<int64_t>(z.size()))) return;
+  auto walk = [&](auto it, auto finish, auto first_ok, auto still_ok) {
+    while (it != finish && !first_ok(*it)) ++it;
+    for (; it != finish && limit != 0 && still_ok(*it); ++it) {
+      if (offset > 0) {
+        --offset;
+        continue;
+      }
+      fn(*it);
+      if (limit > 0) --limit;
+    }
+  };
+  if (!rev)
+    walk(z.order.begin(), z.order.end(), gte_min, lte_max);
+  else
+    walk(z.order.rbegin(), z.order.rend(), lte_max, gte_min);
+}
+
+// Clamps a rank range as Redis does; false when it selects nothing.
+bool ClampRanks(int64_t n, int64_t* start, int64_t* end) {
+  if (*start < 0) *start += n;
+  if (*end < 0) *end += n;
+  if (*start < 0) *start = 0;
+  if (*start > *end || *start >= n) return false;
+  if (*end >= n) *end = n - 1;
+  return true;
+}
+
+// Writes `out` to `dst` (ZRANGESTORE, Z*STORE): a non-empty result replaces whatever dst held
+// (its TTL too); an empty one deletes dst. Replies with the size.
+void StoreResult(CommandContext& ctx, const std::string& dst, const std::vector<const ZEntry*>& out) {
+  if (out.empty()) {
+    if (ctx.db.Erase(dst)) ctx.Dirty();
+    ctx.reply = Reply::Integer(0);
+    return;
   }
-  char* end;
-  *v = std::strtod(p, &end);
-  return end[0] == '\0' && !std::isnan(*v);
+  ZSet z;
+  for (const ZEntry* e : out) z.Set(e->second, e->first);
+  int64_t n = static_cast<int64_t>(z.size());
+  ctx.db.Set(dst, std::move(z));
+  ctx.Dirty();
+  ctx.reply = Reply::Integer(n);
 }
 
-bool ParseScoreRange(const std::string& min, const std::string& max, ScoreRange* r) {
-  return ParseScoreItem(min, &r->min, &r->minex) && ParseScoreItem(max, &r->max, &r->maxex);
-}
-
-// A lex bound: "-" / "+" are the ends, "[x" inclusive, "(x" exclusive.
-struct LexBound {
-  enum Kind { kMinusInf, kPlusInf, kValue } kind = kValue;
-  std::string value;
-  bool ex = false;
-};
-
-bool ParseLexItem(const std::string& s, LexBound* b) {
-  if (s.empty()) return false;
-  switch (s[0]) {
-    case '+':
-      if (s.size() != 1) return false;
-      b->kind = LexBound::kPlusInf;
-      return true;
-    case '-':
-      if (s.size() != 1) return false;
-      b->kind = LexBound::kMinusInf;
-      return true;
-    case '(':
-    case '[':
-      b->kind = LexBound::kValue;
-      b->ex = s[0] == '(';
-      b->value = s.substr(1);
-      return true;
-    default:
-      return false;
-  }
-}
-
-bool LexGteMin(const std::string& v, const LexBound& b) {
-  if (b.kind == LexBound::kMinusInf) return true;
-  if (b.kind == LexBound::kPlusInf) return false;
-  int c = v.compare(b.value);
-  return b.ex ? c > 0 : c >= 0;
-}
-
-bool LexLteMax(const std::string& v, const LexBound& b) {
-  if (b.kind == LexBound::kPlusInf) return true;
-  if (b.kind == LexBound::kMinusInf) return false;
-  int c = v.compare(b.value);
-  return b.ex ? c < 0 : c <= 0;
-}
-
-// A lex range that can hold nothing: min above max, or equal with an exclusive end.
-bool LexEmpty(const LexBound& min, const LexBound& max) {
-  if (min.kind == LexBound::kPlusInf || max.kind == LexBound::kMinusInf) return true;
-  if (min.kind == LexBound::kMinusInf || max.kind == LexBound::kPlusInf) return false;
-  int c = min.value.compare(max.value);
-  return c > 0 || (c == 0 && (min.ex || max.ex));
-}
-
-void ZRange(CommandContext& ctx) {
+// ZRANGE and its older forms (ZREVRANGE, Z[REV]RANGEBYSCORE, Z[REV]RANGEBYLEX) and
+// ZRANGESTORE, as Redis's zrangeGenericCommand: `first` is the source key's index; a form
+// that fixes the kind or direction refuses the option that would set it again.
+void ZRangeGeneric(CommandContext& ctx, size_t first, bool store, RangeKind kind, Direction dir) {
   const Argv& a = ctx.argv;
-  enum { kRank, kScore, kLex } type = kRank;
-  bool type_set = false, rev = false, withscores = false;
+  bool withscores = false;
   int64_t offset = 0, limit = -1;
-  for (size_t j = 4; j < a.size(); ++j) {
+  for (size_t j = first + 3; j < a.size(); ++j) {
     size_t left = a.size() - j - 1;
-    if (IEquals(a[j], "withscores")) {
+    if (!store && IEquals(a[j], "withscores")) {
       withscores = true;
     } else if (IEquals(a[j], "limit") && left >= 2) {
       if (!ArgInt(ctx, a[j + 1], &offset) || !ArgInt(ctx, a[j + 2], &limit)) return;
       j += 2;
-    } else if (!rev && IEquals(a[j], "rev")) {
-      rev = true;
-    } else if (!type_set && IEquals(a[j], "bylex")) {
-      type = kLex;
-      type_set = true;
-    } else if (!type_set && IEquals(a[j], "byscore")) {
-      type = kScore;
-      type_set = true;
+    } else if (dir == Direction::kAuto && IEquals(a[j], "rev")) {
+      dir = Direction::kReverse;
+    } else if (kind == RangeKind::kAuto && IEquals(a[j], "bylex")) {
+      kind = RangeKind::kLex;
+    } else if (kind == RangeKind::kAuto && IEquals(a[j], "byscore")) {
+      kind = RangeKind::kScore;
     } else {
       return ctx.Error(err::kSyntax);
     }
   }
-  if (limit != -1 && type == kRank) {  // Redis checks the count, not the word: LIMIT 5 -1 passes
+  if (kind == RangeKind::kAuto) kind = RangeKind::kRank;
+  bool rev = dir == Direction::kReverse;
+  if (limit != -1 && kind == RangeKind::kRank) {  // Redis checks the count, not the word: LIMIT 5 -1 passes
     return ctx.Error("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX");
   }
-  if (withscores && type == kLex)
+  if (withscores && kind == RangeKind::kLex)
     return ctx.Error("ERR syntax error, WITHSCORES not supported in combination with BYLEX");
-  const std::string* min = &a[2];
-  const std::string* max = &a[3];
-  if (rev && type != kRank) std::swap(min, max);
+  const std::string* min = &a[first + 1];
+  const std::string* max = &a[first + 2];
+  if (rev && kind != RangeKind::kRank) std::swap(min, max);
   int64_t start = 0, end = 0;
   ScoreRange sr;
-  LexBound lmin, lmax;
-  if (type == kRank) {
+  LexRange lr;
+  if (kind == RangeKind::kRank) {
     if (!ArgInt(ctx, *min, &start) || !ArgInt(ctx, *max, &end)) return;
-  } else if (type == kScore) {
+  } else if (kind == RangeKind::kScore) {
     if (!ParseScoreRange(*min, *max, &sr)) return ctx.Error(err::kMinMaxNotFloat);
-  } else if (!ParseLexItem(*min, &lmin) || !ParseLexItem(*max, &lmax)) {
-    return ctx.Error("ERR min or max not valid string range item");
+  } else if (!ParseLexRange(*min, *max, &lr)) {
+    return ctx.Error(kNotLexRange);
   }
   ZSet* z;
-  if (!LookupAs(ctx, a[1], &z)) return;
-  std::vector<Reply> out;
-  auto emit = [&](const std::pair<double, std::string>& e) {
-    out.push_back(Reply::Bulk(e.second));
-    if (withscores) out.push_back(Reply::Bulk(FormatDouble(e.first)));
-  };
+  if (!LookupAs(ctx, a[first], &z)) return;
+  std::vector<const ZEntry*> out;
+  auto collect = [&](const ZEntry& e) { out.push_back(&e); };
   if (z) {
-    int64_t n = static_cast<int64_t>(z->size());
-    if (type == kRank) {
-      if (start < 0) start += n;
-      if (end < 0) end += n;
-      if (start < 0) start = 0;
-      if (!(start > end || start >= n)) {
-        if (end >= n) end = n - 1;
+    if (kind == RangeKind::kRank) {
+      if (ClampRanks(static_cast<int64_t>(z->size()), &start, &end)) {
         int64_t count = end - start + 1;
         if (!rev) {
           auto it = std::next(z->order.begin(), start);
-          for (int64_t i = 0; i < count; ++i, ++it) emit(*it);
+          for (int64_t i = 0; i < count; ++i, ++it) collect(*it);
         } else {
           auto it = std::next(z->order.rbegin(), start);
-          for (int64_t i = 0; i < count; ++i, ++it) emit(*it);
+          for (int64_t i = 0; i < count; ++i, ++it) collect(*it);
         }
       }
     } else {
-      // Redis walks from the first element >= min and stops at the first one > max; with
-      // mixed scores a BYLEX range is only defined that way (as its listpack walk does).
-      auto gte_min = [&](const std::pair<double, std::string>& e) {
-        return type == kScore ? sr.GteMin(e.first) : LexGteMin(e.second, lmin);
-      };
-      auto lte_max = [&](const std::pair<double, std::string>& e) {
-        return type == kScore ? sr.LteMax(e.first) : LexLteMax(e.second, lmax);
-      };
-      bool empty_range = type == kScore ? sr.Empty() : LexEmpty(lmin, lmax);
-      bool valid = offset >= 0 && !(offset > 0 && offset >= n) && !empty_range && gte_min(*z->order.rbegin()) &&
-                   lte_max(*z->order.begin());
-      if (valid) {
-        int64_t skip = offset;
-        auto walk = [&](auto begin, auto finish, auto first_ok, auto still_ok) {
-          auto it = begin;
-          while (it != finish && !first_ok(*it)) ++it;
-          for (; it != finish && limit != 0 && still_ok(*it); ++it) {
-            if (skip > 0) {
-              --skip;
-              continue;
-            }
-            emit(*it);
-            if (limit > 0) --limit;
-          }
-        };
-        if (!rev)
-          walk(z->order.begin(), z->order.end(), gte_min, lte_max);
-        else
-          walk(z->order.rbegin(), z->order.rend(), lte_max, gte_min);
-      }
+      WalkRange(*z, kind, sr, lr, rev, offset, limit, collect);
     }
   }
-  ctx.reply = Reply::Array(std::move(out));
+  if (store) {
+    // Copied before dst is written: dst may be the source itself.
+    std::vector<ZEntry> copy;
+    copy.reserve(out.size());
+    for (const ZEntry* e : out) copy.push_back(*e);
+    std::vector<const ZEntry*> ptrs;
+    for (const ZEntry& e : copy) ptrs.push_back(&e);
+    return StoreResult(ctx, a[1], ptrs);
+  }
+  std::vector<Reply> reply;
+  reply.reserve(out.size() * (withscores ? 2 : 1));
+  for (const ZEntry* e : out) {
+    reply.push_back(Reply::Bulk(e->second));
+    if (withscores) reply.push_back(Reply::Bulk(FormatDouble(e->first)));
+  }
+  ctx.reply = Reply::Array(std::move(reply));
+}
+
+void ZRange(CommandContext& ctx) {
+  ZRangeGeneric(ctx, 1, false, RangeKind::kAuto, Direction::kAuto);
+}
+void ZRangeStore(CommandContext& ctx) {
+  ZRangeGeneric(ctx, 2, true, RangeKind::kAuto, Direction::kAuto);
+}
+void ZRevRange(CommandContext& ctx) {
+  ZRangeGeneric(ctx, 1, false, RangeKind::kRank, Direction::kReverse);
+}
+void ZRangeByScore(CommandContext& ctx) {
+  ZRangeGeneric(ctx, 1, false, RangeKind::kScore, Direction::kForward);
+}
+void ZRevRangeByScore(CommandContext& ctx) {
+  ZRangeGeneric(ctx, 1, false, RangeKind::kScore, Direction::kReverse);
+}
+void ZRangeByLex(CommandContext& ctx) {
+  ZRangeGeneric(ctx, 1, false, RangeKind::kLex, Direction::kForward);
+}
+void ZRevRangeByLex(CommandContext& ctx) {
+  ZRangeGeneric(ctx, 1, false, RangeKind::kLex, Direction::kReverse);
+}
+
+void ZLexCount(CommandContext& ctx) {
+  LexRange lr;
+  if (!ParseLexRange(ctx.argv[2], ctx.argv[3], &lr)) return ctx.Error(kNotLexRange);
+  ZSet* z;
+  if (!LookupAs(ctx, ctx.argv[1], &z)) return;
+  int64_t n = 0;
+  if (z) WalkRange(*z, RangeKind::kLex, ScoreRange{}, lr, false, 0, -1, [&](const ZEntry&) { ++n; });
+  ctx.reply = Reply::Integer(n);
+}
+
+// ZREMRANGEBYRANK / BYSCORE / BYLEX: the range is parsed before the key is looked up.
+void ZRemRangeGeneric(CommandContext& ctx, RangeKind kind) {
+  const Argv& a = ctx.argv;
+  int64_t start = 0, end = 0;
+  ScoreRange sr;
+  LexRange lr;
+  if (kind == RangeKind::kRank) {
+    if (!ArgInt(ctx, a[2], &start) || !ArgInt(ctx, a[3], &end)) return;
+  } else if (kind == RangeKind::kScore) {
+    if (!ParseScoreRange(a[2], a[3], &sr)) return ctx.Error(err::kMinMaxNotFloat);
+  } else if (!ParseLexRange(a[2], a[3], &lr)) {
+    return ctx.Error(kNotLexRange);
+  }
+  ZSet* z;
+  if (!LookupAs(ctx, a[1], &z)) return;
+  std::vector<std::string> doomed;
+  if (z) {
+    if (kind == RangeKind::kRank) {
+      if (ClampRanks(static_cast<int64_t>(z->size()), &start, &end)) {
+        auto it = std::next(z->order.begin(), start);
+        for (int64_t i = start; i <= end; ++i, ++it) doomed.push_back(it->second);
+      }
+    } else if (kind == RangeKind::kScore) {
+      for (const auto& e : z->order) {
+        if (sr.Contains(e.first)) doomed.push_back(e.second);
+      }
+    } else {
+      WalkRange(*z, kind, sr, lr, false, 0, -1, [&](const ZEntry& e) { doomed.push_back(e.second); });
+    }
+    for (const auto& m : doomed) z->Remove(m);
+    if (z->size() == 0) ctx.db.Erase(a[1]);
+  }
+  if (!doomed.empty()) ctx.Dirty();
+  ctx.reply = Reply::Integer(static_cast<int64_t>(doomed.size()));
+}
+
+void ZRemRangeByScore(CommandContext& ctx) {
+  ZRemRangeGeneric(ctx, RangeKind::kScore);
+}
+void ZRemRangeByRank(CommandContext& ctx) {
+  ZRemRangeGeneric(ctx, RangeKind::kRank);
+}
+void ZRemRangeByLex(CommandContext& ctx) {
+  ZRemRangeGeneric(ctx, RangeKind::kLex);
 }
 
 void ZCard(CommandContext& ctx) {
@@ -316,25 +363,6 @@ void ZRem(CommandContext& ctx) {
   ctx.reply = Reply::Integer(n);
 }
 
-void ZRemRangeByScore(CommandContext& ctx) {
-  ScoreRange r;
-  if (!ParseScoreRange(ctx.argv[2], ctx.argv[3], &r)) return ctx.Error(err::kMinMaxNotFloat);
-  ZSet* z;
-  if (!LookupAs(ctx, ctx.argv[1], &z)) return;
-  int64_t n = 0;
-  if (z) {
-    std::vector<std::string> doomed;
-    for (const auto& e : z->order) {
-      if (r.GteMin(e.first) && r.LteMax(e.first)) doomed.push_back(e.second);
-    }
-    for (const auto& m : doomed) z->Remove(m);
-    n = static_cast<int64_t>(doomed.size());
-    if (z->size() == 0) ctx.db.Erase(ctx.argv[1]);
-  }
-  if (n) ctx.Dirty();
-  ctx.reply = Reply::Integer(n);
-}
-
 void ZRankGeneric(CommandContext& ctx, bool rev) {
   ZSet* z;
   if (!LookupAs(ctx, ctx.argv[1], &z)) return;
@@ -370,10 +398,20 @@ Status RegisterZSetFamily(CommandTable& t) {
            CommandSpec{.name = "zremrangebyscore", .arity = 4, .flags = kWrite, .handler = ZRemRangeByScore},
            CommandSpec{.name = "zrank", .arity = 3, .flags = kReadOnly, .handler = ZRank},
            CommandSpec{.name = "zrevrank", .arity = 3, .flags = kReadOnly, .handler = ZRevRank},
+           CommandSpec{.name = "zrangestore", .arity = -5, .flags = kWrite, .handler = ZRangeStore},
+           CommandSpec{.name = "zrevrange", .arity = -4, .flags = kReadOnly, .handler = ZRevRange},
+           CommandSpec{.name = "zrangebyscore", .arity = -4, .flags = kReadOnly, .handler = ZRangeByScore},
+           CommandSpec{.name = "zrevrangebyscore", .arity = -4, .flags = kReadOnly, .handler = ZRevRangeByScore},
+           CommandSpec{.name = "zrangebylex", .arity = -4, .flags = kReadOnly, .handler = ZRangeByLex},
+           CommandSpec{.name = "zrevrangebylex", .arity = -4, .flags = kReadOnly, .handler = ZRevRangeByLex},
+           CommandSpec{.name = "zlexcount", .arity = 4, .flags = kReadOnly, .handler = ZLexCount},
+           CommandSpec{.name = "zremrangebyrank", .arity = 4, .flags = kWrite, .handler = ZRemRangeByRank},
+           CommandSpec{.name = "zremrangebylex", .arity = 4, .flags = kWrite, .handler = ZRemRangeByLex},
        }) {
     STRATUS_RETURN_IF_ERROR(t.Add(spec));
   }
-  return Status::Ok();
+  STRATUS_RETURN_IF_ERROR(RegisterZSetAlgebraCommands(t));
+  return RegisterZSetPopCommands(t);
 }
 
 }  // namespace stratus::kv
