@@ -1,4 +1,4 @@
-// Differential test of the hash family against a real redis-server, as
+// Differential test of the hash family (and HyperLogLog) against a real redis-server, as
 // redis_differential_test.cc does for the rest: seeded random sequences and fixed cases,
 // errors included, must answer identically. Replies Redis orders by its own encoding
 // (HGETALL, HSCAN, ...) are compared sorted; HRANDFIELD's random picks by what does not
@@ -257,6 +257,156 @@ TEST_F(RedisDifferentialHashes, FixedHashCasesAnswerLikeRedis) {
       {"hscan", "sh", " 0"},
       {"hscan", "sh", "0", "match", "[fg]", "count", "1"},
       {"hscan", "sh", "0", "match"},
+  });
+}
+
+// HyperLogLog: the same registers, so the same counts, and the same bytes for GET.
+class HllGen {
+ public:
+  explicit HllGen(uint32_t seed) : rng_(seed) {}
+
+  Argv Next() {
+    switch (R(12)) {
+      case 0:
+      case 1:
+      case 2: {
+        Argv a{"pfadd", Key()};
+        size_t n = R(4) == 0 ? 200 + R(600) : R(6);
+        for (size_t i = 0; i < n; ++i) a.push_back(Element());
+        return a;
+      }
+      case 3:
+      case 4:
+        return {"pfcount", Key()};
+      case 5: {
+        Argv a{"pfcount", Key(), Key()};
+        if (R(2)) a.push_back(Key());
+        return a;
+      }
+      case 6: {
+        Argv a{"pfmerge", Key()};
+        for (size_t i = R(3); i > 0; --i) a.push_back(Key());
+        return a;
+      }
+      case 7:
+        return {"get", Key()};
+      case 8:
+        return Pick<Argv>({{"set", Key(), "plain"},
+                           {"del", Key()},
+                           {"hset", Key(), "f", "v"},
+                           {"set", Key(), "HYLL"},
+                           {"pfadd"},
+                           {"pfcount"},
+                           {"pfmerge"}});
+      case 9:
+        return {"type", Key()};
+      case 10:
+        return {"strlen", Key()};
+      default:
+        return {"expire", Key(), "100"};
+    }
+  }
+
+ private:
+  size_t R(size_t n) { return rng_() % n; }
+  template <typename T>
+  const T& Pick(const std::vector<T>& v) {
+    return v[R(v.size())];
+  }
+  std::string Key() { return "k" + std::to_string(R(4)); }
+  std::string Element() { return "e" + std::to_string(R(R(2) ? 50 : 100000)); }
+  std::mt19937 rng_;
+};
+
+TEST_F(RedisDifferentialHashes, HyperLogLogSequencesAnswerLikeRedis) {
+  constexpr int kSeeds = 40;
+  constexpr int kCommands = 150;
+  for (uint32_t seed = 1; seed <= kSeeds; ++seed) {
+    ASSERT_EQ(client_->Call({"FLUSHALL"}).str, "OK");
+    ASSERT_EQ(engine_.Run({"FLUSHALL"}).str, "OK");
+    HllGen gen(seed);
+    for (int i = 0; i < kCommands; ++i) {
+      Argv cmd = gen.Next();
+      Reply want = client_->Call(cmd);
+      Reply got = engine_.Run(cmd);
+      std::string shown;
+      for (size_t k = 0; k < cmd.size() && k < 4; ++k) shown += "'" + cmd[k] + "' ";
+      ASSERT_EQ(kv::DebugString(got), kv::DebugString(want))
+          << "seed " << seed << ", command " << i << ": " << shown << "(" << cmd.size() << " arguments)";
+    }
+  }
+}
+
+// Counts match redis-server exactly from 1 to 200,000 distinct elements, through the sparse
+// encoding, the switch to dense, and the dense range; the error stays within Redis's.
+TEST_F(RedisDifferentialHashes, HyperLogLogCountsMatchRedisAcrossSizes) {
+  int64_t added = 0;
+  int64_t next_check = 1;
+  while (added < 200000) {
+    Argv cmd{"pfadd", "hll"};
+    int64_t batch = std::max<int64_t>(1, std::min<int64_t>(next_check - added, 1000));
+    for (int64_t i = 0; i < batch; ++i) cmd.push_back("element:" + std::to_string(added++));
+    ASSERT_EQ(kv::DebugString(engine_.Run(cmd)), kv::DebugString(client_->Call(cmd)));
+    if (added >= next_check) {
+      Reply want = client_->Call({"pfcount", "hll"});
+      Reply got = engine_.Run({"pfcount", "hll"});
+      ASSERT_EQ(kv::DebugString(got), kv::DebugString(want)) << added << " elements";
+      EXPECT_NEAR(static_cast<double>(got.integer), static_cast<double>(added), 0.03 * added + 1) << added;
+      ASSERT_EQ(kv::DebugString(engine_.Run({"get", "hll"})), kv::DebugString(client_->Call({"get", "hll"})))
+          << added << " elements";
+      next_check = next_check < 100 ? next_check + 1 : next_check * 5 / 4;
+    }
+  }
+  Compare({{"pfadd", "other", "a", "b", "c"},
+           {"pfmerge", "merged", "hll", "other"},
+           {"pfcount", "merged"},
+           {"pfcount", "hll", "other", "nokey"},
+           {"get", "merged"},
+           {"pfmerge", "other", "nokey"},
+           {"get", "other"},
+           {"type", "merged"}});
+}
+
+TEST_F(RedisDifferentialHashes, FixedHyperLogLogCasesAnswerLikeRedis) {
+  Compare({
+      {"pfadd", "h"},
+      {"get", "h"},
+      {"pfadd", "h"},
+      {"pfcount", "h"},
+      {"get", "h"},
+      {"pfadd", "h", "a", "b", "c", "a"},
+      {"get", "h"},
+      {"pfcount", "h"},
+      {"get", "h"},
+      {"pfadd", "h", "a"},
+      {"pfcount", "h", "nokey"},
+      {"pfcount", "nokey"},
+      {"pfcount", "nokey", "nokey2"},
+      {"set", "s", "hello"},
+      {"pfadd", "s", "a"},
+      {"pfcount", "s"},
+      {"pfcount", "h", "s"},
+      {"pfmerge", "s", "h"},
+      {"pfmerge", "d", "s"},
+      {"exists", "d"},
+      {"hset", "hash", "f", "v"},
+      {"pfadd", "hash", "a"},
+      {"pfcount", "hash"},
+      {"pfmerge", "hash", "h"},
+      {"pfmerge", "h", "hash"},
+      {"set", "short", "HYLL"},
+      {"pfadd", "short", "a"},
+      {"set", "dense", std::string("HYLL\0\0\0\0\0\0\0\0\0\0\0\0", 16)},
+      {"pfadd", "dense", "a"},
+      {"pfmerge", "empty"},
+      {"get", "empty"},
+      {"pfmerge", "h2", "h", "h"},
+      {"get", "h2"},
+      {"copy", "h", "h3"},
+      {"append", "h3", "x"},
+      {"pfcount", "h3"},
+      {"pfmerge", "h4", "h3"},
+      {"type", "h"},
   });
 }
 
