@@ -167,6 +167,8 @@ TEST_F(KvHashesTest, NewHashWritesSurviveARestart) {
   EXPECT_EQ(S(Run({"hget", "h", "f"})), "\"102.25\"");
   EXPECT_EQ(S(Run({"hget", "h", "g"})), "\"1\"");
   EXPECT_EQ(S(Run({"ttl", "h"})), ":100") << "HINCRBYFLOAT keeps the key's TTL";
+  Open();  // again, from the snapshot the first restart wrote
+  EXPECT_EQ(S(Run({"hget", "h", "f"})), "\"102.25\"");
 }
 
 TEST_F(KvHashesTest, HyperLogLogCountsWithinRedisErrorAndSurvivesARestart) {
@@ -199,6 +201,10 @@ TEST_F(KvHashesTest, HyperLogLogCountsWithinRedisErrorAndSurvivesARestart) {
   EXPECT_EQ(Run({"get", "big"}).str.substr(16), get_big.str.substr(16));
   EXPECT_EQ(Run({"get", "small"}).str.substr(16), get_small.str.substr(16));
   EXPECT_EQ(Run({"get", "both"}).str.substr(16), get_both.str.substr(16));
+  Open();  // again, now from the snapshot the first restart wrote
+  EXPECT_EQ(S(Run({"pfcount", "both"})), S(both));
+  EXPECT_EQ(Run({"get", "big"}).str.substr(16), get_big.str.substr(16));
+  EXPECT_EQ(S(Run({"pfadd", "small", "a", "b", "c"})), ":0");
 }
 
 TEST_F(KvHashesTest, HyperLogLogRefusesOtherValues) {
