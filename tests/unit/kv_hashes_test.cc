@@ -157,6 +157,34 @@ TEST_F(KvHashesTest, HScanMatchNoValuesAndSmallHashes) {
   EXPECT_EQ(m.elems[1].elems.size(), 111u);  // f1, f10-f19, f100-f199
 }
 
+// HGETDEL is Redis 8.0's (redis-server 7.0 has none to compare with): as redis.io documents it.
+TEST_F(KvHashesTest, HGetDelReturnsValuesAndDeletesFields) {
+  Run({"hset", "h", "a", "1", "b", "2", "c", "3"});
+  EXPECT_EQ(S(Run({"hgetdel", "h", "FIELDS", "2", "a", "nope"})), "[\"1\", (nil)]");
+  EXPECT_EQ(S(Run({"hmget", "h", "a", "b", "c"})), "[(nil), \"2\", \"3\"]");
+  EXPECT_EQ(S(Run({"hlen", "h"})), ":2");
+  EXPECT_EQ(S(Run({"hgetdel", "h", "fields", "2", "b", "b"})), "[\"2\", (nil)]") << "a field repeated is gone";
+  EXPECT_EQ(S(Run({"hgetdel", "h", "FIELDS", "1", "c"})), "[\"3\"]");
+  EXPECT_EQ(S(Run({"exists", "h"})), ":0") << "the last field deleted deletes the key";
+  EXPECT_EQ(S(Run({"hgetdel", "nokey", "FIELDS", "1", "x"})), "[(nil)]");
+  EXPECT_EQ(S(Run({"hgetdel", "h", "FIELDS", "2", "x"})),
+            "-ERR The `numfields` parameter must match the number of arguments");
+  EXPECT_EQ(S(Run({"hgetdel", "h", "FIELDS", "0", "x"})), "-ERR Number of fields must be a positive integer");
+  EXPECT_EQ(S(Run({"hgetdel", "h", "FIELDS", "abc", "x"})), "-ERR Number of fields must be a positive integer");
+  EXPECT_EQ(S(Run({"hgetdel", "h", "FIELD", "1", "x"})),
+            "-ERR Mandatory argument FIELDS is missing or not at the right position");
+  EXPECT_EQ(S(Run({"hgetdel", "h", "FIELDS", "1"})), "-ERR wrong number of arguments for 'hgetdel' command");
+  Run({"set", "s", "v"});
+  EXPECT_EQ(S(Run({"hgetdel", "s", "FIELDS", "1", "x"})),
+            "-WRONGTYPE Operation against a key holding the wrong kind of value");
+  EXPECT_EQ(S(Run({"hgetdel", "s", "FIELD", "0", "x"})),
+            "-WRONGTYPE Operation against a key holding the wrong kind of value");
+  Run({"hset", "d", "a", "1", "b", "2"});
+  Run({"hgetdel", "d", "FIELDS", "1", "a"});
+  Open();
+  EXPECT_EQ(S(Run({"hgetall", "d"})), "[\"b\", \"2\"]") << "the deletion is logged";
+}
+
 TEST_F(KvHashesTest, NewHashWritesSurviveARestart) {
   EXPECT_EQ(S(Run({"hincrbyfloat", "h", "f", "1.25"})), "\"1.25\"");
   EXPECT_EQ(S(Run({"hincrbyfloat", "h", "f", "1e2"})), "\"101.25\"");

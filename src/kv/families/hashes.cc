@@ -343,6 +343,39 @@ void HScan(CommandContext& ctx) {
   ctx.reply = Reply::Array({Reply::Bulk(std::to_string(next)), Reply::Array(std::move(out))});
 }
 
+// HGETDEL key FIELDS numfields field [field ...] (Redis 8.0; Upstash serves it): the values
+// (nil for a missing field), then the fields are deleted, and the key once it is empty.
+// Logged as the HDEL of the fields it removed.
+void HGetDel(CommandContext& ctx) {
+  const Argv& a = ctx.argv;
+  HashValue* h;
+  if (!LookupAs(ctx, a[1], &h)) return;  // WRONGTYPE comes before the argument errors, as in Redis
+  if (!IEquals(a[2], "fields"))
+    return ctx.Error("ERR Mandatory argument FIELDS is missing or not at the right position");
+  auto n = ParseInt(a[3]);
+  if (!n || *n < 1) return ctx.Error("ERR Number of fields must be a positive integer");
+  if (static_cast<uint64_t>(*n) != a.size() - 4) {
+    return ctx.Error("ERR The `numfields` parameter must match the number of arguments");
+  }
+  std::vector<Reply> out;
+  Argv record{"HDEL", a[1]};
+  for (size_t i = 4; i < a.size(); ++i) {
+    auto it = h ? h->find(a[i]) : HashValue::iterator();
+    if (h && it != h->end()) {
+      out.push_back(Reply::Bulk(std::move(it->second)));
+      h->erase(it);
+      record.push_back(a[i]);
+    } else {
+      out.push_back(Reply::Nil());
+    }
+  }
+  if (record.size() > 2) {
+    if (h->empty()) ctx.db.Erase(a[1]);
+    ctx.Propagate(std::move(record));
+  }
+  ctx.reply = Reply::Array(std::move(out));
+}
+
 }  // namespace
 
 Status RegisterHashFamily(CommandTable& t) {
@@ -363,6 +396,7 @@ Status RegisterHashFamily(CommandTable& t) {
            CommandSpec{.name = "hincrbyfloat", .arity = 4, .flags = kWrite, .handler = HIncrByFloat},
            CommandSpec{.name = "hrandfield", .arity = -2, .flags = kReadOnly, .handler = HRandField},
            CommandSpec{.name = "hscan", .arity = -3, .flags = kReadOnly, .handler = HScan},
+           CommandSpec{.name = "hgetdel", .arity = -5, .flags = kWrite, .handler = HGetDel},
        }) {
     STRATUS_RETURN_IF_ERROR(t.Add(spec));
   }
