@@ -81,6 +81,7 @@ Status RegisterServerFamily(CommandTable& table);
 Status RegisterScriptingFamily(CommandTable& table);
 Status RegisterBitFamily(CommandTable& table);
 Status RegisterIntrospectionFamily(CommandTable& table);
+Status RegisterHyperLogLogFamily(CommandTable& table);
 
 // "ERR wrong number of arguments for 'get' command"
 std::string ArityError(std::string_view lower_name);

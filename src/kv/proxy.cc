@@ -105,7 +105,7 @@ StatusOr<std::unique_ptr<ProxyBackend>> ProxyBackend::Create(const std::string& 
   STRATUS_ASSIGN_OR_RETURN(auto parsed, ParseRedisUrl(url));
   auto backend = std::unique_ptr<ProxyBackend>(new ProxyBackend(parsed, pool_size));
   for (auto reg : {RegisterStringFamily, RegisterKeyFamily, RegisterHashFamily, RegisterSetFamily, RegisterListFamily,
-                   RegisterZSetFamily, RegisterServerFamily, RegisterScriptingFamily}) {
+                   RegisterZSetFamily, RegisterServerFamily, RegisterScriptingFamily, RegisterHyperLogLogFamily}) {
     STRATUS_RETURN_IF_ERROR(reg(backend->table_));
   }
   return backend;
