@@ -341,9 +341,10 @@ void LPos(CommandContext& ctx) {
     }
   }
   bool reverse = rank < 0;
-  // Redis negates a negative rank in a long; its most negative value stays negative there and
-  // so accepts the first match, as -1 does.
-  if (reverse) rank = rank == std::numeric_limits<int64_t>::min() ? 1 : -rank;
+  // Redis negates a negative rank in a long; its most negative value stays negative there, so
+  // every match counts and COUNT never ends the search (its test wraps).
+  bool min_rank = rank == std::numeric_limits<int64_t>::min();
+  if (reverse) rank = min_rank ? 1 : -rank;
   ListValue* l;
   if (!LookupAs(ctx, a[1], &l)) return;
   if (!l) {
@@ -363,7 +364,7 @@ void LPos(CommandContext& ctx) {
       return;
     }
     out.push_back(Reply::Integer(pos));
-    if (count != 0 && matches - rank + 1 >= count) break;
+    if (count != 0 && !min_rank && matches - rank + 1 >= count) break;
   }
   ctx.reply = count != -1 ? Reply::Array(std::move(out)) : Reply::Nil();
 }
