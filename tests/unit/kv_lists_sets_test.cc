@@ -237,5 +237,19 @@ TEST_F(KvListsSetsTest, EveryNewWriteSurvivesARestart) {
   }
 }
 
+TEST_F(KvListsSetsTest, RandomPopsInsideAScriptReplayAsTheyHappened) {
+  for (int i = 0; i < 40; ++i) Run({"sadd", "s", "m" + std::to_string(i)});
+  Run({"rpush", "l", "a", "b", "c"});
+  Reply r = Run(
+      {"eval", "redis.call('spop', KEYS[1], 5); redis.call('lmpop', 1, KEYS[2], 'right'); return 1", "2", "s", "l"});
+  ASSERT_EQ(S(r), ":1");
+  std::string before = Canon({"smembers"}, Run({"smembers", "s"}));
+  EXPECT_EQ(S(Run({"scard", "s"})), ":35");
+  engine_->Close();
+  Open();
+  EXPECT_EQ(Canon({"smembers"}, Run({"smembers", "s"})), before);
+  EXPECT_EQ(S(Run({"lrange", "l", "0", "-1"})), "[\"a\", \"b\"]");
+}
+
 }  // namespace
 }  // namespace stratus::kv
