@@ -99,10 +99,10 @@ Reply QueueStats(Deps& d, http::RequestContext& ctx) {
 Reply LocationStats(Deps& d, http::RequestContext& ctx) {
   const std::string parent = "projects/" + ctx.Param("project") + "/locations/" + ctx.Param("location");
   Json rows = Json::array();
+  const std::string no_filter;  // named: GCC 12 and temporaries in co_await
   std::string token;
   do {
-    std::string page_token = token;
-    auto page = co_await d.service.ListQueues(parent, "", 1000, page_token);
+    auto page = co_await d.service.ListQueues(parent, no_filter, 1000, token);
     if (!page.ok()) co_return RpcError(ctx.request, page.status());
     const Micros now = d.dispatcher.clock().Now();
     for (const Queue& q : page->queues) {
