@@ -3,10 +3,11 @@
 // histograms of attempt latency and dispatch lateness) and the queue's gauges as they stood
 // at the end of that second. The dashboard and GET .../queues/{q}/stats read it.
 //
-// Threads: one writer (the queue's runner loop; every Record* call comes from there) and any
-// number of readers on other loops. Slots are plain relaxed atomics stamped with their second,
-// read under a seqlock check, so recording takes no lock and allocates nothing: one slot
-// lookup (second % 3600) and a few relaxed stores. Memory is fixed when the series is made:
+// Threads: one writer (the queue's runner loop; every Count/Observe/SetGauges call comes from
+// there) and any number of readers on other loops. Slots are atomics stamped with their
+// second and read under a seqlock check, so recording takes no lock and allocates nothing:
+// one slot lookup (second % 3600) and a few atomic stores (release order, no
+// read-modify-write: plain stores on x86). Memory is fixed when the series is made:
 // kSlots * sizeof(Slot) bytes (static_assert below), nothing grows.
 #pragma once
 
