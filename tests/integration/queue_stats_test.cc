@@ -288,6 +288,16 @@ TEST_F(QueueStatsTest, ErrorsAreRpcStatuses) {
   bad("?seconds=60&step=-1", "step must be a whole number of seconds from 1 to seconds (60), not \"-1\".");
   bad("?seconds=60&step=7", "seconds (60) must be a multiple of step (7).");
   EXPECT_EQ(Call(http::Verb::get, base + "?seconds=3600&step=3600").status, 200);
+
+  // /metrics names the requests by their RPC.
+  auto scrape = Call(http::Verb::get, "/metrics");
+  ASSERT_EQ(scrape.status, 200);
+  const std::string text = scrape.body.is_string() ? scrape.body.get<std::string>() : scrape.body.dump();
+  for (const char* sample : {"stratus_api_requests_total{method=\"GetQueueStats\",code=\"400\"} 6",
+                             "stratus_api_requests_total{method=\"GetQueueStats\",code=\"404\"} 1",
+                             "stratus_api_requests_total{method=\"GetQueueStats\",code=\"200\"} 1"}) {
+    EXPECT_NE(text.find(sample), std::string::npos) << sample;
+  }
 }
 
 TEST_F(QueueStatsTest, ReadOnlyTokensMayRead) {
