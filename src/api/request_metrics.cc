@@ -37,6 +37,8 @@ const std::map<std::string_view, std::string_view> kRpcNames = {
     {"stratus.deadLetters.get", "GetDeadLetter"},
     {"stratus.deadLetters.delete", "DeleteDeadLetter"},
     {"stratus.deadLetters.retry", "RetryDeadLetter"},
+    {"stratus.queueStats.get", "GetQueueStats"},
+    {"stratus.queueStats.list", "ListQueueStats"},
     {"oidc.discovery", "GetOpenIdConfiguration"},
     {"oidc.jwks", "GetJwks"},
     {"admin.metrics", "GetMetrics"},

@@ -17,6 +17,7 @@
 #include "api/request_metrics.h"
 #include "api/scheduler/routes.h"
 #include "api/stratus/routes.h"
+#include "api/stratus/stats.h"
 #include "auth/oidc.h"
 #include "cli/data_dir_lock.h"
 #include "common/clock.h"
@@ -242,6 +243,7 @@ Status ServeApp::Start() {
                                                        st->oidc.get(), st->service.get(), executor_options);
   st->scheduler->SetEvents(st->executor.get());
   STRATUS_RETURN_IF_ERROR(api::RegisterStratusRoutes(st->router, *st->service));
+  STRATUS_RETURN_IF_ERROR(api::RegisterStatsRoutes(st->router, *st->service, *st->dispatcher));
   STRATUS_RETURN_IF_ERROR(api::RegisterOidcRoutes(st->router, *st->oidc, oidc_options.issuer));
   STRATUS_RETURN_IF_ERROR(api::RegisterMetricsRoute(st->router, st->metrics));
   st->metrics.AddSource([m = st->request_metrics](std::string* out) { m->AppendMetrics(out); });

@@ -19,6 +19,7 @@
 #include "api/access.h"
 #include "api/cloudtasks/routes.h"
 #include "api/stratus/routes.h"
+#include "api/stratus/stats.h"
 #include "common/clock.h"
 #include "raw_http.h"
 #include "rest_client.h"
@@ -441,8 +442,12 @@ TEST(RouteTable, EveryApiRouteNamesAPermission) {
     ASSERT_TRUE(api::RegisterCloudTasksRoutes(router, service).ok());
     ASSERT_TRUE(api::RegisterStratusRoutes(router, service).ok());
     ASSERT_TRUE(api::RegisterMetricsRoute(router, metrics).ok());
+    http::EventLoops loops(1);
+    Dispatcher dispatcher(**store, clock, loops, nullptr, metrics, DispatchOptions{});
+    ASSERT_TRUE(api::RegisterStatsRoutes(router, service, dispatcher).ok());
     const std::regex form(
-        "(cloudtasks\\.(locations|queues|tasks)|stratus\\.(queueConfigs|deadLetters|metrics))\\.[a-zA-Z]+");
+        "(cloudtasks\\.(locations|queues|tasks)|"
+        "stratus\\.(queueConfigs|deadLetters|metrics|queueStats))\\.[a-zA-Z]+");
     std::set<std::string> audited, enqueue, read_only;
     for (const auto& r : router.routes()) {
       if (r->scope != http::Scope::kApi) continue;
@@ -468,6 +473,8 @@ TEST(RouteTable, EveryApiRouteNamesAPermission) {
                   "stratus.deadLetters.retryAll", "stratus.deadLetters.delete", "stratus.deadLetters.retry"}));
     EXPECT_TRUE(read_only.count("admin.metrics"));
     EXPECT_TRUE(read_only.count("stratus.deadLetters.list"));
+    EXPECT_TRUE(read_only.count("stratus.queueStats.get"));
+    EXPECT_TRUE(read_only.count("stratus.queueStats.list"));
     (*store)->Close();
     blocking.join();
   }

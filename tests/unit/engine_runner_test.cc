@@ -14,6 +14,7 @@
 #include "http/event_loops.h"
 #include "tasks/engine/delivery.h"
 #include "tasks/engine/dispatcher.h"
+#include "tasks/engine/series.h"
 
 namespace stratus {
 namespace {
@@ -436,6 +437,70 @@ TEST_F(EngineRunner, MaxAttemptsEndsInADeadLetter) {
   EXPECT_EQ(store_.dead[TaskName("t")].dispatch_count, 3);
   EXPECT_EQ(SentCount(), 3u);
   EXPECT_EQ(MetricValue(Series("stratus_tasks_dead_lettered_total")), 1);
+}
+
+TEST_F(EngineRunner, TheQueueSeriesCountsEachAttemptInItsSecond) {
+  AddQueue().retry_config.max_attempts = 2;
+  AddTask("fails", kT0);
+  AddTask("works", kT0);
+  Start();
+  sender_->script = [](const Sent& s) { return Reply(s.url.find("fails") != std::string::npos ? 503 : 200); };
+  Advance(1);  // second kT0: both start, "fails" retries a second later
+  ASSERT_TRUE(RunUntil([&] { return store_.tasks.size() == 1 && store_.tasks.begin()->second.dispatch_count == 1; }));
+  RunIdle();  // the bookkeeping after the commits, still in second kT0
+  Advance(store_.tasks[TaskName("fails")].schedule_time - clock_.Now());  // second kT0 + 1
+  ASSERT_TRUE(RunUntil([&] { return store_.dead.size() == 1; }));
+  dispatcher_->TaskCreated(TaskName("later"), kT0 + 3600 * kSec);
+  RunIdle();
+
+  auto series = dispatcher_->Series(kQueue);
+  ASSERT_NE(series, nullptr);
+  auto points = series->Read(clock_.Now(), 2, 1);
+  ASSERT_EQ(points.size(), 2u);
+  const auto& [first, second] = std::tie(points[0], points[1]);
+  EXPECT_EQ(first.second, kT0 / kSec);
+  EXPECT_EQ(first.counts[QueueSeries::kDispatched], 2u);
+  EXPECT_EQ(first.counts[QueueSeries::kSucceeded], 1u);
+  EXPECT_EQ(first.counts[QueueSeries::kFailed], 1u);
+  EXPECT_EQ(first.counts[QueueSeries::kRetried], 1u);
+  EXPECT_EQ(first.counts[QueueSeries::kDeadLettered], 0u);
+  EXPECT_DOUBLE_EQ(*first.lateness_p95, 0.001 * 0.95);  // both started 1 us late: the first bucket
+  EXPECT_EQ(first.depth, 1);                            // "fails" waits for its retry
+  EXPECT_EQ(second.counts[QueueSeries::kDispatched], 1u);
+  EXPECT_EQ(second.counts[QueueSeries::kFailed], 1u);
+  EXPECT_EQ(second.counts[QueueSeries::kDeadLettered], 1u);
+  EXPECT_EQ(second.counts[QueueSeries::kCreated], 1u);
+  EXPECT_EQ(second.depth, 1);  // "later"
+  EXPECT_EQ(second.in_flight, 0);
+  EXPECT_DOUBLE_EQ(second.oldest_age_seconds, 0);  // not due yet
+
+  // A deleted queue drops its series (readers holding it keep it until they let go).
+  dispatcher_->QueueDeleted(kQueue);
+  RunIdle();
+  EXPECT_EQ(dispatcher_->Series(kQueue), nullptr);
+  EXPECT_EQ(series->Read(clock_.Now(), 2, 1)[1].counts[QueueSeries::kDeadLettered], 1u);
+}
+
+TEST_F(EngineRunner, OnlySeriesMaxQueuesKeepASeries) {
+  AddQueue();
+  DispatchOptions o;
+  o.series_max_queues = 1;
+  Start(o);
+  Queue other = store_.queues[kQueue];
+  other.name = std::string(kQueue) + "-other";
+  dispatcher_->QueueChanged(other);
+  Queue third = other;
+  third.name = std::string(kQueue) + "-third";
+  dispatcher_->QueueChanged(third);
+  EXPECT_NE(dispatcher_->Series(kQueue), nullptr);
+  EXPECT_EQ(dispatcher_->Series(other.name), nullptr);
+  dispatcher_->QueueDeleted(kQueue);
+  Queue fourth = other;
+  fourth.name = std::string(kQueue) + "-fourth";
+  dispatcher_->QueueChanged(fourth);  // the freed place goes to the next queue seen
+  EXPECT_NE(dispatcher_->Series(fourth.name), nullptr);
+  EXPECT_EQ(dispatcher_->Series(third.name), nullptr);
+  RunIdle();
 }
 
 }  // namespace

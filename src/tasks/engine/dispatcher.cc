@@ -52,7 +52,9 @@ void Dispatcher::QueueChanged(const Queue& queue) {
       added = true;
       // Queues are spread over the loops; each queue stays on the loop it was given.
       size_t i = next_loop_++ % loops_.size();
-      slot = std::make_shared<QueueRunner>(*this, loops_.Loop(i), *senders_[i], queue);
+      const bool keep_series = series_count_ < options_.series_max_queues;
+      if (keep_series) ++series_count_;
+      slot = std::make_shared<QueueRunner>(*this, loops_.Loop(i), *senders_[i], queue, keep_series);
     }
     runner = slot;
   }
@@ -73,13 +75,21 @@ void Dispatcher::QueueDeleted(const std::string& name) {
     if (it == runners_.end()) return;
     runner = std::move(it->second);
     runners_.erase(it);
+    if (runner->series()) --series_count_;  // its series goes with the runner
   }
   runner->PostShutdown();
 }
 
 void Dispatcher::TaskCreated(const std::string& task_name, Micros due) {
-  metrics_.Count("stratus_tasks_created_total", QueueOfTask(task_name));
-  TaskScheduled(task_name, due, false);
+  std::string queue = QueueOfTask(task_name);
+  metrics_.Count("stratus_tasks_created_total", queue);
+  if (auto runner = Find(queue)) runner->PostCreated(task_name.substr(queue.size() + 7), due);
+}
+
+std::shared_ptr<const QueueSeries> Dispatcher::Series(const std::string& queue) {
+  auto runner = Find(queue);
+  if (!runner || !runner->series()) return nullptr;
+  return std::shared_ptr<const QueueSeries>(runner, runner->series());
 }
 
 void Dispatcher::TaskScheduled(const std::string& task_name, Micros due, bool run_now) {

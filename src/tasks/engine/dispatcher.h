@@ -31,6 +31,9 @@ struct DispatchOptions {
   std::string ca_file;  // extra CA for HTTPS targets (tests use a private CA)
   DeliveryOptions delivery;
   Micros max_queue_hold = 60LL * kMicrosPerSecond;  // longest a Retry-After pauses a queue
+  // How many queues keep a QueueSeries (QueueSeries::kBytes each, about 0.85 MiB); queues
+  // seen after that have none until a tracked queue is deleted.
+  size_t series_max_queues = 256;
   // Where requests go; nullptr: http::HttpClient (tests pass a fake).
   SenderFactory make_sender;
   // An exception escaping an attempt is logged, the attempt finished as failed (retried on the
@@ -44,6 +47,7 @@ struct DispatchOptions {
 };
 
 class QueueRunner;
+class QueueSeries;
 
 class Dispatcher final : public TaskEvents {
  public:
@@ -63,6 +67,10 @@ class Dispatcher final : public TaskEvents {
   void TaskCreated(const std::string& task_name, Micros due) override;
   void TaskScheduled(const std::string& task_name, Micros due, bool run_now) override;
   void TaskRemoved(const std::string& task_name) override;
+
+  // The last hour of a queue this dispatcher runs; the pointer keeps it alive. nullptr for
+  // a queue it does not know (missing, deleted) or one past series_max_queues.
+  std::shared_ptr<const QueueSeries> Series(const std::string& queue);
 
   Store& store() { return store_; }
   const Clock& clock() const { return clock_; }
@@ -87,6 +95,7 @@ class Dispatcher final : public TaskEvents {
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<QueueRunner>> runners_;
   size_t next_loop_ = 0;
+  size_t series_count_ = 0;  // runners with a series
 };
 
 }  // namespace stratus

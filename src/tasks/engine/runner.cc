@@ -38,8 +38,14 @@ asio::awaitable<StatusOr<WriteResult>> WriteCaught(Store& store, Mutation m, Mic
 
 }  // namespace
 
-QueueRunner::QueueRunner(Dispatcher& dispatcher, asio::io_context& loop, Sender& sender, Queue queue)
-    : dispatcher_(dispatcher), loop_(loop), sender_(sender), name_(queue.name), queue_(std::move(queue)), timer_(loop) {
+QueueRunner::QueueRunner(Dispatcher& dispatcher, asio::io_context& loop, Sender& sender, Queue queue, bool keep_series)
+    : dispatcher_(dispatcher),
+      loop_(loop),
+      sender_(sender),
+      name_(queue.name),
+      queue_(std::move(queue)),
+      timer_(loop),
+      series_(keep_series ? std::make_unique<QueueSeries>() : nullptr) {
   throttle_.rate = queue_.rate_limits.max_dispatches_per_second;
   tokens_ = queue_.rate_limits.max_burst_size;
 }
@@ -58,6 +64,14 @@ void QueueRunner::PostConfigure(Queue queue) {
 void QueueRunner::PostSchedule(std::string id, Micros due, bool run_now) {
   asio::post(loop_, [self = shared_from_this(), id = std::move(id), due, run_now] {
     self->Schedule(id, due, run_now);
+    self->Pump();
+  });
+}
+
+void QueueRunner::PostCreated(std::string id, Micros due) {
+  asio::post(loop_, [self = shared_from_this(), id = std::move(id), due] {
+    if (self->series_) self->series_->Count(self->dispatcher_.clock().Now(), QueueSeries::kCreated);
+    self->Schedule(id, due);
     self->Pump();
   });
 }
@@ -197,6 +211,7 @@ void QueueRunner::UpdateGauges() {
   depth_ = static_cast<int64_t>(pending_.size() + in_flight_.size());
   in_flight_n_ = static_cast<int64_t>(in_flight_.size());
   earliest_due_ = due_.empty() ? 0 : due_.begin()->first;
+  if (series_) series_->SetGauges(dispatcher_.clock().Now(), depth_.load(), in_flight_n_.load(), earliest_due_.load());
 }
 
 void QueueRunner::Launch(std::string id, Micros due) {
@@ -228,6 +243,10 @@ asio::awaitable<void> QueueRunner::Attempt(std::shared_ptr<InFlight> attempt) {
   metrics.Count("stratus_tasks_dispatched_total", name_);
   metrics.Observe("stratus_dispatch_lateness_seconds", name_,
                   static_cast<double>(start - attempt->due) / kMicrosPerSecond);
+  if (series_) {
+    series_->Count(start, QueueSeries::kDispatched);
+    series_->ObserveLateness(start, static_cast<double>(start - attempt->due) / kMicrosPerSecond);
+  }
 
   http::ClientResult result;
   auto delivery = BuildDelivery(queue_, task, dispatcher_.signer(), dispatcher_.options().delivery);
@@ -240,6 +259,7 @@ asio::awaitable<void> QueueRunner::Attempt(std::shared_ptr<InFlight> attempt) {
   }
   const Micros end = clock.Now();
   metrics.Observe("stratus_attempt_duration_seconds", name_, static_cast<double>(end - start) / kMicrosPerSecond);
+  if (series_) series_->ObserveLatency(end, static_cast<double>(end - start) / kMicrosPerSecond);
 
   AttemptFinish finish = DecideOutcome(queue_, task, result, end);
   finish.name = task_name;
@@ -271,7 +291,10 @@ void QueueRunner::Finished(InFlight& attempt, const AttemptFinish& finish, const
   attempt.ended = true;
   EndAttempt(id);
   const bool success = finish.outcome == AttemptFinish::Outcome::kSucceeded;
-  if (!success) metrics.Count("stratus_task_attempts_failed_total", name_, FailureClass(result));
+  if (!success) {
+    metrics.Count("stratus_task_attempts_failed_total", name_, FailureClass(result));
+    if (series_) series_->Count(end, QueueSeries::kFailed);
+  }
   throttle_ = AdaptThrottle(throttle_, queue_.rate_limits, result, end, dispatcher_.options().max_queue_hold);
   Json log = {{"event", "task.attempt"},
               {"queue", name_},
@@ -293,10 +316,12 @@ void QueueRunner::Finished(InFlight& attempt, const AttemptFinish& finish, const
     switch (finish.outcome) {
       case AttemptFinish::Outcome::kSucceeded:
         metrics.Count("stratus_tasks_succeeded_total", name_);
+        if (series_) series_->Count(end, QueueSeries::kSucceeded);
         log["outcome"] = "succeeded";
         break;
       case AttemptFinish::Outcome::kRetry:
         metrics.Count("stratus_tasks_retried_total", name_);
+        if (series_) series_->Count(end, QueueSeries::kRetried);
         log["outcome"] = "retry";
         log["next"] = FormatTimestamp(finish.next_schedule_time);
         // This commit is the newest word on the task: it overrides anything deferred.
@@ -305,6 +330,7 @@ void QueueRunner::Finished(InFlight& attempt, const AttemptFinish& finish, const
         break;
       case AttemptFinish::Outcome::kDeadLetter:
         metrics.Count("stratus_tasks_dead_lettered_total", name_);
+        if (series_) series_->Count(end, QueueSeries::kDeadLettered);
         log["outcome"] = "dead_letter";
         log["reason"] = finish.dead_reason;
         break;

@@ -14,6 +14,7 @@
 #include "stratus/store.h"
 #include "tasks/engine/outcome.h"
 #include "tasks/engine/sender.h"
+#include "tasks/engine/series.h"
 
 namespace stratus {
 
@@ -21,11 +22,13 @@ class Dispatcher;
 
 class QueueRunner : public std::enable_shared_from_this<QueueRunner> {
  public:
-  QueueRunner(Dispatcher& dispatcher, asio::io_context& loop, Sender& sender, Queue queue);
+  // `keep_series`: record this queue's QueueSeries (the Dispatcher caps how many queues do).
+  QueueRunner(Dispatcher& dispatcher, asio::io_context& loop, Sender& sender, Queue queue, bool keep_series = true);
 
   // Each runs the change on the runner's loop.
   void PostConfigure(Queue queue);
   void PostSchedule(std::string id, Micros due, bool run_now);
+  void PostCreated(std::string id, Micros due);  // PostSchedule, counted as created in the series
   void PostRemove(std::string id);
   void PostReload();  // re-read this queue's tasks from the store (after a purge)
   void PostShutdown();
@@ -35,6 +38,8 @@ class QueueRunner : public std::enable_shared_from_this<QueueRunner> {
   int64_t depth() const { return depth_.load(); }
   int64_t in_flight() const { return in_flight_n_.load(); }
   Micros earliest_due() const { return earliest_due_.load(); }
+  // The last hour of this queue, readable from any thread; nullptr past the Dispatcher's cap.
+  const QueueSeries* series() const { return series_.get(); }
 
  private:
   // Adds or moves a pending task. For a task in flight the change waits in deferred_ until
@@ -95,6 +100,7 @@ class QueueRunner : public std::enable_shared_from_this<QueueRunner> {
   std::atomic<int64_t> depth_{0};
   std::atomic<int64_t> in_flight_n_{0};
   std::atomic<Micros> earliest_due_{0};
+  std::unique_ptr<QueueSeries> series_;  // written on loop_ only
 };
 
 }  // namespace stratus
