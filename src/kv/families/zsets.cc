@@ -225,6 +225,7 @@ void ZRangeGeneric(CommandContext& ctx, size_t first, bool store, RangeKind kind
     copy.reserve(out.size());
     for (const ZEntry* e : out) copy.push_back(*e);
     std::vector<const ZEntry*> ptrs;
+    ptrs.reserve(copy.size());
     for (const ZEntry& e : copy) ptrs.push_back(&e);
     return StoreResult(ctx, a[1], ptrs);
   }
