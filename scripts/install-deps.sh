@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything stratus needs to build, test and benchmark (wrk, nginx, redis-benchmark
 # and matplotlib are for bench/; date/tz gives cron its time zones, python3-croniter checks them,
-# promtool checks the alert rules, tmux drives `stratus top` in its test), from Debian packages.
+# promtool checks the alert rules, tmux drives `stratus top` in its test; protobuf and grpc++ build the gRPC API, python3-grpcio
+# is its second client; chromium runs the dashboard's browser tests), from Debian packages.
 # Idempotent: skips apt when every package is already present.
 set -euo pipefail
 
@@ -16,6 +17,8 @@ PKGS=(
   redis-tools wrk nginx-light
   libhowardhinnant-date-dev python3-croniter prometheus tmux
   python3-yaml
+  protobuf-compiler libprotobuf-dev libgrpc++-dev protobuf-compiler-grpc python3-grpcio python3-protobuf
+  chromium fonts-dejavu-core
 )
 
 missing=()
