@@ -435,28 +435,6 @@ void Engine::ExpiryLoop() {
   }
 }
 
-namespace {
-
-// Rewrites one large value as `CMD key item...` commands of at most 128 items each, so no
-// single log record grows with the value.
-template <typename Range, typename Emit>
-void AppendChunked(const char* cmd, const std::string& key, const Range& items, Emit emit, std::string* out) {
-  constexpr size_t kChunk = 128;
-  Argv a{cmd, key};
-  size_t n = 0;
-  for (const auto& item : items) {
-    emit(item, a);
-    if (++n == kChunk) {
-      AppendRespCommand(a, out);
-      a.resize(2);
-      n = 0;
-    }
-  }
-  if (a.size() > 2) AppendRespCommand(a, out);
-}
-
-}  // namespace
-
 std::string Engine::Snapshot() {
   std::string out;
   int64_t now = NowMs();
@@ -482,7 +460,7 @@ std::string Engine::Snapshot() {
                   a.push_back(fv.second);
                 },
                 &out);
-          } else {
+          } else if constexpr (std::is_same_v<T, ZSet>) {
             AppendChunked(
                 "ZADD", k, v.order,
                 [](const auto& sm, Argv& a) {
@@ -490,6 +468,8 @@ std::string Engine::Snapshot() {
                   a.push_back(sm.second);
                 },
                 &out);
+          } else {
+            AppendSnapshot(k, v, &out);  // a type declared beside its family (keyspace.h)
           }
         },
         entry.value);

@@ -22,18 +22,24 @@ bool ZSet::Remove(const std::string& member) {
 }
 
 const char* TypeName(const Value& v) {
-  switch (v.index()) {
-    case 0:
-      return "string";
-    case 1:
-      return "list";
-    case 2:
-      return "set";
-    case 3:
-      return "hash";
-    default:
-      return "zset";
-  }
+  return std::visit(
+      [](const auto& x) -> const char* {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, StringValue>) {
+          return "string";
+        } else if constexpr (std::is_same_v<T, ListValue>) {
+          return "list";
+        } else if constexpr (std::is_same_v<T, SetValue>) {
+          return "set";
+        } else if constexpr (std::is_same_v<T, HashValue>) {
+          return "hash";
+        } else if constexpr (std::is_same_v<T, ZSet>) {
+          return "zset";
+        } else {
+          return TypeNameOf(x);
+        }
+      },
+      v);
 }
 
 uint64_t ScanHash(std::string_view key) {

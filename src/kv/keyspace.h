@@ -13,6 +13,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -35,9 +36,23 @@ using StringValue = std::string;
 using ListValue = std::deque<std::string>;
 using SetValue = std::unordered_set<std::string>;
 using HashValue = std::unordered_map<std::string, std::string>;
+// Each value type a family adds beyond the five below lives in a header of its own, is
+// listed in Value, and provides four overloads found by argument-dependent lookup, so the
+// code that handles every type (TYPE, OBJECT ENCODING, MEMORY USAGE, the log rewrite) needs
+// no change for it:
+//   const char* TypeNameOf(const T&);                  // TYPE's answer
+//   const char* ObjectEncoding(const T&);              // OBJECT ENCODING's answer
+//   size_t MemoryUsage(const T&);                      // MEMORY USAGE (kv/memory_estimate.h)
+//   void AppendSnapshot(const std::string& key, const T&, std::string* out);  // RESP records
+//                                                      // that rebuild it (kv/reply.h)
 using Value = std::variant<StringValue, ListValue, SetValue, HashValue, ZSet>;
 
-// The TYPE name of a value: "string", "list", "set", "hash", "zset".
+template <typename T>
+inline constexpr bool kIsBuiltinValue =
+    std::is_same_v<T, StringValue> || std::is_same_v<T, ListValue> || std::is_same_v<T, SetValue> ||
+    std::is_same_v<T, HashValue> || std::is_same_v<T, ZSet>;
+
+// The TYPE name of a value: "string", "list", "set", "hash", "zset", or the added type's.
 const char* TypeName(const Value& v);
 
 constexpr int64_t kNoExpiry = -1;

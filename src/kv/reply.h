@@ -36,6 +36,24 @@ struct Reply {
 void AppendResp(const Reply& r, std::string* out);
 // Encodes a command as a RESP array of bulk strings.
 void AppendRespCommand(const std::vector<std::string>& argv, std::string* out);
+
+// Rewrites one large value as `CMD key item...` records of at most 128 items each (emit
+// pushes one item's arguments), so no single log record grows with the value.
+template <typename Range, typename Emit>
+void AppendChunked(const char* cmd, const std::string& key, const Range& items, Emit emit, std::string* out) {
+  constexpr size_t kChunk = 128;
+  std::vector<std::string> a{cmd, key};
+  size_t n = 0;
+  for (const auto& item : items) {
+    emit(item, a);
+    if (++n == kChunk) {
+      AppendRespCommand(a, out);
+      a.resize(2);
+      n = 0;
+    }
+  }
+  if (a.size() > 2) AppendRespCommand(a, out);
+}
 // A readable rendering for test failures.
 std::string DebugString(const Reply& r);
 

@@ -10,7 +10,7 @@
 #include <random>
 
 #include "common/clock.h"
-#include "integration/redis_test_server.h"
+#include "integration/redis_differential.h"
 #include "kv/engine.h"
 #include "kv/util.h"
 
@@ -159,44 +159,28 @@ Reply Normalize(const Argv& cmd, Reply r) {
   return r;
 }
 
-class RedisDifferentialHashes : public ::testing::Test {
+class RedisDifferentialHashes : public testing::RedisDifferentialTest {
  protected:
-  void SetUp() override {
-    if (!server_.Start()) {
-      STRATUS_REDIS_UNAVAILABLE("redis-server did not start");
-    }
-    client_ = std::make_unique<testing::RespClient>(server_.port());
-    ASSERT_TRUE(engine_.Open(kv::EngineOptions{}).ok());
-  }
   void Compare(const std::vector<Argv>& calls) {
     for (const auto& cmd : calls) {
-      std::string shown;
-      for (const auto& a : cmd) shown += "'" + a + "' ";
       ASSERT_EQ(kv::DebugString(Normalize(cmd, engine_.Run(cmd))), kv::DebugString(Normalize(cmd, client_->Call(cmd))))
-          << shown;
+          << testing::Shown(cmd);
     }
   }
-
-  testing::RedisServerProcess server_;
-  std::unique_ptr<testing::RespClient> client_;
-  SystemClock clock_;
-  kv::Engine engine_{clock_};
 };
 
 TEST_F(RedisDifferentialHashes, RandomHashSequencesAnswerLikeRedis) {
   constexpr int kSeeds = 60;
   constexpr int kCommands = 300;
   for (uint32_t seed = 1; seed <= kSeeds; ++seed) {
-    ASSERT_EQ(client_->Call({"FLUSHALL"}).str, "OK");
-    ASSERT_EQ(engine_.Run({"FLUSHALL"}).str, "OK");
+    Flush();
     HashGen gen(seed);
     for (int i = 0; i < kCommands; ++i) {
       Argv cmd = gen.Next();
       Reply want = Normalize(cmd, client_->Call(cmd));
       Reply got = Normalize(cmd, engine_.Run(cmd));
-      std::string shown;
-      for (const auto& a : cmd) shown += "'" + a + "' ";
-      ASSERT_EQ(kv::DebugString(got), kv::DebugString(want)) << "seed " << seed << ", command " << i << ": " << shown;
+      ASSERT_EQ(kv::DebugString(got), kv::DebugString(want))
+          << "seed " << seed << ", command " << i << ": " << testing::Shown(cmd);
     }
     // Every key agrees at the end: type, TTL and whole contents.
     for (int k = 0; k < 5; ++k) {
@@ -322,8 +306,7 @@ TEST_F(RedisDifferentialHashes, HyperLogLogSequencesAnswerLikeRedis) {
   constexpr int kSeeds = 40;
   constexpr int kCommands = 150;
   for (uint32_t seed = 1; seed <= kSeeds; ++seed) {
-    ASSERT_EQ(client_->Call({"FLUSHALL"}).str, "OK");
-    ASSERT_EQ(engine_.Run({"FLUSHALL"}).str, "OK");
+    Flush();
     HllGen gen(seed);
     for (int i = 0; i < kCommands; ++i) {
       Argv cmd = gen.Next();

@@ -12,7 +12,7 @@
 #include <set>
 
 #include "common/clock.h"
-#include "integration/redis_test_server.h"
+#include "integration/redis_differential.h"
 #include "kv/engine.h"
 #include "kv/util.h"
 
@@ -219,28 +219,14 @@ Reply Normalize(const Argv& cmd, Reply r) {
   return r;
 }
 
-std::string Shown(const Argv& cmd) {
-  std::string s;
-  for (const auto& a : cmd) s += "'" + a + "' ";
-  return s;
-}
-
 std::set<std::string> Strs(const Reply& r) {
   std::set<std::string> out;
   for (const auto& e : r.elems) out.insert(e.str);
   return out;
 }
 
-class RedisListsSetsDifferential : public ::testing::Test {
+class RedisListsSetsDifferential : public testing::RedisDifferentialTest {
  protected:
-  void SetUp() override {
-    if (!server_.Start()) {
-      STRATUS_REDIS_UNAVAILABLE("redis-server did not start");
-    }
-    client_ = std::make_unique<testing::RespClient>(server_.port());
-    ASSERT_TRUE(engine_.Open(kv::EngineOptions{}).ok());
-  }
-
   // SPOP and SRANDMEMBER: the same shape of reply, members from the set as it was, distinct
   // where a positive count asks so; after a SPOP Redis is given the engine's choice.
   void CompareRandom(const Argv& cmd, const std::string& where) {
@@ -311,11 +297,6 @@ class RedisListsSetsDifferential : public ::testing::Test {
     }
     ASSERT_EQ(members[0], members[1]) << where;
   }
-
-  testing::RedisServerProcess server_;
-  std::unique_ptr<testing::RespClient> client_;
-  SystemClock clock_;
-  kv::Engine engine_{clock_};
 };
 
 TEST_F(RedisListsSetsDifferential, RandomSequencesAnswerLikeRedis) {
@@ -323,12 +304,12 @@ TEST_F(RedisListsSetsDifferential, RandomSequencesAnswerLikeRedis) {
   constexpr int kCommands = 300;
   int compared = 0;
   for (uint32_t seed = 1; seed <= kSeeds; ++seed) {
-    ASSERT_EQ(client_->Call({"FLUSHALL"}).str, "OK");
-    ASSERT_EQ(engine_.Run({"FLUSHALL"}).str, "OK");
+    Flush();
     ListSetGen gen(seed);
     for (int i = 0; i < kCommands; ++i) {
       Argv cmd = gen.Next();
-      std::string where = "seed " + std::to_string(seed) + ", command " + std::to_string(i) + ": " + Shown(cmd);
+      std::string where =
+          "seed " + std::to_string(seed) + ", command " + std::to_string(i) + ": " + testing::Shown(cmd);
       std::string name = kv::ToLower(cmd[0]);
       if ((name == "spop" || name == "srandmember") && cmd.size() >= 2 && cmd.size() <= 3) {
         CompareRandom(cmd, where);
@@ -525,7 +506,7 @@ TEST_F(RedisListsSetsDifferential, FixedCasesAnswerLikeRedis) {
   for (const auto& cmd : calls) {
     Reply want = Normalize(cmd, client_->Call(cmd));
     Reply got = Normalize(cmd, engine_.Run(cmd));
-    ASSERT_EQ(kv::DebugString(got), kv::DebugString(want)) << Shown(cmd);
+    ASSERT_EQ(kv::DebugString(got), kv::DebugString(want)) << testing::Shown(cmd);
   }
 }
 

@@ -9,7 +9,7 @@
 #include <random>
 
 #include "common/clock.h"
-#include "integration/redis_test_server.h"
+#include "integration/redis_differential.h"
 #include "kv/engine.h"
 #include "kv/util.h"
 
@@ -337,20 +337,8 @@ Reply Normalize(const Argv& cmd, Reply r) {
   return r;
 }
 
-class RedisDifferential : public ::testing::Test {
+class RedisDifferential : public testing::RedisDifferentialTest {
  protected:
-  void SetUp() override {
-    if (!server_.Start()) {
-      STRATUS_REDIS_UNAVAILABLE("redis-server did not start");
-    }
-    client_ = std::make_unique<testing::RespClient>(server_.port());
-    ASSERT_TRUE(engine_.Open(kv::EngineOptions{}).ok());
-  }
-
-  testing::RedisServerProcess server_;
-  std::unique_ptr<testing::RespClient> client_;
-  SystemClock clock_;
-  kv::Engine engine_{clock_};
 };
 
 TEST_F(RedisDifferential, RandomSequencesAnswerLikeRedis) {
@@ -358,16 +346,14 @@ TEST_F(RedisDifferential, RandomSequencesAnswerLikeRedis) {
   constexpr int kCommands = 400;
   int compared = 0;
   for (uint32_t seed = 1; seed <= kSeeds; ++seed) {
-    ASSERT_EQ(client_->Call({"FLUSHALL"}).str, "OK");
-    ASSERT_EQ(engine_.Run({"FLUSHALL"}).str, "OK");
+    Flush();
     Gen gen(seed);
     for (int i = 0; i < kCommands; ++i) {
       Argv cmd = gen.Next();
       Reply want = Normalize(cmd, client_->Call(cmd));
       Reply got = Normalize(cmd, engine_.Run(cmd));
-      std::string shown;
-      for (const auto& a : cmd) shown += "'" + a + "' ";
-      ASSERT_EQ(kv::DebugString(got), kv::DebugString(want)) << "seed " << seed << ", command " << i << ": " << shown;
+      ASSERT_EQ(kv::DebugString(got), kv::DebugString(want))
+          << "seed " << seed << ", command " << i << ": " << testing::Shown(cmd);
       ++compared;
     }
     // The whole keyspace agrees too: every key, its type and its value as SCAN sees it.
@@ -694,16 +680,14 @@ TEST_F(RedisDifferential, StringBitAndKeyCommandsAnswerLikeRedis) {
   constexpr int kSeeds = 60;
   constexpr int kCommands = 300;
   for (uint32_t seed = 1; seed <= kSeeds; ++seed) {
-    ASSERT_EQ(client_->Call({"FLUSHALL"}).str, "OK");
-    ASSERT_EQ(engine_.Run({"FLUSHALL"}).str, "OK");
+    Flush();
     Gen15 gen(seed);
     for (int i = 0; i < kCommands; ++i) {
       Argv cmd = gen.Next();
       Reply want = Normalize(cmd, client_->Call(cmd));
       Reply got = Normalize(cmd, engine_.Run(cmd));
-      std::string shown;
-      for (const auto& a : cmd) shown += "'" + a + "' ";
-      ASSERT_EQ(kv::DebugString(got), kv::DebugString(want)) << "seed " << seed << ", command " << i << ": " << shown;
+      ASSERT_EQ(kv::DebugString(got), kv::DebugString(want))
+          << "seed " << seed << ", command " << i << ": " << testing::Shown(cmd);
     }
     // Every key agrees: its type, its string value, its TTL to the second.
     for (int k = 0; k < 5; ++k) {
@@ -850,8 +834,7 @@ TEST_F(RedisDifferential, FixedStringBitAndObjectCasesAnswerLikeRedis) {
     EXPECT_EQ(kv::DebugString(got), kv::DebugString(want)) << shown;
   }
   // RANDOMKEY: nil on an empty keyspace, the only key when there is one.
-  ASSERT_EQ(client_->Call({"FLUSHALL"}).str, "OK");
-  ASSERT_EQ(engine_.Run({"FLUSHALL"}).str, "OK");
+  Flush();
   EXPECT_EQ(kv::DebugString(engine_.Run({"randomkey"})), kv::DebugString(client_->Call({"randomkey"})));
   client_->Call({"set", "only", "1"});
   engine_.Run({"set", "only", "1"});

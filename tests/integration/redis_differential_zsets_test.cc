@@ -10,7 +10,7 @@
 #include <set>
 
 #include "common/clock.h"
-#include "integration/redis_test_server.h"
+#include "integration/redis_differential.h"
 #include "kv/engine.h"
 #include "kv/util.h"
 
@@ -20,41 +20,15 @@ namespace {
 using kv::Argv;
 using kv::Reply;
 
-std::string Shown(const Argv& cmd) {
-  std::string s;
-  for (const auto& a : cmd) s += "'" + a + "' ";
-  return s;
-}
-
-class RedisDifferentialZSets : public ::testing::Test {
+class RedisDifferentialZSets : public testing::RedisDifferentialTest {
  protected:
-  void SetUp() override {
-    if (!server_.Start()) {
-      STRATUS_REDIS_UNAVAILABLE("redis-server did not start");
-    }
-    client_ = std::make_unique<testing::RespClient>(server_.port());
-    ASSERT_TRUE(engine_.Open(kv::EngineOptions{}).ok());
-  }
-  void Flush() {
-    ASSERT_EQ(client_->Call({"FLUSHALL"}).str, "OK");
-    ASSERT_EQ(engine_.Run({"FLUSHALL"}).str, "OK");
-  }
   // Both answer `cmd` identically; returns Redis's reply.
   Reply Same(const Argv& cmd) {
     Reply want = client_->Call(cmd);
     Reply got = engine_.Run(cmd);
-    EXPECT_EQ(kv::DebugString(got), kv::DebugString(want)) << Shown(cmd);
+    EXPECT_EQ(kv::DebugString(got), kv::DebugString(want)) << testing::Shown(cmd);
     return want;
   }
-  Reply Both(const Argv& cmd, Reply* engine_reply) {
-    *engine_reply = engine_.Run(cmd);
-    return client_->Call(cmd);
-  }
-
-  testing::RedisServerProcess server_;
-  std::unique_ptr<testing::RespClient> client_;
-  SystemClock clock_;
-  kv::Engine engine_{clock_};
 };
 
 TEST_F(RedisDifferentialZSets, FixedCasesAnswerLikeRedis) {
@@ -491,13 +465,13 @@ TEST_F(RedisDifferentialZSets, RandomSequencesAnswerLikeRedis) {
       Reply want = client_->Call(cmd);
       Reply got = engine_.Run(cmd);
       ASSERT_EQ(kv::DebugString(got), kv::DebugString(want))
-          << "seed " << seed << ", command " << i << ": " << Shown(cmd);
+          << "seed " << seed << ", command " << i << ": " << testing::Shown(cmd);
     }
     for (int k = 0; k < 5; ++k) {
       std::string key = "z" + std::to_string(k);
       for (const Argv& cmd : {Argv{"type", key}, Argv{"zrange", key, "0", "-1", "withscores"}}) {
         ASSERT_EQ(kv::DebugString(engine_.Run(cmd)), kv::DebugString(client_->Call(cmd)))
-            << "seed " << seed << ": " << Shown(cmd);
+            << "seed " << seed << ": " << testing::Shown(cmd);
       }
     }
   }

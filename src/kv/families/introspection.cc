@@ -10,9 +10,11 @@
 #include <bit>
 
 #include "kv/families/family.h"
+#include "kv/memory_estimate.h"
 
 namespace stratus::kv {
 namespace {
+using namespace mem;  // NOLINT(google-build-using-namespace)
 
 // Redis 7.0's defaults.
 constexpr size_t kSetMaxIntsetEntries = 512;
@@ -53,39 +55,15 @@ const char* EncodingOf(const Value& value) {
           bool small = v.size() <= kListpackMaxEntries &&
                        AllShort(v, [](const auto& fv) { return std::max(fv.first.size(), fv.second.size()); });
           return small ? "listpack" : "hashtable";
-        } else {
+        } else if constexpr (std::is_same_v<T, ZSet>) {
           bool small =
               v.size() <= kListpackMaxEntries && AllShort(v.scores, [](const auto& ms) { return ms.first.size(); });
           return small ? "listpack" : "skiplist";
+        } else {
+          return ObjectEncoding(v);  // a type declared beside its family (keyspace.h)
         }
       },
       value);
-}
-
-// jemalloc's size classes: 8, 16, then four per power of two.
-size_t Alloc(size_t n) {
-  if (n <= 8) return 8;
-  if (n <= 128) return (n + 15) / 16 * 16;
-  size_t step = std::bit_floor(n - 1) / 4;
-  return (n + step - 1) / step * step;
-}
-
-size_t SdsAlloc(size_t len) {
-  size_t header = len < 32 ? 1 : len < 256 ? 3 : len < 65536 ? 5 : 9;
-  return Alloc(header + len + 1);
-}
-
-constexpr size_t kObject = 16;     // robj
-constexpr size_t kDictEntry = 24;  // one hash table entry
-constexpr size_t kDict = 96;       // a dict with its two tables' headers
-
-size_t DictBuckets(size_t n) {
-  return n == 0 ? 0 : std::bit_ceil(n) * sizeof(void*);
-}
-
-// Bytes a listpack of these entries takes (header, each entry with its length bytes, end).
-size_t ListpackBytes(size_t entries, size_t payload) {
-  return Alloc(6 + payload + 2 * entries + 1);
 }
 
 size_t ValueBytes(const Value& value) {
@@ -117,7 +95,7 @@ size_t ValueBytes(const Value& value) {
           size_t n = kObject + kDict + DictBuckets(v.size());
           for (const auto& [f, val] : v) n += kDictEntry + SdsAlloc(f.size()) + SdsAlloc(val.size());
           return n;
-        } else {
+        } else if constexpr (std::is_same_v<T, ZSet>) {
           if (enc == "listpack") {
             size_t payload = 0;
             for (const auto& [m, score] : v.scores) payload += m.size() + FormatDouble(score).size();
@@ -126,6 +104,8 @@ size_t ValueBytes(const Value& value) {
           size_t n = kObject + kDict + DictBuckets(v.size()) + 32;
           for (const auto& [m, score] : v.scores) n += kDictEntry + SdsAlloc(m.size()) + Alloc(32 + 16);
           return n;
+        } else {
+          return MemoryUsage(v);
         }
       },
       value);
