@@ -24,6 +24,7 @@
 
 #include "common/time.h"
 #include "integration/raw_http.h"
+#include "integration/raw_target.h"
 #include "integration/rest_client.h"
 #include "integration/stratus_process.h"
 #include "store/sqlite/sqlite_store.h"
@@ -38,158 +39,11 @@ using testing::StratusProcess;
 
 const std::string kLoc = "projects/p/locations/l";
 
-// A request as the target read it.
-struct Seen {
-  std::string method;
-  std::string path;
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;
-  int connection = 0;     // which accepted connection carried it (1, 2, ...)
-  int on_connection = 0;  // 1 for the first request on that connection
-  std::string Header(const std::string& name) const {
-    auto it = headers.find(name);
-    return it == headers.end() ? "" : it->second;
-  }
-};
-
-// A raw TCP target: each connection gets a thread running `handler`, which reads requests and
-// writes whatever bytes it likes. Every request read is recorded.
-class RawTarget {
- public:
-  struct Conn {
-    RawTarget* target;
-    int fd;
-    int id;
-    int requests = 0;
-    std::string buf;
-    // The next request, or nothing when the peer closed.
-    std::optional<Seen> Read() {
-      for (;;) {
-        size_t end = buf.find("\r\n\r\n");
-        if (end != std::string::npos) {
-          Seen s;
-          std::string head = buf.substr(0, end);
-          size_t line_end = head.find("\r\n");
-          std::string line = head.substr(0, line_end);
-          size_t sp1 = line.find(' '), sp2 = line.rfind(' ');
-          s.method = line.substr(0, sp1);
-          s.path = sp2 > sp1 ? line.substr(sp1 + 1, sp2 - sp1 - 1) : "";
-          size_t pos = line_end == std::string::npos ? head.size() : line_end + 2;
-          while (pos < head.size()) {
-            size_t nl = head.find("\r\n", pos);
-            if (nl == std::string::npos) nl = head.size();
-            std::string h = head.substr(pos, nl - pos);
-            size_t colon = h.find(':');
-            if (colon != std::string::npos) {
-              std::string k = h.substr(0, colon);
-              std::transform(k.begin(), k.end(), k.begin(), ::tolower);
-              std::string v = h.substr(colon + 1);
-              while (!v.empty() && v.front() == ' ') v.erase(0, 1);
-              s.headers[k] = v;
-            }
-            pos = nl + 2;
-          }
-          size_t len = s.headers.count("content-length") ? std::stoul(s.headers["content-length"]) : 0;
-          while (buf.size() < end + 4 + len) {
-            if (!Fill()) return std::nullopt;
-          }
-          s.body = buf.substr(end + 4, len);
-          buf.erase(0, end + 4 + len);
-          s.connection = id;
-          s.on_connection = ++requests;
-          target->Record(s);
-          return s;
-        }
-        if (!Fill()) return std::nullopt;
-      }
-    }
-    bool Fill() {
-      char chunk[65536];
-      ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
-      if (n <= 0) return false;
-      buf.append(chunk, static_cast<size_t>(n));
-      return true;
-    }
-    bool Write(const std::string& bytes) { return testing::SendAll(fd, bytes); }
-  };
-  using Handler = std::function<void(Conn&)>;
-
-  explicit RawTarget(Handler handler) : handler_(std::move(handler)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    EXPECT_EQ(::listen(fd_, 256), 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    acceptor_ = std::thread([this] {
-      for (;;) {
-        int c = ::accept(fd_, nullptr, nullptr);
-        if (c < 0) return;
-        std::lock_guard lock(mu_);
-        if (stopping_) {
-          ::close(c);
-          return;
-        }
-        int id = ++connections_;
-        open_.push_back(c);
-        workers_.emplace_back([this, c, id] {
-          Conn conn{this, c, id};
-          handler_(conn);
-          ::shutdown(c, SHUT_RDWR);
-        });
-      }
-    });
-  }
-  ~RawTarget() {
-    {
-      std::lock_guard lock(mu_);
-      stopping_ = true;
-    }
-    ::shutdown(fd_, SHUT_RDWR);
-    ::close(fd_);
-    acceptor_.join();
-    // Kept-alive connections would hold their workers in recv for good.
-    for (int c : open_) ::shutdown(c, SHUT_RDWR);
-    for (auto& w : workers_) w.join();
-    for (int c : open_) ::close(c);
-  }
-
-  std::string Url(const std::string& path, const std::string& host = "127.0.0.1") const {
-    return "http://" + host + ":" + std::to_string(port_) + path;
-  }
-  void Record(const Seen& s) {
-    std::lock_guard lock(mu_);
-    seen_.push_back(s);
-  }
-  std::vector<Seen> seen() {
-    std::lock_guard lock(mu_);
-    return seen_;
-  }
-  size_t Count(const std::function<bool(const Seen&)>& pred) {
-    auto all = seen();
-    return static_cast<size_t>(std::count_if(all.begin(), all.end(), pred));
-  }
-
- private:
-  Handler handler_;
-  int fd_ = -1;
-  uint16_t port_ = 0;
-  std::thread acceptor_;
-  std::mutex mu_;
-  bool stopping_ = false;
-  int connections_ = 0;
-  std::vector<std::thread> workers_;
-  std::vector<int> open_;  // closed once the workers are done
-  std::vector<Seen> seen_;
-};
+using Seen = testing::SeenRequest;
+using testing::RawTarget;
 
 std::string Ok(const std::string& body = "ok") {
-  return "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  return testing::OkResponse(body);
 }
 
 bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds timeout = 30s) {

@@ -23,6 +23,7 @@
 #include "common/base64.h"
 #include "common/time.h"
 #include "integration/raw_http.h"
+#include "integration/raw_target.h"
 #include "integration/rest_client.h"
 #include "integration/stratus_process.h"
 
@@ -36,158 +37,31 @@ using testing::StratusProcess;
 
 const std::string kLoc = "projects/p/locations/us-central1";
 
-Micros WallNow() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// A request as the target read it, with the wall time it arrived and was answered.
-struct Seen {
-  std::string method;
-  std::string path;
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;
-  Micros arrived = 0;
-  Micros answered = 0;
-  std::string Header(const std::string& name) const {
-    auto it = headers.find(name);
-    return it == headers.end() ? "<absent>" : it->second;
-  }
-};
+using Seen = testing::SeenRequest;
 
 struct Answer {
   int status = 200;
   std::chrono::milliseconds delay{0};  // before answering
 };
 
-// A loopback HTTP/1.1 target: one thread per connection, one request per connection
-// (Connection: close), every request recorded; `answer` decides the reply to the n-th (0-based).
+// A loopback HTTP/1.1 target answering one request per connection (Connection: close), every
+// request recorded; `answer` decides the reply to the n-th (0-based).
 class Target {
  public:
-  explicit Target(std::function<Answer(const Seen&, size_t n)> answer) : answer_(std::move(answer)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1;
-    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    EXPECT_EQ(::listen(fd_, 64), 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    acceptor_ = std::thread([this] {
-      for (;;) {
-        int c = ::accept(fd_, nullptr, nullptr);
-        if (c < 0) return;
-        std::lock_guard lock(mu_);
-        if (stopping_) {
-          ::close(c);
-          return;
-        }
-        conns_.push_back(c);
-        workers_.emplace_back([this, c] { Serve(c); });
-      }
-    });
-  }
-  ~Target() {
-    {
-      std::lock_guard lock(mu_);
-      stopping_ = true;
-    }
-    ::shutdown(fd_, SHUT_RDWR);
-    ::close(fd_);
-    acceptor_.join();
-    for (int c : conns_) ::shutdown(c, SHUT_RDWR);
-    for (auto& w : workers_) w.join();
-    for (int c : conns_) ::close(c);
-  }
-  std::string Url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
-  std::vector<Seen> seen() {
-    std::lock_guard lock(mu_);
-    return seen_;
-  }
-  // Waits until `n` requests were answered (false after `timeout`).
-  bool WaitAnswered(size_t n, std::chrono::seconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      {
-        std::lock_guard lock(mu_);
-        size_t answered = 0;
-        for (const auto& s : seen_) answered += s.answered ? 1 : 0;
-        if (answered >= n) return true;
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-    return false;
-  }
+  explicit Target(std::function<Answer(const Seen&, size_t n)> answer)
+      : raw_([answer = std::move(answer)](testing::RawTarget::Conn& c) {
+          auto req = c.Read();
+          if (!req) return;
+          Answer a = answer(*req, c.last);
+          std::this_thread::sleep_for(a.delay);
+          c.Answer("HTTP/1.1 " + std::to_string(a.status) + " X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+        }) {}
+  std::string Url(const std::string& path) const { return raw_.Url(path); }
+  std::vector<Seen> seen() { return raw_.seen(); }
+  bool WaitAnswered(size_t n, std::chrono::seconds timeout) { return raw_.WaitAnswered(n, timeout); }
 
  private:
-  void Serve(int c) {
-    std::string buf;
-    char chunk[65536];
-    size_t end;
-    while ((end = buf.find("\r\n\r\n")) == std::string::npos) {
-      ssize_t n = ::recv(c, chunk, sizeof chunk, 0);
-      if (n <= 0) return;
-      buf.append(chunk, static_cast<size_t>(n));
-    }
-    Seen s;
-    s.arrived = WallNow();
-    std::string head = buf.substr(0, end);
-    size_t line_end = head.find("\r\n");
-    std::string line = head.substr(0, line_end);
-    size_t sp1 = line.find(' '), sp2 = line.rfind(' ');
-    s.method = line.substr(0, sp1);
-    s.path = line.substr(sp1 + 1, sp2 - sp1 - 1);
-    size_t pos = line_end == std::string::npos ? head.size() : line_end + 2;
-    while (pos < head.size()) {
-      size_t nl = head.find("\r\n", pos);
-      if (nl == std::string::npos) nl = head.size();
-      std::string h = head.substr(pos, nl - pos);
-      size_t colon = h.find(':');
-      if (colon != std::string::npos) {
-        std::string k = h.substr(0, colon);
-        std::transform(k.begin(), k.end(), k.begin(), ::tolower);
-        std::string v = h.substr(colon + 1);
-        while (!v.empty() && v.front() == ' ') v.erase(0, 1);
-        s.headers[k] = v;
-      }
-      pos = nl + 2;
-    }
-    size_t len = s.headers.count("content-length") ? std::stoul(s.headers["content-length"]) : 0;
-    while (buf.size() < end + 4 + len) {
-      ssize_t n = ::recv(c, chunk, sizeof chunk, 0);
-      if (n <= 0) return;
-      buf.append(chunk, static_cast<size_t>(n));
-    }
-    s.body = buf.substr(end + 4, len);
-    size_t index;
-    {
-      std::lock_guard lock(mu_);
-      index = seen_.size();
-      seen_.push_back(s);
-    }
-    Answer a = answer_(s, index);
-    std::this_thread::sleep_for(a.delay);
-    const std::string reply =
-        "HTTP/1.1 " + std::to_string(a.status) + " X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
-    {
-      std::lock_guard lock(mu_);
-      seen_[index].answered = WallNow();  // before the bytes leave: the executor sees the end after this
-    }
-    testing::SendAll(c, reply);
-  }
-
-  std::function<Answer(const Seen&, size_t)> answer_;
-  int fd_ = -1;
-  uint16_t port_ = 0;
-  std::thread acceptor_;
-  std::mutex mu_;
-  bool stopping_ = false;
-  std::vector<std::thread> workers_;
-  std::vector<int> conns_;
-  std::vector<Seen> seen_;
+  testing::RawTarget raw_;
 };
 
 bool WaitFor(const std::function<bool()>& cond, std::chrono::seconds timeout = 30s) {
@@ -232,7 +106,7 @@ TEST_F(SchedulerExec, RunSendsTheExactRequestAndRecordsIt) {
                         {"headers", {{"X-Custom", "v"}, {"User-Agent", "mine"}}},
                         {"body", Base64Encode("hello")},
                         {"oidcToken", {{"serviceAccountEmail", "sa@p.iam.gserviceaccount.com"}}}}}});
-  const Micros before = WallNow();
+  const Micros before = testing::WallMicros();
   Run("exact");
   ASSERT_TRUE(target.WaitAnswered(1, 30s));
   const Seen s = target.seen()[0];
@@ -324,7 +198,7 @@ TEST_F(SchedulerExec, AQueueTargetCreatesOneTaskPerExecution) {
   EXPECT_EQ(s.Header("user-agent"), "Google-Cloud-Tasks") << "delivered by the queue";
   EXPECT_EQ(s.Header("x-cloudtasks-queuename"), "ticks");
   EXPECT_EQ(s.Header("x-cloudscheduler-jobname"), "via-queue");
-  EXPECT_NE(s.Header("x-cloudscheduler-scheduletime"), "<absent>");
+  EXPECT_NE(s.Header("x-cloudscheduler-scheduletime", "<absent>"), "<absent>");
   EXPECT_EQ(s.Header("content-type"), "application/octet-stream");
   ASSERT_TRUE(WaitFor([&] { return GetJob("via-queue").contains("lastAttemptTime"); }));
   EXPECT_EQ(GetJob("via-queue").value("status", json::object()).value("code", 0), 0);
@@ -345,7 +219,7 @@ TEST_F(SchedulerExec, MinuteTicksOnTimeNeverOverlappingAndKeptAcrossARestart) {
   auto next = ParseTimestamp(got.body.value("scheduleTime", ""));
   ASSERT_TRUE(next.ok()) << got.body.dump();
   EXPECT_EQ(*next % (60 * kMicrosPerSecond), 0);
-  EXPECT_GT(*next, WallNow() - 1'000'000);
+  EXPECT_GT(*next, testing::WallMicros() - 1'000'000);
 
   ASSERT_TRUE(WaitFor([&] { return !target.seen().empty(); }, 75s));
   const Seen first = target.seen()[0];
