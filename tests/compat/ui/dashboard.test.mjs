@@ -186,6 +186,7 @@ describe('dashboard', () => {
           assert.match(text, /window.__pwned\('response header img'\)/);
           assert.match(text, /window.__pwned\('task header script'\)/);
         }
+        assert.deepEqual(browser.incidents, [], `on ${hash}`);
         // Nothing parsed the payloads into elements.
         assert.equal(await page.$$eval('main img, main script', (els) => els.length), 0, `markup on ${hash}`);
         await page.close();

@@ -88,16 +88,16 @@ export function createTask(base, queue, { id, url, headers, body, scheduleMs } =
   return ok(base, 'POST', `/v2/${qpath(queue)}/tasks`, { body: { task }, token });
 }
 
-// A local target answering every request with `answer(req) -> {status, headers, body}`.
+// A local target answering every request with `answer(req) -> {status, headers, body}` (or a promise of it).
 export async function startTarget(answer = () => ({ status: 200 })) {
   const requests = [];
   const server = http.createServer((req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
+    req.on('end', async () => {
       const rec = { method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString() };
       requests.push(rec);
-      const a = answer(rec);
+      const a = await answer(rec);
       res.writeHead(a.status, a.headers || {});
       res.end(a.body || '');
     });

@@ -93,6 +93,7 @@ function fmtNum(v, digits = 0) {
 }
 function fmtSeconds(v) {
   if (v === null || v === undefined) return '–';
+  if (v === 0) return '0 s';
   if (v < 1) return `${fmtNum(v * 1000, 1)} ms`;
   if (v < 120) return `${fmtNum(v, 1)} s`;
   if (v < 7200) return `${fmtNum(v / 60, 1)} min`;
@@ -224,13 +225,10 @@ function overviewPage() {
     status.textContent = rows.length ? `${rows.length} queue(s), updated ${new Date().toLocaleTimeString()}` : 'No queues in this location.';
   };
   main().replaceChildren(h('h1', {}, 'Queues'), status, h('table', { id: 'queues' }, h('thead', {}, head), tbody));
-  every(POLL_MS, async () => {
-    const j = await api('GET', `/stratus/v1/${locPath()}/queueStats`);
-    rows = j.queues || [];
-    render();
-  });
-  // The dead-letter count is not in the stats (it is not kept in memory): counted by listing.
-  every(5000, async () => {
+  // The dead-letter count is not in the stats (it is not kept in memory): counted by listing,
+  // at most every 5 s and up to 5,000 per queue.
+  let counted = 0;
+  const countDead = async () => {
     for (const r of rows) {
       let n = 0, token = '';
       do {
@@ -239,6 +237,14 @@ function overviewPage() {
         token = j.nextPageToken || '';
       } while (token && n < 5000);
       dead.set(r.queue, n);
+    }
+  };
+  every(POLL_MS, async () => {
+    const j = await api('GET', `/stratus/v1/${locPath()}/queueStats`);
+    rows = j.queues || [];
+    if (Date.now() - counted > 5000) {
+      counted = Date.now();
+      await countDead();
     }
     render();
   });
@@ -274,7 +280,8 @@ function drawChart(canvas, times, series, fmt) {
   for (let k = 0; k <= 4 && n > 1; k++) {
     const i = Math.round((n - 1) * k / 4);
     const d = new Date(times[i]);
-    g.fillText(d.toTimeString().slice(0, 5), x(i), hgt - bottom + 4);
+    g.textAlign = k === 0 ? 'left' : k === 4 ? 'right' : 'center';
+    g.fillText(d.toTimeString().slice(0, n > 400 ? 5 : 8), x(i), hgt - bottom + 4);
   }
   for (const s of series) {
     g.strokeStyle = s.color; g.lineWidth = 1.5; g.beginPath();
@@ -291,7 +298,7 @@ function drawChart(canvas, times, series, fmt) {
 function niceMax(v) {
   if (!(v > 0)) return 1;
   const p = Math.pow(10, Math.floor(Math.log10(v)));
-  for (const m of [1, 2, 2.5, 5, 10]) if (v <= m * p) return m * p;
+  for (const m of [1, 2, 4, 6, 8, 10]) if (v <= m * p) return m * p;
   return 10 * p;
 }
 function chartCard(title, keys) {
@@ -413,9 +420,11 @@ function taskState(t) {
   if (t.lastAttempt && t.lastAttempt.dispatchTime && !t.lastAttempt.responseTime) return 'running';
   return 'pending';
 }
+function statusText(s) {
+  return s ? s.message || `code ${s.code ?? 0}` : '–';
+}
 function lastStatus(t) {
-  const s = t.lastAttempt && t.lastAttempt.responseStatus;
-  return s ? `${s.code ?? 0}${s.message ? ' ' + s.message : ''}` : '–';
+  return statusText(t.lastAttempt && t.lastAttempt.responseStatus);
 }
 
 function tasksPage(q, params) {
@@ -486,7 +495,7 @@ function attemptsTable(t) {
   if (!rows.length) return h('p', { class: 'muted' }, 'Not attempted yet.');
   return h('table', { id: 'attempts' }, h('tr', {}, ['Attempt', 'Scheduled', 'Dispatched', 'Answered', 'Status'].map((c) => h('th', {}, c))),
     rows.map(([label, a]) => h('tr', {}, h('td', {}, label), h('td', {}, fmtTime(a.scheduleTime)), h('td', {}, fmtTime(a.dispatchTime)),
-      h('td', {}, fmtTime(a.responseTime)), h('td', {}, a.responseStatus ? `${a.responseStatus.code ?? 0} ${a.responseStatus.message || ''}` : '–'))));
+      h('td', {}, fmtTime(a.responseTime)), h('td', {}, statusText(a.responseStatus)))));
 }
 function taskDetail(t) {
   const req = t.httpRequest || t.appEngineHttpRequest || {};
