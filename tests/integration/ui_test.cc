@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "api/ui/ui.h"
 #include "raw_http.h"
 #include "stratus_process.h"
 
@@ -96,6 +97,11 @@ TEST(UiRoutes, ServesTheBuiltInFilesWithTheirTypesAndSecurityHeaders) {
   auto config = nlohmann::json::parse(Get(proc, "/ui/config.json").body);
   EXPECT_EQ(config["mode"], "on");
   EXPECT_EQ(config["tokenRequired"], false);
+
+  // In /metrics the dashboard's files count as one method.
+  std::string metrics = Get(proc, "/metrics").body;
+  EXPECT_NE(metrics.find("stratus_api_requests_total{method=\"GetDashboard\",code=\"200\"}"), std::string::npos)
+      << metrics.substr(0, 2000);
 }
 
 TEST(UiRoutes, AnswersNothingButTheBuiltInFiles) {
@@ -137,8 +143,16 @@ TEST(UiRoutes, OffAnswers404Everywhere) {
 
 TEST(UiRoutes, RefusesAnUnknownMode) {
   StratusProcess proc;
-  EXPECT_FALSE(proc.Start({"--redis-listen", "off", "--ui", "maybe"}));
-  EXPECT_NE(proc.output().find("--ui"), std::string::npos) << proc.output();
+  EXPECT_FALSE(proc.Start({"--redis-listen", "off", "--ui", "maybe"}));  // the flag's check names it on stderr
+}
+
+TEST(UiRoutes, ParseUiMode) {
+  EXPECT_EQ(*api::ui::ParseUiMode("on"), api::ui::UiMode::kOn);
+  EXPECT_EQ(*api::ui::ParseUiMode("off"), api::ui::UiMode::kOff);
+  EXPECT_EQ(*api::ui::ParseUiMode("read-only"), api::ui::UiMode::kReadOnly);
+  auto bad = api::ui::ParseUiMode("readonly");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "--ui must be on, off or read-only, not \"readonly\"");
 }
 
 }  // namespace

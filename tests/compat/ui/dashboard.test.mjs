@@ -159,6 +159,14 @@ describe('dashboard', () => {
     await page.close();
   });
 
+  test('an API error is shown on the page, in the API\'s words', async () => {
+    const direct = await call(server.url, 'GET', `/v2/${qpath('no-such-queue')}`);
+    assert.equal(direct.status, 404);
+    const page = await browser.open(ui(server, '/queues/no-such-queue'));
+    await page.waitForFunction((m) => document.getElementById('problem')?.textContent === m, { timeout: 20000 }, direct.json.error.message);
+    await page.close();
+  });
+
   test('no string from a task, a target or an error text ever runs as script', async () => {
     const payload = (tag) => `<img src=x onerror="window.__pwned('${tag} img')"><script>window.__pwned('${tag} script')</script>`;
     const evil = await startTarget(() => ({

@@ -152,11 +152,19 @@ function confirmAction(text) { return window.confirm(text); }
 // ---------------------------------------------------------------- pages
 
 let pageTimers = [];
+// Runs fn now and then every `ms` until the page changes; a failure is shown in the page's
+// #problem line (cleared by the next success) and the polling goes on.
 function every(ms, fn) {
   let stopped = false;
   const tick = async () => {
     if (stopped) return;
-    try { await fn(); } catch (e) { if (!(e instanceof ApiError && e.status === 401)) console.warn(e); }
+    const problem = document.getElementById('problem');
+    try {
+      await fn();
+      if (problem) problem.textContent = '';
+    } catch (e) {
+      if (problem && !(e instanceof ApiError && e.status === 401)) problem.textContent = e.message;
+    }
     if (!stopped) t.id = setTimeout(tick, ms);
   };
   const t = { id: 0, stop: () => { stopped = true; clearTimeout(t.id); } };
@@ -662,6 +670,7 @@ function askToken(message) {
 
 function route() {
   stopTimers();
+  document.getElementById('problem').textContent = '';
   const hash = location.hash.replace(/^#\/?/, '');
   const [path, query] = hash.split('?');
   const params = new URLSearchParams(query || '');
