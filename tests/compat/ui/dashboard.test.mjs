@@ -182,11 +182,15 @@ describe('dashboard', () => {
       const badQueue = await call(server.url, 'POST', `/v2/${LOC}/queues`, { body: { name: qpath('<img src=x>') } });
       assert.equal(badQueue.status, 400);
       await eventually(async () => (await ok(server.url, 'GET', `/stratus/v1/${qpath('xss')}/deadLetters`)).deadLetters?.length === 1, 30000, 'the dead letter');
-      const pages = ['', '/queues/xss', '/queues/xss/tasks', '/queues/xss/tasks/x-2', '/queues/xss/deadLetters', '/queues/xss/deadLetters/x-1'];
-      for (const hash of pages) {
+      // Each page with the element that shows the payloads.
+      const pages = [['', '#queues tr[data-queue="xss"]'], ['/queues/xss', '#config-form'], ['/queues/xss/tasks', '#tasks tr[data-task="x-2"]'],
+        ['/queues/xss/tasks/x-2', 'pre.body'], ['/queues/xss/deadLetters', '#dead tr[data-task="x-1"]'], ['/queues/xss/deadLetters/x-1', 'table.headers']];
+      for (const [hash, shown] of pages) {
         const page = await browser.open(ui(server, hash));
-        await page.waitForFunction(() => !/Loading/.test(document.getElementById('main').textContent), { timeout: 20000 });
-        await new Promise((r) => setTimeout(r, 500));  // a poll or two more; the checks are below
+        await page.waitForSelector(shown, { timeout: 20000 });
+        // Parsed markup would have fetched src=x and fired onerror (or a CSP report) by the
+        // time the network is quiet.
+        await page.waitForNetworkIdle({ idleTime: 300, timeout: 20000 });
         const text = await page.evaluate(() => document.body.textContent);
         if (hash.endsWith('x-2')) assert.match(text, /<img src=x onerror="window.__pwned\('pending body img'\)">/);
         if (hash.endsWith('x-1')) {
