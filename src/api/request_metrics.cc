@@ -44,6 +44,10 @@ const std::map<std::string_view, std::string_view> kRpcNames = {
     {"admin.metrics", "GetMetrics"},
     {"admin.healthz", "Healthz"},
     {"admin.readyz", "Readyz"},
+    {"ui.redirect", "GetDashboard"},
+    {"ui.index", "GetDashboard"},
+    {"ui.config", "GetDashboard"},
+    {"ui.file", "GetDashboard"},
 };
 
 // The queue's full name from a tasks.create route's parameters, into a buffer each loop

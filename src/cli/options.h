@@ -53,6 +53,7 @@ struct ServeOptions {
   int redis_script_timeout_ms = 5000;
   int redis_script_max_time_ms = 0;
   size_t redis_script_memory_bytes = 64 * 1024 * 1024;
+  std::string ui = "on";  // the dashboard at /ui/: on, off or read-only (docs/dashboard.md)
 };
 
 void AddServeOptions(CLI::App& app, ServeOptions& options);

@@ -18,6 +18,7 @@
 #include "api/scheduler/routes.h"
 #include "api/stratus/routes.h"
 #include "api/stratus/stats.h"
+#include "api/ui/ui.h"
 #include "auth/oidc.h"
 #include "cli/data_dir_lock.h"
 #include "common/clock.h"
@@ -246,6 +247,9 @@ Status ServeApp::Start() {
   STRATUS_RETURN_IF_ERROR(api::RegisterStatsRoutes(st->router, *st->service, *st->dispatcher));
   STRATUS_RETURN_IF_ERROR(api::RegisterOidcRoutes(st->router, *st->oidc, oidc_options.issuer));
   STRATUS_RETURN_IF_ERROR(api::RegisterMetricsRoute(st->router, st->metrics));
+  STRATUS_ASSIGN_OR_RETURN(auto ui_mode, api::ui::ParseUiMode(options_.ui));
+  STRATUS_RETURN_IF_ERROR(api::ui::RegisterUiRoutes(
+      st->router, api::ui::UiOptions{ui_mode, !options_.api_token.empty() || !options_.api_token_file.empty()}));
   st->metrics.AddSource([m = st->request_metrics](std::string* out) { m->AppendMetrics(out); });
   st->metrics.AddSource([store = st->store.get()](std::string* out) { store->AppendMetrics(out); });
   STRATUS_RETURN_IF_ERROR(st->dispatcher->Start());
@@ -352,6 +356,9 @@ int RunServe(const ServeOptions& options) {
             << " gcloud tasks queues list --project=local --location=us-central1\n";
   if (options.api_token.empty() && options.api_token_file.empty()) {
     std::cout << "stratus: no --api-token: the API is open; keep it on loopback\n";
+  }
+  if (options.ui != "off") {
+    std::cout << "stratus: dashboard on " << url << "/ui/" << (options.ui == "read-only" ? " (read-only)" : "") << "\n";
   }
   std::cout << app.redis_banner();
   std::cout << "stratus: ready" << std::endl;
