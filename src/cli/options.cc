@@ -44,6 +44,8 @@ void AddServeOptions(CLI::App& app, ServeOptions& o) {
   app.add_option("--redis-script-max-time", o.redis_script_max_time_ms, "Milliseconds after which any Lua script is stopped, even one that wrote (0: never, as in Redis)")->capture_default_str()->check(CLI::Range(0, 86400000));
   app.add_option("--redis-script-memory", o.redis_script_memory_bytes, "Bytes the Lua interpreter may hold; a script needing more fails with 'not enough memory'")->capture_default_str()->check(CLI::Range(size_t{1} << 20, size_t{1} << 32));
   app.add_option("--ui", o.ui, "The web dashboard at /ui/: on, off (404) or read-only (shows everything, offers no change)")->capture_default_str()->check(CLI::IsMember({"on", "off", "read-only"}));
+  app.add_option("--redis-sse-keepalive", o.redis_sse_keepalive_ms, "ms between keep-alive comments on /subscribe and /psubscribe streams")->capture_default_str()->check(CLI::Range(10, 3600000));
+  app.add_option("--redis-sse-buffer", o.redis_sse_buffer_bytes, "Bytes of messages a /subscribe stream may fall behind before it is disconnected")->capture_default_str()->check(CLI::Range(size_t{1024}, size_t{1} << 30));
   // clang-format on
 }
 

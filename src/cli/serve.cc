@@ -275,6 +275,8 @@ Status ServeApp::Start() {
     ro.script_timeout_ms = options_.redis_script_timeout_ms;
     ro.script_max_time_ms = options_.redis_script_max_time_ms;
     ro.script_memory_bytes = options_.redis_script_memory_bytes;
+    ro.sse_keepalive_ms = options_.redis_sse_keepalive_ms;
+    ro.sse_buffer_bytes = options_.redis_sse_buffer_bytes;
     ro.metrics = std::make_shared<api::redis::RedisMetrics>();
     st->metrics.AddSource([m = ro.metrics](std::string* out) { m->AppendMetrics(out); });
     st->redis = std::make_unique<api::redis::RedisService>(st->clock, *st->loops);

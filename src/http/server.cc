@@ -10,9 +10,11 @@
 #include <charconv>
 #include <chrono>
 #include <sstream>
+#include <utility>
 
 #include "common/log.h"
 #include "http/request_reader.h"
+#include "http/stream.h"
 
 namespace stratus::http {
 namespace bh = beast::http;
@@ -26,6 +28,14 @@ constexpr std::chrono::seconds kHandshakeTimeout{10};
 constexpr std::chrono::seconds kLingerTimeout{2};
 constexpr std::chrono::milliseconds kAcceptBackoff{50};
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+// A streamed response whose chunk cannot be written within this ends: a client that stopped
+// reading does not hold the stream forever.
+constexpr std::chrono::seconds kStreamWriteTimeout{30};
+
+// Where Dispatch leaves a handler's StreamBody for Serve. Serve sets it right before it
+// awaits Dispatch, whose first statement takes it: both run on the same thread before any
+// suspension (an awaited coroutine starts at once), so no other request can see it.
+thread_local StreamBody* t_stream_out = nullptr;
 
 }  // namespace
 
@@ -99,6 +109,109 @@ void LogListener(const std::string& listener, const std::string& message) {
 bool OutOfDescriptors(const boost::system::error_code& ec) {
   return ec == boost::system::errc::too_many_files_open || ec == boost::system::errc::too_many_files_open_in_system ||
          ec == boost::system::errc::no_buffer_space || ec == boost::system::errc::not_enough_memory;
+}
+
+// A streamed response's state, shared by the stream, its writer and the watcher that reads
+// the connection to notice the client going away. All on the connection's loop.
+struct StreamState {
+  explicit StreamState(const asio::any_io_executor& ex) : done(ex) {}
+  bool closed = false;  // the client went away, or a write failed
+  bool reading = true;  // the watcher still runs (it reads from the stream)
+  std::function<void()> wake;
+  asio::steady_timer done;  // cancelled when the watcher ends
+};
+
+template <class Stream>
+class ChunkWriter final : public StreamWriter {
+ public:
+  ChunkWriter(Stream& stream, std::shared_ptr<StreamState> state, std::chrono::seconds timeout)
+      : stream_(stream), state_(std::move(state)), timeout_(timeout) {}
+
+  asio::awaitable<bool> Write(std::string data) override {
+    if (state_->closed) co_return false;
+    if (data.empty()) co_return true;
+    std::array<char, 20> hex;
+    auto [end, unused] = std::to_chars(hex.data(), hex.data() + hex.size(), data.size(), 16);
+    std::string chunk(hex.data(), end);
+    chunk += "\r\n";
+    chunk += data;
+    chunk += "\r\n";
+    co_return co_await WriteRaw(std::move(chunk));
+  }
+  bool closed() const override { return state_->closed; }
+  void OnClose(std::function<void()> wake) override { state_->wake = std::move(wake); }
+  void Abort() override {
+    state_->closed = true;
+    boost::system::error_code ec;
+    beast::get_lowest_layer(stream_).socket().close(ec);  // ends a pending write and the watcher's read
+  }
+
+  // Bytes as they are (the last chunk), under the write timeout.
+  asio::awaitable<bool> WriteRaw(std::string bytes) {
+    boost::system::error_code ec;
+    auto& tcp_layer = beast::get_lowest_layer(stream_);
+    tcp_layer.expires_after(timeout_);  // the watcher's pending read keeps its own (no) deadline
+    co_await asio::async_write(stream_, asio::buffer(bytes), asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      state_->closed = true;
+      co_return false;
+    }
+    tcp_layer.expires_never();
+    co_return true;
+  }
+
+ private:
+  Stream& stream_;
+  std::shared_ptr<StreamState> state_;
+  std::chrono::seconds timeout_;
+};
+
+// Reads (and drops) what the client sends until it closes, then wakes the stream.
+template <class Stream>
+asio::awaitable<void> WatchForClose(Stream& stream, std::shared_ptr<StreamState> state) {
+  std::array<char, 4096> scratch;
+  boost::system::error_code ec;
+  while (!ec) {
+    co_await stream.async_read_some(asio::buffer(scratch), asio::redirect_error(asio::use_awaitable, ec));
+  }
+  state->closed = true;
+  if (state->wake) state->wake();
+  state->reading = false;
+  state->done.cancel();
+}
+
+template <class Stream>
+asio::awaitable<void> ServeStream(Stream& stream, Response& head, StreamBody body, std::string listener) {
+  boost::system::error_code ec;
+  auto token = asio::redirect_error(asio::use_awaitable, ec);
+  auto& tcp_layer = beast::get_lowest_layer(stream);
+  head.keep_alive(false);
+  head.erase(bh::field::content_length);
+  head.chunked(true);
+  tcp_layer.expires_after(kStreamWriteTimeout);
+  bh::response_serializer<bh::string_body> serializer(head);
+  co_await bh::async_write_header(stream, serializer, token);
+  if (ec) co_return;
+  tcp_layer.expires_never();
+  auto ex = co_await asio::this_coro::executor;
+  auto state = std::make_shared<StreamState>(ex);
+  asio::co_spawn(ex, WatchForClose(stream, state), asio::detached);
+  ChunkWriter<Stream> writer(stream, state, kStreamWriteTimeout);
+  try {
+    co_await body(writer);
+  } catch (const std::exception& e) {
+    LogListener(listener, std::string("a streamed response ended with an error: ") + e.what());
+  }
+  if (!state->closed) {
+    std::string last = "0\r\n\r\n";
+    co_await writer.WriteRaw(std::move(last));
+  }
+  // The watcher reads from `stream`: end it and wait before the stream goes away.
+  tcp_layer.cancel();
+  while (state->reading) {
+    state->done.expires_after(std::chrono::seconds(1));
+    co_await state->done.async_wait(token);
+  }
 }
 
 Response ErrorReply(const ServerHooks& hooks, const Request& req, int status, std::string message) {
@@ -339,7 +452,13 @@ asio::awaitable<void> Server::Serve(Stream& stream, beast::flat_buffer& buffer, 
     } else {
       const Request& req = reader.request();
       keep_alive = req.keep_alive();
+      StreamBody body;
+      t_stream_out = &body;
       res = co_await Dispatch(req, remote, std::move(early));
+      if (body && res.result() == bh::status::ok) {
+        co_await ServeStream(stream, res, std::move(body), address());
+        co_return;  // a streamed response ends the connection
+      }
     }
     res.keep_alive(keep_alive);
     res.prepare_payload();
@@ -350,6 +469,7 @@ asio::awaitable<void> Server::Serve(Stream& stream, beast::flat_buffer& buffer, 
 }
 
 asio::awaitable<Response> Server::Dispatch(const Request& req, const std::string& remote, std::any early) {
+  StreamBody* stream = std::exchange(t_stream_out, nullptr);
   auto start = std::chrono::steady_clock::now();
   std::string_view target(req.target().data(), req.target().size());
   size_t q = target.find('?');
@@ -374,6 +494,7 @@ asio::awaitable<Response> Server::Dispatch(const Request& req, const std::string
     } else {
       try {
         res = co_await m.route->handler(ctx);
+        if (auto* body = std::any_cast<StreamBody>(&ctx.early); body && stream) *stream = std::move(*body);
       } catch (const std::exception& e) {
         res = hooks_.error(req, 500, std::string("Internal error: ") + e.what());
       }

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <future>
 
+#include "kv/pubsub.h"
 #include "kv/scripting.h"
 #include "kv/util.h"
 
@@ -36,6 +37,7 @@ Engine::Engine(const Clock& clock) : clock_(clock), scripts_(std::make_unique<Sc
 
 Engine::~Engine() {
   Close();
+  ForgetPubSubHub(this);
 }
 
 Status Engine::Open(EngineOptions options) {
@@ -51,6 +53,7 @@ Status Engine::Open(EngineOptions options) {
   STRATUS_RETURN_IF_ERROR(RegisterBitFamily(table_));
   STRATUS_RETURN_IF_ERROR(RegisterIntrospectionFamily(table_));
   STRATUS_RETURN_IF_ERROR(RegisterHyperLogLogFamily(table_));
+  STRATUS_RETURN_IF_ERROR(RegisterPubSubFamily(table_));
   scripts_->set_limits(options_.script);
 
   if (!options_.log_path.empty()) {

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <charconv>
 
+#include "kv/pubsub.h"
 #include "kv/resp.h"
 #include "kv/util.h"
 
@@ -15,6 +16,7 @@ using asio::ip::tcp;
 
 // Commands that cannot work over stateless REST (connection state, blocking, pub/sub).
 bool Unsupported(std::string_view lower) {
+  if (lower == "xread" || lower == "xreadgroup") return false;  // the REST layer refuses their BLOCK form only
   static const std::vector<std::string_view> kDenied = {
       "multi",        "exec",     "discard",  "watch",     "unwatch",    "select",     "auth",
       "hello",        "quit",     "reset",    "subscribe", "psubscribe", "ssubscribe", "unsubscribe",
@@ -105,7 +107,8 @@ StatusOr<std::unique_ptr<ProxyBackend>> ProxyBackend::Create(const std::string& 
   STRATUS_ASSIGN_OR_RETURN(auto parsed, ParseRedisUrl(url));
   auto backend = std::unique_ptr<ProxyBackend>(new ProxyBackend(parsed, pool_size));
   for (auto reg : {RegisterStringFamily, RegisterKeyFamily, RegisterHashFamily, RegisterSetFamily, RegisterListFamily,
-                   RegisterZSetFamily, RegisterServerFamily, RegisterScriptingFamily, RegisterHyperLogLogFamily}) {
+                   RegisterZSetFamily, RegisterServerFamily, RegisterScriptingFamily, RegisterHyperLogLogFamily,
+                   RegisterPubSubFamily}) {
     STRATUS_RETURN_IF_ERROR(reg(backend->table_));
   }
   return backend;

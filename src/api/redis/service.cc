@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "api/access.h"
+#include "api/redis/subscribe.h"
 #include "api/redis/upstash.h"
 #include "common/files.h"
 #include "common/ids.h"
@@ -100,6 +101,12 @@ Status RedisService::Start(const RedisServiceOptions& options) {
 
   UpstashTokens tokens{st->token, options.readonly_token};
   if (options.metrics) st->metered = std::make_unique<MeteredBackend>(*st->backend, options.metrics);
+  SubscribeOptions sub;
+  if (st->engine) sub.hub = kv::PubSubHubOf(st->engine.get());
+  sub.redis_url = options.url;
+  sub.keepalive = std::chrono::milliseconds(options.sse_keepalive_ms);
+  sub.max_buffered_bytes = options.sse_buffer_bytes;
+  STRATUS_RETURN_IF_ERROR(RegisterSubscribeRoutes(st->router, std::move(sub)));
   STRATUS_RETURN_IF_ERROR(RegisterUpstashRoutes(st->router, st->metered ? *st->metered : *st->backend, tokens));
   http::ServerOptions so;
   so.host = options.host;

@@ -34,6 +34,9 @@ struct RedisServiceOptions {
   int script_timeout_ms = 5000;
   int script_max_time_ms = 0;
   size_t script_memory_bytes = 64 * 1024 * 1024;
+  // /subscribe and /psubscribe streams: the keep-alive interval, how far behind a subscriber may fall.
+  int sse_keepalive_ms = 15000;
+  size_t sse_buffer_bytes = 1024 * 1024;
   std::shared_ptr<RedisMetrics> metrics;  // counts every command run; null: none
 };
 

@@ -1,5 +1,9 @@
 #include "api/redis/upstash.h"
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+
 #include "api/access.h"
 #include "api/redis/encoding.h"
 #include "kv/util.h"
@@ -52,6 +56,62 @@ bool WantsResp(const http::Request& req) {
   return kv::IEquals(Sv(req["upstash-response-format"]), "resp2");
 }
 
+// What Upstash's REST API refuses whatever the backend: blocking commands, and the BLOCK
+// option of XREAD/XREADGROUP (their non-blocking forms run). nullopt: the command may run.
+std::optional<kv::Reply> RestRefusal(const kv::Argv& argv) {
+  if (argv.empty()) return std::nullopt;
+  std::string lower = kv::ToLower(argv[0]);
+  static const std::vector<std::string_view> kBlocking = {"blpop",  "brpop",    "blmove",   "brpoplpush",
+                                                          "blmpop", "bzpopmin", "bzpopmax", "bzmpop"};
+  for (auto b : kBlocking) {
+    if (lower == b) return kv::Reply::Error("ERR the command '" + lower + "' is not supported over the REST API");
+  }
+  if (lower == "xread" || lower == "xreadgroup") {
+    // Options come before STREAMS; after it everything is keys and ids.
+    for (size_t i = 1; i < argv.size(); ++i) {
+      if (kv::IEquals(argv[i], "streams")) break;
+      if (kv::IEquals(argv[i], "block")) {
+        return kv::Reply::Error("ERR the BLOCK option of '" + lower + "' is not supported over the REST API");
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+// Runs what may run and splices the refusals in; a refusal inside /multi-exec refuses the
+// whole transaction, as a queue-time error does.
+asio::awaitable<StatusOr<kv::BatchResult>> RunChecked(kv::Backend& backend, std::vector<kv::Argv> commands,
+                                                      kv::BatchMode mode, bool readonly) {
+  std::vector<std::optional<kv::Reply>> refused(commands.size());
+  bool any = false;
+  for (size_t i = 0; i < commands.size(); ++i) {
+    refused[i] = RestRefusal(commands[i]);
+    any = any || refused[i].has_value();
+  }
+  if (!any) {
+    auto all = co_await backend.Run(std::move(commands), mode, readonly);
+    co_return all;
+  }
+  kv::BatchResult out;
+  if (mode == kv::BatchMode::kMulti) {
+    out.abort = kv::Reply::Error("EXECABORT Transaction discarded because of previous errors.");
+    co_return out;
+  }
+  std::vector<kv::Argv> rest;
+  for (size_t i = 0; i < commands.size(); ++i) {
+    if (!refused[i]) rest.push_back(std::move(commands[i]));
+  }
+  kv::BatchResult ran;
+  if (!rest.empty()) {
+    auto result = co_await backend.Run(std::move(rest), mode, readonly);
+    if (!result.ok()) co_return result.status();
+    ran = std::move(*result);
+  }
+  size_t next = 0;
+  for (auto& r : refused) out.replies.push_back(r ? std::move(*r) : std::move(ran.replies.at(next++)));
+  co_return out;
+}
+
 // One command's reply: 200 {"result":...} or 400 {"error":...}.
 http::Response SingleReply(const http::Request& req, const kv::Reply& reply) {
   if (WantsResp(req)) {
@@ -68,7 +128,7 @@ asio::awaitable<http::Response> RunOne(kv::Backend& backend, const http::Request
                                        kv::Argv argv) {
   std::vector<kv::Argv> commands;
   commands.push_back(std::move(argv));
-  auto result = co_await backend.Run(std::move(commands), kv::BatchMode::kSingle, readonly);
+  auto result = co_await RunChecked(backend, std::move(commands), kv::BatchMode::kSingle, readonly);
   if (!result.ok()) co_return ErrorResponse(ctx.request, 503, result.status().message());
   co_return SingleReply(ctx.request, result->replies.at(0));
 }
@@ -89,7 +149,7 @@ asio::awaitable<http::Response> HandleBatch(kv::Backend& backend, const UpstashT
   if (!commands.ok()) co_return ErrorResponse(ctx.request, 400, commands.status().message());
   bool readonly = Classify(ctx, tokens) == Access::kReadOnly;
   std::vector<kv::Argv> cmds = std::move(*commands);
-  auto result = co_await backend.Run(std::move(cmds), mode, readonly);
+  auto result = co_await RunChecked(backend, std::move(cmds), mode, readonly);
   if (!result.ok()) co_return ErrorResponse(ctx.request, 503, result.status().message());
   if (result->abort) co_return ErrorResponse(ctx.request, 400, result->abort->str);
   bool base64 = WantsBase64(ctx.request);
@@ -130,6 +190,39 @@ asio::awaitable<http::Response> HandlePath(kv::Backend& backend, const UpstashTo
   co_return res;
 }
 
+// The upstash-sync-token of every response: a number greater than any sent before, also
+// across restarts (it starts from the wall clock in microseconds). One copy of the data means
+// every request already sees every acknowledged write, so a token a request presents needs
+// no wait: it is accepted whatever it holds (empty, from before a restart, malformed).
+class SyncTokens {
+ public:
+  std::string Next() {
+    uint64_t now = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count());
+    uint64_t last = last_.load(std::memory_order_relaxed);
+    uint64_t next;
+    do {
+      next = std::max(now, last + 1);
+    } while (!last_.compare_exchange_weak(last, next, std::memory_order_relaxed));
+    return std::to_string(next);
+  }
+
+ private:
+  std::atomic<uint64_t> last_{0};
+};
+
+asio::awaitable<http::Response> Synced(std::shared_ptr<SyncTokens> tokens, asio::awaitable<http::Response> inner) {
+  http::Response res = co_await std::move(inner);
+  res.set("upstash-sync-token", tokens->Next());
+  co_return res;
+}
+
+template <class F>
+http::Handler WithSyncToken(std::shared_ptr<SyncTokens> tokens, F f) {
+  return [tokens = std::move(tokens), f = std::move(f)](http::RequestContext& ctx) { return Synced(tokens, f(ctx)); };
+}
+
 }  // namespace
 
 http::ServerHooks UpstashHooks(UpstashTokens tokens) {
@@ -157,15 +250,18 @@ Status RegisterUpstashRoutes(http::Router& router, kv::Backend& backend, const U
     return HandleBatch(backend, tokens, ctx, kv::BatchMode::kMulti);
   };
   auto path = [&backend, tokens](http::RequestContext& ctx) { return HandlePath(backend, tokens, ctx); };
+  auto sync = std::make_shared<SyncTokens>();
   using http::Scope;
   using V = http::Verb;
   for (V verb : {V::post, V::put}) {
-    STRATUS_RETURN_IF_ERROR(router.Add({verb, "/", Scope::kApi, "redis.command", command}));
-    STRATUS_RETURN_IF_ERROR(router.Add({verb, "/pipeline", Scope::kApi, "redis.pipeline", pipeline}));
-    STRATUS_RETURN_IF_ERROR(router.Add({verb, "/multi-exec", Scope::kApi, "redis.multi_exec", multi}));
+    STRATUS_RETURN_IF_ERROR(router.Add({verb, "/", Scope::kApi, "redis.command", WithSyncToken(sync, command)}));
+    STRATUS_RETURN_IF_ERROR(
+        router.Add({verb, "/pipeline", Scope::kApi, "redis.pipeline", WithSyncToken(sync, pipeline)}));
+    STRATUS_RETURN_IF_ERROR(
+        router.Add({verb, "/multi-exec", Scope::kApi, "redis.multi_exec", WithSyncToken(sync, multi)}));
   }
   for (V verb : {V::get, V::post, V::put}) {
-    STRATUS_RETURN_IF_ERROR(router.Add({verb, "/{rest=**}", Scope::kApi, "redis.path", path}));
+    STRATUS_RETURN_IF_ERROR(router.Add({verb, "/{rest=**}", Scope::kApi, "redis.path", WithSyncToken(sync, path)}));
   }
   return Status::Ok();
 }
