@@ -338,7 +338,6 @@ void DeliverHistory(CommandContext& ctx, StreamValue& s, const std::string& key,
 
 void XReadGeneric(CommandContext& ctx, bool group_form) {
   const Argv& a = ctx.argv;
-  const std::string name = group_form ? "xreadgroup" : "xread";
   int64_t count = 0;
   size_t streams_arg = 0, nstreams = 0;
   bool noack = false;
@@ -362,8 +361,7 @@ void XReadGeneric(CommandContext& ctx, bool group_form) {
       streams_arg = i + 1;
       nstreams = a.size() - streams_arg;
       if (nstreams % 2) {
-        return ctx.Error("ERR Unbalanced '" + name + "' list of streams: for each stream key an ID or '" +
-                         (group_form ? ">" : "$") + "' must be specified.");
+        return ctx.Error("ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.");
       }
       nstreams /= 2;
       break;
@@ -408,7 +406,11 @@ void XReadGeneric(CommandContext& ctx, bool group_form) {
     }
     if (idarg == "$") {
       if (group_form)
-        return ctx.Error("ERR The $ ID is meaningful only for XREAD. Use XREADGROUP <group> <consumer> ... > instead.");
+        return ctx.Error(
+            "ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer "
+            "by "
+            "specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result "
+            "set.");
       t.gt = t.s ? t.s->last_id : StreamId{};
       continue;
     }
