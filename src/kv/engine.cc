@@ -54,6 +54,7 @@ Status Engine::Open(EngineOptions options) {
   STRATUS_RETURN_IF_ERROR(RegisterIntrospectionFamily(table_));
   STRATUS_RETURN_IF_ERROR(RegisterHyperLogLogFamily(table_));
   STRATUS_RETURN_IF_ERROR(RegisterPubSubFamily(table_));
+  STRATUS_RETURN_IF_ERROR(RegisterStreamFamily(table_));
   scripts_->set_limits(options_.script);
 
   if (!options_.log_path.empty()) {
