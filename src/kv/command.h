@@ -83,6 +83,7 @@ Status RegisterBitFamily(CommandTable& table);
 Status RegisterIntrospectionFamily(CommandTable& table);
 Status RegisterHyperLogLogFamily(CommandTable& table);
 Status RegisterStreamFamily(CommandTable& table);
+Status RegisterGeoFamily(CommandTable& table);
 
 // "ERR wrong number of arguments for 'get' command"
 std::string ArityError(std::string_view lower_name);

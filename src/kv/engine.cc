@@ -55,6 +55,7 @@ Status Engine::Open(EngineOptions options) {
   STRATUS_RETURN_IF_ERROR(RegisterHyperLogLogFamily(table_));
   STRATUS_RETURN_IF_ERROR(RegisterPubSubFamily(table_));
   STRATUS_RETURN_IF_ERROR(RegisterStreamFamily(table_));
+  STRATUS_RETURN_IF_ERROR(RegisterGeoFamily(table_));
   scripts_->set_limits(options_.script);
 
   if (!options_.log_path.empty()) {
@@ -97,6 +98,7 @@ Status Engine::LoadLog() {
   STRATUS_RETURN_IF_ERROR(st);
   db_.set_now(NowMs());
   db_.ExpireSome(SIZE_MAX);
+  ExpireHashFields(db_, SIZE_MAX, [](const Argv&) {});  // as for keys: the log holds absolute times
   (void)db_.TakeExpired();
   return Status::Ok();
 }
@@ -400,6 +402,7 @@ size_t Engine::ExpireNow() {
   if (script_active_) return 0;  // the script thread owns the keyspace
   db_.set_now(NowMs());
   size_t n = db_.ExpireSome(SIZE_MAX);
+  n += ExpireHashFields(db_, SIZE_MAX, [this](Argv rec) { AppendRecord(rec); });
   for (auto& key : db_.TakeExpired()) AppendRecord({"DEL", std::move(key)});
   if (log_) {
     uint64_t seq = 0;
@@ -429,6 +432,7 @@ void Engine::ExpiryLoop() {
       db_.set_now(NowMs());
       // Bounded per tick, as Redis's active cycle is, so a mass expiry never stalls commands.
       db_.ExpireSome(2000);
+      ExpireHashFields(db_, 2000, [this](Argv rec) { AppendRecord(rec); });
       for (auto& key : db_.TakeExpired()) AppendRecord({"DEL", std::move(key)});
       if (log_) {
         uint64_t seq = 0;
@@ -457,13 +461,17 @@ std::string Engine::Snapshot() {
             AppendChunked(
                 "SADD", k, v, [](const auto& e, Argv& a) { a.push_back(e); }, &out);
           } else if constexpr (std::is_same_v<T, HashValue>) {
-            AppendChunked(
-                "HSET", k, v,
-                [](const auto& fv, Argv& a) {
-                  a.push_back(fv.first);
-                  a.push_back(fv.second);
-                },
-                &out);
+            if (v.ttl) {
+              AppendHashWithTtls(k, v, now, &out);
+            } else {
+              AppendChunked(
+                  "HSET", k, v,
+                  [](const auto& fv, Argv& a) {
+                    a.push_back(fv.first);
+                    a.push_back(fv.second);
+                  },
+                  &out);
+            }
           } else if constexpr (std::is_same_v<T, ZSet>) {
             AppendChunked(
                 "ZADD", k, v.order,

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "kv/stream_value.h"
+#include "kv/hash_value.h"
 
 namespace stratus::kv {
 
@@ -37,7 +38,6 @@ struct ZSet {
 using StringValue = std::string;
 using ListValue = std::deque<std::string>;
 using SetValue = std::unordered_set<std::string>;
-using HashValue = std::unordered_map<std::string, std::string>;
 // Each value type a family adds beyond the five below lives in a header of its own, is
 // listed in Value, and provides four overloads found by argument-dependent lookup, so the
 // code that handles every type (TYPE, OBJECT ENCODING, MEMORY USAGE, the log rewrite) needs
@@ -118,6 +118,10 @@ class Keyspace {
 
   // SCAN: visits keys from `cursor` in hash order; returns the next cursor (0 when done).
   uint64_t Scan(uint64_t cursor, size_t count, const std::function<void(const std::string&, Entry&)>& visit);
+
+  // Hashes with field TTLs by their earliest one, for the active pass (kv/hash_value.h). An
+  // entry may be stale (the key renamed or gone): the pass drops it, a hash command re-lists.
+  std::set<std::pair<int64_t, std::string>> hash_field_expiries;
 
  private:
   bool IsExpired(const Entry& e) const { return !loading_ && e.expire_ms != kNoExpiry && e.expire_ms <= now_ms_; }

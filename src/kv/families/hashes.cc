@@ -1,10 +1,12 @@
-// Hashes: HSET, HGET, HMGET, HGETALL, HDEL, HINCRBY, HINCRBYFLOAT, HRANDFIELD, HSCAN and friends.
+// Hashes: HSET, HGET, HMGET, HGETALL, HDEL, HINCRBY, HINCRBYFLOAT, HRANDFIELD, HSCAN and friends,
+// and per-field expiry (HEXPIRE, HTTL, HPERSIST, HGETEX, HSETEX; see kv/hash_value.h).
 #include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <random>
 
 #include "kv/families/family.h"
@@ -12,19 +14,109 @@
 namespace stratus::kv {
 namespace {
 
+// The instant field expiry is judged against: none expires while the log is loading.
+int64_t FieldNow(const CommandContext& ctx) {
+  return ctx.db.loading() ? INT64_MIN : ctx.now();
+}
+
+// Lists the hash under its earliest field TTL for the active pass (after a TTL change, or when
+// a renamed or copied hash is first touched under its new name).
+void ListForExpiry(Keyspace& db, const std::string& key, HashValue& h) {
+  if (!h.ttl || h.ttl->order.empty()) return;
+  int64_t first = h.ttl->order.begin()->first;
+  auto& reg = db.hash_field_expiries;
+  if (h.ttl->registered_at == first && reg.count({first, key})) return;
+  if (h.ttl->registered_at >= 0) reg.erase({h.ttl->registered_at, key});
+  reg.emplace(first, key);
+  h.ttl->registered_at = first;
+}
+
+// Removes the fields whose time has passed, returning them; the key goes once it is empty
+// (*h becomes null).
+std::vector<std::string> Reap(Keyspace& db, const std::string& key, HashValue** h, int64_t now) {
+  std::vector<std::string> gone;
+  HashValue& v = **h;
+  while (v.ttl && !v.ttl->order.empty() && v.ttl->order.begin()->first <= now) {
+    std::string f = v.ttl->order.begin()->second;
+    v.EraseField(f);
+    gone.push_back(std::move(f));
+  }
+  if (v.empty()) {
+    db.Erase(key);
+    *h = nullptr;
+  } else {
+    ListForExpiry(db, key, v);
+  }
+  return gone;
+}
+
+// A read's view of a hash: expired fields stay until a write or the active pass removes them
+// (a read logs nothing), but are never shown; a hash whose fields have all expired reads as
+// absent.
+bool ReadHash(CommandContext& ctx, const std::string& key, HashValue** out) {
+  if (!LookupAs(ctx, key, out)) return false;
+  HashValue* h = *out;
+  if (h && h->ttl) {
+    ListForExpiry(ctx.db, key, *h);
+    if (h->ExpiredCount(FieldNow(ctx)) == h->size()) *out = nullptr;
+  }
+  return true;
+}
+
+// A write's view: expired fields are removed first and logged as HDEL (so a replay, where
+// nothing expires, sees the same hash). A handler that writes through it logs its own records.
+bool WriteHash(CommandContext& ctx, const std::string& key, HashValue** out) {
+  if (!LookupAs(ctx, key, out)) return false;
+  if (*out && (*out)->ttl) {
+    std::vector<std::string> gone = Reap(ctx.db, key, out, FieldNow(ctx));
+    if (!gone.empty()) {
+      Argv rec{"HDEL", key};
+      for (auto& f : gone) rec.push_back(std::move(f));
+      ctx.Propagate(std::move(rec));
+    }
+  }
+  return true;
+}
+
+HashValue* WriteHashOrCreate(CommandContext& ctx, const std::string& key) {
+  HashValue* h;
+  if (!WriteHash(ctx, key, &h)) return nullptr;
+  if (h) return h;
+  return &std::get<HashValue>(ctx.db.Set(key, HashValue{}).value);
+}
+
+// Whether a read may show the field.
+bool Visible(const HashValue& h, const std::string& field, int64_t now) {
+  return !h.ttl || !h.FieldExpired(field, now);
+}
+
+// The live field's value, or null.
+const std::string* FieldValue(const CommandContext& ctx, const HashValue* h, const std::string& field) {
+  if (!h) return nullptr;
+  auto it = h->find(field);
+  if (it == h->end() || !Visible(*h, field, FieldNow(ctx))) return nullptr;
+  return &it->second;
+}
+
+// A write's effect logged as sent (after any HDEL of expired fields).
+void LogAsSent(CommandContext& ctx) {
+  ctx.Propagate(ctx.argv);
+}
+
 void HSetGeneric(CommandContext& ctx, bool hmset) {
   if (ctx.argv.size() % 2 == 1) {
     ctx.Error(ArityError(hmset ? "hmset" : "hset"));
     return;
   }
-  HashValue* h = LookupOrCreate<HashValue>(ctx, ctx.argv[1]);
+  HashValue* h = WriteHashOrCreate(ctx, ctx.argv[1]);
   if (!h) return;
   int64_t created = 0;
   for (size_t i = 2; i < ctx.argv.size(); i += 2) {
     auto [it, inserted] = h->insert_or_assign(ctx.argv[i], ctx.argv[i + 1]);
     created += inserted ? 1 : 0;
+    if (h->ttl) h->ClearFieldExpiry(ctx.argv[i]);  // a field set anew loses its TTL, as in Redis
   }
-  ctx.Dirty();
+  LogAsSent(ctx);
   ctx.reply = hmset ? Reply::Ok() : Reply::Integer(created);
 }
 
@@ -36,37 +128,39 @@ void HMSet(CommandContext& ctx) {
 }
 
 void HSetNx(CommandContext& ctx) {
-  HashValue* h = LookupOrCreate<HashValue>(ctx, ctx.argv[1]);
+  HashValue* h = WriteHashOrCreate(ctx, ctx.argv[1]);
   if (!h) return;
   bool inserted = h->try_emplace(ctx.argv[2], ctx.argv[3]).second;
-  if (inserted) ctx.Dirty();
+  if (inserted) LogAsSent(ctx);
   ctx.reply = Reply::Integer(inserted ? 1 : 0);
 }
 
 void HGet(CommandContext& ctx) {
   HashValue* h;
-  if (!LookupAs(ctx, ctx.argv[1], &h)) return;
-  auto it = h ? h->find(ctx.argv[2]) : HashValue::iterator();
-  ctx.reply = h && it != h->end() ? Reply::Bulk(it->second) : Reply::Nil();
+  if (!ReadHash(ctx, ctx.argv[1], &h)) return;
+  const std::string* v = FieldValue(ctx, h, ctx.argv[2]);
+  ctx.reply = v ? Reply::Bulk(*v) : Reply::Nil();
 }
 
 void HMGet(CommandContext& ctx) {
   HashValue* h;
-  if (!LookupAs(ctx, ctx.argv[1], &h)) return;
+  if (!ReadHash(ctx, ctx.argv[1], &h)) return;
   std::vector<Reply> out;
   for (size_t i = 2; i < ctx.argv.size(); ++i) {
-    auto it = h ? h->find(ctx.argv[i]) : HashValue::iterator();
-    out.push_back(h && it != h->end() ? Reply::Bulk(it->second) : Reply::Nil());
+    const std::string* v = FieldValue(ctx, h, ctx.argv[i]);
+    out.push_back(v ? Reply::Bulk(*v) : Reply::Nil());
   }
   ctx.reply = Reply::Array(std::move(out));
 }
 
 void HGetAllGeneric(CommandContext& ctx, bool keys, bool values) {
   HashValue* h;
-  if (!LookupAs(ctx, ctx.argv[1], &h)) return;
+  if (!ReadHash(ctx, ctx.argv[1], &h)) return;
   std::vector<Reply> out;
   if (h) {
+    int64_t now = FieldNow(ctx);
     for (const auto& [f, v] : *h) {
+      if (h->ttl && h->FieldExpired(f, now)) continue;
       if (keys) out.push_back(Reply::Bulk(f));
       if (values) out.push_back(Reply::Bulk(v));
     }
@@ -86,39 +180,40 @@ void HVals(CommandContext& ctx) {
 
 void HDel(CommandContext& ctx) {
   HashValue* h;
-  if (!LookupAs(ctx, ctx.argv[1], &h)) return;
+  if (!WriteHash(ctx, ctx.argv[1], &h)) return;
   int64_t n = 0;
   if (h) {
-    for (size_t i = 2; i < ctx.argv.size(); ++i) n += static_cast<int64_t>(h->erase(ctx.argv[i]));
+    for (size_t i = 2; i < ctx.argv.size(); ++i) n += h->EraseField(ctx.argv[i]) ? 1 : 0;
     if (h->empty()) ctx.db.Erase(ctx.argv[1]);
   }
-  if (n) ctx.Dirty();
+  if (n) LogAsSent(ctx);
   ctx.reply = Reply::Integer(n);
 }
 
 void HLen(CommandContext& ctx) {
   HashValue* h;
-  if (!LookupAs(ctx, ctx.argv[1], &h)) return;
-  ctx.reply = Reply::Integer(h ? static_cast<int64_t>(h->size()) : 0);
+  if (!ReadHash(ctx, ctx.argv[1], &h)) return;
+  ctx.reply = Reply::Integer(h ? static_cast<int64_t>(h->size() - h->ExpiredCount(FieldNow(ctx))) : 0);
 }
 
 void HExists(CommandContext& ctx) {
   HashValue* h;
-  if (!LookupAs(ctx, ctx.argv[1], &h)) return;
-  ctx.reply = Reply::Integer(h && h->count(ctx.argv[2]) ? 1 : 0);
+  if (!ReadHash(ctx, ctx.argv[1], &h)) return;
+  ctx.reply = Reply::Integer(FieldValue(ctx, h, ctx.argv[2]) ? 1 : 0);
 }
 
 void HStrLen(CommandContext& ctx) {
   HashValue* h;
-  if (!LookupAs(ctx, ctx.argv[1], &h)) return;
-  auto it = h ? h->find(ctx.argv[2]) : HashValue::iterator();
-  ctx.reply = Reply::Integer(h && it != h->end() ? static_cast<int64_t>(it->second.size()) : 0);
+  if (!ReadHash(ctx, ctx.argv[1], &h)) return;
+  const std::string* v = FieldValue(ctx, h, ctx.argv[2]);
+  ctx.reply = Reply::Integer(v ? static_cast<int64_t>(v->size()) : 0);
 }
 
+// HINCRBY keeps the field's TTL (Redis 7.4), so it is logged as sent.
 void HIncrBy(CommandContext& ctx) {
   int64_t incr;
   if (!ArgInt(ctx, ctx.argv[3], &incr)) return;
-  HashValue* h = LookupOrCreate<HashValue>(ctx, ctx.argv[1]);
+  HashValue* h = WriteHashOrCreate(ctx, ctx.argv[1]);
   if (!h) return;
   int64_t value = 0;
   auto it = h->find(ctx.argv[2]);
@@ -138,7 +233,7 @@ void HIncrBy(CommandContext& ctx) {
   }
   value += incr;
   (*h)[ctx.argv[2]] = std::to_string(value);
-  ctx.Dirty();
+  LogAsSent(ctx);
   ctx.reply = Reply::Integer(value);
 }
 
@@ -171,18 +266,22 @@ std::string FormatLongDouble(long double v) {
   return out;
 }
 
-// HINCRBYFLOAT key field increment: logged as HSET of the result (as Redis propagates it).
+// HINCRBYFLOAT key field increment: logged as HSET of the result (as Redis propagates it),
+// and the field's TTL, which it keeps.
 void HIncrByFloat(CommandContext& ctx) {
   std::optional<long double> incr = ParseLongDouble(ctx.argv[3]);
   if (!incr) return ctx.Error(err::kNotFloat);
   if (std::isnan(*incr) || std::isinf(*incr)) return ctx.Error("ERR value is NaN or Infinity");
-  HashValue* h = LookupOrCreate<HashValue>(ctx, ctx.argv[1]);
+  HashValue* h = WriteHashOrCreate(ctx, ctx.argv[1]);
   if (!h) return;
   long double value = 0;
   auto it = h->find(ctx.argv[2]);
   if (it != h->end()) {
     auto v = ParseLongDouble(it->second);
-    if (!v) return ctx.Error("ERR hash value is not a float");
+    if (!v) {
+      if (h->empty()) ctx.db.Erase(ctx.argv[1]);
+      return ctx.Error("ERR hash value is not a float");
+    }
     value = *v;
   }
   value += *incr;
@@ -193,6 +292,10 @@ void HIncrByFloat(CommandContext& ctx) {
   std::string text = FormatLongDouble(value);
   (*h)[ctx.argv[2]] = text;
   ctx.Propagate({"HSET", ctx.argv[1], ctx.argv[2], text});
+  // HSET clears a TTL on replay; HINCRBYFLOAT keeps it (Redis 7.4), so it is logged again.
+  if (int64_t at = h->FieldExpiry(ctx.argv[2]); at >= 0) {
+    ctx.Propagate({"HPEXPIREAT", ctx.argv[1], std::to_string(at), "FIELDS", "1", ctx.argv[2]});
+  }
   ctx.reply = Reply::Bulk(std::move(text));
 }
 
@@ -211,9 +314,18 @@ void HRandField(CommandContext& ctx) {
   const Argv& a = ctx.argv;
   if (a.size() == 2) {
     HashValue* h;
-    if (!LookupAs(ctx, a[1], &h)) return;
+    if (!ReadHash(ctx, a[1], &h)) return;
     if (!h) {
       ctx.reply = Reply::Nil();
+      return;
+    }
+    if (h->ttl) {  // a uniform pick among the live fields
+      std::vector<const std::string*> live;
+      int64_t now = FieldNow(ctx);
+      for (const auto& kv : *h) {
+        if (!h->FieldExpired(kv.first, now)) live.push_back(&kv.first);
+      }
+      ctx.reply = Reply::Bulk(*live[Rng()() % live.size()]);
       return;
     }
     auto it = h->begin();
@@ -234,7 +346,7 @@ void HRandField(CommandContext& ctx) {
     if (*l < -LLONG_MAX / 2 || *l > LLONG_MAX / 2) return ctx.Error("ERR value is out of range");
   }
   HashValue* h;
-  if (!LookupAs(ctx, a[1], &h)) return;
+  if (!ReadHash(ctx, a[1], &h)) return;
   std::vector<Reply> out;
   if (!h || *l == 0) {
     ctx.reply = Reply::Array({});
@@ -242,7 +354,10 @@ void HRandField(CommandContext& ctx) {
   }
   std::vector<const std::pair<const std::string, std::string>*> all;
   all.reserve(h->size());
-  for (const auto& kv : *h) all.push_back(&kv);
+  int64_t now = FieldNow(ctx);
+  for (const auto& kv : *h) {
+    if (Visible(*h, kv.first, now)) all.push_back(&kv);
+  }
   auto emit = [&](const std::pair<const std::string, std::string>* kv) {
     out.push_back(Reply::Bulk(kv->first));
     if (with_values) out.push_back(Reply::Bulk(kv->second));
@@ -290,7 +405,7 @@ void HScan(CommandContext& ctx) {
   uint64_t cursor;
   if (!ParseCursor(ctx, a[2], &cursor)) return;
   HashValue* h;
-  if (!LookupAs(ctx, a[1], &h)) return;
+  if (!ReadHash(ctx, a[1], &h)) return;
   if (!h) {
     ctx.reply = Reply::Array({Reply::Bulk("0"), Reply::Array({})});
     return;
@@ -335,8 +450,10 @@ void HScan(CommandContext& ctx) {
     std::sort(batch.begin(), batch.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
   }
   std::vector<Reply> out;
+  int64_t now = FieldNow(ctx);
   for (const auto& [hash, kv] : batch) {
     if (pattern && !GlobMatch(*pattern, kv->first)) continue;
+    if (!Visible(*h, kv->first, now)) continue;
     out.push_back(Reply::Bulk(kv->first));
     if (!no_values) out.push_back(Reply::Bulk(kv->second));
   }
@@ -349,7 +466,7 @@ void HScan(CommandContext& ctx) {
 void HGetDel(CommandContext& ctx) {
   const Argv& a = ctx.argv;
   HashValue* h;
-  if (!LookupAs(ctx, a[1], &h)) return;  // WRONGTYPE comes before the argument errors, as in Redis
+  if (!WriteHash(ctx, a[1], &h)) return;  // WRONGTYPE comes before the argument errors, as in Redis
   if (!IEquals(a[2], "fields"))
     return ctx.Error("ERR Mandatory argument FIELDS is missing or not at the right position");
   auto n = ParseInt(a[3]);
@@ -364,6 +481,7 @@ void HGetDel(CommandContext& ctx) {
     if (h && it != h->end()) {
       out.push_back(Reply::Bulk(std::move(it->second)));
       h->erase(it);
+      if (h->ttl) h->ClearFieldExpiry(a[i]);
       record.push_back(a[i]);
     } else {
       out.push_back(Reply::Nil());
@@ -376,7 +494,425 @@ void HGetDel(CommandContext& ctx) {
   ctx.reply = Reply::Array(std::move(out));
 }
 
+// ---- Field expiry (Redis 7.4's HEXPIRE family, Redis 8.0's HGETEX and HSETEX) ----
+
+// The largest absolute field expiry Redis accepts: 2^48 - 1 ms.
+constexpr int64_t kMaxFieldExpiryMs = (int64_t{1} << 48) - 1;
+
+// Per-field replies, as Redis 7.4 documents them.
+constexpr int64_t kNoField = -2;
+constexpr int64_t kNoTtl = -1;
+constexpr int64_t kConditionNotMet = 0;
+constexpr int64_t kTtlSet = 1;
+constexpr int64_t kDeletedNow = 2;
+
+void ExpireTimeError(CommandContext& ctx) {
+  ctx.Error("ERR invalid expire time in '" + ToLower(ctx.argv[0]) + "' command");
+}
+
+// `FIELDS numfields field...` at a[at] (pairs: field value...). *first is the first field.
+bool FieldsArg(CommandContext& ctx, size_t at, size_t per_field, size_t* first) {
+  const Argv& a = ctx.argv;
+  if (at >= a.size() || !IEquals(a[at], "fields")) {
+    ctx.Error("ERR Mandatory argument FIELDS is missing or not at the right position");
+    return false;
+  }
+  auto n = at + 1 < a.size() ? ParseInt(a[at + 1]) : std::nullopt;
+  if (!n || *n < 1) {
+    ctx.Error("ERR Number of fields must be a positive integer");
+    return false;
+  }
+  if (static_cast<uint64_t>(*n) > (a.size() - at - 2) / per_field ||
+      static_cast<uint64_t>(*n) * per_field != a.size() - at - 2) {
+    ctx.Error("ERR The `numfields` parameter must match the number of arguments");
+    return false;
+  }
+  *first = at + 2;
+  return true;
+}
+
+Reply NoFields(size_t n) {
+  return Reply::Array(std::vector<Reply>(n, Reply::Integer(kNoField)));
+}
+
+// Logs the TTLs set and the fields removed by a command.
+void LogFieldExpiry(CommandContext& ctx, const std::string& key, int64_t at, const std::vector<std::string>& set,
+                    const std::vector<std::string>& deleted) {
+  if (!set.empty()) {
+    Argv rec{"HPEXPIREAT", key, std::to_string(at), "FIELDS", std::to_string(set.size())};
+    rec.insert(rec.end(), set.begin(), set.end());
+    ctx.Propagate(std::move(rec));
+  }
+  if (!deleted.empty()) {
+    Argv rec{"HDEL", key};
+    rec.insert(rec.end(), deleted.begin(), deleted.end());
+    ctx.Propagate(std::move(rec));
+  }
+}
+
+// HEXPIRE / HPEXPIRE / HEXPIREAT / HPEXPIREAT key time [NX|XX|GT|LT] FIELDS numfields field...
+// Per field: -2 no such field, 0 the condition was not met, 1 set, 2 deleted (time passed).
+// Logged as HPEXPIREAT of the absolute time, and HDEL of the fields it deleted.
+void HExpireGeneric(CommandContext& ctx, int64_t unit_ms, bool absolute) {
+  const Argv& a = ctx.argv;
+  HashValue* h;
+  if (!WriteHash(ctx, a[1], &h)) return;
+  int64_t t;
+  if (!ArgInt(ctx, a[2], &t)) return;
+  if (t < 0) return ctx.Error("ERR invalid expire time, must be >= 0");
+  if (unit_ms == 1000) {
+    if (t > kMaxFieldExpiryMs / 1000) return ExpireTimeError(ctx);
+    t *= 1000;
+  }
+  int64_t base = absolute ? 0 : ctx.now();
+  if (t > kMaxFieldExpiryMs - base) return ExpireTimeError(ctx);
+  int64_t at = t + base;
+  enum { kAny, kNx, kXx, kGt, kLt } cond = kAny;
+  size_t fields_at = 3;
+  if (IEquals(a[3], "nx")) {
+    cond = kNx;
+  } else if (IEquals(a[3], "xx")) {
+    cond = kXx;
+  } else if (IEquals(a[3], "gt")) {
+    cond = kGt;
+  } else if (IEquals(a[3], "lt")) {
+    cond = kLt;
+  }
+  if (cond != kAny) ++fields_at;
+  size_t first;
+  if (!FieldsArg(ctx, fields_at, 1, &first)) return;
+  if (!h) {
+    ctx.reply = NoFields(a.size() - first);
+    return;
+  }
+  int64_t now = FieldNow(ctx);
+  std::vector<Reply> out;
+  std::vector<std::string> set, deleted;
+  for (size_t i = first; i < a.size(); ++i) {
+    const std::string& f = a[i];
+    if (!h->count(f)) {
+      out.push_back(Reply::Integer(kNoField));
+      continue;
+    }
+    int64_t prev = h->FieldExpiry(f);
+    bool met = prev < 0 ? !(cond == kXx || cond == kGt)  // no TTL counts as forever
+                        : !(cond == kNx || (cond == kGt && prev >= at) || (cond == kLt && prev <= at));
+    if (!met) {
+      out.push_back(Reply::Integer(kConditionNotMet));
+      continue;
+    }
+    if (at <= now) {
+      h->EraseField(f);
+      deleted.push_back(f);
+      out.push_back(Reply::Integer(kDeletedNow));
+    } else {
+      h->SetFieldExpiry(f, at);
+      set.push_back(f);
+      out.push_back(Reply::Integer(kTtlSet));
+    }
+  }
+  if (h->empty()) {
+    ctx.db.Erase(a[1]);
+  } else {
+    ListForExpiry(ctx.db, a[1], *h);
+  }
+  LogFieldExpiry(ctx, a[1], at, set, deleted);
+  ctx.reply = Reply::Array(std::move(out));
+}
+
+void HExpire(CommandContext& ctx) {
+  HExpireGeneric(ctx, 1000, false);
+}
+void HPExpire(CommandContext& ctx) {
+  HExpireGeneric(ctx, 1, false);
+}
+void HExpireAt(CommandContext& ctx) {
+  HExpireGeneric(ctx, 1000, true);
+}
+void HPExpireAt(CommandContext& ctx) {
+  HExpireGeneric(ctx, 1, true);
+}
+
+// HTTL / HPTTL / HEXPIRETIME / HPEXPIRETIME key FIELDS numfields field...: per field -2 no
+// such field, -1 no TTL, else the time (seconds rounded up, as Redis 7.4 reports them).
+void HTtlGeneric(CommandContext& ctx, bool seconds, bool absolute) {
+  const Argv& a = ctx.argv;
+  HashValue* h;
+  if (!ReadHash(ctx, a[1], &h)) return;
+  size_t first;
+  if (!FieldsArg(ctx, 2, 1, &first)) return;
+  if (!h) {
+    ctx.reply = NoFields(a.size() - first);
+    return;
+  }
+  int64_t base = absolute ? 0 : ctx.now();
+  std::vector<Reply> out;
+  for (size_t i = first; i < a.size(); ++i) {
+    if (!FieldValue(ctx, h, a[i])) {
+      out.push_back(Reply::Integer(kNoField));
+      continue;
+    }
+    int64_t at = h->FieldExpiry(a[i]);
+    if (at < 0) {
+      out.push_back(Reply::Integer(kNoTtl));
+    } else {
+      out.push_back(Reply::Integer(seconds ? (at + 999 - base) / 1000 : at - base));
+    }
+  }
+  ctx.reply = Reply::Array(std::move(out));
+}
+
+void HTtl(CommandContext& ctx) {
+  HTtlGeneric(ctx, true, false);
+}
+void HPTtl(CommandContext& ctx) {
+  HTtlGeneric(ctx, false, false);
+}
+void HExpireTime(CommandContext& ctx) {
+  HTtlGeneric(ctx, true, true);
+}
+void HPExpireTime(CommandContext& ctx) {
+  HTtlGeneric(ctx, false, true);
+}
+
+// HPERSIST key FIELDS numfields field...: per field -2 no such field, -1 no TTL, 1 removed.
+void HPersist(CommandContext& ctx) {
+  const Argv& a = ctx.argv;
+  HashValue* h;
+  if (!WriteHash(ctx, a[1], &h)) return;
+  size_t first;
+  if (!FieldsArg(ctx, 2, 1, &first)) return;
+  if (!h) {
+    ctx.reply = NoFields(a.size() - first);
+    return;
+  }
+  std::vector<Reply> out;
+  Argv rec{"HPERSIST", a[1], "FIELDS", ""};
+  for (size_t i = first; i < a.size(); ++i) {
+    if (!h->count(a[i])) {
+      out.push_back(Reply::Integer(kNoField));
+    } else if (h->ClearFieldExpiry(a[i])) {
+      rec.push_back(a[i]);
+      out.push_back(Reply::Integer(1));
+    } else {
+      out.push_back(Reply::Integer(kNoTtl));
+    }
+  }
+  if (rec.size() > 4) {
+    rec[3] = std::to_string(rec.size() - 4);
+    ctx.Propagate(std::move(rec));
+  }
+  ctx.reply = Reply::Array(std::move(out));
+}
+
+// The EX/PX/EXAT/PXAT argument of HGETEX and HSETEX as an absolute time in ms; false after
+// replying with the error.
+bool ExpiryOption(CommandContext& ctx, const std::string& opt, const std::string& arg, int64_t* at) {
+  int64_t t;
+  if (!ArgInt(ctx, arg, &t)) return false;
+  bool secs = IEquals(opt, "ex") || IEquals(opt, "exat");
+  bool rel = IEquals(opt, "ex") || IEquals(opt, "px");
+  if (t <= 0 || (secs && t > kMaxFieldExpiryMs / 1000)) {
+    ExpireTimeError(ctx);
+    return false;
+  }
+  if (secs) t *= 1000;
+  int64_t base = rel ? ctx.now() : 0;
+  if (t > kMaxFieldExpiryMs - base) {
+    ExpireTimeError(ctx);
+    return false;
+  }
+  *at = t + base;
+  return true;
+}
+
+bool IsExpiryOption(const std::string& s) {
+  return IEquals(s, "ex") || IEquals(s, "px") || IEquals(s, "exat") || IEquals(s, "pxat");
+}
+
+// HGETEX key [EX s | PX ms | EXAT s | PXAT ms | PERSIST] FIELDS numfields field... (Redis 8.0):
+// the values (nil for a missing field); the fields found get the TTL (or lose it with
+// PERSIST; a time already past deletes them). Logged as HPEXPIREAT, HPERSIST or HDEL.
+void HGetEx(CommandContext& ctx) {
+  const Argv& a = ctx.argv;
+  HashValue* h;
+  if (!WriteHash(ctx, a[1], &h)) return;
+  int64_t at = -1;
+  bool persist = false, have_option = false;
+  size_t i = 2;
+  for (; i < a.size() && !IEquals(a[i], "fields"); ++i) {
+    if (IsExpiryOption(a[i]) || IEquals(a[i], "persist")) {
+      if (have_option) return ctx.Error("ERR Only one of EX, PX, EXAT, PXAT or PERSIST arguments can be specified");
+      have_option = true;
+      if (IEquals(a[i], "persist")) {
+        persist = true;
+        continue;
+      }
+      if (i + 1 >= a.size()) return ctx.Error(err::kSyntax);
+      if (!ExpiryOption(ctx, a[i], a[i + 1], &at)) return;
+      ++i;
+    } else {
+      return ctx.Error(err::kSyntax);
+    }
+  }
+  size_t first;
+  if (!FieldsArg(ctx, i, 1, &first)) return;
+  std::vector<Reply> out;
+  std::vector<std::string> set, deleted;
+  Argv persisted{"HPERSIST", a[1], "FIELDS", ""};
+  int64_t now = FieldNow(ctx);
+  for (size_t j = first; j < a.size(); ++j) {
+    auto it = h ? h->find(a[j]) : HashValue::iterator();
+    if (!h || it == h->end()) {
+      out.push_back(Reply::Nil());
+      continue;
+    }
+    out.push_back(Reply::Bulk(it->second));
+    if (persist) {
+      if (h->ClearFieldExpiry(a[j])) persisted.push_back(a[j]);
+    } else if (at >= 0 && at <= now) {
+      h->EraseField(a[j]);
+      deleted.push_back(a[j]);
+    } else if (at >= 0) {
+      h->SetFieldExpiry(a[j], at);
+      set.push_back(a[j]);
+    }
+  }
+  if (h) {
+    if (h->empty()) {
+      ctx.db.Erase(a[1]);
+    } else {
+      ListForExpiry(ctx.db, a[1], *h);
+    }
+  }
+  LogFieldExpiry(ctx, a[1], at, set, deleted);
+  if (persisted.size() > 4) {
+    persisted[3] = std::to_string(persisted.size() - 4);
+    ctx.Propagate(std::move(persisted));
+  }
+  ctx.reply = Reply::Array(std::move(out));
+}
+
+// HSETEX key [FNX | FXX] [EX s | PX ms | EXAT s | PXAT ms | KEEPTTL] FIELDS numfields field
+// value... (Redis 8.0): 1 when every field was set, 0 when FNX/FXX refused them all. Without
+// an expiry option the fields lose any TTL, as with HSET. Logged as HSETEX with PXAT or KEEPTTL.
+void HSetEx(CommandContext& ctx) {
+  const Argv& a = ctx.argv;
+  HashValue* h;
+  if (!WriteHash(ctx, a[1], &h)) return;
+  bool fnx = false, fxx = false, keepttl = false, have_expiry = false;
+  int64_t at = -1;
+  size_t i = 2;
+  for (; i < a.size() && !IEquals(a[i], "fields"); ++i) {
+    if (IEquals(a[i], "fnx") || IEquals(a[i], "fxx")) {
+      if (fnx || fxx) return ctx.Error("ERR Only one of FXX or FNX arguments can be specified");
+      (IEquals(a[i], "fnx") ? fnx : fxx) = true;
+    } else if (IsExpiryOption(a[i]) || IEquals(a[i], "keepttl")) {
+      if (have_expiry) return ctx.Error("ERR Only one of EX, PX, EXAT, PXAT or KEEPTTL arguments can be specified");
+      have_expiry = true;
+      if (IEquals(a[i], "keepttl")) {
+        keepttl = true;
+        continue;
+      }
+      if (i + 1 >= a.size()) return ctx.Error(err::kSyntax);
+      if (!ExpiryOption(ctx, a[i], a[i + 1], &at)) return;
+      ++i;
+    } else {
+      return ctx.Error(err::kSyntax);
+    }
+  }
+  size_t first;
+  if (!FieldsArg(ctx, i, 2, &first)) return;
+  for (size_t j = first; j < a.size(); j += 2) {
+    bool exists = h && h->count(a[j]);
+    if ((fnx && exists) || (fxx && !exists)) {
+      ctx.reply = Reply::Integer(0);
+      return;
+    }
+  }
+  if (!h) h = &std::get<HashValue>(ctx.db.Set(a[1], HashValue{}).value);
+  int64_t now = FieldNow(ctx);
+  Argv rec{"HSETEX", a[1]};
+  if (keepttl) {
+    rec.push_back("KEEPTTL");
+  } else if (at >= 0) {
+    rec.insert(rec.end(), {"PXAT", std::to_string(at)});
+  }
+  rec.insert(rec.end(), {"FIELDS", a[first - 1]});
+  std::vector<std::string> deleted;
+  for (size_t j = first; j < a.size(); j += 2) {
+    if (at >= 0 && at <= now) {  // already past: the fields are gone at once
+      if (h->EraseField(a[j])) deleted.push_back(a[j]);
+      continue;
+    }
+    h->insert_or_assign(a[j], a[j + 1]);
+    if (at >= 0) {
+      h->SetFieldExpiry(a[j], at);
+    } else if (!keepttl && h->ttl) {
+      h->ClearFieldExpiry(a[j]);
+    }
+    rec.push_back(a[j]);
+    rec.push_back(a[j + 1]);
+  }
+  if (h->empty()) {
+    ctx.db.Erase(a[1]);
+  } else {
+    ListForExpiry(ctx.db, a[1], *h);
+  }
+  if (at >= 0 && at <= now) {
+    LogFieldExpiry(ctx, a[1], at, {}, deleted);
+  } else {
+    ctx.Propagate(std::move(rec));
+  }
+  ctx.reply = Reply::Integer(1);
+}
+
 }  // namespace
+
+size_t ExpireHashFields(Keyspace& db, size_t limit, const std::function<void(std::vector<std::string>)>& log) {
+  size_t removed = 0;
+  int64_t now = db.loading() ? INT64_MIN : db.now();
+  auto& reg = db.hash_field_expiries;
+  while (!reg.empty() && removed < limit && reg.begin()->first <= now) {
+    std::string key = reg.begin()->second;
+    reg.erase(reg.begin());
+    Entry* e = db.Find(key);
+    HashValue* h = e ? std::get_if<HashValue>(&e->value) : nullptr;
+    if (!h || !h->ttl) continue;  // a stale listing
+    h->ttl->registered_at = -1;
+    std::vector<std::string> gone = Reap(db, key, &h, now);
+    removed += gone.size();
+    if (!gone.empty()) {
+      std::vector<std::string> rec{"HDEL", key};
+      for (auto& f : gone) rec.push_back(std::move(f));
+      log(std::move(rec));
+    }
+  }
+  return removed;
+}
+
+void AppendHashWithTtls(const std::string& key, const HashValue& h, int64_t now, std::string* out) {
+  std::vector<std::pair<const std::string*, const std::string*>> live;
+  for (const auto& [f, v] : h) {
+    if (!h.FieldExpired(f, now)) live.emplace_back(&f, &v);
+  }
+  AppendChunked(
+      "HSET", key, live,
+      [](const auto& fv, Argv& a) {
+        a.push_back(*fv.first);
+        a.push_back(*fv.second);
+      },
+      out);
+  // One record per expiry time (and at most 128 fields), in time order.
+  auto it = h.ttl->order.lower_bound({now + 1, std::string()});
+  while (it != h.ttl->order.end()) {
+    int64_t at = it->first;
+    Argv rec{"HPEXPIREAT", key, std::to_string(at), "FIELDS", ""};
+    for (; it != h.ttl->order.end() && it->first == at && rec.size() < 5 + 128; ++it) rec.push_back(it->second);
+    rec[4] = std::to_string(rec.size() - 5);
+    AppendRespCommand(rec, out);
+  }
+}
 
 Status RegisterHashFamily(CommandTable& t) {
   for (const CommandSpec& spec : {
@@ -397,6 +933,17 @@ Status RegisterHashFamily(CommandTable& t) {
            CommandSpec{.name = "hrandfield", .arity = -2, .flags = kReadOnly, .handler = HRandField},
            CommandSpec{.name = "hscan", .arity = -3, .flags = kReadOnly, .handler = HScan},
            CommandSpec{.name = "hgetdel", .arity = -5, .flags = kWrite, .handler = HGetDel},
+           CommandSpec{.name = "hexpire", .arity = -6, .flags = kWrite, .handler = HExpire},
+           CommandSpec{.name = "hpexpire", .arity = -6, .flags = kWrite, .handler = HPExpire},
+           CommandSpec{.name = "hexpireat", .arity = -6, .flags = kWrite, .handler = HExpireAt},
+           CommandSpec{.name = "hpexpireat", .arity = -6, .flags = kWrite, .handler = HPExpireAt},
+           CommandSpec{.name = "httl", .arity = -5, .flags = kReadOnly, .handler = HTtl},
+           CommandSpec{.name = "hpttl", .arity = -5, .flags = kReadOnly, .handler = HPTtl},
+           CommandSpec{.name = "hexpiretime", .arity = -5, .flags = kReadOnly, .handler = HExpireTime},
+           CommandSpec{.name = "hpexpiretime", .arity = -5, .flags = kReadOnly, .handler = HPExpireTime},
+           CommandSpec{.name = "hpersist", .arity = -5, .flags = kWrite, .handler = HPersist},
+           CommandSpec{.name = "hgetex", .arity = -5, .flags = kWrite, .handler = HGetEx},
+           CommandSpec{.name = "hsetex", .arity = -6, .flags = kWrite, .handler = HSetEx},
        }) {
     STRATUS_RETURN_IF_ERROR(t.Add(spec));
   }

@@ -54,7 +54,8 @@ const char* EncodingOf(const Value& value) {
         } else if constexpr (std::is_same_v<T, HashValue>) {
           bool small = v.size() <= kListpackMaxEntries &&
                        AllShort(v, [](const auto& fv) { return std::max(fv.first.size(), fv.second.size()); });
-          return small ? "listpack" : "hashtable";
+          if (!small) return "hashtable";
+          return v.ttl ? "listpackex" : "listpack";  // Redis 7.4: a small hash with field TTLs
         } else if constexpr (std::is_same_v<T, ZSet>) {
           bool small =
               v.size() <= kListpackMaxEntries && AllShort(v.scores, [](const auto& ms) { return ms.first.size(); });
@@ -87,7 +88,7 @@ size_t ValueBytes(const Value& value) {
           for (const auto& m : v) n += kDictEntry + SdsAlloc(m.size());
           return n;
         } else if constexpr (std::is_same_v<T, HashValue>) {
-          if (enc == "listpack") {
+          if (enc != "hashtable") {
             size_t payload = 0;
             for (const auto& [f, val] : v) payload += f.size() + val.size();
             return kObject + ListpackBytes(2 * v.size(), payload);
