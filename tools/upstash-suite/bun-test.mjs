@@ -18,7 +18,79 @@ jestExpect.extend({
   },
 });
 
-export const expect = jestExpect;
+// Bun's toThrow waits for a promise the function returns (and `.resolves`/`.rejects` need
+// no await): here such assertions are collected and awaited when the test's body returns.
+let pending = [];
+const track = (p) => {
+  p.catch(() => {}); // settled later, in the test's own wrapper; not an unhandled rejection
+  pending.push(p);
+  return p;
+};
+
+function throwMatcher(received, negate) {
+  return (expected) => {
+    let result;
+    let threw = false;
+    let error;
+    try {
+      result = received();
+    } catch (e) {
+      threw = true;
+      error = e;
+    }
+    const check = (f) => (negate ? jestExpect(f).not.toThrow(expected) : jestExpect(f).toThrow(expected));
+    if (!threw && result && typeof result.then === 'function') {
+      track(
+        result.then(
+          (v) => check(() => v),
+          (e) =>
+            check(() => {
+              throw e;
+            }),
+        ),
+      );
+      return undefined;
+    }
+    return check(
+      threw
+        ? () => {
+            throw error;
+          }
+        : () => result,
+    );
+  };
+}
+
+function trackAsync(matchers) {
+  return new Proxy(matchers, {
+    get(t, k) {
+      const f = t[k];
+      if (typeof f !== 'function') return f;
+      return (...args) => track(f.apply(t, args));
+    },
+  });
+}
+
+export function expect(received, ...rest) {
+  const m = jestExpect(received, ...rest);
+  const isFn = typeof received === 'function';
+  return new Proxy(m, {
+    get(t, k) {
+      if (isFn && (k === 'toThrow' || k === 'toThrowError')) return throwMatcher(received, false);
+      if (k === 'resolves' || k === 'rejects') return trackAsync(t[k]);
+      if (k === 'not' && isFn) {
+        return new Proxy(t.not, {
+          get(tn, kn) {
+            if (kn === 'toThrow' || kn === 'toThrowError') return throwMatcher(received, true);
+            return tn[kn];
+          },
+        });
+      }
+      return t[k];
+    },
+  });
+}
+Object.setPrototypeOf(expect, jestExpect); // expect.any, expect.objectContaining, ...
 
 function options(o) {
   if (typeof o === 'number') return { timeout: o };
@@ -27,7 +99,16 @@ function options(o) {
 }
 
 // node:test treats a function declaring two parameters as callback style; Bun's tests take none.
-const call = (fn) => (fn ? async () => { await fn(); } : undefined);
+const call = (fn) =>
+  fn
+    ? async () => {
+        pending = [];
+        await fn();
+        const waiting = pending;
+        pending = [];
+        await Promise.all(waiting);
+      }
+    : undefined;
 
 // run.sh passes the names excluded for this file (tools/upstash-suite/excluded.txt).
 const excluded = new Set((process.env.SUITE_SKIP_NAMES ?? '').split('\n').filter(Boolean));
