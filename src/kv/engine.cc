@@ -272,6 +272,8 @@ bool Engine::NeedsScriptThread(const std::vector<Argv>& commands) const {
     if (spec->name == "eval" || spec->name == "evalsha" || spec->name == "eval_ro" || spec->name == "evalsha_ro")
       return true;
     if (spec->name == "script" && !(cmd.size() == 2 && IEquals(cmd[1], "kill"))) return true;
+    if (spec->name == "fcall" || spec->name == "fcall_ro") return true;
+    if (spec->name == "function" && !(cmd.size() == 2 && IEquals(cmd[1], "kill"))) return true;
   }
   return false;
 }
@@ -287,7 +289,8 @@ BatchResult Engine::BusyResult(const std::vector<Argv>& commands, bool atomic, b
   for (const auto& cmd : commands) {
     if (auto refused = Check(cmd, readonly, false)) {
       out.replies.push_back(std::move(*refused));
-    } else if (cmd.size() == 2 && IEquals(cmd[0], "script") && IEquals(cmd[1], "kill")) {
+    } else if (cmd.size() == 2 && (IEquals(cmd[0], "script") || IEquals(cmd[0], "function")) &&
+               IEquals(cmd[1], "kill")) {
       switch (scripts_->Kill()) {
         case ScriptRunner::KillResult::kKilled:
           out.replies.push_back(Reply::Ok());
@@ -445,6 +448,7 @@ void Engine::ExpiryLoop() {
 
 std::string Engine::Snapshot() {
   std::string out;
+  scripts_->AppendFunctionSnapshot(&out);  // FUNCTION libraries first: nothing else refers to them
   int64_t now = NowMs();
   for (const auto& [key, entry] : db_.map()) {
     if (entry.expire_ms != kNoExpiry && entry.expire_ms <= now) continue;

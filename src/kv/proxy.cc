@@ -1,5 +1,6 @@
 #include "kv/proxy.h"
 
+#include <openssl/sha.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -29,7 +30,58 @@ bool Unsupported(std::string_view lower) {
   return false;
 }
 
+std::string Sha1Hex(std::string_view s) {
+  unsigned char md[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(s.data()), s.size(), md);
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : md) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  return out;
+}
+
 }  // namespace
+
+std::optional<std::string> TranslateScriptForRedis(std::string_view body) {
+  if (body.substr(0, 5) != "#!lua") return std::nullopt;
+  size_t end = body.find('\n');
+  if (end == std::string_view::npos) return std::nullopt;  // Redis's own error for it
+  std::string_view line = body.substr(0, end);
+  // The shebang's words are separated by spaces; only a flags= word changes.
+  std::string out;
+  bool changed = false;
+  for (size_t from = 0; from <= line.size();) {
+    size_t sp = line.find(' ', from);
+    std::string_view word = line.substr(from, sp == std::string_view::npos ? std::string_view::npos : sp - from);
+    if (word.substr(0, 6) == "flags=") {
+      std::string kept;
+      std::string_view list = word.substr(6);
+      for (size_t f = 0; f <= list.size() && !list.empty();) {
+        size_t comma = list.find(',', f);
+        std::string_view flag = list.substr(f, comma == std::string_view::npos ? std::string_view::npos : comma - f);
+        if (flag == "allow-key-locking") {
+          changed = true;
+        } else {
+          if (!kept.empty()) kept += ',';
+          kept += flag;
+        }
+        if (comma == std::string_view::npos) break;
+        f = comma + 1;
+      }
+      if (!kept.empty()) out += (out.empty() ? "" : " ") + ("flags=" + kept);
+    } else if (!word.empty()) {
+      if (!out.empty()) out += ' ';
+      out += word;
+    }
+    if (sp == std::string_view::npos) break;
+    from = sp + 1;
+  }
+  if (!changed) return std::nullopt;
+  out.append(body.substr(end));  // the newline stays, so line numbers in errors stay right
+  return out;
+}
 
 struct ProxyBackend::Conn {
   explicit Conn(const asio::any_io_executor& ex) : socket(ex), chunk(16384) {}
@@ -222,8 +274,43 @@ void ProxyBackend::Release(std::unique_ptr<Conn> conn) {
   if (idle.size() < pool_size_) idle.push_back(std::move(conn));
 }
 
+std::optional<std::string> ProxyBackend::TranslateScripts(Argv& argv) {
+  if (argv.size() < 2 || argv[0].size() < 4) return std::nullopt;
+  std::string lower = ToLower(argv[0]);
+  auto translate_body = [&](std::string& body) -> std::optional<std::string> {
+    auto t = TranslateScriptForRedis(body);
+    if (!t) return std::nullopt;
+    std::string client_sha = Sha1Hex(body);
+    std::string server_sha = Sha1Hex(*t);
+    body = std::move(*t);
+    std::lock_guard lock(mu_);
+    if (translated_sha_.size() >= 10000) translated_sha_.clear();  // bounded; a miss is NOSCRIPT, then EVAL again
+    translated_sha_[client_sha] = std::move(server_sha);
+    return client_sha;
+  };
+  auto map_sha = [&](std::string& sha) {
+    std::lock_guard lock(mu_);
+    auto it = translated_sha_.find(ToLower(sha));
+    if (it != translated_sha_.end()) sha = it->second;
+  };
+  if (lower == "eval" || lower == "eval_ro") {
+    translate_body(argv[1]);
+  } else if (lower == "evalsha" || lower == "evalsha_ro") {
+    map_sha(argv[1]);
+  } else if (lower == "script" && argv.size() >= 3) {
+    std::string sub = ToLower(argv[1]);
+    if (sub == "load") return translate_body(argv[2]);
+    if (sub == "exists") {
+      for (size_t i = 2; i < argv.size(); ++i) map_sha(argv[i]);
+    }
+  }
+  return std::nullopt;
+}
+
 asio::awaitable<StatusOr<BatchResult>> ProxyBackend::Run(std::vector<Argv> commands, BatchMode mode, bool readonly) {
   BatchResult out;
+  // SCRIPT LOAD of a translated body answers the sha of what the client sent: {index, sha}.
+  std::vector<std::pair<size_t, std::string>> loaded_sha;
   bool multi = mode == BatchMode::kMulti;
   std::vector<std::optional<Reply>> refused(commands.size());
   bool any_sent = false;
@@ -234,6 +321,9 @@ asio::awaitable<StatusOr<BatchResult>> ProxyBackend::Run(std::vector<Argv> comma
       co_return out;
     }
     any_sent = any_sent || !refused[i];
+    if (!refused[i]) {
+      if (auto sha = TranslateScripts(commands[i])) loaded_sha.emplace_back(i, std::move(*sha));
+    }
   }
   if (!any_sent) {
     for (auto& r : refused) out.replies.push_back(std::move(*r));
@@ -272,12 +362,18 @@ asio::awaitable<StatusOr<BatchResult>> ProxyBackend::Run(std::vector<Argv> comma
       out.abort = Reply::Error("EXECABORT Transaction discarded");
     } else {
       out.replies = std::move(exec.elems);
+      for (auto& [i, sha] : loaded_sha) {
+        if (i < out.replies.size() && out.replies[i].type == Reply::Type::kBulk) out.replies[i].str = std::move(sha);
+      }
     }
     co_return out;
   }
   size_t next = 0;
   for (size_t i = 0; i < commands.size(); ++i) {
     out.replies.push_back(refused[i] ? std::move(*refused[i]) : std::move(replies[next++]));
+  }
+  for (auto& [i, sha] : loaded_sha) {
+    if (out.replies[i].type == Reply::Type::kBulk) out.replies[i].str = std::move(sha);
   }
   co_return out;
 }

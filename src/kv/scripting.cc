@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -35,8 +36,11 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr int kHookInstructions = 1000;
-constexpr const char* kEnvKey = "stratus.env";          // registry: the scripts' read-only globals
-constexpr const char* kScriptsKey = "stratus.scripts";  // registry: f_<sha> -> compiled chunk
+constexpr const char* kEnvKey = "stratus.env";              // registry: the scripts' read-only globals
+constexpr const char* kScriptsKey = "stratus.scripts";      // registry: f_<sha> -> compiled chunk
+constexpr const char* kFunctionsKey = "stratus.functions";  // registry: function name -> callback
+constexpr const char* kLoadingKey = "stratus.loading";      // registry: callbacks of the library being loaded
+constexpr const char* kFnEnvKey = "stratus.fnenv";          // registry: the globals of FUNCTION libraries
 constexpr const char* kReadonlyError = "Attempt to modify a readonly table";
 char kReadonlyMarker;  // its address marks the metatable of a read-only proxy
 
@@ -217,6 +221,22 @@ struct ScriptRunner::Impl {
   ScriptLimits limits;
   std::unordered_map<std::string, uint32_t> defined;  // SHA-1s compiled into L, with their ScriptFlags
 
+  // FUNCTION libraries: what was loaded (the code, as sent), and which library owns which
+  // function. The callbacks live in the registry (kFunctionsKey); after SCRIPT FLUSH closed
+  // the interpreter they are compiled again from `code` before the next FCALL.
+  struct FunctionInfo {
+    std::optional<std::string> description;
+    uint32_t flags = 0;  // ScriptFlags
+  };
+  struct Library {
+    std::string code;
+    std::map<std::string, FunctionInfo> functions;
+  };
+  std::map<std::string, Library> libraries;
+  std::unordered_map<std::string, std::string> function_library;
+  bool functions_stale = false;
+  std::map<std::string, FunctionInfo>* registering = nullptr;  // FUNCTION LOAD running its chunk
+
   std::atomic<int> state{kIdle};
   std::atomic<int> reason{kNone};
   std::atomic<bool> aborted{false};
@@ -252,6 +272,14 @@ struct ScriptRunner::Impl {
 
   void Init();
   std::optional<std::string> Define(const std::string& sha, const std::string& body);
+  // FUNCTION LOAD's work: the library's name, or Redis's error text.
+  StatusOr<std::string> LoadLibrary(const std::string& code, bool replace);
+  void DropLibrary(const std::string& name);
+  void DropAllLibraries();
+  void ReloadStaleFunctions();
+  // Runs the function on top of the stack with `nargs` arguments above it, as the running
+  // script of `ctx`; its reply or error goes to ctx. `name` names it in errors.
+  void Run(CommandContext& ctx, int nargs, const std::string& name, bool function);
   void SetArray(const char* name, const Argv& argv, size_t from, size_t to);
 };
 
@@ -424,7 +452,13 @@ CallOutcome DoCall(lua_State* L, bool raise) {
   return raise && reply.is_error() ? CallOutcome::kRaise : CallOutcome::kPushed;
 }
 
+// While FUNCTION LOAD runs a library's chunk, its `redis` has no call or pcall (Redis 7.0).
+int NoCallWhileLoading(lua_State* L, const char* name) {
+  return luaL_error(L, "attempt to call field '%s' (a nil value)", name);
+}
+
 int LuaCall(lua_State* L) {
+  if (t_running && t_running->registering) return NoCallWhileLoading(L, "call");
   switch (DoCall(L, true)) {
     case CallOutcome::kStop:
       return RaiseStop(L);
@@ -436,6 +470,7 @@ int LuaCall(lua_State* L) {
   return 1;
 }
 int LuaPCall(lua_State* L) {
+  if (t_running && t_running->registering) return NoCallWhileLoading(L, "pcall");
   if (DoCall(L, false) == CallOutcome::kStop) return RaiseStop(L);
   return 1;
 }
@@ -475,6 +510,145 @@ int LuaLog(lua_State*) {
   return 0;
 }
 
+// redis.register_function(name, callback) or redis.register_function{function_name=...,
+// callback=..., flags={...}, description=...}, while FUNCTION LOAD runs a library's chunk.
+thread_local std::string t_register_error;  // outlives the longjmp of luaL_error
+
+bool ValidName(std::string_view name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
+  }
+  return true;
+}
+
+constexpr std::pair<std::string_view, uint32_t> kFunctionFlags[] = {
+    {"no-writes", kScriptNoWrites},
+    {"allow-oom", kScriptAllowOom},
+    {"allow-stale", kScriptAllowStale},
+    {"no-cluster", kScriptNoCluster},
+    {"allow-cross-slot-keys", kScriptAllowCrossSlot},
+};
+
+// Reads the arguments; leaves the callback on top of the stack. An error text, or nullopt.
+std::optional<std::string> ReadRegisterArgs(lua_State* L, std::string* name, ScriptRunner::Impl::FunctionInfo* info) {
+  int argc = lua_gettop(L);
+  if (argc == 2) {
+    if (!lua_isstring(L, 1)) return "first argument to redis.register_function must be a string";
+    if (lua_type(L, 2) != LUA_TFUNCTION) return "second argument to redis.register_function must be a function";
+    size_t len;
+    const char* s = lua_tolstring(L, 1, &len);
+    name->assign(s, len);
+    return std::nullopt;
+  }
+  if (argc != 1) return "wrong number of arguments to redis.register_function";
+  if (lua_type(L, 1) != LUA_TTABLE) {
+    return "calling redis.register_function with a single argument is only applicable to Lua table (representing "
+           "named arguments).";
+  }
+  bool have_callback = false;
+  bool have_name = false;
+  lua_pushnil(L);
+  while (lua_next(L, 1)) {
+    if (lua_type(L, -2) != LUA_TSTRING) {
+      lua_pop(L, 2);
+      return "named argument key given to redis.register_function is not a string";
+    }
+    std::string key = lua_tostring(L, -2);
+    if (key == "function_name") {
+      if (!lua_isstring(L, -1)) {
+        lua_pop(L, 2);
+        return "function_name argument given to redis.register_function must be a string";
+      }
+      size_t len;
+      const char* s = lua_tolstring(L, -1, &len);
+      name->assign(s, len);
+      have_name = true;
+    } else if (key == "description") {
+      if (!lua_isstring(L, -1)) {
+        lua_pop(L, 2);
+        return "description argument given to redis.register_function must be a string";
+      }
+      size_t len;
+      const char* s = lua_tolstring(L, -1, &len);
+      info->description = std::string(s, len);
+    } else if (key == "callback") {
+      if (lua_type(L, -1) != LUA_TFUNCTION) {
+        lua_pop(L, 2);
+        return "callback argument given to redis.register_function must be a function";
+      }
+      have_callback = true;
+    } else if (key == "flags") {
+      if (lua_type(L, -1) != LUA_TTABLE) {
+        lua_pop(L, 2);
+        return "flags argument to redis.register_function must be a table representing function flags";
+      }
+      for (int j = 1;; ++j) {
+        lua_rawgeti(L, -1, j);
+        if (lua_isnil(L, -1)) {
+          lua_pop(L, 1);
+          break;
+        }
+        uint32_t bit = 0;
+        if (lua_type(L, -1) == LUA_TSTRING) {
+          std::string_view flag = lua_tostring(L, -1);
+          for (const auto& [n, v] : kFunctionFlags) {
+            if (flag == n) bit = v;
+          }
+        }
+        lua_pop(L, 1);
+        if (!bit) {
+          lua_pop(L, 2);
+          return "unknown flag given";
+        }
+        info->flags |= bit;
+      }
+    } else {
+      lua_pop(L, 2);
+      return "unknown argument given to redis.register_function";
+    }
+    lua_pop(L, 1);
+  }
+  if (!have_name) return "redis.register_function must get a function name argument";
+  if (!have_callback) return "redis.register_function must get a callback argument";
+  lua_getfield(L, 1, "callback");
+  return std::nullopt;
+}
+
+std::optional<std::string> RegisterFunction(lua_State* L) {
+  ScriptRunner::Impl* run = t_running;
+  auto* target = run ? run->registering : nullptr;
+  if (!target) return "redis.register_function can only be called on FUNCTION LOAD command";
+  std::string name;
+  ScriptRunner::Impl::FunctionInfo info;
+  if (auto e = ReadRegisterArgs(L, &name, &info)) return e;
+  if (!ValidName(name)) {  // Redis 7.0's text for a bad function name names libraries
+    return "Library names can only contain letters, numbers, or underscores(_) and must be at least one character "
+           "long";
+  }
+  for (const auto& [other, i] : *target) {
+    if (IEquals(other, name)) return "Function already exists in the library";
+  }
+  lua_getfield(L, LUA_REGISTRYINDEX, kLoadingKey);
+  lua_pushlstring(L, name.data(), name.size());
+  lua_pushvalue(L, -3);  // the callback
+  lua_rawset(L, -3);
+  lua_pop(L, 2);
+  target->emplace(std::move(name), std::move(info));
+  return std::nullopt;
+}
+
+int LuaRegisterFunction(lua_State* L) {
+  {
+    auto e = RegisterFunction(L);
+    if (!e) return 0;
+    t_register_error = "ERR " + *e;
+  }
+  lua_settop(L, 0);
+  lua_pushlstring(L, t_register_error.data(), t_register_error.size());
+  return lua_error(L);  // Redis's text, without a position
+}
+
 // pcall, xpcall and coroutine.resume: the wrapped function (upvalue 1), then a stopped
 // script's error is raised again, so a script cannot catch SCRIPT KILL and carry on.
 int Uncatchable(lua_State* L) {
@@ -512,6 +686,20 @@ int SafeRawset(lua_State* L) {
 int GlobalIndex(lua_State* L) {
   lua_pushvalue(L, 2);
   lua_rawget(L, lua_upvalueindex(1));
+  if (lua_isnil(L, -1)) {
+    const char* name = lua_tostring(L, 2);
+    return luaL_error(L, "Script attempted to access nonexistent global variable '%s'", name ? name : "?");
+  }
+  return 1;
+}
+
+// __index of a FUNCTION library's globals: while FUNCTION LOAD runs its chunk only the
+// library API (upvalue 1: `redis` with register_function and log), as in Redis 7.0; when its
+// functions run, the scripts' globals (upvalue 2).
+int FunctionGlobalIndex(lua_State* L) {
+  bool loading = t_running && t_running->registering;
+  lua_pushvalue(L, 2);
+  lua_rawget(L, lua_upvalueindex(loading ? 1 : 2));
   if (lua_isnil(L, -1)) {
     const char* name = lua_tostring(L, 2);
     return luaL_error(L, "Script attempted to access nonexistent global variable '%s'", name ? name : "?");
@@ -677,6 +865,41 @@ void ScriptRunner::Impl::Init() {
   lua_setfield(L, LUA_REGISTRYINDEX, kEnvKey);
   lua_newtable(L);
   lua_setfield(L, LUA_REGISTRYINDEX, kScriptsKey);
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, kFunctionsKey);
+
+  // FUNCTION libraries: their load-time API, and globals that switch between it and the
+  // scripts' globals (FunctionGlobalIndex).
+  lua_newtable(L);  // the API's globals
+  lua_newtable(L);  // its redis
+  lua_pushcfunction(L, LuaRegisterFunction);
+  lua_setfield(L, -2, "register_function");
+  lua_pushcfunction(L, LuaLog);
+  lua_setfield(L, -2, "log");
+  level = 0;
+  for (const char* lvl : {"LOG_DEBUG", "LOG_VERBOSE", "LOG_NOTICE", "LOG_WARNING"}) {
+    lua_pushnumber(L, level++);
+    lua_setfield(L, -2, lvl);
+  }
+  PushReadonlyProxy(L, -1, true);
+  lua_setfield(L, -3, "redis");
+  lua_pop(L, 1);
+  lua_newtable(L);  // the library's globals, empty forever
+  lua_newtable(L);  // their metatable
+  lua_pushvalue(L, -3);
+  lua_pushvalue(L, LUA_GLOBALSINDEX);
+  lua_pushcclosure(L, FunctionGlobalIndex, 2);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, ReadonlyError);
+  lua_setfield(L, -2, "__newindex");
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "__metatable");
+  lua_pushlightuserdata(L, &kReadonlyMarker);
+  lua_pushboolean(L, 1);
+  lua_rawset(L, -3);
+  lua_setmetatable(L, -2);
+  lua_setfield(L, LUA_REGISTRYINDEX, kFnEnvKey);
+  lua_pop(L, 1);
   lua_sethook(L, Hook, LUA_MASKCOUNT, kHookInstructions);  // threads inherit it
 }
 
@@ -772,7 +995,12 @@ void ScriptRunner::Eval(CommandContext& ctx, bool by_sha, bool read_only) {
   lua_getfield(L, LUA_REGISTRYINDEX, kScriptsKey);
   lua_getfield(L, -1, fname.c_str());
   lua_remove(L, -2);
+  im.Run(ctx, 0, sha, false);
+}
 
+void ScriptRunner::Impl::Run(CommandContext& ctx, int nargs, const std::string& name, bool function) {
+  Impl& im = *this;
+  auto sha_or = [](const std::string& sha) { return sha + ", on @user_script."; };
   im.ctx = &ctx;
   im.deadline =
       im.limits.max_time.count() > 0 ? SteadyClock::now() + im.limits.max_time : SteadyClock::time_point::max();
@@ -780,7 +1008,7 @@ void ScriptRunner::Eval(CommandContext& ctx, bool by_sha, bool read_only) {
   im.state = kRunning;
   t_running = &im;
   im.mem.enforce = true;
-  int rc = lua_pcall(L, 0, 1, 0);
+  int rc = lua_pcall(L, nargs, 1, 0);
   im.mem.enforce = false;
   t_running = nullptr;
   im.state = kIdle;
@@ -791,10 +1019,11 @@ void ScriptRunner::Eval(CommandContext& ctx, bool by_sha, bool read_only) {
       // An error raised by redis.call: Redis's own text, with where it came from.
       size_t budget = 1 << 20;
       Reply r = ToReply(L, 0, &budget);
-      ctx.Error(r.str + " script: " + sha + ", on @user_script.");
+      ctx.Error(r.str + " script: " + name + (function ? ", on @user_function." : ", on @user_script."));
     } else {
       std::string msg = lua_tostring(L, -1) ? lua_tostring(L, -1) : "unknown error";
-      ctx.Error("ERR Error running script (call to f_" + sha + "): " + msg);
+      // Redis 7.0's form: the Lua message, then which script (the engine does not name the line).
+      ctx.Error("ERR " + msg + " script: " + (function ? name + ", on @user_function." : sha_or(name)));
     }
   } else {
     size_t budget = 4 * im.limits.memory_bytes;
@@ -825,6 +1054,7 @@ void ScriptRunner::Script(CommandContext& ctx) {
     if (impl_->L) lua_close(impl_->L);
     impl_->L = nullptr;
     impl_->defined.clear();
+    impl_->functions_stale = !impl_->libraries.empty();  // FUNCTION libraries survive SCRIPT FLUSH
     ctx.reply = Reply::Ok();
   } else if (sub == "kill" && a.size() == 2) {
     // Reached only when no script runs (the engine answers SCRIPT KILL during one itself).
@@ -844,6 +1074,389 @@ void ScriptRunner::Script(CommandContext& ctx) {
   } else {
     ctx.Error("ERR unknown subcommand '" + a[1].substr(0, 128) + "'. Try SCRIPT HELP.");
   }
+}
+
+// ---- FUNCTION libraries ----
+
+namespace {
+
+struct LibraryMeta {
+  std::string name;
+  size_t shebang = 0;  // bytes of the first line, without its '\n'
+};
+
+// `#!lua name=<lib>` as Redis 7.0 reads it; the error text without "ERR ".
+StatusOr<LibraryMeta> ParseLibraryMeta(std::string_view code) {
+  if (code.substr(0, 2) != "#!") return InvalidArgument("Missing library metadata");
+  size_t end = code.find('\n');
+  if (end == std::string_view::npos) return InvalidArgument("Invalid library metadata");
+  auto parts = SplitArgs(code.substr(0, end));
+  if (!parts || parts->empty()) return InvalidArgument("Invalid library metadata");
+  std::string engine = (*parts)[0].substr(2);
+  LibraryMeta out;
+  out.shebang = end;
+  bool have_name = false;
+  for (size_t i = 1; i < parts->size(); ++i) {
+    const std::string& part = (*parts)[i];
+    if (part.size() >= 5 && IEquals(std::string_view(part).substr(0, 5), "name=")) {
+      if (have_name) return InvalidArgument("Invalid metadata value, name argument was given multiple times");
+      out.name = part.substr(5);
+      have_name = true;
+      continue;
+    }
+    return InvalidArgument("Invalid metadata value given: " + part);
+  }
+  if (!have_name) return InvalidArgument("Library name was not given");
+  if (!ValidName(out.name)) {
+    return InvalidArgument(
+        "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long");
+  }
+  if (!IEquals(engine, "lua")) return InvalidArgument("Engine '" + engine + "' not found");
+  return out;
+}
+
+constexpr std::string_view kDumpMagic = "STRATUSFN";
+constexpr char kDumpVersion = 1;
+
+uint64_t Fnv1a(std::string_view s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+void PutU64(uint64_t v, std::string* out) {
+  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+uint64_t GetU64(std::string_view s) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(s[static_cast<size_t>(i)]);
+  return v;
+}
+
+// FUNCTION DUMP's payload: magic, version, each library's code (length-prefixed), checksum.
+std::string DumpPayload(const std::vector<std::string>& codes) {
+  std::string out(kDumpMagic);
+  out.push_back(kDumpVersion);
+  for (const auto& c : codes) {
+    PutU64(c.size(), &out);
+    out += c;
+  }
+  PutU64(Fnv1a(out), &out);
+  return out;
+}
+
+std::optional<std::vector<std::string>> ParsePayload(std::string_view p) {
+  if (p.size() < kDumpMagic.size() + 1 + 8 || p.substr(0, kDumpMagic.size()) != kDumpMagic ||
+      p[kDumpMagic.size()] != kDumpVersion) {
+    return std::nullopt;
+  }
+  std::string_view body = p.substr(0, p.size() - 8);
+  if (Fnv1a(body) != GetU64(p.substr(p.size() - 8))) return std::nullopt;
+  std::vector<std::string> codes;
+  size_t pos = kDumpMagic.size() + 1;
+  while (pos < body.size()) {
+    if (body.size() - pos < 8) return std::nullopt;
+    uint64_t n = GetU64(body.substr(pos, 8));
+    pos += 8;
+    if (n > body.size() - pos) return std::nullopt;
+    codes.emplace_back(body.substr(pos, n));
+    pos += n;
+  }
+  return codes;
+}
+
+Reply FlagsReply(uint32_t flags) {
+  std::vector<Reply> out;
+  for (const auto& [name, bit] : kFunctionFlags) {
+    if (flags & bit) out.push_back(Reply::Status(std::string(name)));
+  }
+  return Reply::Array(std::move(out));
+}
+
+}  // namespace
+
+StatusOr<std::string> ScriptRunner::Impl::LoadLibrary(const std::string& code, bool replace) {
+  STRATUS_ASSIGN_OR_RETURN(LibraryMeta meta, ParseLibraryMeta(code));
+  if (libraries.count(meta.name) && !replace) return InvalidArgument("Library '" + meta.name + "' already exists");
+  Init();
+  ReloadStaleFunctions();
+  if (LoadText(L, code.data() + meta.shebang, code.size() - meta.shebang, "@user_function")) {
+    std::string msg = lua_tostring(L, -1) ? lua_tostring(L, -1) : "unknown error";
+    lua_settop(L, 0);
+    return InvalidArgument("Error compiling function: " + msg);
+  }
+  lua_getfield(L, LUA_REGISTRYINDEX, kFnEnvKey);
+  lua_setfenv(L, -2);
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, kLoadingKey);
+  std::map<std::string, FunctionInfo> functions;
+  registering = &functions;
+  ctx = nullptr;
+  // A library's chunk only registers functions: half a second is plenty (Redis's limit too).
+  deadline = SteadyClock::now() + std::chrono::milliseconds(500);
+  reason = kNone;
+  state = kRunning;
+  t_running = this;
+  mem.enforce = true;
+  int rc = lua_pcall(L, 0, 0, 0);
+  mem.enforce = false;
+  t_running = nullptr;
+  state = kIdle;
+  registering = nullptr;
+  std::string error;
+  if (rc != 0) {
+    if (lua_type(L, -1) == LUA_TTABLE) {
+      size_t budget = 1 << 20;
+      error = ToReply(L, 0, &budget).str;
+    } else {
+      error = lua_tostring(L, -1) ? lua_tostring(L, -1) : "unknown error";
+      if (error.rfind("ERR ", 0) != 0) error = "ERR " + error;
+    }
+    error = "Error registering functions: " + error;
+  } else if (functions.empty()) {
+    error = "No functions registered";
+  } else {
+    for (const auto& [fname, info] : functions) {
+      auto it = function_library.find(ToLower(fname));
+      if (it != function_library.end() && !(replace && it->second == meta.name)) {
+        error = "Function " + fname + " already exists";
+        break;
+      }
+    }
+  }
+  lua_settop(L, 0);
+  if (!error.empty()) {
+    lua_pushnil(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, kLoadingKey);
+    return InvalidArgument(error);
+  }
+  DropLibrary(meta.name);
+  lua_getfield(L, LUA_REGISTRYINDEX, kFunctionsKey);
+  lua_getfield(L, LUA_REGISTRYINDEX, kLoadingKey);
+  for (const auto& [fname, info] : functions) {
+    std::string key = ToLower(fname);  // function names are case-insensitive, as in Redis
+    lua_pushlstring(L, key.data(), key.size());
+    lua_pushlstring(L, fname.data(), fname.size());
+    lua_rawget(L, -3);
+    lua_rawset(L, -4);
+    function_library[key] = meta.name;
+  }
+  lua_settop(L, 0);
+  lua_pushnil(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, kLoadingKey);
+  libraries[meta.name] = Library{code, std::move(functions)};
+  return meta.name;
+}
+
+void ScriptRunner::Impl::DropLibrary(const std::string& name) {
+  auto it = libraries.find(name);
+  if (it == libraries.end()) return;
+  for (const auto& [fname, info] : it->second.functions) {
+    std::string key = ToLower(fname);
+    function_library.erase(key);
+    if (L) {
+      lua_getfield(L, LUA_REGISTRYINDEX, kFunctionsKey);
+      lua_pushlstring(L, key.data(), key.size());
+      lua_pushnil(L);
+      lua_rawset(L, -3);
+      lua_pop(L, 1);
+    }
+  }
+  libraries.erase(it);
+}
+
+void ScriptRunner::Impl::DropAllLibraries() {
+  libraries.clear();
+  function_library.clear();
+  functions_stale = false;
+  if (L) {
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, kFunctionsKey);
+  }
+}
+
+// After SCRIPT FLUSH closed the interpreter: the libraries are compiled again from their code.
+void ScriptRunner::Impl::ReloadStaleFunctions() {
+  if (!functions_stale) return;
+  functions_stale = false;
+  std::vector<std::string> codes;
+  for (const auto& [name, lib] : libraries) codes.push_back(lib.code);
+  libraries.clear();
+  function_library.clear();
+  for (const auto& code : codes) (void)LoadLibrary(code, true);
+}
+
+void ScriptRunner::FCall(CommandContext& ctx, bool read_only) {
+  ctx.NoPropagate();  // the commands the function runs log their own effects
+  const Argv& a = ctx.argv;
+  Impl& im = *impl_;
+  im.Init();
+  im.ReloadStaleFunctions();
+  const std::string key = ToLower(a[1]);
+  auto lib = im.function_library.find(key);
+  if (lib == im.function_library.end()) return ctx.Error("ERR Function not found");
+  std::string fname;
+  uint32_t fflags = 0;
+  for (const auto& [n, i] : im.libraries.at(lib->second).functions) {
+    if (IEquals(n, key)) {
+      fname = n;
+      fflags = i.flags;
+    }
+  }
+  auto nk = ParseInt(a[2]);
+  if (!nk) return ctx.Error("ERR Bad number of keys provided");
+  if (*nk > static_cast<int64_t>(a.size()) - 3)
+    return ctx.Error("ERR Number of keys can't be greater than number of args");
+  if (*nk < 0) return ctx.Error("ERR Number of keys can't be negative");
+  // FCALL_RO runs a function not declared no-writes too, as Upstash does (Redis 7 refuses
+  // it up front); either way a write inside fails.
+  im.read_only = read_only || (fflags & kScriptNoWrites);
+  lua_State* L = im.L;
+  size_t first_arg = 3 + static_cast<size_t>(*nk);
+  lua_getfield(L, LUA_REGISTRYINDEX, kFunctionsKey);
+  lua_pushlstring(L, key.data(), key.size());
+  lua_rawget(L, -2);
+  lua_remove(L, -2);
+  for (auto [from, to] : {std::pair{size_t{3}, first_arg}, std::pair{first_arg, a.size()}}) {
+    lua_createtable(L, static_cast<int>(to - from), 0);
+    for (size_t i = from; i < to; ++i) {
+      lua_pushlstring(L, a[i].data(), a[i].size());
+      lua_rawseti(L, -2, static_cast<int>(i - from + 1));
+    }
+  }
+  im.Run(ctx, 2, fname, true);
+}
+
+void ScriptRunner::Function(CommandContext& ctx) {
+  const Argv& a = ctx.argv;
+  Impl& im = *impl_;
+  std::string sub = ToLower(a[1]);
+  auto arity = [&](size_t min, size_t max) {
+    if (a.size() >= min && a.size() <= max) return true;
+    ctx.Error("ERR wrong number of arguments for 'function|" + sub + "' command");
+    return false;
+  };
+  if (sub == "load") {
+    if (!arity(3, SIZE_MAX)) return;
+    bool replace = false;
+    size_t pos = 2;
+    while (pos < a.size() - 1) {
+      const std::string& opt = a[pos++];
+      if (IEquals(opt, "replace")) {
+        replace = true;
+        continue;
+      }
+      return ctx.Error("ERR Unknown option given: " + opt);
+    }
+    auto name = im.LoadLibrary(a.back(), replace);
+    if (!name.ok()) return ctx.Error("ERR " + name.status().message());
+    ctx.Dirty();
+    ctx.reply = Reply::Bulk(*name);
+  } else if (sub == "delete") {
+    if (!arity(3, 3)) return;
+    if (!im.libraries.count(a[2])) return ctx.Error("ERR Library not found");
+    im.DropLibrary(a[2]);
+    ctx.Dirty();
+    ctx.reply = Reply::Ok();
+  } else if (sub == "flush") {
+    if (!arity(2, 3)) return;
+    if (a.size() == 3 && !IEquals(a[2], "sync") && !IEquals(a[2], "async")) {
+      return ctx.Error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
+    }
+    im.DropAllLibraries();
+    ctx.Dirty();
+    ctx.reply = Reply::Ok();
+  } else if (sub == "list") {
+    bool with_code = false;
+    std::optional<std::string> pattern;
+    for (size_t i = 2; i < a.size(); ++i) {
+      if (!with_code && IEquals(a[i], "withcode")) {
+        with_code = true;
+      } else if (!pattern && IEquals(a[i], "libraryname")) {
+        if (i + 1 >= a.size()) return ctx.Error("ERR library name argument was not given");
+        pattern = a[++i];
+      } else {
+        return ctx.Error("ERR Unknown argument " + a[i]);
+      }
+    }
+    std::vector<Reply> out;
+    for (const auto& [name, lib] : im.libraries) {
+      if (pattern && !GlobMatch(*pattern, name, /*nocase=*/true)) continue;
+      std::vector<Reply> fns;
+      for (const auto& [fname, info] : lib.functions) {
+        fns.push_back(Reply::Array({Reply::Bulk("name"), Reply::Bulk(fname), Reply::Bulk("description"),
+                                    info.description ? Reply::Bulk(*info.description) : Reply::Nil(),
+                                    Reply::Bulk("flags"), FlagsReply(info.flags)}));
+      }
+      std::vector<Reply> entry = {Reply::Bulk("library_name"), Reply::Bulk(name),        Reply::Bulk("engine"),
+                                  Reply::Bulk("LUA"),          Reply::Bulk("functions"), Reply::Array(std::move(fns))};
+      if (with_code) {
+        entry.push_back(Reply::Bulk("library_code"));
+        entry.push_back(Reply::Bulk(lib.code));
+      }
+      out.push_back(Reply::Array(std::move(entry)));
+    }
+    ctx.reply = Reply::Array(std::move(out));
+  } else if (sub == "stats") {
+    if (!arity(2, 2)) return;
+    ctx.reply = Reply::Array(
+        {Reply::Bulk("running_script"), Reply::Nil(), Reply::Bulk("engines"),
+         Reply::Array(
+             {Reply::Bulk("LUA"),
+              Reply::Array({Reply::Bulk("libraries_count"), Reply::Integer(static_cast<int64_t>(im.libraries.size())),
+                            Reply::Bulk("functions_count"),
+                            Reply::Integer(static_cast<int64_t>(im.function_library.size()))})})});
+  } else if (sub == "dump") {
+    if (!arity(2, 2)) return;
+    std::vector<std::string> codes;
+    for (const auto& [name, lib] : im.libraries) codes.push_back(lib.code);
+    ctx.reply = Reply::Bulk(DumpPayload(codes));
+  } else if (sub == "restore") {
+    if (!arity(3, 4)) return;
+    std::string policy = a.size() == 4 ? ToLower(a[3]) : "append";
+    if (policy != "append" && policy != "replace" && policy != "flush") {
+      return ctx.Error("ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.");
+    }
+    auto codes = ParsePayload(a[2]);
+    if (!codes) return ctx.Error("ERR DUMP payload version or checksum are wrong");
+    std::vector<std::string> before;
+    for (const auto& [name, lib] : im.libraries) before.push_back(lib.code);
+    if (policy == "flush") im.DropAllLibraries();
+    std::string error;
+    for (const auto& code : *codes) {
+      auto meta = ParseLibraryMeta(code);
+      if (meta.ok() && policy == "append" && im.libraries.count(meta->name)) {
+        error = "ERR Library " + meta->name + " already exists";
+        break;
+      }
+      auto loaded = im.LoadLibrary(code, policy != "append");
+      if (!loaded.ok()) {
+        error = "ERR " + loaded.status().message();
+        break;
+      }
+    }
+    if (!error.empty()) {  // all or nothing: the libraries as they were
+      im.DropAllLibraries();
+      for (const auto& code : before) (void)im.LoadLibrary(code, true);
+      return ctx.Error(error);
+    }
+    ctx.Dirty();
+    ctx.reply = Reply::Ok();
+  } else if (sub == "kill") {
+    if (!arity(2, 2)) return;
+    // Reached only when no function runs (the engine answers FUNCTION KILL during one itself).
+    ctx.Error(kNotBusyError);
+  } else {
+    ctx.Error("ERR unknown subcommand '" + a[1].substr(0, 128) + "'. Try FUNCTION HELP.");
+  }
+}
+
+void ScriptRunner::AppendFunctionSnapshot(std::string* out) const {
+  for (const auto& [name, lib] : impl_->libraries) AppendRespCommand({"FUNCTION", "LOAD", "REPLACE", lib.code}, out);
 }
 
 }  // namespace stratus::kv

@@ -1,4 +1,4 @@
-// Lua scripting (EVAL, EVALSHA, SCRIPT LOAD/EXISTS/FLUSH/KILL) as Redis does it: Lua 5.1,
+// Lua scripting (EVAL, EVALSHA, SCRIPT LOAD/EXISTS/FLUSH/KILL, FUNCTION, FCALL) as Redis does it: Lua 5.1,
 // one interpreter, scripts cached by SHA-1, redis.call/pcall running commands atomically.
 //
 // The sandbox is Redis 7's: base (without dofile, loadfile, load, print, setfenv, getfenv,
@@ -63,6 +63,12 @@ class ScriptRunner {
   // EVAL_RO/EVALSHA_RO (write commands fail; a shebang script must declare no-writes).
   void Eval(CommandContext& ctx, bool by_sha, bool read_only = false);
   void Script(CommandContext& ctx);
+  // FUNCTION LOAD/DELETE/FLUSH/LIST/STATS/DUMP/RESTORE/KILL, and FCALL/FCALL_RO (argv[1] the
+  // function, argv[2] numkeys): Redis 7.0's `#!lua name=<lib>` libraries.
+  void Function(CommandContext& ctx);
+  void FCall(CommandContext& ctx, bool read_only);
+  // FUNCTION LOAD REPLACE records that rebuild every library (the log rewrite).
+  void AppendFunctionSnapshot(std::string* out) const;
 
   enum class KillResult { kKilled, kUnkillable, kNotBusy };
   // SCRIPT KILL: stops the running script unless it has already called a write command.

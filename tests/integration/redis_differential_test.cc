@@ -607,6 +607,7 @@ class Gen15 {
         return Bitfield(Pick({"bitfield", "bitfield", "bitfield_ro"}));
       case 16: {
         Argv a{"copy", Key(), Key()};
+        if (a[1] == a[2]) a[2] += "x";  // the same key answers as Upstash does (UpstashCommands test)
         if (Coin(30)) a.push_back("REPLACE");
         if (Coin(15)) {
           a.push_back("DB");

@@ -219,7 +219,12 @@ void Copy(CommandContext& ctx) {
       return ctx.Error(err::kSyntax);
     }
   }
-  if (a[1] == a[2]) return ctx.Error("ERR source and destination objects are the same");
+  // Upstash answers 0 (not copied) where Redis 7 errors with "source and destination objects
+  // are the same"; the REST API answers as Upstash does.
+  if (a[1] == a[2]) {
+    ctx.reply = Reply::Integer(0);
+    return;
+  }
   Entry* src = ctx.db.Find(a[1]);
   if (!src) {
     ctx.reply = Reply::Integer(0);

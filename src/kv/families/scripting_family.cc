@@ -1,4 +1,4 @@
-// EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT: rows here, the interpreter in kv/scripting.cc.
+// EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT, FUNCTION, FCALL, FCALL_RO: rows here, the interpreter in kv/scripting.cc.
 #include "kv/engine.h"
 #include "kv/families/family.h"
 #include "kv/scripting.h"
@@ -21,6 +21,15 @@ void EvalShaRo(CommandContext& ctx) {
 void Script(CommandContext& ctx) {
   ctx.engine.scripts().Script(ctx);
 }
+void Function(CommandContext& ctx) {
+  ctx.engine.scripts().Function(ctx);
+}
+void FCall(CommandContext& ctx) {
+  ctx.engine.scripts().FCall(ctx, false);
+}
+void FCallRo(CommandContext& ctx) {
+  ctx.engine.scripts().FCall(ctx, /*read_only=*/true);
+}
 
 }  // namespace
 
@@ -32,6 +41,10 @@ Status RegisterScriptingFamily(CommandTable& t) {
            CommandSpec{.name = "eval_ro", .arity = -3, .flags = kReadOnly | kNoScript, .handler = EvalRo},
            CommandSpec{.name = "evalsha_ro", .arity = -3, .flags = kReadOnly | kNoScript, .handler = EvalShaRo},
            CommandSpec{.name = "script", .arity = -2, .flags = kWrite | kNoScript, .handler = Script},
+           // LOAD, DELETE, FLUSH and RESTORE are logged as sent; the others change nothing.
+           CommandSpec{.name = "function", .arity = -2, .flags = kWrite | kNoScript, .handler = Function},
+           CommandSpec{.name = "fcall", .arity = -3, .flags = kWrite | kNoScript, .handler = FCall},
+           CommandSpec{.name = "fcall_ro", .arity = -3, .flags = kReadOnly | kNoScript, .handler = FCallRo},
        }) {
     STRATUS_RETURN_IF_ERROR(t.Add(spec));
   }
