@@ -268,14 +268,19 @@ class Dispatch {
   Dispatch(TasksService& service, http::EventLoops& loops, const GrpcServerOptions& options)
       : service_(service), loops_(loops), options_(options) {}
 
-  // Authorizes the call, then runs `handler(call, req, resp)` on a loop (bridge.h).
+  // Authorizes the call, then runs `handler(call, req, resp)` on a loop (bridge.h). `resource`
+  // is what the call acts on (audit lines); a refusal names the resource REST's route names:
+  // a task's queue, a create's `parent`.
   template <typename Req, typename Resp>
   Reactor* Serve(Ctx* ctx, const Method& m, const std::string& resource, std::vector<std::string> accounts,
-                 asio::awaitable<Status> (*handler)(Call, const Req*, Resp*), const Req* req, Resp* resp) {
+                 asio::awaitable<Status> (*handler)(Call, const Req*, Resp*), const Req* req, Resp* resp,
+                 const std::string* parent = nullptr) {
     Reactor* reactor = ctx->DefaultReactor();
     const api::ApiToken* token = nullptr;
-    api::CallCredentials creds{Metadata(ctx, "authorization"), Metadata(ctx, "x-goog-api-key"), m.permission, resource,
-                               std::move(accounts)};
+    const std::string queue = QueueOfTask(resource);
+    const std::string& denied_resource = parent ? *parent : (queue.empty() ? resource : queue);
+    api::CallCredentials creds{Metadata(ctx, "authorization"), Metadata(ctx, "x-goog-api-key"), m.permission,
+                               denied_resource, std::move(accounts)};
     Status auth = api::AuthorizeCall(options_.tokens, creds, &token);
     std::string principal = token ? token->name : "anonymous";
     if (!auth.ok()) {
@@ -321,7 +326,7 @@ class CloudTasksImpl final : public pb::CloudTasks::CallbackService {
   // clang-format off
   Reactor* ListQueues(Ctx* c, const pb::ListQueuesRequest* q, pb::ListQueuesResponse* r) override { return d_.Serve(c, kListQueues, q->parent(), {}, DoListQueues, q, r); }
   Reactor* GetQueue(Ctx* c, const pb::GetQueueRequest* q, pb::Queue* r) override { return d_.Serve(c, kGetQueue, q->name(), {}, DoGetQueue, q, r); }
-  Reactor* CreateQueue(Ctx* c, const pb::CreateQueueRequest* q, pb::Queue* r) override { return d_.Serve(c, kCreateQueue, q->queue().name(), {}, DoCreateQueue, q, r); }
+  Reactor* CreateQueue(Ctx* c, const pb::CreateQueueRequest* q, pb::Queue* r) override { return d_.Serve(c, kCreateQueue, q->queue().name(), {}, DoCreateQueue, q, r, &q->parent()); }
   Reactor* UpdateQueue(Ctx* c, const pb::UpdateQueueRequest* q, pb::Queue* r) override { return d_.Serve(c, kUpdateQueue, q->queue().name(), {}, DoUpdateQueue, q, r); }
   Reactor* DeleteQueue(Ctx* c, const pb::DeleteQueueRequest* q, Empty* r) override { return d_.Serve(c, kDeleteQueue, q->name(), {}, DoDeleteQueue, q, r); }
   Reactor* PurgeQueue(Ctx* c, const pb::PurgeQueueRequest* q, pb::Queue* r) override { return d_.Serve(c, kPurgeQueue, q->name(), {}, DoPurgeQueue, q, r); }
