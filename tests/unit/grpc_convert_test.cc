@@ -124,8 +124,9 @@ TEST(GrpcConvert, EnumNumbersOutsideTheEnumAreRefusedAsRestRefusesThem) {
   msg.mutable_http_request()->set_http_method(static_cast<pb::HttpMethod>(99));
   auto t = TaskFromProto(msg, "task");
   ASSERT_FALSE(t.ok());
-  EXPECT_EQ(t.status().message(),
-            "Invalid value at 'task.http_request.http_method' (type.googleapis.com/google.cloud.tasks.v2.HttpMethod), 99");
+  EXPECT_EQ(
+      t.status().message(),
+      "Invalid value at 'task.http_request.http_method' (type.googleapis.com/google.cloud.tasks.v2.HttpMethod), 99");
   pb::Queue q;
   q.set_state(static_cast<pb::Queue::State>(7));
   EXPECT_EQ(QueueFromProto(q, "queue").status().code(), Code::kInvalidArgument);
