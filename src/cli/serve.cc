@@ -284,7 +284,9 @@ Status ServeApp::Start() {
   }
   if (options_.grpc_listen != "off") {
     if (!options_.grpc_listen.empty()) {
-      STRATUS_RETURN_IF_ERROR(SplitHostPort(options_.grpc_listen, &grpc_options.host, &grpc_options.port));
+      if (!SplitHostPort(options_.grpc_listen, &grpc_options.host, &grpc_options.port).ok()) {
+        return InvalidArgument("--grpc-listen wants HOST:PORT or off, got '" + options_.grpc_listen + "'");
+      }
     } else if (port == 0) {
       grpc_options.port = 0;  // a test binding a free port gets a free gRPC port too
     }
