@@ -36,7 +36,7 @@ wait_line() {  # file, text, what
 
 API=http://127.0.0.1:$API_PORT
 REDIS=http://127.0.0.1:$REDIS_PORT
-"$BIN" serve --listen 127.0.0.1:"$API_PORT" --redis-listen 127.0.0.1:"$REDIS_PORT" --redis-token demo-token \
+"$BIN" serve --listen 127.0.0.1:"$API_PORT" --redis-listen 127.0.0.1:"$REDIS_PORT" --redis-token demo-token --grpc-listen off \
   --data-dir "$WORK/stratus-data" --no-task-log >"$WORK/stratus.log" 2>&1 &
 pids+=($!)
 wait_line "$WORK/stratus.log" "stratus: ready" "stratus"

@@ -15,7 +15,7 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; echo "--- pane:"; tmux -L "$SOCK" capture-pane -p -t top 2>/dev/null || true; exit 1; }
 
-"$BIN" serve --listen 127.0.0.1:0 --redis-listen off --data-dir "$DATA/db" --no-task-log >"$OUT" 2>&1 &
+"$BIN" serve --listen 127.0.0.1:0 --redis-listen off --grpc-listen off --data-dir "$DATA/db" --no-task-log >"$OUT" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 150); do grep -q '^stratus: ready' "$OUT" && break; sleep 0.1; done
 grep -q '^stratus: ready' "$OUT" || { cat "$OUT"; fail "the server did not start"; }

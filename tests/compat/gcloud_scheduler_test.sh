@@ -45,7 +45,7 @@ OUT="$WORK/results"
 # Starts the server on DATA; sets PORT and SERVER_PID.
 start_server() {
   local log="$WORK/server.log"
-  "$BIN" serve --listen 127.0.0.1:0 --data-dir "$DATA" --redis-listen off --api-token "$TOKEN" >"$log" 2>&1 &
+  "$BIN" serve --listen 127.0.0.1:0 --data-dir "$DATA" --redis-listen off --grpc-listen off --api-token "$TOKEN" >"$log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 300); do
     if grep -q '^stratus: ready$' "$log"; then

@@ -53,7 +53,7 @@ start_server() {
   local tag=$1
   shift
   local log="$WORK/server-$tag.log"
-  "$BIN" serve --listen 127.0.0.1:0 --data-dir "$WORK/data-$tag" "$@" >"$log" 2>&1 &
+  "$BIN" serve --listen 127.0.0.1:0 --grpc-listen off --data-dir "$WORK/data-$tag" "$@" >"$log" 2>&1 &
   SERVER_PID=$!
   SERVER_PIDS+=("$SERVER_PID")
   local i

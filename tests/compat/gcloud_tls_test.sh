@@ -44,7 +44,7 @@ unset CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE REQUESTS_CA_BUNDLE CURL_CA_BUNDLE SSL_C
 ) >"$WORK/openssl.log" 2>&1 || { echo "FAIL: openssl could not make the test certificates" >&2; cat "$WORK/openssl.log" >&2; exit 1; }
 
 LOG="$WORK/server.log"
-"$BIN" serve --listen 127.0.0.1:0 --data-dir "$WORK/data" --redis-listen off \
+"$BIN" serve --listen 127.0.0.1:0 --data-dir "$WORK/data" --redis-listen off --grpc-listen off \
   --tls-cert "$WORK/server.pem" --tls-key "$WORK/server.key" >"$LOG" 2>&1 &
 SERVER_PID=$!
 URL=

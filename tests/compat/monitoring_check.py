@@ -175,7 +175,7 @@ def call(method, url, body=None, headers=None):
 
 def start_server(binary, tmp):
     proc = subprocess.Popen([binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", os.path.join(tmp, "data"),
-                             "--redis-token", "monitoring-test-token"],
+                             "--redis-token", "monitoring-test-token", "--grpc-listen", "off"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     found = {}
     lines = []

@@ -408,7 +408,8 @@ TEST(ApiTokenFile, TheOldOneTokenFormatStillWorks) {
 TEST(ApiTokenFile, AnUnknownScopeStopsTheStartNamingTheLine) {
   std::string dir = TempDir();
   std::string file = WriteFile(dir, "tokens", "ops admin tok-a\nweb superuser tok-b\n");
-  std::string cmd = std::string(STRATUS_BINARY) + " serve --listen 127.0.0.1:0 --redis-listen off --data-dir " + dir +
+  std::string cmd = std::string(STRATUS_BINARY) +
+                    " serve --listen 127.0.0.1:0 --redis-listen off --grpc-listen off --data-dir " + dir +
                     "/data --api-token-file " + file + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   ASSERT_NE(p, nullptr);

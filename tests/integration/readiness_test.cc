@@ -34,7 +34,8 @@ struct Exit {
 // server that starts anyway is stopped by timeout(1) after 30 s (exit 124) and the test fails.
 Exit RunUntilExit(const std::string& data_dir) {
   std::string cmd = std::string("timeout 30 ") + STRATUS_BINARY +
-                    " serve --listen 127.0.0.1:0 --redis-listen off --no-task-log --data-dir '" + data_dir + "' 2>&1";
+                    " serve --listen 127.0.0.1:0 --redis-listen off --grpc-listen off --no-task-log --data-dir '" +
+                    data_dir + "' 2>&1";
   Exit e;
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return e;

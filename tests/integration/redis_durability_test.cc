@@ -127,7 +127,8 @@ class Child {
 };
 
 std::vector<std::string> ServeArgs(const std::string& dir, std::vector<std::string> extra = {}) {
-  std::vector<std::string> args = {"serve", "--listen", "127.0.0.1:0", "--data-dir", dir, "--no-task-log"};
+  std::vector<std::string> args = {"serve", "--listen",      "127.0.0.1:0",   "--data-dir",
+                                   dir,     "--no-task-log", "--grpc-listen", "off"};
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
 }

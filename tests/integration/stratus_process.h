@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -95,6 +96,11 @@ class StratusProcess {
     if (pipe(fds) != 0) return false;
     std::vector<std::string> args = {STRATUS_BINARY, "serve",   "--listen",     "127.0.0.1:0",
                                      "--data-dir",   data_dir_, "--no-task-log"};
+    // gRPC stays off unless a test asks for it (`--grpc-listen 127.0.0.1:0`): its default is
+    // a fixed port, which parallel tests would fight over.
+    if (std::find(extra.begin(), extra.end(), "--grpc-listen") == extra.end()) {
+      args.insert(args.end(), {"--grpc-listen", "off"});
+    }
     args.insert(args.end(), extra.begin(), extra.end());
     ChildRegistry::Get().Add(this, [](void* self) { static_cast<StratusProcess*>(self)->Cleanup(); });
     pid_t parent = getpid();
@@ -144,6 +150,12 @@ class StratusProcess {
 
   std::string tasks_url() const { return Url("Cloud Tasks v2 API"); }
   std::string redis_url() const { return Url("Redis REST API"); }
+  // "127.0.0.1:PORT", what a gRPC channel dials (started with --grpc-listen).
+  std::string grpc_target() const {
+    std::string u = Url("Cloud Tasks v2 gRPC API");
+    size_t scheme = u.find("://");
+    return scheme == std::string::npos ? u : u.substr(scheme + 3);
+  }
   std::string Url(const std::string& what) const {
     auto it = urls_.find(what);
     return it == urls_.end() ? "" : it->second;

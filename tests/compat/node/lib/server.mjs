@@ -13,7 +13,9 @@ if (!BIN) throw new Error('STRATUS_BIN is not set (run through tests/compat/node
 // banner ("Cloud Tasks v2 API", ...) to its base URL.
 export async function startServer({ args = [], dataDir } = {}) {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'stratus-test-'));
-  const proc = spawn(BIN, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dir, ...args], {
+  // A free gRPC port unless the test picks one: the default (8124) is fixed.
+  const grpc = args.includes('--grpc-listen') ? [] : ['--grpc-listen', '127.0.0.1:0'];
+  const proc = spawn(BIN, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dir, ...grpc, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines = [];
@@ -46,8 +48,12 @@ export async function startServer({ args = [], dataDir } = {}) {
   proc.removeAllListeners('exit');
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
   const url = urls['Cloud Tasks v2 API'];
+  const grpcUrl = urls['Cloud Tasks v2 gRPC API'];
   return {
     url,
+    // The gRPC API's host and port (undefined with --grpc-listen off).
+    grpcHost: grpcUrl ? new URL(grpcUrl).hostname : undefined,
+    grpcPort: grpcUrl ? Number(new URL(grpcUrl).port) : undefined,
     urls,
     port: Number(new URL(url).port),
     dataDir: dir,
