@@ -7,6 +7,7 @@
 #include "common/ids.h"
 #include "model/names.h"
 #include "store/async.h"
+#include "tasks/field_mask.h"
 #include "tasks/messages.h"
 
 namespace stratus {
@@ -57,31 +58,10 @@ const MaskField kMaskFields[] = {
      [](const Queue& f, Queue* t) { t->app_engine_routing_override = f.app_engine_routing_override; }},
 };
 
-// "rate_limits.max_burst_size" and "rateLimits.maxBurstSize" compare equal.
-std::string NormalizePath(std::string_view p) {
-  std::string out;
-  bool upper = false;
-  for (char c : p) {
-    if (c == ' ') continue;
-    if (c == '_') {
-      upper = true;
-      continue;
-    }
-    out += upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
-    upper = false;
-  }
-  return out;
-}
-
 bool Covers(std::string_view mask_path, std::string_view field) {
-  if (mask_path == field) return true;
-  if (field.size() > mask_path.size() && field.compare(0, mask_path.size(), mask_path) == 0 &&
-      field[mask_path.size()] == '.') {
-    return true;  // "retryConfig" covers "retryConfig.maxAttempts"
-  }
   // gcloud sends sub-paths of httpTarget ("httpTarget.oidcToken.audience"): the whole target is copied.
-  return mask_path.size() > field.size() && mask_path.compare(0, field.size(), field) == 0 &&
-         mask_path[field.size()] == '.' && (field == "httpTarget" || field == "appEngineRoutingOverride");
+  return MaskCovers(mask_path, field) ||
+         (MaskPathInside(mask_path, field) && (field == "httpTarget" || field == "appEngineRoutingOverride"));
 }
 
 // The target policy on a queue's httpTarget.uriOverride host.
@@ -186,13 +166,7 @@ Status ApplyUpdateMask(const Queue& from, const std::string& mask, Queue* to) {
     for (const auto& f : kMaskFields) f.copy(from, to);
     return Status::Ok();
   }
-  size_t start = 0;
-  while (start <= mask.size()) {
-    size_t comma = mask.find(',', start);
-    std::string path =
-        NormalizePath(mask.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-    start = comma == std::string::npos ? mask.size() + 1 : comma + 1;
-    if (path.empty()) continue;
+  for (const std::string& path : MaskPaths(mask)) {
     bool matched = false;
     for (const auto& f : kMaskFields) {
       if (Covers(path, f.path)) {
