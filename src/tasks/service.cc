@@ -25,6 +25,24 @@ std::optional<std::string> QueueSignsAs(const Queue& queue) {
   return std::nullopt;
 }
 
+// The URL a buffered task is stored with: everything comes from the queue's uriOverride
+// (https unless it says http, "/" without a path). Delivery applies the override again.
+StatusOr<std::string> BufferUrl(const Queue& queue) {
+  if (!queue.http_target || !queue.http_target->uri_override || queue.http_target->uri_override->host.empty()) {
+    return FailedPrecondition(msg::kBufferNeedsHttpTarget);
+  }
+  const UriOverride& o = *queue.http_target->uri_override;
+  std::string url = o.scheme == UriOverride::Scheme::kHttp ? "http://" : "https://";
+  url += o.host;
+  if (o.port != 0) url += ":" + std::to_string(o.port);
+  std::string path = o.path_override ? o.path_override->path.value_or("") : "";
+  url += path.empty() || path.front() != '/' ? "/" + path : path;
+  if (o.query_override && !o.query_override->query_params.value_or("").empty()) {
+    url += "?" + *o.query_override->query_params;
+  }
+  return url;
+}
+
 // One row per updatable field: its mask path and how to copy it.
 struct MaskField {
   std::string_view path;
@@ -351,6 +369,25 @@ asio::awaitable<StatusOr<Task>> TasksService::CreateTask(const std::string& pare
   STRATUS_ASSIGN_OR_RETURN_CO(WriteResult written, std::move(r));
   if (events_) events_->TaskCreated(written.task->name, written.task->schedule_time);
   co_return std::move(*written.task);
+}
+
+asio::awaitable<StatusOr<Task>> TasksService::BufferTask(const std::string& parent, const std::string& task_id,
+                                                         HttpBody body,
+                                                         std::function<Status(const std::string& email)> act_as) {
+  STRATUS_RETURN_IF_ERROR_CO(ParseQueueName(parent).status());
+  if (!task_id.empty()) STRATUS_RETURN_IF_ERROR_CO(CheckTaskId(task_id));
+  auto read = [this, &parent] { return Worded(store_.GetQueue(parent)); };
+  STRATUS_ASSIGN_OR_RETURN_CO(Queue queue, co_await RunBlocking(blocking_, std::move(read)));
+  STRATUS_ASSIGN_OR_RETURN_CO(std::string url, BufferUrl(queue));
+  Task task;
+  if (!task_id.empty()) task.name = parent + "/tasks/" + task_id;
+  HttpRequest& r = task.http_request.emplace();
+  r.url = std::move(url);
+  if (queue.http_target->http_method != HttpMethod::kUnspecified) r.http_method = queue.http_target->http_method;
+  if (!body.content_type.empty()) r.headers["Content-Type"] = body.content_type;
+  r.body = std::move(body.data);
+  auto created = CreateTask(parent, std::move(task), std::move(act_as));
+  co_return co_await std::move(created);
 }
 
 asio::awaitable<StatusOr<Task>> TasksService::GetTask(const std::string& name) {
