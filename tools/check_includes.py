@@ -29,8 +29,10 @@ LAYERS = {
     # fires through tasks/engine's client and signer)
     "scheduler": ["cron", "tasks/engine", "tasks", "store", "model", "http", "auth", "common"],
     "api": ["scheduler", "tasks/engine", "tasks", "store", "model", "cron", "kv", "auth", "http", "common"],
+    # the Cloud Tasks v2 gRPC front end, beside api (whose token checks it shares)
+    "grpc": ["api", "tasks/engine", "tasks", "store", "model", "auth", "http", "common"],
     "sdk": ["http", "common"],  # installed alone with http and common
-    "cli": ["api", "scheduler", "sdk", "tasks/engine", "tasks", "store/sqlite", "store", "model", "cron", "kv", "auth",
+    "cli": ["grpc", "api", "scheduler", "sdk", "tasks/engine", "tasks", "store/sqlite", "store", "model", "cron", "kv", "auth",
             "http", "common"],
 }
 

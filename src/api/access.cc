@@ -181,14 +181,12 @@ std::string AuditResource(const http::RequestContext& ctx, std::string_view perm
   return resource;
 }
 
-const ApiToken* Authenticate(const http::Request& req, const std::vector<ApiToken>& tokens) {
-  std::string_view auth = Sv(req[beast::http::field::authorization]);
+const ApiToken* Authenticate(std::string_view auth, std::string_view key, const std::vector<ApiToken>& tokens) {
   constexpr std::string_view kBearer = "Bearer ";
   std::string_view bearer;
   if (auth.size() > kBearer.size() && Lower(auth.substr(0, kBearer.size())) == "bearer ") {
     bearer = auth.substr(kBearer.size());
   }
-  std::string_view key = Sv(req["x-goog-api-key"]);
   const ApiToken* found = nullptr;
   // Every token is compared, so the time taken does not tell which one matched.
   for (const ApiToken& t : tokens) {
@@ -197,6 +195,10 @@ const ApiToken* Authenticate(const http::Request& req, const std::vector<ApiToke
     if ((by_bearer || by_key) && !found) found = &t;
   }
   return found;
+}
+
+const ApiToken* Authenticate(const http::Request& req, const std::vector<ApiToken>& tokens) {
+  return Authenticate(Sv(req[beast::http::field::authorization]), Sv(req["x-goog-api-key"]), tokens);
 }
 
 bool MayActAs(const ApiToken& token, const std::string& email) {
@@ -272,6 +274,26 @@ void Observe(AccessState& s, const http::RequestContext& ctx, std::string_view r
 }
 
 }  // namespace
+
+Status AuthorizeCall(const std::vector<ApiToken>& tokens, const CallCredentials& call, const ApiToken** token) {
+  *token = nullptr;
+  if (tokens.empty()) return Status::Ok();
+  const ApiToken* t = Authenticate(call.authorization, call.api_key, tokens);
+  if (!t) return Unauthenticated(kUnauthenticated);
+  *token = t;
+  if (!ScopeGrants(t->scope, call.permission)) return Denied(LacksPermission(call.permission, call.resource));
+  for (const std::string& email : call.service_accounts) {
+    if (!MayActAs(*t, email)) return Denied(LacksPermission("iam.serviceAccounts.actAs", email));
+  }
+  return Status::Ok();
+}
+
+std::function<Status(const std::string&)> ActAsCheck(const ApiToken* token) {
+  if (!token || token->any_service_account) return {};
+  return [token](const std::string& email) {
+    return MayActAs(*token, email) ? Status::Ok() : Denied(LacksPermission("iam.serviceAccounts.actAs", email));
+  };
+}
 
 bool SecretEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size() || b.empty()) return false;

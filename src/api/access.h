@@ -27,6 +27,7 @@
 //    AuditLog (audit.h).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -99,6 +100,22 @@ http::ServerHooks CloudTasksHooks(std::optional<std::string> api_token);
 // Runs the guard before `inner`'s own authorization; refusals rendered by `inner.error`
 // (the Redis REST listener).
 http::ServerHooks GuardedHooks(http::ServerHooks inner, RequestGuard guard);
+
+// Steps 2-4 for a front end that is not HTTP (the gRPC API, src/grpc): what a call presents
+// and what it asks for.
+struct CallCredentials {
+  std::string_view authorization;             // the `authorization` metadata ("Bearer TOKEN")
+  std::string_view api_key;                   // `x-goog-api-key`
+  std::string_view permission;                // the method's IAM permission, as its REST route names it
+  std::string_view resource;                  // what the call acts on, for the refusal's text
+  std::vector<std::string> service_accounts;  // named by the request's oidcToken/oauthToken
+};
+// OK (with *token the caller's token, or null when the API is open), or UNAUTHENTICATED /
+// PERMISSION_DENIED with the texts the REST listener answers.
+Status AuthorizeCall(const std::vector<ApiToken>& tokens, const CallCredentials& call, const ApiToken** token);
+// The actAs check for accounts a request cannot show (a task's queue's httpTarget), as
+// RequestContext::act_as; empty when `token` is null or may act as any account.
+std::function<Status(const std::string&)> ActAsCheck(const ApiToken* token);
 
 // Constant-time comparison for secrets.
 bool SecretEquals(std::string_view a, std::string_view b);

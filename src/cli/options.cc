@@ -30,6 +30,7 @@ void AddServeOptions(CLI::App& app, ServeOptions& o) {
   app.add_option("--deny-targets", o.deny_targets, "Comma-separated CIDRs and host names tasks may not be delivered to (link-local and cloud metadata are always denied)");
   app.add_flag("--deny-private-targets", o.deny_private_targets, "Also deny private, shared and loopback addresses (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7, 127/8, ::1)");
   app.add_option("--redis-listen", o.redis_listen, "HOST:PORT of the Upstash Redis REST API (default 127.0.0.1:8079; port 0 when --listen has port 0; 'off' disables it)");
+  app.add_option("--grpc-listen", o.grpc_listen, "HOST:PORT of the Cloud Tasks v2 gRPC API (default 127.0.0.1:8124; port 0 when --listen has port 0; 'off' disables it)");
   app.add_option("--redis-token", o.redis_token, "Bearer token for the Redis REST API (default: generated once, kept in the data dir)");
   app.add_option("--redis-readonly-token", o.redis_readonly_token, "A second token that may run read commands only");
   app.add_option("--redis-token-file", o.redis_token_file, "Read the Redis REST token from this file");

@@ -36,6 +36,8 @@ struct ServeOptions {
   bool deny_private_targets = false;
   // The Upstash Redis REST API (docs/redis.md).
   std::string redis_listen;  // empty: 127.0.0.1:8079, or port 0 when --listen has port 0
+  // The Cloud Tasks v2 gRPC API (docs/grpc.md).
+  std::string grpc_listen;  // empty: 127.0.0.1:8124, or port 0 when --listen has port 0; "off"
   std::string redis_token;
   std::string redis_readonly_token;
   std::string redis_token_file;

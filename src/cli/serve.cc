@@ -23,6 +23,7 @@
 #include "common/clock.h"
 #include "common/files.h"
 #include "common/log.h"
+#include "grpc/server.h"
 #include "http/server.h"
 #include "http/target_policy.h"
 #include "scheduler/executor.h"
@@ -83,6 +84,7 @@ struct ServeApp::State {
   std::unique_ptr<scheduler::Executor> executor;    // fires the Cloud Scheduler jobs (after loops, as dispatcher)
   std::unique_ptr<api::redis::RedisService> redis;  // the Upstash Redis REST listener
   std::shared_ptr<http::TlsCredentials> tls;        // both listeners', when serving HTTPS
+  std::unique_ptr<grpcapi::GrpcServer> grpc;        // the gRPC API; stopped before the loops
 };
 
 ServeApp::ServeApp(ServeOptions options) : options_(std::move(options)) {}
@@ -204,11 +206,14 @@ Status ServeApp::Start() {
   server_options.max_connections = options_.max_connections;
   server_options.tls = st->tls;
   STRATUS_ASSIGN_OR_RETURN(auto audit, api::AuditLog::Open(options_.audit_log));
+  grpcapi::GrpcServerOptions grpc_options;  // the gRPC API: the same tokens and audit log
+  grpc_options.tokens = tokens;
   api::AccessOptions access;
   access.tokens = std::move(tokens);
   access.guard.hosts = api::MakeHostPolicy(host, SplitCommas(options_.allowed_hosts));
   access.router = &st->router;
   access.audit = std::move(audit);
+  grpc_options.audit = access.audit;
   st->request_metrics = std::make_shared<api::RequestMetrics>(&st->metrics);
   http::ServerHooks hooks = api::CloudTasksHooks(std::move(access));
   api::MeterRequests(hooks, st->request_metrics);
@@ -277,6 +282,19 @@ Status ServeApp::Start() {
     Status rs = st->redis->Start(ro);
     if (!rs.ok()) return Status(rs.code(), "Redis REST API: " + rs.message());
   }
+  if (options_.grpc_listen != "off") {
+    if (!options_.grpc_listen.empty()) {
+      STRATUS_RETURN_IF_ERROR(SplitHostPort(options_.grpc_listen, &grpc_options.host, &grpc_options.port));
+    } else if (port == 0) {
+      grpc_options.port = 0;  // a test binding a free port gets a free gRPC port too
+    }
+    grpc_options.tls_cert = options_.tls_cert;
+    grpc_options.tls_key = options_.tls_key;
+    grpc_options.max_message_bytes = options_.max_request_bytes;
+    st->grpc = std::make_unique<grpcapi::GrpcServer>(*st->service, *st->loops, grpc_options);
+    Status gs = st->grpc->Start();
+    if (!gs.ok()) return Status(gs.code(), "gRPC API: " + gs.message());
+  }
   // Every route is in: the request metrics take the table (read without a lock from now on).
   st->request_metrics->AddRoutes(st->router);
   st->loops->Start();
@@ -286,6 +304,8 @@ Status ServeApp::Start() {
 
 void ServeApp::Stop() {
   if (!state_) return;
+  // First, while the loops run: calls in flight finish on them (the drain).
+  if (state_->grpc) state_->grpc->Stop();
   state_->server->Stop();
   if (state_->redis) state_->redis->Stop();
   state_->dispatcher->Stop();
@@ -306,6 +326,10 @@ std::string ServeApp::base_url() const {
 
 std::string ServeApp::redis_url() const {
   return state_ && state_->redis ? state_->redis->url() : "";
+}
+
+std::string ServeApp::grpc_url() const {
+  return state_ && state_->grpc ? state_->grpc->url() : "";
 }
 
 std::string ServeApp::redis_banner() const {
@@ -353,6 +377,7 @@ int RunServe(const ServeOptions& options) {
   if (options.api_token.empty() && options.api_token_file.empty()) {
     std::cout << "stratus: no --api-token: the API is open; keep it on loopback\n";
   }
+  if (!app.grpc_url().empty()) std::cout << "stratus: Cloud Tasks v2 gRPC API on " << app.grpc_url() << "\n";
   std::cout << app.redis_banner();
   std::cout << "stratus: ready" << std::endl;
 

@@ -21,6 +21,7 @@ class ServeApp {
   std::string base_url() const;
   // The Upstash Redis REST listener ("" when off) and its banner lines.
   std::string redis_url() const;
+  std::string grpc_url() const;  // "http://127.0.0.1:8124"; empty with --grpc-listen off
   std::string redis_banner() const;
   // Reads --tls-cert and --tls-key again for new connections; on failure the old ones stay.
   Status ReloadTls();
