@@ -171,7 +171,7 @@ TEST_F(BufferTaskTest, JsonHttpBodyIsDeliveredWhereTheQueueHttpTargetSays) {
 
   auto seen = target_.WaitFor(1);
   ASSERT_EQ(seen.size(), 1u);
-  const Seen& s = seen[0];
+  Seen s = seen[0];
   EXPECT_EQ(s.method, "PUT");
   EXPECT_EQ(s.target, "/hooks/buffered?source=buffer");
   EXPECT_EQ(s.body, payload);

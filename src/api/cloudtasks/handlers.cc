@@ -79,7 +79,8 @@ StatusOr<Queue> BodyQueue(const http::RequestContext& ctx) {
 // ({"body": {"contentType", "data"}}); any other media type is taken as the payload itself,
 // with the request's Content-Type (what a plain HTTP caller sends).
 StatusOr<HttpBody> BufferBody(const http::RequestContext& ctx) {
-  std::string_view type = ctx.request[beast::http::field::content_type];
+  const auto header = ctx.request[beast::http::field::content_type];
+  const std::string_view type(header.data(), header.size());
   std::string media(type.substr(0, type.find(';')));
   while (!media.empty() && media.back() == ' ') media.pop_back();
   for (char& c : media) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
