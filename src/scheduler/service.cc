@@ -133,17 +133,7 @@ Status ApplyJobMask(const Job& from, const std::string& mask, Job* to) {
         MaskPathInside(path, "appEngineHttpTarget")) {
       return Unimplemented("Job." + path.substr(0, path.find('.')) + " is not supported by stratus: use httpTarget.");
     }
-    bool matched = false;
-    for (const auto& f : kMaskFields) {
-      if (Covers(path, f.path)) {
-        f.copy(from, to);
-        matched = true;
-      }
-    }
-    if (!matched) {
-      return InvalidArgument("Invalid update_mask provided: the field path \"" + path +
-                             "\" is not an updatable Job field.");
-    }
+    STRATUS_RETURN_IF_ERROR(ApplyMaskPath(kMaskFields, path, from, to, Covers, "Job"));
   }
   return Status::Ok();
 }

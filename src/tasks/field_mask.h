@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "stratus/status.h"
+
 namespace stratus {
 
 // "rate_limits.max_burst_size" -> "rateLimits.maxBurstSize"; spaces are dropped.
@@ -49,6 +51,24 @@ inline bool MaskPathInside(std::string_view path, std::string_view outer) {
 // covers "retryConfig.maxAttempts"). A path inside the field is the caller's choice.
 inline bool MaskCovers(std::string_view path, std::string_view field) {
   return path == field || MaskPathInside(field, path);
+}
+
+// Copies from `from` to `to` every row of `fields` (each with a `path` and a `copy(from, to)`)
+// that `path` reaches as `covers(path, row.path)` decides. INVALID_ARGUMENT, in Google's words,
+// when it reaches none; `resource` names the message ("Queue", "Job").
+template <typename Fields, typename T, typename CoversFn>
+Status ApplyMaskPath(const Fields& fields, const std::string& path, const T& from, T* to, CoversFn covers,
+                     std::string_view resource) {
+  bool matched = false;
+  for (const auto& f : fields) {
+    if (covers(path, f.path)) {
+      f.copy(from, to);
+      matched = true;
+    }
+  }
+  if (matched) return Status::Ok();
+  return InvalidArgument("Invalid update_mask provided: the field path \"" + path + "\" is not an updatable " +
+                         std::string(resource) + " field.");
 }
 
 }  // namespace stratus

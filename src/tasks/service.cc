@@ -185,17 +185,7 @@ Status ApplyUpdateMask(const Queue& from, const std::string& mask, Queue* to) {
     return Status::Ok();
   }
   for (const std::string& path : MaskPaths(mask)) {
-    bool matched = false;
-    for (const auto& f : kMaskFields) {
-      if (Covers(path, f.path)) {
-        f.copy(from, to);
-        matched = true;
-      }
-    }
-    if (!matched) {
-      return InvalidArgument("Invalid update_mask provided: the field path \"" + path +
-                             "\" is not an updatable Queue field.");
-    }
+    STRATUS_RETURN_IF_ERROR(ApplyMaskPath(kMaskFields, path, from, to, Covers, "Queue"));
   }
   return Status::Ok();
 }
