@@ -157,7 +157,28 @@ def detail_tables(res):
             ["nginx under stratus-loadgen", cell(values(res, "http", "nginx_loadgen.per_s"))],
             ["stratus-noop-target under wrk", cell(values(res, "http", "noop_wrk.per_s"))]]
     parts.append("### HTTP ceiling (64 connections; requests/s)\n\n" + table(["", "requests/s"], rows))
+    if res["rounds"].get("grpc"):
+        parts.append(grpc_table(res))
     return "\n\n".join(parts)
+
+
+def grpc_table(res):
+    """gRPC beside REST (bench/run's grpc scenario): the same server, one after the other."""
+    rows = []
+    for t, label in [("rest", "REST (stratus-loadgen, 64 connections)"),
+                     ("grpc", "gRPC (stratus-grpc-loadgen, 64 calls on 4 channels)")]:
+        row = [label, cell(values(res, "grpc", f"create_max.{t}.per_s")),
+               cell(values(res, "grpc", f"create_max.{t}.latency_ms.p99"))]
+        for rate in res["sizes"]["create_rates"]:
+            row += [cell(values(res, "grpc", f"create.{rate}.{t}.achieved_per_s")),
+                    cell(values(res, "grpc", f"create.{rate}.{t}.latency_ms.p99"))]
+        row += [cell(values(res, "grpc", f"e2e.{t}.end_to_end_per_s"))]
+        rows.append(row)
+    header = ["", "create/s closed loop", "p99 ms"]
+    for rate in res["sizes"]["create_rates"]:
+        header += [f"at {rate:,}/s achieved", "p99 ms"]
+    header += ["end to end tasks/s"]
+    return "### gRPC beside REST (CreateTask; paused queue for create, no-op target end to end)\n\n" + table(header, rows)
 
 
 def commands(res):

@@ -28,6 +28,8 @@ const std::map<std::string_view, std::string_view> kRpcNames = {
     {"tasks.get", "GetTask"},
     {"tasks.delete", "DeleteTask"},
     {"tasks.run", "RunTask"},
+    {"tasks.buffer", "BufferTask"},
+    {"tasks.buffer.id", "BufferTask"},
     {"stratus.config.get", "GetQueueConfig"},
     {"stratus.config.set", "SetQueueConfig"},
     {"stratus.config.patch", "UpdateQueueConfig"},

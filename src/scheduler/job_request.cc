@@ -1,6 +1,7 @@
 #include "scheduler/job_request.h"
 
 #include "common/time.h"
+#include "tasks/engine/delivery.h"
 #include "tasks/engine/retry.h"
 
 namespace stratus::scheduler {
@@ -8,27 +9,6 @@ namespace {
 
 namespace bh = beast::http;
 constexpr size_t kKeptResponseBody = 1024;
-constexpr size_t kMaxHeaderName = 256;
-constexpr size_t kMaxHeaderValue = 32 * 1024;
-
-bh::verb VerbOf(HttpMethod m) {
-  switch (m) {
-    case HttpMethod::kGet:
-      return bh::verb::get;
-    case HttpMethod::kHead:
-      return bh::verb::head;
-    case HttpMethod::kPut:
-      return bh::verb::put;
-    case HttpMethod::kDelete:
-      return bh::verb::delete_;
-    case HttpMethod::kPatch:
-      return bh::verb::patch;
-    case HttpMethod::kOptions:
-      return bh::verb::options;
-    default:
-      return bh::verb::post;  // target.proto: POST when unspecified
-  }
-}
 
 bool IEquals(std::string_view a, std::string_view b) {
   return beast::iequals(beast::string_view(a.data(), a.size()), beast::string_view(b.data(), b.size()));

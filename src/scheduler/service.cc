@@ -1,7 +1,6 @@
 #include "scheduler/service.h"
 
 #include <algorithm>
-#include <cctype>
 
 #include "common/await.h"
 #include "common/base64.h"
@@ -9,6 +8,7 @@
 #include "common/time.h"
 #include "model/names.h"
 #include "scheduler/messages.h"
+#include "tasks/field_mask.h"
 
 namespace stratus::scheduler {
 namespace {
@@ -57,30 +57,10 @@ const MaskField kMaskFields[] = {
 constexpr std::string_view kIgnoredPaths[] = {"name",   "userUpdateTime", "state",
                                               "status", "scheduleTime",   "lastAttemptTime"};
 
-// "retry_config.max_doublings" and "retryConfig.maxDoublings" compare equal.
-std::string NormalizePath(std::string_view p) {
-  std::string out;
-  bool upper = false;
-  for (char c : p) {
-    if (c == ' ') continue;
-    if (c == '_') {
-      upper = true;
-      continue;
-    }
-    out += upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
-    upper = false;
-  }
-  return out;
-}
-
-bool HasPrefixPath(std::string_view path, std::string_view prefix) {
-  return path.size() > prefix.size() && path.compare(0, prefix.size(), prefix) == 0 && path[prefix.size()] == '.';
-}
-
 // A mask path covers a field when it names it, a message around it ("retryConfig"), or a
 // path inside it ("httpTarget.oidcToken.audience" copies the whole token).
 bool Covers(std::string_view path, std::string_view field) {
-  return path == field || HasPrefixPath(field, path) || HasPrefixPath(path, field);
+  return MaskCovers(path, field) || MaskPathInside(path, field);
 }
 
 Status CheckParent(const std::string& parent) {
@@ -147,29 +127,13 @@ StatusOr<Micros> Scheduled(const Job& job, Micros now) {
 }  // namespace
 
 Status ApplyJobMask(const Job& from, const std::string& mask, Job* to) {
-  size_t start = 0;
-  while (start <= mask.size()) {
-    size_t comma = mask.find(',', start);
-    std::string path =
-        NormalizePath(mask.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-    start = comma == std::string::npos ? mask.size() + 1 : comma + 1;
-    if (path.empty()) continue;
+  for (const std::string& path : MaskPaths(mask)) {
     if (std::find(std::begin(kIgnoredPaths), std::end(kIgnoredPaths), path) != std::end(kIgnoredPaths)) continue;
-    if (path == "pubsubTarget" || path == "appEngineHttpTarget" || HasPrefixPath(path, "pubsubTarget") ||
-        HasPrefixPath(path, "appEngineHttpTarget")) {
+    if (path == "pubsubTarget" || path == "appEngineHttpTarget" || MaskPathInside(path, "pubsubTarget") ||
+        MaskPathInside(path, "appEngineHttpTarget")) {
       return Unimplemented("Job." + path.substr(0, path.find('.')) + " is not supported by stratus: use httpTarget.");
     }
-    bool matched = false;
-    for (const auto& f : kMaskFields) {
-      if (Covers(path, f.path)) {
-        f.copy(from, to);
-        matched = true;
-      }
-    }
-    if (!matched) {
-      return InvalidArgument("Invalid update_mask provided: the field path \"" + path +
-                             "\" is not an updatable Job field.");
-    }
+    STRATUS_RETURN_IF_ERROR(ApplyMaskPath(kMaskFields, path, from, to, Covers, "Job"));
   }
   return Status::Ok();
 }

@@ -23,5 +23,8 @@ inline constexpr char kUrlScheme[] = "HttpTarget.url must start with 'http://' o
 inline constexpr char kDispatchDeadlineHttp[] = "Task.dispatchDeadline must be between [15s, 30m].";
 inline constexpr char kDispatchDeadlineAppEngine[] = "Task.dispatchDeadline must be between [15s, 24h15s].";
 inline constexpr char kTaskTooLarge[] = "Task size too large";
+// stratus's wording (Google's text for a buffer into a queue without an HTTP target is not recorded).
+inline constexpr char kBufferNeedsHttpTarget[] =
+    "tasks.buffer requires a queue with an HTTP target: set the queue's httpTarget.uriOverride.host.";
 
 }  // namespace stratus::msg

@@ -7,6 +7,7 @@
 #include "common/ids.h"
 #include "model/names.h"
 #include "store/async.h"
+#include "tasks/field_mask.h"
 #include "tasks/messages.h"
 
 namespace stratus {
@@ -22,6 +23,24 @@ std::optional<std::string> QueueSignsAs(const Queue& queue) {
   if (queue.http_target->oidc_token) return queue.http_target->oidc_token->service_account_email;
   if (queue.http_target->oauth_token) return queue.http_target->oauth_token->service_account_email;
   return std::nullopt;
+}
+
+// The URL a buffered task is stored with: everything comes from the queue's uriOverride
+// (https unless it says http, "/" without a path). Delivery applies the override again.
+StatusOr<std::string> BufferUrl(const Queue& queue) {
+  if (!queue.http_target || !queue.http_target->uri_override || queue.http_target->uri_override->host.empty()) {
+    return FailedPrecondition(msg::kBufferNeedsHttpTarget);
+  }
+  const UriOverride& o = *queue.http_target->uri_override;
+  std::string url = o.scheme == UriOverride::Scheme::kHttp ? "http://" : "https://";
+  url += o.host;
+  if (o.port != 0) url += ":" + std::to_string(o.port);
+  std::string path = o.path_override ? o.path_override->path.value_or("") : "";
+  url += path.empty() || path.front() != '/' ? "/" + path : path;
+  if (o.query_override && !o.query_override->query_params.value_or("").empty()) {
+    url += "?" + *o.query_override->query_params;
+  }
+  return url;
 }
 
 // One row per updatable field: its mask path and how to copy it.
@@ -57,31 +76,10 @@ const MaskField kMaskFields[] = {
      [](const Queue& f, Queue* t) { t->app_engine_routing_override = f.app_engine_routing_override; }},
 };
 
-// "rate_limits.max_burst_size" and "rateLimits.maxBurstSize" compare equal.
-std::string NormalizePath(std::string_view p) {
-  std::string out;
-  bool upper = false;
-  for (char c : p) {
-    if (c == ' ') continue;
-    if (c == '_') {
-      upper = true;
-      continue;
-    }
-    out += upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
-    upper = false;
-  }
-  return out;
-}
-
 bool Covers(std::string_view mask_path, std::string_view field) {
-  if (mask_path == field) return true;
-  if (field.size() > mask_path.size() && field.compare(0, mask_path.size(), mask_path) == 0 &&
-      field[mask_path.size()] == '.') {
-    return true;  // "retryConfig" covers "retryConfig.maxAttempts"
-  }
   // gcloud sends sub-paths of httpTarget ("httpTarget.oidcToken.audience"): the whole target is copied.
-  return mask_path.size() > field.size() && mask_path.compare(0, field.size(), field) == 0 &&
-         mask_path[field.size()] == '.' && (field == "httpTarget" || field == "appEngineRoutingOverride");
+  return MaskCovers(mask_path, field) ||
+         (MaskPathInside(mask_path, field) && (field == "httpTarget" || field == "appEngineRoutingOverride"));
 }
 
 // The target policy on a queue's httpTarget.uriOverride host.
@@ -186,24 +184,8 @@ Status ApplyUpdateMask(const Queue& from, const std::string& mask, Queue* to) {
     for (const auto& f : kMaskFields) f.copy(from, to);
     return Status::Ok();
   }
-  size_t start = 0;
-  while (start <= mask.size()) {
-    size_t comma = mask.find(',', start);
-    std::string path =
-        NormalizePath(mask.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-    start = comma == std::string::npos ? mask.size() + 1 : comma + 1;
-    if (path.empty()) continue;
-    bool matched = false;
-    for (const auto& f : kMaskFields) {
-      if (Covers(path, f.path)) {
-        f.copy(from, to);
-        matched = true;
-      }
-    }
-    if (!matched) {
-      return InvalidArgument("Invalid update_mask provided: the field path \"" + path +
-                             "\" is not an updatable Queue field.");
-    }
+  for (const std::string& path : MaskPaths(mask)) {
+    STRATUS_RETURN_IF_ERROR(ApplyMaskPath(kMaskFields, path, from, to, Covers, "Queue"));
   }
   return Status::Ok();
 }
@@ -377,6 +359,25 @@ asio::awaitable<StatusOr<Task>> TasksService::CreateTask(const std::string& pare
   STRATUS_ASSIGN_OR_RETURN_CO(WriteResult written, std::move(r));
   if (events_) events_->TaskCreated(written.task->name, written.task->schedule_time);
   co_return std::move(*written.task);
+}
+
+asio::awaitable<StatusOr<Task>> TasksService::BufferTask(const std::string& parent, const std::string& task_id,
+                                                         HttpBody body,
+                                                         std::function<Status(const std::string& email)> act_as) {
+  STRATUS_RETURN_IF_ERROR_CO(ParseQueueName(parent).status());
+  if (!task_id.empty()) STRATUS_RETURN_IF_ERROR_CO(CheckTaskId(task_id));
+  auto read = [this, &parent] { return Worded(store_.GetQueue(parent)); };
+  STRATUS_ASSIGN_OR_RETURN_CO(Queue queue, co_await RunBlocking(blocking_, std::move(read)));
+  STRATUS_ASSIGN_OR_RETURN_CO(std::string url, BufferUrl(queue));
+  Task task;
+  if (!task_id.empty()) task.name = parent + "/tasks/" + task_id;
+  HttpRequest& r = task.http_request.emplace();
+  r.url = std::move(url);
+  if (queue.http_target->http_method != HttpMethod::kUnspecified) r.http_method = queue.http_target->http_method;
+  if (!body.content_type.empty()) r.headers["Content-Type"] = body.content_type;
+  r.body = std::move(body.data);
+  auto created = CreateTask(parent, std::move(task), std::move(act_as));
+  co_return co_await std::move(created);
 }
 
 asio::awaitable<StatusOr<Task>> TasksService::GetTask(const std::string& name) {

@@ -44,6 +44,12 @@ struct Location {
   std::string location_id;
 };
 
+// google.api.HttpBody: what tasks:buffer carries (its `extensions` are not kept).
+struct HttpBody {
+  std::string content_type;
+  std::string data;
+};
+
 struct QueueList {
   std::vector<Queue> queues;
   std::string next_page_token;
@@ -78,6 +84,13 @@ class TasksService {
   // (its own oidcToken/oauthToken, or its queue's httpTarget one); its refusal is returned
   // and nothing is stored. Unset: any account.
   asio::awaitable<StatusOr<Task>> CreateTask(const std::string& parent, Task task,
+                                             std::function<Status(const std::string& email)> act_as = {});
+  // tasks:buffer (REST only): an HTTP task made of a body alone, sent where the queue's
+  // httpTarget says (uriOverride, httpMethod, headerOverrides, token). The body's content
+  // type becomes the task's Content-Type header. An empty `task_id` generates one. The task
+  // is then created exactly as CreateTask does (same checks, same duplicate-name answer).
+  // FAILED_PRECONDITION when the queue has no httpTarget.uriOverride host.
+  asio::awaitable<StatusOr<Task>> BufferTask(const std::string& parent, const std::string& task_id, HttpBody body,
                                              std::function<Status(const std::string& email)> act_as = {});
   asio::awaitable<StatusOr<Task>> GetTask(const std::string& name);
   asio::awaitable<StatusOr<TaskList>> ListTasks(const std::string& parent, int64_t page_size,

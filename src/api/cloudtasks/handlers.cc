@@ -1,5 +1,6 @@
 #include "api/cloudtasks/handlers.h"
 
+#include <cctype>
 #include <charconv>
 
 #include "api/rpc.h"
@@ -72,6 +73,34 @@ StatusOr<Queue> BodyQueue(const http::RequestContext& ctx) {
   STRATUS_ASSIGN_OR_RETURN(auto body, BodyJson(ctx));
   STRATUS_ASSIGN_OR_RETURN(auto obj, JsonObject::Root(body, "queue"));
   return QueueFromJson(obj);
+}
+
+// The body of tasks:buffer. A JSON request is Google's BufferTaskRequest
+// ({"body": {"contentType", "data"}}); any other media type is taken as the payload itself,
+// with the request's Content-Type (what a plain HTTP caller sends).
+StatusOr<HttpBody> BufferBody(const http::RequestContext& ctx) {
+  const auto header = ctx.request[beast::http::field::content_type];
+  const std::string_view type(header.data(), header.size());
+  std::string media(type.substr(0, type.find(';')));
+  while (!media.empty() && media.back() == ' ') media.pop_back();
+  for (char& c : media) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (!media.empty() && media != "application/json") {
+    return HttpBody{std::string(type), ctx.request.body()};
+  }
+  STRATUS_ASSIGN_OR_RETURN(auto json, BodyJson(ctx));
+  STRATUS_ASSIGN_OR_RETURN(auto req, JsonObject::Root(json, ""));
+  STRATUS_RETURN_IF_ERROR(req.CheckFields({"body"}));
+  STRATUS_ASSIGN_OR_RETURN(auto obj, req.GetObject("body"));
+  HttpBody out;
+  if (!obj) return out;
+  STRATUS_RETURN_IF_ERROR(obj->CheckFields({"contentType", "data", "extensions"}));
+  std::optional<std::string> content_type;
+  std::optional<std::string> data;
+  STRATUS_RETURN_IF_ERROR(obj->GetString("contentType", &content_type));
+  STRATUS_RETURN_IF_ERROR(obj->GetBytes("data", &data));
+  out.content_type = content_type.value_or("");
+  out.data = data.value_or("");
+  return out;
 }
 
 Reply WithQueueState(TasksService& s, http::RequestContext& ctx, QueueState state) {
@@ -265,6 +294,18 @@ Reply RunTask(TasksService& s, http::RequestContext& ctx) {
   auto task = co_await s.RunTask(name);
   if (!task.ok()) co_return RpcError(ctx.request, task.status());
   co_return JsonReply(ctx.request, TaskToJson(*task, *view, StyleOf(ctx)));
+}
+
+// tasks:buffer and tasks/{task}:buffer: the reply is BufferTaskResponse, {"task": Task} in
+// the BASIC view.
+Reply BufferTask(TasksService& s, http::RequestContext& ctx) {
+  auto body = BufferBody(ctx);
+  if (!body.ok()) co_return RpcError(ctx.request, body.status());
+  std::string parent = QueueName(ctx);
+  std::string id = ctx.Param("task");
+  auto task = co_await s.BufferTask(parent, id, std::move(*body), ctx.act_as);
+  if (!task.ok()) co_return RpcError(ctx.request, task.status());
+  co_return JsonReply(ctx.request, {{"task", TaskToJson(*task, TaskView::kBasic, StyleOf(ctx))}});
 }
 
 }  // namespace stratus::api::cloudtasks

@@ -29,5 +29,6 @@ Reply CreateTask(TasksService& s, http::RequestContext& ctx);
 Reply GetTask(TasksService& s, http::RequestContext& ctx);
 Reply DeleteTask(TasksService& s, http::RequestContext& ctx);
 Reply RunTask(TasksService& s, http::RequestContext& ctx);
+Reply BufferTask(TasksService& s, http::RequestContext& ctx);
 
 }  // namespace stratus::api::cloudtasks

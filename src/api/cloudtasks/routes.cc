@@ -41,6 +41,8 @@ const Row kRows[] = {
   {Verb::get,    "/queues/{queue}/tasks/{task}",                          "tasks.get",                    "cloudtasks.tasks.get",             cloudtasks::GetTask},
   {Verb::delete_,"/queues/{queue}/tasks/{task}",                          "tasks.delete",                 "cloudtasks.tasks.delete",          cloudtasks::DeleteTask},
   {Verb::post,   "/queues/{queue}/tasks/{task}:run",                      "tasks.run",                    "cloudtasks.tasks.run",             cloudtasks::RunTask},
+  {Verb::post,   "/queues/{queue}/tasks:buffer",                          "tasks.buffer",                 "cloudtasks.tasks.create",          cloudtasks::BufferTask},
+  {Verb::post,   "/queues/{queue}/tasks/{task}:buffer",                   "tasks.buffer.id",              "cloudtasks.tasks.create",          cloudtasks::BufferTask},
 };
 // clang-format on
 

@@ -9,27 +9,6 @@ namespace {
 namespace bh = beast::http;
 constexpr Micros kDefaultDeadline = 600LL * kMicrosPerSecond;
 constexpr size_t kKeptResponseBody = 1024;  // what dead letters and logs keep of a response
-constexpr size_t kMaxHeaderName = 256;
-constexpr size_t kMaxHeaderValue = 32 * 1024;
-
-bh::verb VerbOf(HttpMethod m) {
-  switch (m) {
-    case HttpMethod::kGet:
-      return bh::verb::get;
-    case HttpMethod::kHead:
-      return bh::verb::head;
-    case HttpMethod::kPut:
-      return bh::verb::put;
-    case HttpMethod::kDelete:
-      return bh::verb::delete_;
-    case HttpMethod::kPatch:
-      return bh::verb::patch;
-    case HttpMethod::kOptions:
-      return bh::verb::options;
-    default:
-      return bh::verb::post;
-  }
-}
 
 std::string ShortName(const std::string& full) {
   return full.substr(full.rfind('/') + 1);
@@ -71,6 +50,25 @@ StatusOr<Delivery> BuildDeliveryOrThrow(const Queue& queue, const Task& task, au
                                         const DeliveryOptions& options);
 
 }  // namespace
+
+bh::verb VerbOf(HttpMethod m) {
+  switch (m) {
+    case HttpMethod::kGet:
+      return bh::verb::get;
+    case HttpMethod::kHead:
+      return bh::verb::head;
+    case HttpMethod::kPut:
+      return bh::verb::put;
+    case HttpMethod::kDelete:
+      return bh::verb::delete_;
+    case HttpMethod::kPatch:
+      return bh::verb::patch;
+    case HttpMethod::kOptions:
+      return bh::verb::options;
+    default:
+      return bh::verb::post;  // target.proto: POST when unspecified
+  }
+}
 
 std::string EtaSeconds(Micros t) {
   char buf[40];

@@ -32,6 +32,14 @@ struct DeliveryOptions {
 StatusOr<Delivery> BuildDelivery(const Queue& queue, const Task& task, auth::OidcSigner* signer,
                                  const DeliveryOptions& options);
 
+// The verb of a target's httpMethod; POST when unspecified (target.proto).
+beast::http::verb VerbOf(HttpMethod m);
+
+// The largest header name and value an outgoing request carries (Cloud Tasks deliveries and
+// Cloud Scheduler executions alike); a larger one refuses the request before Beast sees it.
+inline constexpr size_t kMaxHeaderName = 256;
+inline constexpr size_t kMaxHeaderValue = 32 * 1024;
+
 // "1795322121.250000": the TaskETA header form.
 std::string EtaSeconds(Micros t);
 
