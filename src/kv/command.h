@@ -82,6 +82,7 @@ Status RegisterScriptingFamily(CommandTable& table);
 Status RegisterBitFamily(CommandTable& table);
 Status RegisterIntrospectionFamily(CommandTable& table);
 Status RegisterHyperLogLogFamily(CommandTable& table);
+Status RegisterJsonFamily(CommandTable& table);
 
 // "ERR wrong number of arguments for 'get' command"
 std::string ArityError(std::string_view lower_name);

@@ -51,6 +51,7 @@ Status Engine::Open(EngineOptions options) {
   STRATUS_RETURN_IF_ERROR(RegisterBitFamily(table_));
   STRATUS_RETURN_IF_ERROR(RegisterIntrospectionFamily(table_));
   STRATUS_RETURN_IF_ERROR(RegisterHyperLogLogFamily(table_));
+  STRATUS_RETURN_IF_ERROR(RegisterJsonFamily(table_));
   scripts_->set_limits(options_.script);
 
   if (!options_.log_path.empty()) {

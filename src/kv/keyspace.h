@@ -20,6 +20,8 @@
 #include <variant>
 #include <vector>
 
+#include "kv/json_value.h"
+
 namespace stratus::kv {
 
 struct ZSet {
@@ -45,7 +47,7 @@ using HashValue = std::unordered_map<std::string, std::string>;
 //   size_t MemoryUsage(const T&);                      // MEMORY USAGE (kv/memory_estimate.h)
 //   void AppendSnapshot(const std::string& key, const T&, std::string* out);  // RESP records
 //                                                      // that rebuild it (kv/reply.h)
-using Value = std::variant<StringValue, ListValue, SetValue, HashValue, ZSet>;
+using Value = std::variant<StringValue, ListValue, SetValue, HashValue, ZSet, JsonValue>;
 
 template <typename T>
 inline constexpr bool kIsBuiltinValue =
