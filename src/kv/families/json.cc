@@ -177,14 +177,17 @@ bool SetAt(CommandContext& ctx, JsonValue& doc, const Path& path, const JsonDoc&
     return false;
   }
   std::vector<jsonpath::Segment> parent(path.segments.begin(), path.segments.end() - 1);
-  bool wrote = false;
-  for (const Location& l : jsonpath::Find(parent, doc.doc)) {
-    JsonDoc* p = jsonpath::Resolve(doc.doc, l);
-    if (!p || !p->is_object()) continue;
+  std::vector<Location> parents = jsonpath::Find(parent, doc.doc);
+  for (const Location& l : parents) {
     if (l.size() + 1 + depth > kMaxDepth) {
       ctx.Error("ERR recursion limit exceeded");
       return false;
     }
+  }
+  bool wrote = false;
+  for (const Location& l : parents) {
+    JsonDoc* p = jsonpath::Resolve(doc.doc, l);
+    if (!p || !p->is_object()) continue;
     (*p)[last.selectors[0].name] = value;
     wrote = true;
   }
@@ -488,7 +491,10 @@ void NumOp(CommandContext& ctx, bool multiply) {
   for (size_t i : MutationOrder(locs)) {
     JsonDoc* v = jsonpath::Resolve(doc->doc, locs[i]);
     if (!v || !v->is_number()) {
-      if (path.legacy && i == 0) return ctx.Error(WrongType("number", v ? *v : JsonDoc()));
+      if (path.legacy && i == 0) {
+        if (changed) ctx.Dirty();  // the matches already changed replay with the command
+        return ctx.Error(WrongType("number", v ? *v : JsonDoc()));
+      }
       continue;
     }
     JsonDoc out;
@@ -507,7 +513,10 @@ void NumOp(CommandContext& ctx, bool multiply) {
       out = r;
     } else {
       double d = multiply ? v->get<double>() * by.get<double>() : v->get<double>() + by.get<double>();
-      if (!std::isfinite(d)) return ctx.Error("ERR result is not a number");
+      if (!std::isfinite(d)) {
+        if (changed) ctx.Dirty();
+        return ctx.Error("ERR result is not a number");
+      }
       out = d;
     }
     *v = out;
