@@ -254,6 +254,17 @@ TEST_F(KvJsonTest, MemoryUsageOfAKilobyteDocument) {
   std::printf("MEMORY USAGE of a %zu-byte JSON document: %lld\n", doc.size(), static_cast<long long>(bytes));
 }
 
+// A multi-match write that fails part-way keeps what it changed before the failure, in memory
+// and in the log alike.
+TEST_F(KvJsonTest, APartlyAppliedWriteReplaysToTheSameState) {
+  Run({"JSON.SET", "d", "$", R"({"in":{"f":2},"f":1e308})"});
+  EXPECT_EQ(Run({"JSON.NUMMULTBY", "d", "$..f", "10"}), "-ERR result is not a number");
+  const std::string want = R"("{"in":{"f":20},"f":1e+308}")";
+  EXPECT_EQ(Run({"JSON.GET", "d"}), want) << "the deeper match changed first";
+  Open();
+  EXPECT_EQ(Run({"JSON.GET", "d"}), want);
+}
+
 TEST_F(KvJsonTest, EveryWriteSurvivesRestartAndRewrite) {
   Run({"JSON.SET", "d", "$", R"({"s":"a","n":1,"f":0.5,"b":false,"xs":[3,1,2],"o":{"k":"v"},"gone":1})"});
   Run({"JSON.SET", "d", "$.extra", R"({"deep":[1]})"});
