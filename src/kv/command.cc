@@ -1,4 +1,5 @@
 #include "kv/command.h"
+#include "kv/pubsub.h"
 
 #include "kv/util.h"
 
@@ -22,6 +23,16 @@ const CommandSpec* CommandTable::Find(std::string_view name) const {
 
 std::string ArityError(std::string_view lower_name) {
   return "ERR wrong number of arguments for '" + std::string(lower_name) + "' command";
+}
+
+Status RegisterAllFamilies(CommandTable& table) {
+  for (auto reg : {RegisterStringFamily, RegisterKeyFamily, RegisterHashFamily, RegisterSetFamily, RegisterListFamily,
+                   RegisterZSetFamily, RegisterServerFamily, RegisterScriptingFamily, RegisterBitFamily,
+                   RegisterIntrospectionFamily, RegisterHyperLogLogFamily, RegisterPubSubFamily, RegisterStreamFamily,
+                   RegisterGeoFamily, RegisterJsonFamily}) {
+    STRATUS_RETURN_IF_ERROR(reg(table));
+  }
+  return Status::Ok();
 }
 
 }  // namespace stratus::kv

@@ -84,6 +84,10 @@ Status RegisterIntrospectionFamily(CommandTable& table);
 Status RegisterHyperLogLogFamily(CommandTable& table);
 Status RegisterStreamFamily(CommandTable& table);
 Status RegisterGeoFamily(CommandTable& table);
+Status RegisterJsonFamily(CommandTable& table);
+// Every family above plus PUBLISH/PUBSUB (kv/pubsub.h): the table the engine runs, and the one
+// the proxy and the metrics know command names and flags from.
+Status RegisterAllFamilies(CommandTable& table);
 
 // "ERR wrong number of arguments for 'get' command"
 std::string ArityError(std::string_view lower_name);

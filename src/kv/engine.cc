@@ -42,20 +42,7 @@ Engine::~Engine() {
 
 Status Engine::Open(EngineOptions options) {
   options_ = std::move(options);
-  STRATUS_RETURN_IF_ERROR(RegisterStringFamily(table_));
-  STRATUS_RETURN_IF_ERROR(RegisterKeyFamily(table_));
-  STRATUS_RETURN_IF_ERROR(RegisterHashFamily(table_));
-  STRATUS_RETURN_IF_ERROR(RegisterSetFamily(table_));
-  STRATUS_RETURN_IF_ERROR(RegisterListFamily(table_));
-  STRATUS_RETURN_IF_ERROR(RegisterZSetFamily(table_));
-  STRATUS_RETURN_IF_ERROR(RegisterServerFamily(table_));
-  STRATUS_RETURN_IF_ERROR(RegisterScriptingFamily(table_));
-  STRATUS_RETURN_IF_ERROR(RegisterBitFamily(table_));
-  STRATUS_RETURN_IF_ERROR(RegisterIntrospectionFamily(table_));
-  STRATUS_RETURN_IF_ERROR(RegisterHyperLogLogFamily(table_));
-  STRATUS_RETURN_IF_ERROR(RegisterPubSubFamily(table_));
-  STRATUS_RETURN_IF_ERROR(RegisterStreamFamily(table_));
-  STRATUS_RETURN_IF_ERROR(RegisterGeoFamily(table_));
+  STRATUS_RETURN_IF_ERROR(RegisterAllFamilies(table_));
   scripts_->set_limits(options_.script);
 
   if (!options_.log_path.empty()) {

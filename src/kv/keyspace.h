@@ -22,6 +22,7 @@
 
 #include "kv/stream_value.h"
 #include "kv/hash_value.h"
+#include "kv/json_value.h"
 
 namespace stratus::kv {
 
@@ -47,7 +48,7 @@ using SetValue = std::unordered_set<std::string>;
 //   size_t MemoryUsage(const T&);                      // MEMORY USAGE (kv/memory_estimate.h)
 //   void AppendSnapshot(const std::string& key, const T&, std::string* out);  // RESP records
 //                                                      // that rebuild it (kv/reply.h)
-using Value = std::variant<StringValue, ListValue, SetValue, HashValue, ZSet, StreamValue>;
+using Value = std::variant<StringValue, ListValue, SetValue, HashValue, ZSet, StreamValue, JsonValue>;
 
 template <typename T>
 inline constexpr bool kIsBuiltinValue =

@@ -158,11 +158,7 @@ ProxyBackend::~ProxyBackend() = default;
 StatusOr<std::unique_ptr<ProxyBackend>> ProxyBackend::Create(const std::string& url, size_t, size_t pool_size) {
   STRATUS_ASSIGN_OR_RETURN(auto parsed, ParseRedisUrl(url));
   auto backend = std::unique_ptr<ProxyBackend>(new ProxyBackend(parsed, pool_size));
-  for (auto reg : {RegisterStringFamily, RegisterKeyFamily, RegisterHashFamily, RegisterSetFamily, RegisterListFamily,
-                   RegisterZSetFamily, RegisterServerFamily, RegisterScriptingFamily, RegisterHyperLogLogFamily,
-                   RegisterPubSubFamily}) {
-    STRATUS_RETURN_IF_ERROR(reg(backend->table_));
-  }
+  STRATUS_RETURN_IF_ERROR(RegisterAllFamilies(backend->table_));
   return backend;
 }
 

@@ -15,11 +15,7 @@ std::vector<std::string> KnownNames() {
   kv::CommandTable table;
   // The same families the engine registers; a failure would be a duplicate row, caught at
   // the engine's start.
-  for (auto reg : {kv::RegisterStringFamily, kv::RegisterKeyFamily, kv::RegisterHashFamily, kv::RegisterSetFamily,
-                   kv::RegisterListFamily, kv::RegisterZSetFamily, kv::RegisterServerFamily,
-                   kv::RegisterScriptingFamily, kv::RegisterBitFamily, kv::RegisterIntrospectionFamily}) {
-    reg(table).IgnoreError();
-  }
+  kv::RegisterAllFamilies(table).IgnoreError();
   std::vector<std::string> names;
   for (const auto& [name, spec] : table.all()) names.push_back(name);
   std::sort(names.begin(), names.end());
