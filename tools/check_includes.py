@@ -23,6 +23,7 @@ LAYERS = {
     "cron": ["common"],  # unix-cron schedules and tz database zones (date/tz)
     "store": ["model", "common"],  # the Store interface's helpers
     "store/sqlite": ["store", "model", "common"],
+    "store/postgres": ["store", "model", "common"],
     "tasks": ["store", "model", "common"],  # the service, the REST codec, validation
     "tasks/engine": ["tasks", "store", "model", "auth", "http", "common"],
     # Cloud Scheduler v1: the jobs' codec, checks, store and service, and the executor (which
@@ -30,7 +31,7 @@ LAYERS = {
     "scheduler": ["cron", "tasks/engine", "tasks", "store", "model", "http", "auth", "common"],
     "api": ["scheduler", "tasks/engine", "tasks", "store", "model", "cron", "kv", "auth", "http", "common"],
     "sdk": ["http", "common"],  # installed alone with http and common
-    "cli": ["api", "scheduler", "sdk", "tasks/engine", "tasks", "store/sqlite", "store", "model", "cron", "kv", "auth",
+    "cli": ["api", "scheduler", "sdk", "tasks/engine", "tasks", "store/sqlite", "store/postgres", "store", "model", "cron", "kv", "auth",
             "http", "common"],
 }
 
