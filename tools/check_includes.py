@@ -23,6 +23,7 @@ LAYERS = {
     "cron": ["common"],  # unix-cron schedules and tz database zones (date/tz)
     "store": ["model", "common"],  # the Store interface's helpers
     "store/sqlite": ["store", "model", "common"],
+    "store/postgres": ["store", "model", "common"],
     "tasks": ["store", "model", "common"],  # the service, the REST codec, validation
     "tasks/engine": ["tasks", "store", "model", "auth", "http", "common"],
     # Cloud Scheduler v1: the jobs' codec, checks, store and service, and the executor (which
@@ -32,7 +33,8 @@ LAYERS = {
     # the Cloud Tasks v2 gRPC front end, beside api (whose token checks it shares)
     "grpc": ["api", "tasks/engine", "tasks", "store", "model", "auth", "http", "common"],
     "sdk": ["http", "common"],  # installed alone with http and common
-    "cli": ["grpc", "api", "scheduler", "sdk", "tasks/engine", "tasks", "store/sqlite", "store", "model", "cron", "kv", "auth",
+    "cli": ["grpc", "api", "scheduler", "sdk", "tasks/engine", "tasks", "store/sqlite", "store/postgres", "store", "model", "cron",
+            "kv", "auth",
             "http", "common"],
 }
 

@@ -28,6 +28,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -57,6 +58,9 @@ std::string_view StoreReasonText(StoreReason reason);
 Status StoreError(StoreReason reason);
 // The reason a store's Status carries; kNone for any other Status (OK included).
 StoreReason ReasonOf(const Status& status);
+
+// "…/queues/q/tasks/t" -> {"…/queues/q", "t"}; a name without "/tasks/" -> {"", name}.
+std::pair<std::string, std::string> SplitTaskName(const std::string& name);
 
 // Creates or changes a queue. `apply` gets the stored queue (nullptr when there is none) and
 // whether a queue of that name was deleted within the queue-reuse window; it returns the queue

@@ -30,6 +30,7 @@
 #include "scheduler/executor.h"
 #include "scheduler/service.h"
 #include "scheduler/sqlite_job_store.h"
+#include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "tasks/engine/dispatcher.h"
 #include "tasks/service.h"
@@ -72,7 +73,8 @@ struct ServeApp::State {
   SystemClock clock;
   std::unique_ptr<http::EventLoops> loops;
   asio::thread_pool blocking{4};
-  std::unique_ptr<SqliteStore> store;
+  std::unique_ptr<Store> store;
+  SqliteStore* sqlite = nullptr;  // the store when it is the embedded one (its /metrics families)
   std::unique_ptr<TasksService> service;
   std::unique_ptr<scheduler::SqliteJobStore> job_store;  // Cloud Scheduler jobs: <data-dir>/scheduler.db
   std::unique_ptr<scheduler::SchedulerService> scheduler;
@@ -157,10 +159,17 @@ Status ServeApp::Start() {
     st->tls = std::move(tls);
   }
   SetLogEnabled(!options_.no_task_log);
-  STRATUS_ASSIGN_OR_RETURN(auto store,
-                           SqliteStore::Open((std::filesystem::path(options_.data_dir) / "stratus.db").string(),
-                                             StoreOptions{*dedup, *reuse, *retention}));
-  st->store = std::move(store);
+  const StoreOptions store_options{*dedup, *reuse, *retention};
+  if (options_.store.empty()) {
+    STRATUS_ASSIGN_OR_RETURN(
+        auto store,
+        SqliteStore::Open((std::filesystem::path(options_.data_dir) / "stratus.db").string(), store_options));
+    st->sqlite = store.get();
+    st->store = std::move(store);
+  } else {
+    STRATUS_ASSIGN_OR_RETURN(auto store, PgStore::Open(options_.store, store_options, PgStore::kOneNode));
+    st->store = std::move(store);
+  }
 
   // The target policy: refused at create for literal addresses, checked per address at delivery.
   auto target_policy = std::make_shared<http::TargetPolicy>();
@@ -256,7 +265,7 @@ Status ServeApp::Start() {
   STRATUS_RETURN_IF_ERROR(api::ui::RegisterUiRoutes(
       st->router, api::ui::UiOptions{ui_mode, !options_.api_token.empty() || !options_.api_token_file.empty()}));
   st->metrics.AddSource([m = st->request_metrics](std::string* out) { m->AppendMetrics(out); });
-  st->metrics.AddSource([store = st->store.get()](std::string* out) { store->AppendMetrics(out); });
+  if (st->sqlite) st->metrics.AddSource([store = st->sqlite](std::string* out) { store->AppendMetrics(out); });
   STRATUS_RETURN_IF_ERROR(st->dispatcher->Start());
   STRATUS_RETURN_IF_ERROR(st->executor->Start());
   if (options_.redis_listen != "off") {
@@ -378,7 +387,10 @@ int RunServe(const ServeOptions& options) {
   }
   std::string url = app.base_url();
   // Tests parse "stratus: <API name> on <url>" lines and wait for "stratus: ready".
-  std::cout << "stratus: Cloud Tasks v2 API on " << url << " (data in " << options.data_dir << ")\n"
+  std::cout << "stratus: Cloud Tasks v2 API on " << url << " (data in "
+            << (options.store.empty() ? options.data_dir
+                                      : "PostgreSQL " + pg::Redacted(options.store) + " and " + options.data_dir)
+            << ")\n"
             << "stratus: try  CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDTASKS=" << url
             << "/ CLOUDSDK_AUTH_ACCESS_TOKEN=" << (options.api_token.empty() ? "local" : "<your --api-token>")
             << " gcloud tasks queues list --project=local --location=us-central1\n";

@@ -33,6 +33,12 @@ const ReasonRow* RowOf(StoreReason reason) {
 
 }  // namespace
 
+std::pair<std::string, std::string> SplitTaskName(const std::string& name) {
+  size_t pos = name.rfind("/tasks/");
+  if (pos == std::string::npos) return {"", name};
+  return {name.substr(0, pos), name.substr(pos + 7)};
+}
+
 Code StoreReasonCode(StoreReason reason) {
   const ReasonRow* r = RowOf(reason);
   return r ? r->code : Code::kUnknown;

@@ -1,5 +1,6 @@
-// The Store contract (include/stratus/store.h), run against every implementation (today:
-// SQLite on a real file). A PostgreSQL store joins by adding a factory to kStores; nothing
+// The Store contract (include/stratus/store.h), run against every implementation: SQLite on a
+// real file, and PostgreSQL (a database of its own per test on the run's shared server,
+// tests/support/postgres.sh). Nothing
 // here may depend on one implementation (its own tests go beside it, e.g.
 // sqlite_store_test.cc): no casts to a concrete store, no reliance on group commit, and every
 // wait has a deadline.
@@ -15,6 +16,8 @@
 #include <thread>
 
 #include "common/time.h"
+#include "integration/postgres_test_db.h"
+#include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace stratus {
@@ -25,15 +28,28 @@ constexpr Micros kHour = 3600LL * kMicrosPerSecond;
 constexpr auto kDeadline = std::chrono::seconds(120);  // a loaded machine, never a passing test
 const std::string kQ = "projects/p/locations/l/queues/q";
 
+// `fresh` starts the store's storage for a test from nothing; `open` opens it (again).
 struct StoreFactory {
   std::string name;
+  std::function<void(const std::string& dir)> fresh;
   std::function<std::unique_ptr<Store>(const std::string& dir, StoreOptions)> open;
 };
 
+// A PostgreSQL database name for a test's directory.
+std::string DbNameFor(const std::string& dir) {
+  return "store_" + std::to_string(std::hash<std::string>{}(dir));
+}
+
 const StoreFactory kStores[] = {
-    {"sqlite",
+    {"sqlite", [](const std::string&) {},
      [](const std::string& dir, StoreOptions o) -> std::unique_ptr<Store> {
        auto s = SqliteStore::Open(dir + "/stratus.db", o);
+       return s.ok() ? std::move(*s) : nullptr;
+     }},
+    {"postgres", [](const std::string& dir) { testing::FreshPostgresDb(DbNameFor(dir)); },
+     [](const std::string& dir, StoreOptions o) -> std::unique_ptr<Store> {
+       auto s = PgStore::Open(testing::PostgresDb(DbNameFor(dir)), o);
+       EXPECT_TRUE(s.ok()) << s.status().ToString();
        return s.ok() ? std::move(*s) : nullptr;
      }},
 };
@@ -49,6 +65,7 @@ class StoreTest : public ::testing::TestWithParam<StoreFactory> {
                                                      ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
+    GetParam().fresh(dir_.string());
     Reopen();
   }
   void TearDown() override {

@@ -5,12 +5,6 @@
 
 namespace stratus::sqlite {
 
-std::pair<std::string, std::string> SplitTaskName(const std::string& name) {
-  size_t pos = name.rfind("/tasks/");
-  if (pos == std::string::npos) return {"", name};
-  return {name.substr(0, pos), name.substr(pos + 7)};
-}
-
 namespace {
 
 // The body field of whichever request the task has (const or not), or null.

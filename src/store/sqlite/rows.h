@@ -14,11 +14,11 @@
 
 #include "store/sqlite/db.h"
 #include "stratus/model.h"
+#include "stratus/store.h"
 
 namespace stratus::sqlite {
 
-// "…/queues/q/tasks/t" -> {"…/queues/q", "t"}; a name without "/tasks/" -> {"", name}.
-std::pair<std::string, std::string> SplitTaskName(const std::string& name);
+using stratus::SplitTaskName;
 
 StatusOr<Queue> DecodeQueue(const std::string& doc, const std::string& ext);
 std::string EncodeQueue(const Queue& q);

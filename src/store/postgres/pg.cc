@@ -1,0 +1,86 @@
+#include "store/postgres/pg.h"
+
+#include <regex>
+
+namespace stratus::pg {
+
+std::string Result::Bytes(int row, int col) const {
+  size_t n = 0;
+  unsigned char* raw = PQunescapeBytea(reinterpret_cast<const unsigned char*>(PQgetvalue(r_.get(), row, col)), &n);
+  if (!raw) return {};
+  std::string out(reinterpret_cast<char*>(raw), n);
+  PQfreemem(raw);
+  return out;
+}
+
+int64_t Result::Changes() const {
+  const char* n = PQcmdTuples(r_.get());
+  return n && *n ? std::stoll(n) : 0;
+}
+
+StatusOr<std::unique_ptr<Conn>> Conn::Open(const std::string& conninfo) {
+  PGconn* c = PQconnectdb(conninfo.c_str());
+  if (!c) return Unavailable("postgres: out of memory connecting");
+  if (PQstatus(c) != CONNECTION_OK) {
+    std::string why = PQerrorMessage(c);
+    PQfinish(c);
+    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+    return Unavailable("postgres: cannot connect to " + Redacted(conninfo) + ": " + why);
+  }
+  return std::unique_ptr<Conn>(new Conn(c));
+}
+
+Conn::~Conn() {
+  PQfinish(c_);
+}
+
+Status Conn::Failure(PGresult* r, const std::string& sql) {
+  std::string why = r ? PQresultErrorMessage(r) : PQerrorMessage(c_);
+  while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+  const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  if (r) PQclear(r);
+  // Class 08 is a connection failure, 57P is an operator intervention (shutdown), 53 is
+  // insufficient resources: all worth a retry once the server is back.
+  std::string_view s = state ? state : "";
+  if (broken() || s.substr(0, 2) == "08" || s.substr(0, 3) == "57P" || s.substr(0, 2) == "53") {
+    return Unavailable("postgres: " + why);
+  }
+  return Internal("postgres: " + why + " (in: " + sql.substr(0, 80) + ")");
+}
+
+Status Conn::Exec(const std::string& sql) {
+  PGresult* r = PQexec(c_, sql.c_str());
+  ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return Failure(r, sql);
+  PQclear(r);
+  return Status::Ok();
+}
+
+StatusOr<Result> Conn::Query(const std::string& sql, const std::vector<Param>& params) {
+  std::vector<const char*> values;
+  std::vector<int> lengths;
+  std::vector<int> formats;
+  values.reserve(params.size());
+  lengths.reserve(params.size());
+  formats.reserve(params.size());
+  for (const auto& p : params) {
+    values.push_back(p.value ? p.value->data() : nullptr);
+    lengths.push_back(p.value ? static_cast<int>(p.value->size()) : 0);
+    formats.push_back(p.binary ? 1 : 0);
+  }
+  PGresult* r = PQexecParams(c_, sql.c_str(), static_cast<int>(params.size()), nullptr, values.data(), lengths.data(),
+                             formats.data(), 0);
+  ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return Failure(r, sql);
+  return Result(r);
+}
+
+std::string Redacted(const std::string& conninfo) {
+  // URI form: scheme://user:password@host -> scheme://user:***@host; key=value: password=***.
+  static const std::regex uri(R"(^(postgres(ql)?://[^:/@]*):[^@]*@)");
+  static const std::regex kv(R"((^|\s)password\s*=\s*('([^'\\]|\\.)*'|\S+))");
+  std::string out = std::regex_replace(conninfo, uri, "$1:***@");
+  return std::regex_replace(out, kv, "$1password=***");
+}
+
+}  // namespace stratus::pg

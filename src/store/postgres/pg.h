@@ -1,0 +1,73 @@
+// A thin libpq wrapper for the PostgreSQL store: one connection, statements with text
+// parameters (bytea as binary), results read by column. Every failure is a Status: the
+// server's own message, UNAVAILABLE when the connection is gone (so callers reconnect),
+// INTERNAL for a statement the server refused.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "stratus/status.h"
+
+namespace stratus::pg {
+
+// One parameter: text, NULL, or bytes sent as bytea in binary.
+struct Param {
+  std::optional<std::string> value;
+  bool binary = false;
+  Param(std::string s) : value(std::move(s)) {}    // NOLINT(google-explicit-constructor)
+  Param(const char* s) : value(std::string(s)) {}  // NOLINT(google-explicit-constructor)
+  Param(int64_t v) : value(std::to_string(v)) {}   // NOLINT(google-explicit-constructor)
+  static Param Bytes(std::string_view b) {
+    Param p{std::string(b)};
+    p.binary = true;
+    return p;
+  }
+};
+
+class Result {
+ public:
+  explicit Result(PGresult* r) : r_(r, PQclear) {}
+  int rows() const { return PQntuples(r_.get()); }
+  bool IsNull(int row, int col) const { return PQgetisnull(r_.get(), row, col) != 0; }
+  std::string Text(int row, int col) const {
+    return std::string(PQgetvalue(r_.get(), row, col), static_cast<size_t>(PQgetlength(r_.get(), row, col)));
+  }
+  int64_t Int(int row, int col) const { return IsNull(row, col) ? 0 : std::stoll(Text(row, col)); }
+  // A bytea column read in text (hex) form.
+  std::string Bytes(int row, int col) const;
+  // Rows a DELETE/UPDATE/INSERT touched.
+  int64_t Changes() const;
+
+ private:
+  std::unique_ptr<PGresult, void (*)(PGresult*)> r_;
+};
+
+class Conn {
+ public:
+  // Connects with a URI (postgres://, postgresql://) or libpq's key=value string.
+  static StatusOr<std::unique_ptr<Conn>> Open(const std::string& conninfo);
+  ~Conn();
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+
+  Status Exec(const std::string& sql);
+  StatusOr<Result> Query(const std::string& sql, const std::vector<Param>& params = {});
+  bool broken() const { return PQstatus(c_) != CONNECTION_OK; }
+
+ private:
+  explicit Conn(PGconn* c) : c_(c) {}
+  Status Failure(PGresult* r, const std::string& sql);
+  PGconn* c_;
+};
+
+// The conninfo with any password removed, for logs and errors.
+std::string Redacted(const std::string& conninfo);
+
+}  // namespace stratus::pg

@@ -1,0 +1,95 @@
+// The PostgreSQL store (`stratus serve --store postgres://...`): the same rows as the
+// embedded store (schema.cc), in a database several nodes can share.
+//
+// Writes go to one writer thread per process that drains every queued mutation into one
+// transaction and commits once (group commit, as the SQLite store does); each mutation's
+// `done` runs after that COMMIT returned, which with PostgreSQL's default
+// synchronous_commit=on means the WAL record is on disk. Reads use a small pool of
+// connections of their own. A lost connection fails what was in flight with UNAVAILABLE and
+// is opened again on the next write or read, so the store recovers without a restart when
+// the server returns.
+//
+// Every mutation checks its preconditions with reads before it writes. A statement the
+// server refuses anyway aborts the transaction: the batch is rolled back, that one
+// mutation answers the error, and the others are applied again in a fresh transaction, so
+// one bad write never fails its neighbours.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "store/postgres/pg.h"
+#include "stratus/store.h"
+
+namespace stratus {
+
+class PgStore final : public Store {
+ public:
+  // kOneNode: this process holds a session advisory lock for as long as it runs, and Open
+  // fails while another holds it. Dispatch is not yet coordinated between nodes (no queue
+  // leases), so two servers on one database would both deliver every task; `stratus serve`
+  // opens with kOneNode until they are. kShared: no lock (tools, tests).
+  enum Sharing { kShared, kOneNode };
+  // Connects, brings the schema to the current version under an advisory lock (so nodes
+  // starting at once migrate once) and refuses a database from a newer stratus.
+  static StatusOr<std::unique_ptr<PgStore>> Open(const std::string& conninfo, StoreOptions options,
+                                                 Sharing sharing = kShared);
+  ~PgStore() override;
+
+  void Write(Mutation mutation, Micros now, WriteDone done) override;
+  StatusOr<Queue> GetQueue(const std::string& name) override;
+  StatusOr<Page<Queue>> ListQueues(const std::string& parent, std::optional<QueueState> state, int page_size,
+                                   const std::string& cursor) override;
+  StatusOr<Task> GetTask(const std::string& name, Micros now) override;
+  StatusOr<Page<Task>> ListTasks(const std::string& queue, int page_size, const std::string& cursor,
+                                 bool with_body) override;
+  StatusOr<int64_t> CountTasks(const std::string& queue) override;
+  Status ScanTasks(const std::string& queue, const std::function<void(TaskKey)>& fn) override;
+  StatusOr<std::vector<Queue>> AllQueues() override;
+  StatusOr<Page<DeadLetter>> ListDeadLetters(const std::string& queue, int page_size,
+                                             const std::string& cursor) override;
+  StatusOr<DeadLetter> GetDeadLetter(const std::string& name) override;
+  Status Health() override;
+  void Close() override;
+
+  uint64_t commits() const { return commits_.load(); }
+
+ private:
+  struct Pending {
+    Mutation mutation;
+    Micros now;
+    WriteDone done;
+  };
+  class Reader;
+
+  PgStore(std::string conninfo, StoreOptions options, std::unique_ptr<pg::Conn> writer);
+  void WriterLoop();
+  void RunBatch(std::vector<Pending>& batch);
+  StatusOr<Reader> AcquireReader();
+
+  const std::string conninfo_;
+  const StoreOptions options_;
+  std::unique_ptr<pg::Conn> writer_conn_;  // the writer thread's; reopened after a failure
+  std::unique_ptr<pg::Conn> node_lock_;    // kOneNode: the session holding the node lock
+  Micros last_gc_ = 0;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Pending> pending_;
+  bool closing_ = false;
+  std::thread writer_thread_;
+
+  std::mutex readers_mu_;
+  std::vector<std::unique_ptr<pg::Conn>> idle_readers_;
+
+  std::mutex health_mu_;
+  Status last_commit_error_;
+  std::atomic<uint64_t> commits_{0};
+};
+
+}  // namespace stratus
