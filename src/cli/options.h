@@ -56,7 +56,7 @@ struct ServeOptions {
   int redis_script_timeout_ms = 5000;
   int redis_script_max_time_ms = 0;
   size_t redis_script_memory_bytes = 64 * 1024 * 1024;
-  std::string ui = "on";  // the dashboard at /ui/: on, off or read-only (docs/dashboard.md)
+  std::string ui = "on";                        // the dashboard at /ui/: on, off or read-only (docs/dashboard.md)
   int redis_sse_keepalive_ms = 15000;           // a comment on /subscribe streams this often
   size_t redis_sse_buffer_bytes = 1024 * 1024;  // a subscriber this far behind is disconnected
 };

@@ -20,9 +20,9 @@
 #include <variant>
 #include <vector>
 
-#include "kv/stream_value.h"
 #include "kv/hash_value.h"
 #include "kv/json_value.h"
+#include "kv/stream_value.h"
 
 namespace stratus::kv {
 
