@@ -392,7 +392,7 @@ size_t Engine::ExpireNow() {
   if (script_active_) return 0;  // the script thread owns the keyspace
   db_.set_now(NowMs());
   size_t n = db_.ExpireSome(SIZE_MAX);
-  n += ExpireHashFields(db_, SIZE_MAX, [this](Argv rec) { AppendRecord(rec); });
+  n += ExpireHashFields(db_, SIZE_MAX, [this](const Argv& rec) { AppendRecord(rec); });
   for (auto& key : db_.TakeExpired()) AppendRecord({"DEL", std::move(key)});
   if (log_) {
     uint64_t seq = 0;
@@ -422,7 +422,7 @@ void Engine::ExpiryLoop() {
       db_.set_now(NowMs());
       // Bounded per tick, as Redis's active cycle is, so a mass expiry never stalls commands.
       db_.ExpireSome(2000);
-      ExpireHashFields(db_, 2000, [this](Argv rec) { AppendRecord(rec); });
+      ExpireHashFields(db_, 2000, [this](const Argv& rec) { AppendRecord(rec); });
       for (auto& key : db_.TakeExpired()) AppendRecord({"DEL", std::move(key)});
       if (log_) {
         uint64_t seq = 0;

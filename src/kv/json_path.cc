@@ -311,9 +311,8 @@ class Parser {
     return Status::Ok();
   }
 
-  size_t pos_ = 0;
-
  private:
+  size_t pos_ = 0;
   std::string_view s_;
   int64_t shift_;
 };

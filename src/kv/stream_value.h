@@ -19,7 +19,7 @@ struct StreamId {
   uint64_t ms = 0;
   uint64_t seq = 0;
 
-  auto operator<=>(const StreamId&) const = default;
+  auto operator<=>(const StreamId&) const = default;  // NOLINT(modernize-use-nullptr): clang-tidy misreads it
   bool IsZero() const { return ms == 0 && seq == 0; }
   std::string ToString() const { return std::to_string(ms) + "-" + std::to_string(seq); }
   static constexpr StreamId Max() { return {UINT64_MAX, UINT64_MAX}; }

@@ -378,6 +378,7 @@ void Type(CommandContext& ctx) {
     return;
   }
   std::vector<Reply> out;
+  out.reserve(locs.size());
   for (const Location& l : locs) out.push_back(Reply::Bulk(JsonTypeName(*jsonpath::Resolve(doc->doc, l))));
   ctx.reply = Reply::Array(std::move(out));
 }

@@ -73,6 +73,7 @@ void ForEachMatch(CommandContext& ctx, JsonDoc& root, const Path& path, std::str
     return;
   }
   std::vector<Reply> out;
+  out.reserve(replies.size());
   for (auto& r : replies) out.push_back(r ? std::move(*r) : Reply::Nil());
   ctx.reply = Reply::Array(std::move(out));
 }
