@@ -15,7 +15,6 @@ namespace stratus {
 namespace {
 
 using sqlite::DecodeQueue;
-using sqlite::SplitTaskName;
 
 constexpr size_t kMaxBatch = 2048;
 // Writes per group commit: powers of two up to kMaxBatch.
