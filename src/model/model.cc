@@ -6,8 +6,10 @@
 namespace stratus {
 
 int32_t MaxBurstSizeFor(double rate) {
+  // !(burst >= 10) also catches NaN, which a gRPC double can carry and validation refuses later.
   double burst = std::ceil(rate / 5.0);
-  return static_cast<int32_t>(std::clamp(burst, 10.0, 500.0));
+  if (!(burst >= 10.0)) return 10;
+  return static_cast<int32_t>(std::min(burst, 500.0));
 }
 
 std::string QueueOfTask(const std::string& task_name) {

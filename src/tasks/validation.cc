@@ -348,7 +348,7 @@ Status ValidateQueueConfig(const Queue& q, const Limits& limits) {
   if (c.max_retry_duration > kMaxRetryDuration) {
     return InvalidArgument("RetryConfig.maxRetryDuration must be at most 3153600000s (100 years).");
   }
-  if (q.logging_sampling_ratio && (*q.logging_sampling_ratio < 0 || *q.logging_sampling_ratio > 1)) {
+  if (q.logging_sampling_ratio && !(*q.logging_sampling_ratio >= 0 && *q.logging_sampling_ratio <= 1)) {
     return InvalidArgument("StackdriverLoggingConfig.samplingRatio must be between 0.0 and 1.0.");
   }
   return CheckHttpTarget(q.http_target);
