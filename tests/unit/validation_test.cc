@@ -54,6 +54,21 @@ TEST(MaxBurstSizeFor, FollowsTheDocumentedFormula) {
   EXPECT_EQ(MaxBurstSizeFor(1e300), 500);
 }
 
+// gRPC carries doubles as IEEE bits, so NaN and infinities reach the defaults before validation.
+TEST(ApplyQueueDefaults, NonFiniteRateLeavesValidationToRefuseIt) {
+  for (double rate : {std::nan(""), std::numeric_limits<double>::infinity()}) {
+    Queue q;
+    q.rate_limits.max_dispatches_per_second = rate;
+    ApplyQueueDefaults(&q);
+    EXPECT_GE(q.rate_limits.max_burst_size, 10);
+    EXPECT_FALSE(ValidateQueueConfig(q, Limits{}).ok());
+  }
+  Queue q;
+  q.logging_sampling_ratio = std::nan("");
+  EXPECT_EQ(ValidateQueueConfig(q, Limits{}).message(),
+            "StackdriverLoggingConfig.samplingRatio must be between 0.0 and 1.0.");
+}
+
 TEST(ApplyQueueDefaults, DerivesBurstEvenWhenTheRequestSetsIt) {
   Queue q;
   q.rate_limits.max_dispatches_per_second = 1;
