@@ -6,17 +6,13 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <map>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "common/base64.h"
-#include "http/event_loops.h"
-#include "http/router.h"
-#include "http/server.h"
+#include "http/client.h"
+#include "integration/raw_target.h"
 #include "integration/rest_client.h"
 #include "integration/stratus_process.h"
 #include "sdk/http_sync.h"
@@ -32,72 +28,20 @@ using testing::StratusProcess;
 
 const std::string kParent = "projects/p/locations/us-central1";
 
-struct Seen {
-  std::string method;
-  std::string target;
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;
-};
-
-// A local HTTP target that records every request it gets and answers 200.
-class Target {
- public:
-  Target() : loops_(1) {
-    auto record = [this](http::RequestContext& ctx) -> asio::awaitable<http::Response> {
-      Seen s;
-      s.method = std::string(ctx.request.method_string());
-      s.target = std::string(ctx.request.target());
-      for (const auto& f : ctx.request) {
-        std::string k(f.name_string());
-        for (char& c : k) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        s.headers[k] = std::string(f.value());
-      }
-      s.body = ctx.request.body();
-      {
-        std::lock_guard lock(mu_);
-        seen_.push_back(std::move(s));
-      }
-      co_return http::MakeResponse(ctx.request, beast::http::status::ok, "ok", "text/plain");
-    };
-    for (http::Verb v : {http::Verb::post, http::Verb::put}) {
-      EXPECT_TRUE(router_.Add({v, "/{path=**}", http::Scope::kPublic, "any", record}).ok());
+// A local target that answers 200 to every request.
+testing::RawTarget::Handler AnswerOk() {
+  return [](testing::RawTarget::Conn& c) {
+    while (c.Read()) {
+      if (!c.Answer(testing::OkResponse())) return;
     }
-    http::ServerHooks hooks;
-    hooks.error = [](const http::Request& req, int status, std::string message) {
-      return http::MakeResponse(req, static_cast<beast::http::status>(status), std::move(message), "text/plain");
-    };
-    server_ = std::make_unique<http::Server>(loops_, router_, hooks, http::ServerOptions{});
-    EXPECT_TRUE(server_->Start().ok());
-    loops_.Start();
-  }
-  ~Target() {
-    server_->Stop();
-    loops_.Stop();
-  }
-  uint16_t port() const {
-    return static_cast<uint16_t>(std::stoi(server_->url().substr(server_->url().rfind(':') + 1)));
-  }
-  // Waits (up to 30 s) for the n-th request (1-based) and returns every request so far.
-  std::vector<Seen> WaitFor(size_t n) {
-    const auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      {
-        std::lock_guard lock(mu_);
-        if (seen_.size() >= n) return seen_;
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-    std::lock_guard lock(mu_);
-    return seen_;
-  }
+  };
+}
 
- private:
-  http::EventLoops loops_;
-  http::Router router_;
-  std::unique_ptr<http::Server> server_;
-  std::mutex mu_;
-  std::vector<Seen> seen_;
-};
+// Waits (up to 30 s) for `n` answered requests and returns every request so far.
+std::vector<testing::SeenRequest> WaitFor(testing::RawTarget& target, size_t n) {
+  target.WaitAnswered(n, 30s);
+  return target.seen();
+}
 
 void ExpectRpcError(const RestReply& r, int http, const std::string& status, const std::string& message) {
   EXPECT_EQ(r.status, http) << r.body.dump();
@@ -142,7 +86,7 @@ class BufferTaskTest : public ::testing::Test {
     return r;
   }
 
-  Target target_;
+  testing::RawTarget target_{AnswerOk()};
   StratusProcess proc_;
   RestClient rest_;
   std::unique_ptr<sdk::internal::SyncHttp> raw_;
@@ -169,18 +113,18 @@ TEST_F(BufferTaskTest, JsonHttpBodyIsDeliveredWhereTheQueueHttpTargetSays) {
   EXPECT_FALSE(task["httpRequest"].contains("body")) << "BASIC view: " << task.dump();
   EXPECT_EQ(task["view"], "BASIC");
 
-  auto seen = target_.WaitFor(1);
+  auto seen = WaitFor(target_, 1);
   ASSERT_EQ(seen.size(), 1u);
-  Seen s = seen[0];
+  const testing::SeenRequest& s = seen[0];
   EXPECT_EQ(s.method, "PUT");
-  EXPECT_EQ(s.target, "/hooks/buffered?source=buffer");
+  EXPECT_EQ(s.path, "/hooks/buffered?source=buffer");
   EXPECT_EQ(s.body, payload);
-  EXPECT_EQ(s.headers["content-type"], "application/vnd.stratus+json");
-  EXPECT_EQ(s.headers["x-env"], "test");
-  EXPECT_EQ(s.headers["user-agent"], "Google-Cloud-Tasks");
-  EXPECT_EQ(s.headers["x-cloudtasks-queuename"], "buf");
-  EXPECT_EQ(s.headers["x-cloudtasks-taskname"], id);
-  EXPECT_EQ(s.headers["x-cloudtasks-taskretrycount"], "0");
+  EXPECT_EQ(s.Header("content-type"), "application/vnd.stratus+json");
+  EXPECT_EQ(s.Header("x-env"), "test");
+  EXPECT_EQ(s.Header("user-agent"), "Google-Cloud-Tasks");
+  EXPECT_EQ(s.Header("x-cloudtasks-queuename"), "buf");
+  EXPECT_EQ(s.Header("x-cloudtasks-taskname"), id);
+  EXPECT_EQ(s.Header("x-cloudtasks-taskretrycount"), "0");
 }
 
 TEST_F(BufferTaskTest, RawBodyWithItsOwnContentTypeAndANamedTask) {
@@ -189,11 +133,11 @@ TEST_F(BufferTaskTest, RawBodyWithItsOwnContentTypeAndANamedTask) {
   auto r = PostRaw(api_ + Queue("raw") + "/tasks/order-7:buffer", payload, "application/octet-stream");
   ASSERT_EQ(r.status, 200) << r.body.dump();
   EXPECT_EQ(r.body["task"]["name"], Queue("raw") + "/tasks/order-7");
-  auto seen = target_.WaitFor(1);
+  auto seen = WaitFor(target_, 1);
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].body, payload);
-  EXPECT_EQ(seen[0].headers["content-type"], "application/octet-stream");
-  EXPECT_EQ(seen[0].headers["x-cloudtasks-taskname"], "order-7");
+  EXPECT_EQ(seen[0].Header("content-type"), "application/octet-stream");
+  EXPECT_EQ(seen[0].Header("x-cloudtasks-taskname"), "order-7");
 
   // The same id again: ALREADY_EXISTS, as tasks.create answers.
   auto again = PostRaw(api_ + Queue("raw") + "/tasks/order-7:buffer", payload, "application/octet-stream");
@@ -205,7 +149,7 @@ TEST_F(BufferTaskTest, EmptyBodyMakesATaskWithoutBodyOrContentType) {
   auto r = rest_.Post(api_ + Queue("empty") + "/tasks/e1:buffer", json::object());
   ASSERT_EQ(r.status, 200) << r.body.dump();
   EXPECT_FALSE(r.body["task"]["httpRequest"]["headers"].contains("Content-Type")) << r.body.dump();
-  auto seen = target_.WaitFor(1);
+  auto seen = WaitFor(target_, 1);
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].body, "");
   EXPECT_EQ(seen[0].headers.count("content-type"), 0u);

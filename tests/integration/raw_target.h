@@ -144,6 +144,7 @@ class RawTarget {
   RawTarget(const RawTarget&) = delete;
   RawTarget& operator=(const RawTarget&) = delete;
 
+  uint16_t port() const { return port_; }
   std::string Url(const std::string& path, const std::string& host = "127.0.0.1") const {
     return "http://" + host + ":" + std::to_string(port_) + path;
   }
