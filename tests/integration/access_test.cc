@@ -21,6 +21,7 @@
 #include "api/stratus/routes.h"
 #include "api/stratus/stats.h"
 #include "common/clock.h"
+#include "integration/paths.h"
 #include "raw_http.h"
 #include "rest_client.h"
 #include "store/sqlite/sqlite_store.h"

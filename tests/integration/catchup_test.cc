@@ -5,6 +5,7 @@
 
 #include <thread>
 
+#include "integration/paths.h"
 #include "jobs.h"
 #include "redis_test_server.h"
 #include "rest_client.h"

@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "integration/paths.h"
 #include "integration/stratus_process.h"
 
 namespace stratus::testing {

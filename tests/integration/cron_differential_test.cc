@@ -41,6 +41,7 @@ using date::hh_mm_ss;
 #include <vector>
 
 #include "cron/cron.h"
+#include "integration/paths.h"
 
 namespace stratus::cron {
 namespace {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "integration/paths.h"
 #include "integration/postgres_test_db.h"
 #include "integration/raw_target.h"
 #include "integration/rest_client.h"

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <string>
 
+#include "integration/paths.h"
+
 namespace stratus::testing {
 
 // The conninfo of the run's PostgreSQL; fails the test (not skips) when it is not running.

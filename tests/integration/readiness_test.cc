@@ -13,6 +13,7 @@
 #include <optional>
 
 #include "common/base64.h"
+#include "integration/paths.h"
 #include "integration/rest_client.h"
 #include "integration/stratus_process.h"
 

@@ -17,6 +17,7 @@
 #include <regex>
 #include <sstream>
 
+#include "integration/paths.h"
 #include "integration/rest_client.h"
 #include "sdk/http_sync.h"
 

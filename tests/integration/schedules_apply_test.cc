@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/base64.h"
+#include "integration/paths.h"
 #include "integration/rest_client.h"
 #include "integration/stratus_process.h"
 

@@ -24,6 +24,8 @@
 #include <string>
 #include <vector>
 
+#include "integration/paths.h"
+
 namespace stratus::testing {
 
 // Children started by this test process and not yet stopped, with a cleanup to run for each
