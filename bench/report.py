@@ -172,13 +172,16 @@ def grpc_table(res):
         for rate in res["sizes"]["create_rates"]:
             row += [cell(values(res, "grpc", f"create.{rate}.{t}.achieved_per_s")),
                     cell(values(res, "grpc", f"create.{rate}.{t}.latency_ms.p99"))]
-        row += [cell(values(res, "grpc", f"e2e.{t}.end_to_end_per_s"))]
+        row += [cell(values(res, "grpc", f"e2e.{t}.end_to_end_per_s")),
+                cell(values(res, "grpc", f"create_max.{t}.client_cpu_us_per_call"))]
         rows.append(row)
     header = ["", "create/s closed loop", "p99 ms"]
     for rate in res["sizes"]["create_rates"]:
         header += [f"at {rate:,}/s achieved", "p99 ms"]
-    header += ["end to end tasks/s"]
-    return "### gRPC beside REST (CreateTask; paused queue for create, no-op target end to end)\n\n" + table(header, rows)
+    header += ["end to end tasks/s", "client CPU µs/call"]
+    wrk = cell(values(res, "grpc", "harness.wrk_nginx.client_cpu_us_per_call"))
+    return ("### gRPC beside REST (CreateTask; paused queue for create, no-op target end to end)\n\n" +
+            table(header, rows) + f"\n\nHarness yardstick: wrk against nginx, {wrk} µs of wrk's CPU per request.")
 
 
 def commands(res):

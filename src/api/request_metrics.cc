@@ -93,6 +93,7 @@ void RequestMetrics::AddRoutes(const http::Router& router) {
     }
     by_route_[route->name] = method;
   }
+  for (const auto& m : methods_) by_rpc_[m->name] = m.get();
 }
 
 RequestMetrics::Method* RequestMetrics::Find(std::string_view route) const {
@@ -103,8 +104,18 @@ RequestMetrics::Method* RequestMetrics::Find(std::string_view route) const {
 
 void RequestMetrics::Observe(const http::RequestContext& ctx, std::string_view route, int status, double seconds) {
   Method* method = Find(route);
-  Slot* slot = &method->other;
-  for (Slot& s : method->slots) {
+  static const std::string kNone;
+  Record(method, kRest, status, seconds, method->create && status == 200 ? QueueOf(ctx) : kNone);
+}
+
+void RequestMetrics::ObserveGrpc(std::string_view rpc, Code code, double seconds, const std::string& queue) {
+  auto it = by_rpc_.find(rpc);
+  Record(it == by_rpc_.end() ? unrouted_ : it->second, kGrpc, HttpStatusOf(code), seconds, queue);
+}
+
+void RequestMetrics::Record(Method* method, Transport transport, int status, double seconds, const std::string& queue) {
+  Slot* slot = &method->other[transport];
+  for (Slot& s : method->slots[transport]) {
     int code = s.code.load(std::memory_order_acquire);
     if (code == 0) {
       // Claim the free slot; a racing claim for another code moves on to the next one.
@@ -120,8 +131,8 @@ void RequestMetrics::Observe(const http::RequestContext& ctx, std::string_view r
     }
   }
   slot->latency.Observe(seconds);
-  if (engine_ && status == 200 && method->create) {
-    engine_->Observe("stratus_task_create_duration_seconds", QueueOf(ctx), seconds);
+  if (engine_ && status == 200 && method->create && !queue.empty()) {
+    engine_->Observe("stratus_task_create_duration_seconds", queue, seconds);
   }
 }
 
@@ -133,19 +144,27 @@ void RequestMetrics::AppendMetrics(std::string* out) const {
   std::vector<Series> series;
   for (const auto& m : methods_) {
     const std::string method = metrics::Label("method", m->name);
-    for (const Slot& s : m->slots) {
-      int code = s.code.load(std::memory_order_acquire);
-      if (code != 0) series.push_back({method + "," + metrics::Label("code", std::to_string(code)), &s.latency});
+    for (size_t t = 0; t < kTransports; ++t) {
+      const std::string transport = metrics::Label("transport", t == kGrpc ? "grpc" : "rest");
+      for (const Slot& s : m->slots[t]) {
+        int code = s.code.load(std::memory_order_acquire);
+        if (code != 0) {
+          series.push_back({method + "," + metrics::Label("code", std::to_string(code)) + "," + transport, &s.latency});
+        }
+      }
+      if (m->other[t].latency.Read().count > 0) {
+        series.push_back({method + ",code=\"other\"," + transport, &m->other[t].latency});
+      }
     }
-    if (m->other.latency.Read().count > 0) series.push_back({method + ",code=\"other\"", &m->other.latency});
   }
   metrics::AppendFamily(out, "stratus_api_requests_total", "counter",
-                        "Cloud Tasks and stratus API requests answered, by RPC method and HTTP status code");
+                        "Cloud Tasks and stratus API requests answered, by RPC method, HTTP status code and transport");
   for (const Series& s : series) {
     metrics::AppendSample(out, "stratus_api_requests_total", s.labels, static_cast<double>(s.h->Read().count));
   }
-  metrics::AppendFamily(out, "stratus_api_request_duration_seconds", "histogram",
-                        "API request time from the request read to the reply, by RPC method and HTTP status code");
+  metrics::AppendFamily(
+      out, "stratus_api_request_duration_seconds", "histogram",
+      "API request time from the request read to the reply, by RPC method, HTTP status code and transport");
   for (const Series& s : series) metrics::AppendHistogram(out, "stratus_api_request_duration_seconds", s.labels, *s.h);
 }
 

@@ -297,7 +297,10 @@ Status ServeApp::Start() {
     Status rs = st->redis->Start(ro);
     if (!rs.ok()) return Status(rs.code(), "Redis REST API: " + rs.message());
   }
+  // Every route is in: the request metrics take the table (read without a lock from now on).
+  st->request_metrics->AddRoutes(st->router);
   if (options_.grpc_listen != "off") {
+    grpc_options.metrics = st->request_metrics;
     if (!options_.grpc_listen.empty()) {
       if (!SplitHostPort(options_.grpc_listen, &grpc_options.host, &grpc_options.port).ok()) {
         return InvalidArgument("--grpc-listen wants HOST:PORT or off, got '" + options_.grpc_listen + "'");
@@ -312,8 +315,6 @@ Status ServeApp::Start() {
     Status gs = st->grpc->Start();
     if (!gs.ok()) return Status(gs.code(), "gRPC API: " + gs.message());
   }
-  // Every route is in: the request metrics take the table (read without a lock from now on).
-  st->request_metrics->AddRoutes(st->router);
   st->loops->Start();
   state_ = std::move(st);
   return Status::Ok();
@@ -364,7 +365,8 @@ std::string ServeApp::redis_banner() const {
 
 Status ServeApp::ReloadTls() {
   if (!state_ || !state_->tls) return FailedPrecondition("not serving HTTPS (no --tls-cert)");
-  return state_->tls->Reload();
+  STRATUS_RETURN_IF_ERROR(state_->tls->Reload());
+  return state_->grpc ? state_->grpc->ReloadTls() : Status::Ok();
 }
 
 int RunServe(const ServeOptions& options) {

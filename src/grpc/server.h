@@ -18,18 +18,23 @@
 
 namespace stratus::api {
 class AuditLog;
-}
+class RequestMetrics;
+}  // namespace stratus::api
 
 namespace stratus::grpcapi {
 
 struct GrpcServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8124;  // 0: any free port (port() tells which)
-  // TLS when both are set (PEM files, read at Start); plaintext (h2c) otherwise.
+  // TLS when both are set (PEM files, read at Start and again by ReloadTls); plaintext (h2c)
+  // otherwise.
   std::string tls_cert;
   std::string tls_key;
-  std::vector<api::ApiToken> tokens;           // empty: the API is open, as on REST
-  std::shared_ptr<api::AuditLog> audit;        // null: no audit lines
+  std::vector<api::ApiToken> tokens;     // empty: the API is open, as on REST
+  std::shared_ptr<api::AuditLog> audit;  // null: no audit lines
+  // Where calls are counted (stratus_api_requests_total{transport="grpc"}); null: not counted.
+  // Its AddRoutes must have run before Start.
+  std::shared_ptr<api::RequestMetrics> metrics;
   size_t max_message_bytes = 8 * 1024 * 1024;  // largest request message accepted
   // How long Stop waits for calls in flight before cancelling them.
   std::chrono::milliseconds drain = std::chrono::seconds(10);
@@ -48,6 +53,9 @@ class GrpcServer {
   // Graceful: health turns NOT_SERVING, new calls are refused, calls in flight finish (up to
   // `drain`, then they are cancelled) while the loops still run. Idempotent.
   void Stop();
+  // Reads the certificate and key again (SIGHUP): connections accepted afterwards get the new
+  // pair; on failure the current one stays and the error says why.
+  Status ReloadTls();
 
   uint16_t port() const { return port_; }
   // "http://127.0.0.1:8124" (https:// with TLS): the form the ready lines use.

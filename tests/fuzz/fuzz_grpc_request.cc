@@ -1,9 +1,9 @@
-// gRPC request messages as they come off the wire: the first byte picks the Cloud Tasks RPC,
-// the rest is parsed as its request message (what grpc++ hands the server). A message that
-// parses goes through the conversion the server uses (grpc/convert.h) into TasksService over a
-// real SQLite store (in /dev/shm), the path src/grpc/server.cc's handlers take. Never crashes;
-// every reply converts into its message and serializes; a Queue or Task that converts in
-// converts out and back to the same message (what cross-transport reads rely on).
+// gRPC request messages as they come off the wire: the first byte picks the RPC (a row of
+// src/grpc/methods.h), the rest is parsed as its request message (what grpc++ hands the
+// server). A message that parses goes to that row's handler, the code server.cc runs for the
+// call, over a real SQLite store (in /dev/shm). Never crashes; a status is a gRPC code with
+// its message; an OK reply serializes; a Queue or Task reply converts back into the model and
+// out again to the same message (what cross-transport reads rely on).
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -17,7 +17,9 @@
 
 #include "common/asio.h"
 #include "common/clock.h"
+#include "grpc/bridge.h"
 #include "grpc/convert.h"
+#include "grpc/methods.h"
 #include "store/sqlite/sqlite_store.h"
 #include "tasks/service.h"
 
@@ -26,7 +28,6 @@ namespace {
 namespace pb = google::cloud::tasks::v2;
 namespace asio = stratus::asio;
 using stratus::Status;
-using stratus::StatusOr;
 using stratus::TaskView;
 
 [[noreturn]] void Fail(const char* what, const std::string& detail) {
@@ -84,156 +85,97 @@ void MustSerialize(const M& m, const char* what) {
   if (!m.SerializeToString(&out)) Fail("reply does not serialize", what);
 }
 
-void CheckQueueRoundTrip(const stratus::Queue& q) {
-  pb::Queue first;
-  stratus::grpcapi::QueueToProto(q, &first);
-  MustSerialize(first, "Queue");
-  auto again = stratus::grpcapi::QueueFromProto(first, "queue");
-  if (!again.ok()) Fail("an encoded queue does not decode", first.DebugString() + again.status().ToString());
+// A reply that converts in converts out to the same message (compared as messages: maps
+// serialize in no fixed order).
+void CheckRoundTrip(const pb::Queue& first) {
+  auto q = stratus::grpcapi::QueueFromProto(first, "queue");
+  if (!q.ok()) Fail("an encoded queue does not decode", first.DebugString() + q.status().ToString());
   pb::Queue second;
-  stratus::grpcapi::QueueToProto(*again, &second);
+  stratus::grpcapi::QueueToProto(*q, &second);
   if (!google::protobuf::util::MessageDifferencer::Equals(first, second)) {
     Fail("queue round trip changed it", first.DebugString() + " -> " + second.DebugString());
   }
 }
 
-void CheckTaskRoundTrip(const stratus::Task& t) {
-  for (TaskView view : {TaskView::kBasic, TaskView::kFull}) {
-    pb::Task first;
-    stratus::grpcapi::TaskToProto(t, view, &first);
-    MustSerialize(first, "Task");
-    if (view != TaskView::kFull) continue;
-    auto again = stratus::grpcapi::TaskFromProto(first, "task");
-    if (!again.ok()) Fail("an encoded task does not decode", first.DebugString() + again.status().ToString());
-    pb::Task second;
-    stratus::grpcapi::TaskToProto(*again, view, &second);
-    // Compared as messages: maps serialize in no fixed order.
-    if (!google::protobuf::util::MessageDifferencer::Equals(first, second)) {
-      Fail("task round trip changed it", first.DebugString() + " -> " + second.DebugString());
-    }
+void CheckRoundTrip(const pb::Task& first) {
+  auto t = stratus::grpcapi::TaskFromProto(first, "task");
+  if (!t.ok()) Fail("an encoded task does not decode", first.DebugString() + t.status().ToString());
+  pb::Task second;
+  stratus::grpcapi::TaskToProto(*t, first.view() == pb::Task::FULL ? TaskView::kFull : TaskView::kBasic, &second);
+  if (!google::protobuf::util::MessageDifferencer::Equals(first, second)) {
+    Fail("task round trip changed it", first.DebugString() + " -> " + second.DebugString());
   }
 }
 
-// A status the server would send: a code in range and a message (possibly empty).
-void CheckStatus(const Status& st) {
-  int code = static_cast<int>(st.code());
+void CheckRoundTrip(const pb::ListQueuesResponse& r) {
+  for (const auto& q : r.queues()) CheckRoundTrip(q);
+}
+
+void CheckRoundTrip(const pb::ListTasksResponse& r) {
+  for (const auto& t : r.tasks()) CheckRoundTrip(t);
+}
+
+void CheckRoundTrip(const google::protobuf::Message&) {}
+
+// Parses `bytes` as the row's request and runs its handler as a call would.
+template <typename Req, typename Resp>
+void Drive(const stratus::grpcapi::Rpc<Req, Resp>& rpc, std::string_view bytes) {
+  Req req;
+  if (!req.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return;  // grpc++ refuses it
+  Env& env = TheEnv();
+  Resp resp;
+  Status st = env.Run(rpc.handler(stratus::grpcapi::Call{env.service.get(), {}}, &req, &resp));
+  // What the auth and audit glue read of the request.
+  (void)rpc.resource(req);
+  if (rpc.refused_resource) (void)rpc.refused_resource(req);
+  if (rpc.accounts) (void)rpc.accounts(req);
+  grpc::Status sent = stratus::grpcapi::ToGrpc(st);
+  const int code = static_cast<int>(sent.error_code());
   if (code < 0 || code > 16) Fail("status code out of range", std::to_string(code));
-}
-
-template <typename T>
-void CheckQueueReply(const StatusOr<T>& r) {
-  if (r.ok()) {
-    CheckQueueRoundTrip(*r);
-  } else {
-    CheckStatus(r.status());
-  }
+  if (!sent.ok()) return;
+  MustSerialize(resp, rpc.name);
+  CheckRoundTrip(resp);
 }
 
 void OneInput(uint8_t which, std::string_view bytes) {
-  Env& env = TheEnv();
-  stratus::TasksService& s = *env.service;
-  switch (which % 10) {
-    case 0: {
-      pb::CreateQueueRequest req;
-      if (!req.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return;
-      auto queue = stratus::grpcapi::QueueFromProto(req.queue(), "queue");
-      if (!queue.ok()) return CheckStatus(queue.status());
-      CheckQueueReply(env.Run(s.CreateQueue(req.parent(), std::move(*queue))));
-      return;
-    }
-    case 1: {
-      pb::UpdateQueueRequest req;
-      if (!req.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return;
-      auto queue = stratus::grpcapi::QueueFromProto(req.queue(), "queue");
-      if (!queue.ok()) return CheckStatus(queue.status());
-      std::string mask = stratus::grpcapi::MaskToString(req.update_mask());
-      std::string name = queue->name;
-      CheckQueueReply(env.Run(s.PatchQueue(name, std::move(*queue), mask)));
-      return;
-    }
-    case 2: {
-      pb::GetQueueRequest req;
-      if (!req.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return;
-      CheckQueueReply(env.Run(s.GetQueue(req.name())));
-      return;
-    }
-    case 3: {
-      pb::ListQueuesRequest req;
-      if (!req.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return;
-      auto list = env.Run(s.ListQueues(req.parent(), req.filter(), req.page_size(), req.page_token()));
-      if (!list.ok()) return CheckStatus(list.status());
-      pb::ListQueuesResponse resp;
-      for (const auto& q : list->queues) stratus::grpcapi::QueueToProto(q, resp.add_queues());
-      resp.set_next_page_token(list->next_page_token);
-      MustSerialize(resp, "ListQueuesResponse");
-      return;
-    }
-    case 4: {
-      pb::CreateTaskRequest req;
-      if (!req.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return;
-      auto view = stratus::grpcapi::ViewFromProto(req.response_view());
-      if (!view.ok()) return CheckStatus(view.status());
-      if (!req.has_task()) return;
-      auto task = stratus::grpcapi::TaskFromProto(req.task(), "task");
-      if (!task.ok()) return CheckStatus(task.status());
-      auto created = env.Run(s.CreateTask(req.parent(), std::move(*task)));
-      if (!created.ok()) return CheckStatus(created.status());
-      CheckTaskRoundTrip(*created);
-      return;
-    }
-    case 5: {
-      pb::GetTaskRequest req;
-      if (!req.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return;
-      auto view = stratus::grpcapi::ViewFromProto(req.response_view());
-      if (!view.ok()) return CheckStatus(view.status());
-      auto task = env.Run(s.GetTask(req.name()));
-      if (!task.ok()) return CheckStatus(task.status());
-      CheckTaskRoundTrip(*task);
-      return;
-    }
-    case 6: {
-      pb::ListTasksRequest req;
-      if (!req.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return;
-      auto view = stratus::grpcapi::ViewFromProto(req.response_view());
-      if (!view.ok()) return CheckStatus(view.status());
-      auto list = env.Run(s.ListTasks(req.parent(), req.page_size(), req.page_token(), *view == TaskView::kFull));
-      if (!list.ok()) return CheckStatus(list.status());
-      for (const auto& t : list->tasks) CheckTaskRoundTrip(t);
-      return;
-    }
-    case 7: {
-      pb::RunTaskRequest req;
-      if (!req.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return;
-      auto task = env.Run(s.RunTask(req.name()));
-      if (!task.ok()) return CheckStatus(task.status());
-      CheckTaskRoundTrip(*task);
-      return;
-    }
-    case 8: {
-      pb::DeleteTaskRequest req;
-      if (!req.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return;
-      CheckStatus(env.Run(s.DeleteTask(req.name())));
-      return;
-    }
-    default: {
-      // Queue state changes: pause, resume, purge, delete by the second byte.
-      pb::PauseQueueRequest req;
-      if (bytes.empty() || !req.ParseFromArray(bytes.data() + 1, static_cast<int>(bytes.size() - 1))) return;
-      switch (static_cast<uint8_t>(bytes[0]) % 4) {
-        case 0:
-          CheckQueueReply(env.Run(s.SetQueueState(req.name(), stratus::QueueState::kPaused)));
-          break;
-        case 1:
-          CheckQueueReply(env.Run(s.SetQueueState(req.name(), stratus::QueueState::kRunning)));
-          break;
-        case 2:
-          CheckQueueReply(env.Run(s.PurgeQueue(req.name())));
-          break;
-        default:
-          CheckStatus(env.Run(s.DeleteQueue(req.name())));
-      }
-      return;
-    }
+  namespace g = stratus::grpcapi;
+  switch (which % 18) {
+    case 0:
+      return Drive(g::kCreateQueue, bytes);
+    case 1:
+      return Drive(g::kUpdateQueue, bytes);
+    case 2:
+      return Drive(g::kGetQueue, bytes);
+    case 3:
+      return Drive(g::kListQueues, bytes);
+    case 4:
+      return Drive(g::kCreateTask, bytes);
+    case 5:
+      return Drive(g::kGetTask, bytes);
+    case 6:
+      return Drive(g::kListTasks, bytes);
+    case 7:
+      return Drive(g::kRunTask, bytes);
+    case 8:
+      return Drive(g::kDeleteTask, bytes);
+    case 9:
+      return Drive(g::kPauseQueue, bytes);
+    case 10:
+      return Drive(g::kResumeQueue, bytes);
+    case 11:
+      return Drive(g::kPurgeQueue, bytes);
+    case 12:
+      return Drive(g::kDeleteQueue, bytes);
+    case 13:
+      return Drive(g::kGetIamPolicy, bytes);
+    case 14:
+      return Drive(g::kSetIamPolicy, bytes);
+    case 15:
+      return Drive(g::kTestIamPermissions, bytes);
+    case 16:
+      return Drive(g::kListLocations, bytes);
+    default:
+      return Drive(g::kGetLocation, bytes);
   }
 }
 

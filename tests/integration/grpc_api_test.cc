@@ -250,6 +250,57 @@ TEST_F(GrpcApiTest, HealthServesAndReflectionListsTheServices) {
   }
 }
 
+// The value of one exposition line `series value` in /metrics text (-1: no such series).
+double Sample(const std::string& text, const std::string& series) {
+  size_t at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + series.size() + 2));
+}
+
+TEST_F(GrpcApiTest, CallsAreCountedBesideRestWithTheirTransport) {
+  RestQueue("counted");
+  for (const char* id : {"counted-a", "counted-b", "counted"}) {  // two created, one ALREADY_EXISTS
+    pb::CreateQueueRequest req;
+    req.set_parent(kLoc);
+    req.mutable_queue()->set_name(QueueName(id));
+    pb::Queue resp;
+    stub_->CreateQueue(Ctx().get(), req, &resp);
+  }
+  pb::GetQueueRequest get;
+  get.set_name(QueueName("nope"));
+  pb::Queue got;
+  EXPECT_EQ(stub_->GetQueue(Ctx().get(), get, &got).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Rest(V::get, QueueName("nope")).status, 404);
+  pb::CreateTaskRequest create;
+  create.set_parent(QueueName("counted-a"));
+  create.mutable_task()->mutable_http_request()->set_url("http://127.0.0.1:9/");
+  pb::Task task;
+  ASSERT_TRUE(stub_->CreateTask(Ctx().get(), create, &task).ok());
+
+  testing::RestReply m = rest_.Call(V::get, proc_.tasks_url() + "/metrics", nullptr, {{"Host", "localhost"}});
+  ASSERT_EQ(m.status, 200);
+  const std::string text = "\n" + m.body.get<std::string>();
+  auto series = [](const char* family, const char* method, int code, const char* transport) {
+    return std::string(family) + "{method=\"" + method + "\",code=\"" + std::to_string(code) + "\",transport=\"" +
+           transport + "\"}";
+  };
+  // gRPC codes counted as the HTTP status REST answers them with (ALREADY_EXISTS 409, NOT_FOUND 404).
+  EXPECT_EQ(Sample(text, series("stratus_api_requests_total", "CreateQueue", 200, "grpc")), 2) << text;
+  EXPECT_EQ(Sample(text, series("stratus_api_requests_total", "CreateQueue", 409, "grpc")), 1);
+  EXPECT_EQ(Sample(text, series("stratus_api_requests_total", "CreateQueue", 200, "rest")), 1);
+  EXPECT_EQ(Sample(text, series("stratus_api_requests_total", "GetQueue", 404, "grpc")), 1);
+  EXPECT_EQ(Sample(text, series("stratus_api_requests_total", "GetQueue", 404, "rest")), 1);
+  EXPECT_EQ(Sample(text, series("stratus_api_requests_total", "CreateTask", 200, "grpc")), 1);
+  // The latency histogram REST feeds, and the per-queue create latency.
+  EXPECT_EQ(Sample(text, series("stratus_api_request_duration_seconds_count", "CreateQueue", 200, "grpc")), 2);
+  EXPECT_EQ(Sample(text,
+                   "stratus_api_request_duration_seconds_bucket{method=\"CreateQueue\",code=\"200\","
+                   "transport=\"grpc\",le=\"+Inf\"}"),
+            2);
+  EXPECT_GT(Sample(text, series("stratus_api_request_duration_seconds_sum", "CreateQueue", 200, "grpc")), 0);
+  EXPECT_EQ(Sample(text, "stratus_task_create_duration_seconds_count{queue=\"" + QueueName("counted-a") + "\"}"), 1);
+}
+
 class GrpcAuthTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -315,6 +366,15 @@ TEST_F(GrpcAuthTest, TokensAreCheckedAsRestChecksThem) {
   EXPECT_EQ(GrpcError(task_denied), RestError(Rest(V::delete_, del.name(), "Bearer tok-view-2")));
   // Health stays open, as /healthz does.
   EXPECT_EQ(HealthCheck(proc_.grpc_target(), ""), 1);
+  // Refused calls are counted too, under REST's status for the refusal.
+  testing::RestReply m = rest_.Call(V::get, proc_.tasks_url() + "/metrics", nullptr,
+                                    {{"Host", "localhost"}, {"Authorization", "Bearer tok-admin-1"}});
+  ASSERT_EQ(m.status, 200);
+  const std::string text = "\n" + m.body.get<std::string>();
+  EXPECT_EQ(Sample(text, "stratus_api_requests_total{method=\"ListQueues\",code=\"401\",transport=\"grpc\"}"), 2)
+      << text;
+  EXPECT_EQ(Sample(text, "stratus_api_requests_total{method=\"CreateQueue\",code=\"403\",transport=\"grpc\"}"), 1);
+  EXPECT_EQ(Sample(text, "stratus_api_requests_total{method=\"DeleteTask\",code=\"403\",transport=\"grpc\"}"), 1);
 }
 
 // A Store that holds writes back while its gate is closed: a call stays in flight for as

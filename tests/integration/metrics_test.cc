@@ -193,15 +193,18 @@ TEST_F(MetricsTest, FamiliesLabelsAndCountsAfterRealTraffic) {
   EXPECT_EQ(At(before, "stratus_task_create_duration_seconds_count" + Q(kOk)), 0);
 
   // API requests by RPC method and code; the counts moved by what was sent.
-  const std::string create = "{method=\"CreateTask\",code=\"200\"}";
+  const std::string create = "{method=\"CreateTask\",code=\"200\",transport=\"rest\"}";
   EXPECT_EQ(At(before, "stratus_api_requests_total" + create), 0);
   EXPECT_EQ(At(s, "stratus_api_requests_total" + create), 4);
   EXPECT_EQ(At(s, "stratus_api_request_duration_seconds_count" + create), 4);
-  EXPECT_EQ(At(s, "stratus_api_request_duration_seconds_bucket{method=\"CreateTask\",code=\"200\",le=\"+Inf\"}"), 4);
-  EXPECT_EQ(At(s, "stratus_api_requests_total{method=\"CreateQueue\",code=\"200\"}"), 2);
-  EXPECT_EQ(At(s, "stratus_api_requests_total{method=\"GetQueue\",code=\"404\"}"), 1);
-  EXPECT_EQ(At(s, "stratus_api_requests_total{method=\"unrouted\",code=\"404\"}"), 12);
-  EXPECT_GE(At(s, "stratus_api_requests_total{method=\"GetMetrics\",code=\"200\"}"), 1);
+  EXPECT_EQ(At(s,
+               "stratus_api_request_duration_seconds_bucket{method=\"CreateTask\",code=\"200\",transport=\"rest\",le="
+               "\"+Inf\"}"),
+            4);
+  EXPECT_EQ(At(s, "stratus_api_requests_total{method=\"CreateQueue\",code=\"200\",transport=\"rest\"}"), 2);
+  EXPECT_EQ(At(s, "stratus_api_requests_total{method=\"GetQueue\",code=\"404\",transport=\"rest\"}"), 1);
+  EXPECT_EQ(At(s, "stratus_api_requests_total{method=\"unrouted\",code=\"404\",transport=\"rest\"}"), 12);
+  EXPECT_GE(At(s, "stratus_api_requests_total{method=\"GetMetrics\",code=\"200\",transport=\"rest\"}"), 1);
   std::set<std::string> methods;
   std::regex method_label("method=\"([^\"]*)\"");
   for (auto it = std::sregex_iterator(text.begin(), text.end(), method_label); it != std::sregex_iterator(); ++it) {

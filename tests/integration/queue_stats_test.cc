@@ -293,9 +293,10 @@ TEST_F(QueueStatsTest, ErrorsAreRpcStatuses) {
   auto scrape = Call(http::Verb::get, "/metrics");
   ASSERT_EQ(scrape.status, 200);
   const std::string text = scrape.body.is_string() ? scrape.body.get<std::string>() : scrape.body.dump();
-  for (const char* sample : {"stratus_api_requests_total{method=\"GetQueueStats\",code=\"400\"} 6",
-                             "stratus_api_requests_total{method=\"GetQueueStats\",code=\"404\"} 1",
-                             "stratus_api_requests_total{method=\"GetQueueStats\",code=\"200\"} 1"}) {
+  for (const char* sample :
+       {"stratus_api_requests_total{method=\"GetQueueStats\",code=\"400\",transport=\"rest\"} 6",
+        "stratus_api_requests_total{method=\"GetQueueStats\",code=\"404\",transport=\"rest\"} 1",
+        "stratus_api_requests_total{method=\"GetQueueStats\",code=\"200\",transport=\"rest\"} 1"}) {
     EXPECT_NE(text.find(sample), std::string::npos) << sample;
   }
 }

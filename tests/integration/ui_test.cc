@@ -100,7 +100,8 @@ TEST(UiRoutes, ServesTheBuiltInFilesWithTheirTypesAndSecurityHeaders) {
 
   // In /metrics the dashboard's files count as one method.
   std::string metrics = Get(proc, "/metrics").body;
-  EXPECT_NE(metrics.find("stratus_api_requests_total{method=\"GetDashboard\",code=\"200\"}"), std::string::npos)
+  EXPECT_NE(metrics.find("stratus_api_requests_total{method=\"GetDashboard\",code=\"200\",transport=\"rest\"}"),
+            std::string::npos)
       << metrics.substr(0, 2000);
 }
 

@@ -63,7 +63,7 @@ def rest(method, path, body=None):
 
 
 class Target(http.server.BaseHTTPRequestHandler):
-    """A local HTTP target: records every request and answers 200."""
+    """A local HTTP target: records every request and answers 200 (503 on a path ending /fail)."""
 
     seen = []
     lock = threading.Lock()
@@ -73,7 +73,7 @@ class Target(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(n)
         with Target.lock:
             Target.seen.append((self.command, self.path, dict(self.headers), body))
-        self.send_response(200)
+        self.send_response(503 if self.path.endswith("/fail") else 200)
         self.send_header("Content-Length", "0")
         self.end_headers()
 
@@ -285,6 +285,25 @@ def cross_transport(tasks, url):
     by_name = {t["name"]: from_rest(t, task_pb2.Task()) for t in lr.get("tasks", [])}
     check(len(lg.tasks) == 4 and all(by_name.get(t.name) == t for t in lg.tasks),
           "ListTasks FULL identical over both (%d tasks)" % len(lg.tasks))
+    # A task that was attempted: dispatch/response counts and both attempts (their schedule,
+    # dispatch and response times to the microsecond, the response status) read the same.
+    tf = task_pb2.Task(name=qr + "/tasks/x-attempted", schedule_time=ts(later, 0),
+                       http_request=target_pb2.HttpRequest(url=url.rsplit("/", 1)[0] + "/fail"))
+    tasks.CreateTask(cloudtasks_pb2.CreateTaskRequest(parent=qr, task=tf))
+    tasks.RunTask(cloudtasks_pb2.RunTaskRequest(name=tf.name))
+    deadline = time.time() + 30
+    g = tasks.GetTask(cloudtasks_pb2.GetTaskRequest(name=tf.name, response_view=task_pb2.Task.FULL))
+    while g.response_count < 1 and time.time() < deadline:
+        time.sleep(0.05)
+        g = tasks.GetTask(cloudtasks_pb2.GetTaskRequest(name=tf.name, response_view=task_pb2.Task.FULL))
+    status, r = rest("GET", tf.name + "?responseView=FULL")
+    check(g.dispatch_count == 1 and g.response_count == 1 and g.HasField("first_attempt")
+          and g.last_attempt.response_status.code != 0 and g.last_attempt.HasField("response_time"),
+          "the attempt is recorded (%s)" % json_format.MessageToJson(g, indent=None))
+    check(status == 200 and from_rest(r, task_pb2.Task()) == g,
+          "attempted task identical over both: %s" % json.dumps(r, sort_keys=True))
+    check(g.last_attempt.dispatch_time.nanos % 1000 == 0 and g.last_attempt.response_time.nanos % 1000 == 0,
+          "attempt times are whole microseconds (%d ns)" % g.last_attempt.dispatch_time.nanos)
     for q in (qg, qr):
         tasks.DeleteQueue(cloudtasks_pb2.DeleteQueueRequest(name=q))
     status, _ = rest("GET", qr)
