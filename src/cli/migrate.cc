@@ -40,7 +40,7 @@ class Pipeline {
     // The create time as `now`: the row keeps it, so a later purge treats the task as the
     // source did.
     Micros now = task.create_time;
-    store_.Write(TaskCreate{std::move(task)}, now, [this](StatusOr<WriteResult> r) {
+    store_.Write(TaskCreate{std::move(task)}, now, [this](const StatusOr<WriteResult>& r) {
       std::lock_guard l(mu_);
       --in_flight_;
       ++done_;
