@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/migrate.h"
 #include "cli/redis_check_log.h"
 #include "cli/schedules_apply.h"
 #include "cli/serve.h"
@@ -25,6 +26,10 @@ int main(int argc, char** argv) {
   CLI::App* check =
       app.add_subcommand("redis-check-log", "Check the embedded Redis log; --fix truncates a corrupt one");
   stratus::cli::AddRedisCheckLogOptions(*check, check_options);
+  stratus::cli::MigrateOptions migrate_options;
+  CLI::App* migrate =
+      app.add_subcommand("migrate", "Copy a stopped node's data dir (SQLite) into a PostgreSQL database");
+  stratus::cli::AddMigrateOptions(*migrate, migrate_options);
   app.add_subcommand("version", "Print the version")->callback([] { std::cout << "stratus 0.1.0\n"; });
   try {
     app.parse(argc, argv);
@@ -35,5 +40,6 @@ int main(int argc, char** argv) {
   if (auto rc = client_commands.Run()) return *rc;
   if (schedules_apply->parsed()) return stratus::cli::RunSchedulesApply(schedules_options);
   if (check->parsed()) return stratus::cli::RunRedisCheckLog(check_options);
+  if (migrate->parsed()) return stratus::cli::RunMigrate(migrate_options);
   return 0;
 }

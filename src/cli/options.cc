@@ -37,6 +37,7 @@ void AddServeOptions(CLI::App& app, ServeOptions& o) {
   app.add_option("--redis-token-file", o.redis_token_file, "Read the Redis REST token from this file");
   app.add_option("--redis-fsync", o.redis_fsync, "When the embedded Redis log is fsynced: everysec or always (answer after fsync)")->capture_default_str()->check(CLI::IsMember({"everysec", "always"}));
   app.add_option("--redis-url", o.redis_url, "Proxy to a real Redis/Valkey: redis://[user:pass@]host:port[/db] (default: the embedded engine)");
+  app.add_flag("--redis-per-node", o.redis_per_node, "With --store postgres://...: run the embedded Redis engine anyway, its keys separate on each node (default: refused; use --redis-url for keys every node shares)");
   app.add_option("--redis-max-request-bytes", o.redis_max_request_bytes, "Largest Redis REST request body accepted")->capture_default_str()->check(CLI::Range(size_t{1024}, size_t{1} << 30));
   app.add_option("--redis-pool-size", o.redis_pool_size, "Idle connections kept per event loop to the --redis-url server")->capture_default_str()->check(CLI::Range(1, 1024));
   app.add_option("--tls-cert", o.tls_cert, "Certificate chain (PEM) to serve both APIs over HTTPS; needs --tls-key; reloaded on SIGHUP");

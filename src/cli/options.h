@@ -44,6 +44,8 @@ struct ServeOptions {
   std::string redis_token_file;
   std::string redis_fsync = "everysec";
   std::string redis_url;  // empty: the embedded engine
+  // --redis-per-node: with --store postgres, the embedded engine anyway, each node its own keys.
+  bool redis_per_node = false;
   size_t redis_max_request_bytes = 10 * 1024 * 1024;
   int redis_pool_size = 64;
   // HTTPS on both listeners (PEM files, reloaded on SIGHUP); both or neither.

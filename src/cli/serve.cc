@@ -167,6 +167,15 @@ Status ServeApp::Start() {
     st->sqlite = store.get();
     st->store = std::move(store);
   } else {
+    // Every node of a cluster answers the Redis REST API; an embedded engine's keys would be
+    // this node's alone, so a client would see different data depending on the node it hit.
+    if (options_.redis_listen != "off" && options_.redis_url.empty() && !options_.redis_per_node) {
+      return FailedPrecondition(
+          "--store postgres://... with the embedded Redis engine: its keys would live on this node only, so nodes "
+          "of one cluster would answer Redis REST calls from different data; give --redis-url redis://HOST:PORT "
+          "(a Redis or Valkey every node shares), --redis-per-node to keep a separate embedded engine on each node, "
+          "or --redis-listen off");
+    }
     STRATUS_ASSIGN_OR_RETURN(auto store, PgStore::Open(options_.store, store_options, PgStore::kOneNode));
     st->store = std::move(store);
   }

@@ -5,6 +5,8 @@
 # `postgres.sh stop STATE_FILE` stops it and removes the dir. PostgreSQL refuses to run as
 # root, so as root the cluster belongs to the postgres user (runuser). ctest runs these as the
 # setup and cleanup of the `postgres` fixture; tests that need it read STATE_FILE.
+# `postgres.sh halt STATE_FILE` stops the server and keeps its data; `postgres.sh resume
+# STATE_FILE` starts it again on the same socket (tests of an outage start a private one).
 set -euo pipefail
 cmd=${1:?start|stop}
 state=${2:?state file}
@@ -27,6 +29,7 @@ case "$cmd" in
       { cat "$dir/server.log" >&2; exit 1; }
     mkdir -p "$(dirname "$state")"
     printf 'host=%s user=postgres dbname=postgres\n' "$dir" >"$state"
+    printf '%s\n' "-c listen_addresses='' -k $dir -c max_connections=300 -c shared_buffers=64MB" >"$dir/options"
     echo "postgres.sh: PostgreSQL on $dir (conninfo in $state)"
     ;;
   stop)
@@ -38,5 +41,15 @@ case "$cmd" in
     fi
     rm -f "$state"
     ;;
-  *) echo "usage: postgres.sh start|stop STATE_FILE" >&2; exit 2 ;;
+  halt | resume)
+    dir=$(sed -n 's/^host=\([^ ]*\) .*/\1/p' "$state")
+    [ -n "$dir" ] && [ -d "$dir/data" ] || { echo "postgres.sh: no cluster in $state" >&2; exit 1; }
+    if [ "$cmd" = halt ]; then
+      as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null
+    else
+      as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "$(cat "$dir/options")" start >/dev/null ||
+        { cat "$dir/server.log" >&2; exit 1; }
+    fi
+    ;;
+  *) echo "usage: postgres.sh start|stop|halt|resume STATE_FILE" >&2; exit 2 ;;
 esac

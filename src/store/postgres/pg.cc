@@ -1,8 +1,14 @@
 #include "store/postgres/pg.h"
 
+#include <cstdlib>
 #include <regex>
 
 namespace stratus::pg {
+namespace {
+
+constexpr const char* kDefaultConnectTimeout = "10";  // seconds
+
+}  // namespace
 
 std::string Result::Bytes(int row, int col) const {
   size_t n = 0;
@@ -19,7 +25,15 @@ int64_t Result::Changes() const {
 }
 
 StatusOr<std::unique_ptr<Conn>> Conn::Open(const std::string& conninfo) {
-  PGconn* c = PQconnectdb(conninfo.c_str());
+  // libpq waits for a server that never answers (packets dropped, a peer that accepted and went
+  // silent) without end unless told otherwise: the writer would hang instead of answering
+  // UNAVAILABLE. The conninfo's own connect_timeout (or PGCONNECT_TIMEOUT) overrides this one.
+  // The expanded conninfo comes after the default, so its own values win.
+  const bool from_env = std::getenv("PGCONNECT_TIMEOUT") != nullptr;
+  const char* keys[] = {"connect_timeout", "dbname", nullptr};
+  const char* values[] = {kDefaultConnectTimeout, conninfo.c_str(), nullptr};
+  const int skip = from_env ? 1 : 0;
+  PGconn* c = PQconnectdbParams(keys + skip, values + skip, /*expand_dbname=*/1);
   if (!c) return Unavailable("postgres: out of memory connecting");
   if (PQstatus(c) != CONNECTION_OK) {
     std::string why = PQerrorMessage(c);
