@@ -14,6 +14,8 @@
 #include <filesystem>
 #include <string>
 
+#include "integration/paths.h"
+
 namespace stratus {
 namespace {
 
