@@ -13,11 +13,19 @@ asio::awaitable<StatusOr<BatchResult>> EmbeddedBackend::Run(std::vector<Argv> co
   bool atomic = mode == BatchMode::kMulti;
   BatchResult result;
   auto ex = co_await asio::this_coro::executor;
+  // The timer exists only once a script was found running: the first attempt, which nearly
+  // always runs the batch, allocates nothing for it. An attempt with no `wake` that finds a
+  // script registers nothing; the next one (with the timer) does, or runs the batch.
+  std::shared_ptr<asio::steady_timer> timer;
+  std::function<void()> wake;
   for (;;) {
-    auto timer = std::make_shared<asio::steady_timer>(ex);
-    auto wake = [timer, ex] { asio::post(ex, [timer] { timer->cancel(); }); };
     Engine::Attempt attempt = engine_.TryExecute(commands, atomic, readonly, &result, wake);
     if (attempt.route == Engine::Route::kDone) break;
+    if (attempt.route == Engine::Route::kWait && !timer) {
+      timer = std::make_shared<asio::steady_timer>(ex);
+      wake = [timer, ex] { asio::post(ex, [timer] { timer->cancel(); }); };
+      continue;
+    }
     if (attempt.route == Engine::Route::kScriptThread) {
       Engine* engine = &engine_;
       std::vector<Argv>* cmds = &commands;

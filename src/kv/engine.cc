@@ -254,6 +254,9 @@ BatchResult Engine::ExecuteExclusive(const std::vector<Argv>& commands, bool ato
 bool Engine::NeedsScriptThread(const std::vector<Argv>& commands) const {
   for (const auto& cmd : commands) {
     if (cmd.empty()) continue;
+    // Every name below starts with e, f or s: the rest need no lookup.
+    char first = cmd[0].empty() ? '\0' : static_cast<char>(cmd[0][0] | 0x20);
+    if (first != 'e' && first != 'f' && first != 's') continue;
     const CommandSpec* spec = table_.Find(cmd[0]);
     if (!spec) continue;
     if (spec->name == "eval" || spec->name == "evalsha" || spec->name == "eval_ro" || spec->name == "evalsha_ro")

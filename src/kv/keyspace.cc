@@ -53,8 +53,53 @@ uint64_t ScanHash(std::string_view key) {
   return h == 0 ? 1 : h;
 }
 
+Keyspace::Map::iterator Keyspace::Lookup(uint64_t hash, std::string_view key) {
+  if (index_.empty()) return map_.end();
+  size_t mask = index_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const IndexSlot& s = index_[i];
+    if (s.hash == 0) return map_.end();
+    if (s.hash == hash && s.it->first.name == key) return s.it;
+  }
+}
+
+void Keyspace::IndexInsert(uint64_t hash, Map::iterator it) {
+  if (map_.size() * 4 > index_.size() * 3) IndexGrow();  // map_ holds `it` already
+  size_t mask = index_.size() - 1;
+  size_t i = hash & mask;
+  while (index_[i].hash != 0) i = (i + 1) & mask;
+  index_[i] = {hash, it};
+}
+
+void Keyspace::IndexGrow() {
+  std::vector<IndexSlot> old = std::exchange(index_, std::vector<IndexSlot>(index_.empty() ? 16 : index_.size() * 2));
+  size_t mask = index_.size() - 1;
+  for (const IndexSlot& s : old) {
+    if (s.hash == 0) continue;
+    size_t i = s.hash & mask;
+    while (index_[i].hash != 0) i = (i + 1) & mask;
+    index_[i] = s;
+  }
+}
+
+void Keyspace::IndexErase(Map::iterator it) {
+  size_t mask = index_.size() - 1;
+  size_t i = it->first.hash & mask;
+  while (index_[i].hash == 0 || index_[i].it != it) i = (i + 1) & mask;
+  // Backward shift: move up each later slot of the run that may sit in the freed one.
+  for (size_t j = (i + 1) & mask; index_[j].hash != 0; j = (j + 1) & mask) {
+    size_t home = index_[j].hash & mask;
+    // Does `home` lie cyclically in (i, j]? Then the slot stays; else it moves to i.
+    bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+    if (stays) continue;
+    index_[i] = index_[j];
+    i = j;
+  }
+  index_[i] = IndexSlot{};
+}
+
 Entry* Keyspace::Find(std::string_view key) {
-  auto it = map_.find(KeyRef{ScanHash(key), key});
+  auto it = Lookup(ScanHash(key), key);
   if (it == map_.end()) return nullptr;
   if (IsExpired(it->second)) {
     expired_.push_back(it->first.name);
@@ -67,9 +112,10 @@ Entry* Keyspace::Find(std::string_view key) {
 
 Entry& Keyspace::Set(std::string_view key, Value value, bool keep_ttl) {
   uint64_t h = ScanHash(key);
-  auto it = map_.find(KeyRef{h, key});
+  auto it = Lookup(h, key);
   if (it == map_.end()) {
     it = map_.emplace(Key{h, std::string(key)}, Entry{std::move(value), kNoExpiry, now_ms_}).first;
+    IndexInsert(h, it);
     return it->second;
   }
   it->second.value = std::move(value);
@@ -88,17 +134,18 @@ Entry& Keyspace::FindOrCreate(std::string_view key, Value empty) {
 
 void Keyspace::EraseIt(Map::iterator it) {
   if (it->second.expire_ms != kNoExpiry) expiries_.erase({it->second.expire_ms, it->first.name});
+  IndexErase(it);
   map_.erase(it);
 }
 
 bool Keyspace::Erase(std::string_view key) {
   if (!Find(key)) return false;
-  EraseIt(map_.find(KeyRef{ScanHash(key), key}));
+  EraseIt(Lookup(ScanHash(key), key));
   return true;
 }
 
 void Keyspace::SetExpire(std::string_view key, int64_t expire_ms) {
-  auto it = map_.find(KeyRef{ScanHash(key), key});
+  auto it = Lookup(ScanHash(key), key);
   if (it == map_.end()) return;
   if (it->second.expire_ms != kNoExpiry) expiries_.erase({it->second.expire_ms, it->first.name});
   it->second.expire_ms = expire_ms;
@@ -106,7 +153,7 @@ void Keyspace::SetExpire(std::string_view key, int64_t expire_ms) {
 }
 
 bool Keyspace::Persist(std::string_view key) {
-  auto it = map_.find(KeyRef{ScanHash(key), key});
+  auto it = Lookup(ScanHash(key), key);
   if (it == map_.end() || it->second.expire_ms == kNoExpiry) return false;
   expiries_.erase({it->second.expire_ms, it->first.name});
   it->second.expire_ms = kNoExpiry;
@@ -115,6 +162,7 @@ bool Keyspace::Persist(std::string_view key) {
 
 void Keyspace::Clear() {
   map_.clear();
+  index_.clear();
   expiries_.clear();
 }
 
@@ -122,7 +170,7 @@ size_t Keyspace::ExpireSome(size_t limit) {
   size_t n = 0;
   while (n < limit && !expiries_.empty() && expiries_.begin()->first <= now_ms_) {
     std::string key = expiries_.begin()->second;
-    auto it = map_.find(KeyRef{ScanHash(key), key});
+    auto it = Lookup(ScanHash(key), key);
     if (it != map_.end())
       EraseIt(it);
     else

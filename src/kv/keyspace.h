@@ -89,6 +89,14 @@ class Keyspace {
   };
   using Map = std::map<Key, Entry, Less>;
 
+  Keyspace() = default;
+  // The index holds iterators into map_: a copy would point into the other map. A move keeps
+  // them valid (std::map moves its nodes).
+  Keyspace(const Keyspace&) = delete;
+  Keyspace& operator=(const Keyspace&) = delete;
+  Keyspace(Keyspace&&) noexcept = default;
+  Keyspace& operator=(Keyspace&&) noexcept = default;
+
   // The time expiry is judged against; the engine sets it once per command (as Redis
   // caches mstime for a command) so a command sees one consistent instant.
   void set_now(int64_t now_ms) { now_ms_ = now_ms; }
@@ -127,8 +135,22 @@ class Keyspace {
  private:
   bool IsExpired(const Entry& e) const { return !loading_ && e.expire_ms != kNoExpiry && e.expire_ms <= now_ms_; }
   void EraseIt(Map::iterator it);
+  // map_.find through the index: a lookup costs a probe or two instead of a walk down the tree.
+  Map::iterator Lookup(uint64_t hash, std::string_view key);
+
+  // An open-addressing table (linear probing) from a key's hash to its node in map_, beside
+  // the ordered map SCAN needs. A slot with hash 0 is empty (ScanHash is never 0). At most
+  // 3/4 full; erasing shifts the following slots back, so no tombstones.
+  struct IndexSlot {
+    uint64_t hash = 0;
+    Map::iterator it;
+  };
+  void IndexInsert(uint64_t hash, Map::iterator it);
+  void IndexErase(Map::iterator it);
+  void IndexGrow();
 
   Map map_;
+  std::vector<IndexSlot> index_;
   std::set<std::pair<int64_t, std::string>> expiries_;
   std::vector<std::string> expired_;
   int64_t now_ms_ = 0;

@@ -1,5 +1,7 @@
 #include "kv/reply.h"
 
+#include <charconv>
+
 namespace stratus::kv {
 
 void AppendResp(const Reply& r, std::string* out) {
@@ -41,14 +43,22 @@ void AppendResp(const Reply& r, std::string* out) {
   }
 }
 
+namespace {
+// "<prefix><n>\r\n" without a temporary string: this runs for every logged command.
+void AppendLength(char prefix, size_t n, std::string* out) {
+  char buf[24];
+  buf[0] = prefix;
+  char* end = std::to_chars(buf + 1, buf + sizeof buf - 2, n).ptr;
+  *end++ = '\r';
+  *end++ = '\n';
+  out->append(buf, static_cast<size_t>(end - buf));
+}
+}  // namespace
+
 void AppendRespCommand(const std::vector<std::string>& argv, std::string* out) {
-  *out += '*';
-  *out += std::to_string(argv.size());
-  *out += "\r\n";
+  AppendLength('*', argv.size(), out);
   for (const auto& a : argv) {
-    *out += '$';
-    *out += std::to_string(a.size());
-    *out += "\r\n";
+    AppendLength('$', a.size(), out);
     *out += a;
     *out += "\r\n";
   }

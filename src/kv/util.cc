@@ -170,16 +170,24 @@ bool GlobMatch(std::string_view pattern, std::string_view str, bool nocase) {
   return m.Match(pattern.data(), static_cast<int>(pattern.size()), str.data(), static_cast<int>(str.size()), 0);
 }
 
+namespace {
+// ASCII only, as std::tolower in the "C" locale the server runs in (nothing calls setlocale),
+// without a call per byte: it runs for every command name.
+char AsciiLower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+}  // namespace
+
 std::string ToLower(std::string_view s) {
   std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : out) c = AsciiLower(c);
   return out;
 }
 
 bool IEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+    if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
   }
   return true;
 }

@@ -4,6 +4,7 @@
 // is also run on an in-memory engine, so argument handling is fuzzed too.
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <string_view>
 
 #include "api/redis/encoding.h"
@@ -16,6 +17,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
   auto cmd = api::redis::ParseCommandJson(in);
   (void)api::redis::ParsePipelineJson(in);
+  // The fast paths read a subset of JSON: whatever they read, the full parser reads the same.
+  if (auto fast = api::redis::ParseCommandJsonFast(in)) {
+    auto full = api::redis::ParseCommandJsonFull(in);
+    if (!full.ok() || *full != *fast) std::abort();
+  }
+  if (auto fast = api::redis::ParsePipelineJsonFast(in)) {
+    auto full = api::redis::ParsePipelineJsonFull(in);
+    if (!full.ok() || *full != *fast) std::abort();
+  }
   std::vector<std::string> argv;
   size_t used = 0;
   (void)kv::RespParser::ParseCommand(in, &argv, &used);

@@ -112,14 +112,87 @@ void AppendValue(const kv::Reply& r, bool base64, std::string* out) {
   }
 }
 
+// The fast path's reader: JSON whitespace, punctuation and strings of printable ASCII with
+// no escapes. Anything else (numbers, escapes, other bytes, empty arrays) is left to the full
+// parser, so every body it reads parses to the same commands there.
+class FastReader {
+ public:
+  explicit FastReader(std::string_view s) : s_(s) {}
+
+  void SkipSpace() {
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\r' || s_[i_] == '\t')) ++i_;
+  }
+  bool Eat(char c) {
+    SkipSpace();
+    if (i_ >= s_.size() || s_[i_] != c) return false;
+    ++i_;
+    return true;
+  }
+  bool AtEnd() {
+    SkipSpace();
+    return i_ == s_.size();
+  }
+  // ["a","b",...] with at least one string.
+  bool Command(kv::Argv* out) {
+    if (!Eat('[')) return false;
+    do {
+      SkipSpace();
+      if (i_ >= s_.size() || s_[i_] != '"') return false;
+      size_t start = ++i_;
+      while (i_ < s_.size()) {
+        auto c = static_cast<unsigned char>(s_[i_]);
+        if (c == '"') break;
+        if (c < 0x20 || c >= 0x7f || c == '\\') return false;
+        ++i_;
+      }
+      if (i_ >= s_.size()) return false;
+      out->emplace_back(s_.substr(start, i_ - start));
+      ++i_;
+    } while (Eat(','));
+    return Eat(']');
+  }
+
+ private:
+  std::string_view s_;
+  size_t i_ = 0;
+};
+
 }  // namespace
 
+std::optional<kv::Argv> ParseCommandJsonFast(std::string_view body) {
+  FastReader r(body);
+  kv::Argv argv;
+  if (!r.Command(&argv) || !r.AtEnd()) return std::nullopt;
+  return argv;
+}
+
+std::optional<std::vector<kv::Argv>> ParsePipelineJsonFast(std::string_view body) {
+  FastReader r(body);
+  std::vector<kv::Argv> out;
+  if (!r.Eat('[')) return std::nullopt;
+  do {
+    if (!r.Command(&out.emplace_back())) return std::nullopt;
+  } while (r.Eat(','));
+  if (!r.Eat(']') || !r.AtEnd()) return std::nullopt;
+  return out;
+}
+
 StatusOr<kv::Argv> ParseCommandJson(std::string_view body) {
+  if (auto fast = ParseCommandJsonFast(body)) return std::move(*fast);
+  return ParseCommandJsonFull(body);
+}
+
+StatusOr<std::vector<kv::Argv>> ParsePipelineJson(std::string_view body) {
+  if (auto fast = ParsePipelineJsonFast(body)) return std::move(*fast);
+  return ParsePipelineJsonFull(body);
+}
+
+StatusOr<kv::Argv> ParseCommandJsonFull(std::string_view body) {
   STRATUS_ASSIGN_OR_RETURN(auto j, Parse(body));
   return CommandOf(j);
 }
 
-StatusOr<std::vector<kv::Argv>> ParsePipelineJson(std::string_view body) {
+StatusOr<std::vector<kv::Argv>> ParsePipelineJsonFull(std::string_view body) {
   STRATUS_ASSIGN_OR_RETURN(auto j, Parse(body));
   if (!j.is_array())
     return InvalidArgument(
