@@ -35,7 +35,8 @@ StatusOr<Page<T>> CollectPage(const pg::Result& r, int page_size, Decode decode,
 std::optional<cluster::Change> ChangeOf(const Mutation& m, const WriteResult& r) {
   using Kind = cluster::Change::Kind;
   auto due = [&r] { return r.task ? r.task->schedule_time : 0; };
-  if (auto* op = std::get_if<TaskCreate>(&m)) return cluster::Change{Kind::kTaskCreated, op->task.name, due()};
+  // The writer moved the created task into the result.
+  if (std::holds_alternative<TaskCreate>(m) && r.task) return cluster::Change{Kind::kTaskCreated, r.task->name, due()};
   if (auto* op = std::get_if<TaskRun>(&m)) return cluster::Change{Kind::kTaskRun, op->name, due()};
   if (auto* op = std::get_if<TaskDelete>(&m)) return cluster::Change{Kind::kTaskRemoved, op->name, 0};
   if (auto* op = std::get_if<DeadLetterRetry>(&m)) return cluster::Change{Kind::kTaskCreated, op->name, due()};
