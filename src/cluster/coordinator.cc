@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "common/log.h"
+#include "common/thread_name.h"
 
 namespace stratus::cluster {
 namespace {
@@ -210,7 +211,10 @@ std::map<std::string, int64_t> Coordinator::Held() const {
 void Coordinator::Start(const std::string& address) {
   options_.self.address = address;
   Tick();
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("cluster");
+    Loop();
+  });
 }
 
 void Coordinator::Wake() {
