@@ -21,19 +21,20 @@ LAYERS = {
     "kv": ["common"],
     "model": ["common"],  # queues, tasks, resource names, the storage codec
     "cron": ["common"],  # unix-cron schedules and tz database zones (date/tz)
+    "cluster": ["common"],  # nodes, queue leases, assignment; store/postgres implements its table
     "store": ["model", "common"],  # the Store interface's helpers
     "store/sqlite": ["store", "model", "common"],
-    "store/postgres": ["store", "model", "common"],
+    "store/postgres": ["store", "cluster", "model", "common"],
     "tasks": ["store", "model", "common"],  # the service, the REST codec, validation
-    "tasks/engine": ["tasks", "store", "model", "auth", "http", "common"],
+    "tasks/engine": ["tasks", "store", "cluster", "model", "auth", "http", "common"],
     # Cloud Scheduler v1: the jobs' codec, checks, store and service, and the executor (which
     # fires through tasks/engine's client and signer)
-    "scheduler": ["cron", "tasks/engine", "tasks", "store", "model", "http", "auth", "common"],
+    "scheduler": ["cron", "tasks/engine", "tasks", "store", "cluster", "model", "http", "auth", "common"],
     "api": ["scheduler", "tasks/engine", "tasks", "store", "model", "cron", "kv", "auth", "http", "common"],
     # the Cloud Tasks v2 gRPC front end, beside api (whose token checks it shares)
     "grpc": ["api", "tasks/engine", "tasks", "store", "model", "auth", "http", "common"],
     "sdk": ["http", "common"],  # installed alone with http and common
-    "cli": ["grpc", "api", "scheduler", "sdk", "tasks/engine", "tasks", "store/sqlite", "store/postgres", "store", "model", "cron",
+    "cli": ["grpc", "api", "scheduler", "sdk", "tasks/engine", "tasks", "store/sqlite", "store/postgres", "store", "cluster", "model", "cron",
             "kv", "auth",
             "http", "common"],
 }

@@ -50,6 +50,7 @@ enum class StoreReason : int {
   kTaskReplaced,         // FAILED_PRECONDITION (AttemptFinish): not the attempt AttemptStart began
   kDeadLetterMissing,    // NOT_FOUND: no dead letter of that name
   kBadCursor,            // INVALID_ARGUMENT: a page cursor this store did not hand out
+  kLeaseLost,            // FAILED_PRECONDITION (AttemptStart/Finish): `epoch` is not the queue's lease now
 };
 
 Code StoreReasonCode(StoreReason reason);
@@ -101,9 +102,15 @@ struct TaskRun {
 // Starts an attempt: dispatchCount + 1, lastAttempt {scheduleTime, dispatchTime = now},
 // firstAttempt on the first one. kTaskMissing when the task is gone; kTaskRescheduled when
 // its scheduleTime is no longer `schedule_time` (it was run or rescheduled meanwhile).
+//
+// `epoch` (AttemptStart and AttemptFinish): the fencing epoch of the queue lease the
+// dispatching node holds (docs/cluster.md). A store shared by several nodes refuses the write
+// with kLeaseLost, inside the same transaction, when the queue's lease has another epoch now;
+// 0 is unfenced (one node on its own store: the SQLite store ignores the field).
 struct AttemptStart {
   std::string name;
   Micros schedule_time = 0;
+  int64_t epoch = 0;
 };
 
 // Records how an attempt ended.
@@ -121,6 +128,7 @@ struct AttemptFinish {
   // The attempt being finished, as AttemptStart recorded it: a task deleted and re-created
   // under the same name during the attempt does not match (kTaskReplaced) and is left alone.
   int32_t dispatch_count = 0;
+  int64_t epoch = 0;  // as AttemptStart's
 };
 
 // What a finished attempt that did not succeed records on its task, the same in every Store:

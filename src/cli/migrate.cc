@@ -230,12 +230,19 @@ int RunMigrate(const MigrateOptions& o) {
   auto raw = sqlite::Db::Open(db_path);
   if (!raw.ok()) return Fail(db_path + ": " + raw.status().message());
 
-  // The node lock: refused while a server runs on the database, and no server starts on it
-  // until the copy is done.
-  auto to = PgStore::Open(o.to, kKeepEverything, PgStore::kOneNode);
-  if (!to.ok()) return Fail(to.status().message());
   auto importer = pg::Importer::Open(o.to);
   if (!importer.ok()) return Fail(importer.status().message());
+  // A node heartbeats every lease/5 (at most 2 minutes); a live one would write behind the copy.
+  constexpr int kLiveWindowSeconds = 150;
+  auto live = (*importer)->LiveNodes(kLiveWindowSeconds);
+  if (!live.ok()) return Fail(live.status().message());
+  if (*live > 0) {
+    return Fail("another stratus server is using this PostgreSQL database (" + std::to_string(*live) +
+                " node(s) heartbeating in the last " + std::to_string(kLiveWindowSeconds) +
+                " s); stop every node first");
+  }
+  auto to = PgStore::Open(o.to, kKeepEverything);
+  if (!to.ok()) return Fail(to.status().message());
   auto existing = (*importer)->Count();
   if (!existing.ok()) return Fail(existing.status().message());
   if (!(*existing == pg::RowCounts{})) {

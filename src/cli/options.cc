@@ -9,6 +9,7 @@ void AddServeOptions(CLI::App& app, ServeOptions& o) {
   app.add_option("--listen", o.listen, "HOST:PORT of the Cloud Tasks API (port 0 picks a free one)")->capture_default_str();
   app.add_option("--data-dir", o.data_dir, "Directory for the database and keys (created if missing)")->capture_default_str();
   app.add_option("--store", o.store, "Keep queues and tasks in PostgreSQL: postgres://USER@HOST:PORT/DB, postgresql://..., or libpq's 'host=... dbname=...' (the password from PGPASSWORD or ~/.pgpass, never on the command line). Default: SQLite in --data-dir");
+  app.add_option("--lease", o.lease, "With a PostgreSQL store: how long a node's lease on a queue lasts unrenewed (1s to 10m); a dead node's queues move to the others within it (docs/cluster.md)")->capture_default_str();
   app.add_option("--api-token", o.api_token, "Require 'Authorization: Bearer TOKEN' on every API call");
   app.add_option("--api-token-file", o.api_token_file, "Read API tokens from this file: one token alone (admin), or lines 'NAME admin|enqueue|read-only TOKEN [serviceAccounts=a@x,b@y]'");
   app.add_option("--allowed-hosts", o.allowed_hosts, "Comma-separated Host names the APIs answer to besides loopback ones ('.example.com' adds subdomains, '*' any; default on a non-loopback --listen: any)");

@@ -13,7 +13,8 @@ namespace stratus::cli {
 struct ServeOptions {
   std::string listen = "127.0.0.1:8123";
   std::string data_dir = "./stratus-data";
-  std::string store;  // empty: the embedded SQLite store in data_dir; else a PostgreSQL conninfo
+  std::string store;         // empty: the embedded SQLite store in data_dir; else a PostgreSQL conninfo
+  std::string lease = "5s";  // with a PostgreSQL store: the queue lease (a dead node's queues move within it)
   std::string api_token;
   std::string api_token_file;
   int threads = 0;  // 0: one event loop per core

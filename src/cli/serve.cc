@@ -21,8 +21,10 @@
 #include "api/ui/ui.h"
 #include "auth/oidc.h"
 #include "cli/data_dir_lock.h"
+#include "cluster/coordinator.h"
 #include "common/clock.h"
 #include "common/files.h"
+#include "common/ids.h"
 #include "common/log.h"
 #include "grpc/server.h"
 #include "http/server.h"
@@ -30,6 +32,8 @@
 #include "scheduler/executor.h"
 #include "scheduler/service.h"
 #include "scheduler/sqlite_job_store.h"
+#include "store/postgres/pg_leases.h"
+#include "store/postgres/pg_listener.h"
 #include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "tasks/engine/dispatcher.h"
@@ -88,6 +92,11 @@ struct ServeApp::State {
   std::unique_ptr<api::redis::RedisService> redis;  // the Upstash Redis REST listener
   std::shared_ptr<http::TlsCredentials> tls;        // both listeners', when serving HTTPS
   std::unique_ptr<grpcapi::GrpcServer> grpc;        // the gRPC API; stopped before the loops
+  // With a PostgreSQL store (docs/cluster.md): the queue leases, and other nodes' changes.
+  // After the dispatcher, which both call into.
+  std::unique_ptr<PgLeaseTable> leases;
+  std::unique_ptr<cluster::Coordinator> coordinator;
+  std::unique_ptr<PgListener> listener;
 };
 
 ServeApp::ServeApp(ServeOptions options) : options_(std::move(options)) {}
@@ -176,7 +185,21 @@ Status ServeApp::Start() {
           "(a Redis or Valkey every node shares), --redis-per-node to keep a separate embedded engine on each node, "
           "or --redis-listen off");
     }
-    STRATUS_ASSIGN_OR_RETURN(auto store, PgStore::Open(options_.store, store_options, PgStore::kOneNode));
+    STRATUS_ASSIGN_OR_RETURN(auto lease, ParseHumanDuration(options_.lease));
+    if (lease < kMicrosPerSecond || lease > 600 * kMicrosPerSecond) {
+      return InvalidArgument("--lease wants a duration from 1s to 10m, got '" + options_.lease + "'");
+    }
+    STRATUS_ASSIGN_OR_RETURN(auto store, PgStore::Open(options_.store, store_options));
+    st->leases = std::make_unique<PgLeaseTable>(options_.store);
+    cluster::CoordinatorOptions co;
+    co.self.id = RandomHex(8);
+    co.lease = lease;
+    st->coordinator = std::make_unique<cluster::Coordinator>(*st->leases, st->clock, co);
+    PgListener::Callbacks cb;
+    cb.is_self = [pg = store.get()](int pid) { return pid == pg->writer_backend_pid(); };
+    cb.on_change = [state = st.get()](const cluster::Change& c) { state->dispatcher->ApplyRemote(c); };
+    cb.on_resync = [state = st.get()] { state->dispatcher->ResyncRemote(); };
+    st->listener = std::make_unique<PgListener>(options_.store, std::move(cb));
     st->store = std::move(store);
   }
 
@@ -258,6 +281,10 @@ Status ServeApp::Start() {
   st->dispatcher =
       std::make_unique<Dispatcher>(*st->store, st->clock, *st->loops, st->oidc.get(), st->metrics, dispatch_options);
   st->service->SetEvents(st->dispatcher.get());
+  if (st->coordinator) {
+    st->dispatcher->SetCoordinator(st->coordinator.get());
+    st->coordinator->SetListener(st->dispatcher.get());
+  }
   // The scheduler's executor: on loop 0, with the delivery client's TLS, target policy and signer.
   scheduler::ExecutorOptions executor_options;
   executor_options.ca_file = options_.ca_file;
@@ -325,6 +352,11 @@ Status ServeApp::Start() {
     if (!gs.ok()) return Status(gs.code(), "gRPC API: " + gs.message());
   }
   st->loops->Start();
+  if (st->coordinator) {
+    // Listening first: a change committed while a queue is being acquired is not missed.
+    st->listener->Start();
+    st->coordinator->Start(base_url);
+  }
   state_ = std::move(st);
   return Status::Ok();
 }
@@ -335,6 +367,9 @@ void ServeApp::Stop() {
   if (state_->grpc) state_->grpc->Stop();
   state_->server->Stop();
   if (state_->redis) state_->redis->Stop();
+  // Hands this node's queues over while the loops still run the attempts in flight.
+  if (state_->listener) state_->listener->Stop();
+  if (state_->coordinator) state_->coordinator->Stop();
   state_->dispatcher->Stop();
   state_->executor->Stop();
   state_->loops->Stop();

@@ -22,6 +22,7 @@ constexpr ReasonRow kReasons[] = {
     {StoreReason::kTaskReplaced, Code::kFailedPrecondition, "store: task replaced during the attempt"},
     {StoreReason::kDeadLetterMissing, Code::kNotFound, "store: dead letter missing"},
     {StoreReason::kBadCursor, Code::kInvalidArgument, "store: invalid cursor"},
+    {StoreReason::kLeaseLost, Code::kFailedPrecondition, "store: queue lease held by another node"},
 };
 
 const ReasonRow* RowOf(StoreReason reason) {

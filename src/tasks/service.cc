@@ -157,6 +157,7 @@ Status Worded(const Status& st, bool queue_as_entity = false) {
       return InvalidArgument("Invalid page token.");
     case StoreReason::kTaskRescheduled:
     case StoreReason::kTaskReplaced:
+    case StoreReason::kLeaseLost:
     case StoreReason::kNone:
       break;
   }

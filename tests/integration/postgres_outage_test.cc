@@ -52,7 +52,8 @@ class PrivatePostgres {
 
  private:
   bool Run(const std::string& cmd) {
-    std::string line = "bash " STRATUS_SOURCE_DIR "/tests/support/postgres.sh " + cmd + " " + state_ + " >/dev/null";
+    std::string line =
+        std::string("bash ") + STRATUS_SOURCE_DIR + "/tests/support/postgres.sh " + cmd + " " + state_ + " >/dev/null";
     return std::system(line.c_str()) == 0;
   }
   std::string dir_, state_, conninfo_;

@@ -1,7 +1,7 @@
 // `stratus serve --store <PostgreSQL>` through the real binary, on a database of its own on the
 // run's shared PostgreSQL: queues and tasks land in the database (another server started on it
-// later sees them), a task is delivered from it, and a second server on the same database is
-// refused while the first runs (dispatch is not yet coordinated between nodes).
+// later sees them) and a task is delivered from it. Several servers on one database:
+// cluster_*_test.cc.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -80,23 +80,6 @@ TEST_F(PostgresServe, ATaskIsDeliveredOnceFromTheDatabase) {
   EXPECT_FALSE(rest_.Get(server.tasks_url() + kLoc + "/queues/d/tasks").body.contains("tasks"));
   EXPECT_EQ(target.seen().size(), 1u);
   EXPECT_EQ(target.seen()[0].body, "x");
-}
-
-TEST_F(PostgresServe, ASecondServerOnTheSameDatabaseIsRefused) {
-  testing::StratusProcess first;
-  ASSERT_TRUE(Start(first)) << first.output();
-  const std::string cmd = std::string(STRATUS_BINARY) + " serve --listen 127.0.0.1:0 --redis-listen off --data-dir " +
-                          first.data_dir() + "-other --store '" + conninfo_ + "' 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int rc = ::pclose(p);
-  std::filesystem::remove_all(first.data_dir() + "-other");
-  EXPECT_NE(rc, 0) << out;
-  EXPECT_NE(out.find("another stratus server is using this PostgreSQL database"), std::string::npos) << out;
 }
 
 TEST_F(PostgresServe, AnUnreachableDatabaseFailsTheStartWithoutThePassword) {

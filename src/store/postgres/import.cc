@@ -17,6 +17,14 @@ StatusOr<RowCounts> Importer::Count() {
   return RowCounts{r.Int(0, 0), r.Int(0, 1), r.Int(0, 2), r.Int(0, 3)};
 }
 
+StatusOr<int64_t> Importer::LiveNodes(int window_seconds) {
+  STRATUS_ASSIGN_OR_RETURN(auto r,
+                           c_->Query("SELECT count(*) FROM stratus_nodes WHERE heartbeat_at > clock_timestamp() - "
+                                     "make_interval(secs => $1)",
+                                     {Param(static_cast<int64_t>(window_seconds))}));
+  return r.Int(0, 0);
+}
+
 Status Importer::InTransaction(const std::function<Status()>& body) {
   STRATUS_RETURN_IF_ERROR(c_->Exec("BEGIN"));
   Status st = body();

@@ -35,6 +35,9 @@ class Importer {
   static StatusOr<std::unique_ptr<Importer>> Open(const std::string& conninfo);
 
   StatusOr<RowCounts> Count();
+  // Servers whose heartbeat (stratus_nodes) is younger than `window`: a copy behind a running
+  // server would race its writes.
+  StatusOr<int64_t> LiveNodes(int window_seconds);
   // Deletes every queue, task, dead letter and tombstone (`migrate --force`).
   Status Clear();
   // Each call is one transaction; a row that exists is replaced.

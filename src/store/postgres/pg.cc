@@ -24,6 +24,14 @@ int64_t Result::Changes() const {
   return n && *n ? std::stoll(n) : 0;
 }
 
+std::optional<Conn::Notification> Conn::NextNotification() {
+  PGnotify* n = PQnotifies(c_);
+  if (!n) return std::nullopt;
+  Notification out{n->relname ? n->relname : "", n->extra ? n->extra : "", n->be_pid};
+  PQfreemem(n);
+  return out;
+}
+
 StatusOr<std::unique_ptr<Conn>> Conn::Open(const std::string& conninfo) {
   // libpq waits for a server that never answers (packets dropped, a peer that accepted and went
   // silent) without end unless told otherwise: the writer would hang instead of answering

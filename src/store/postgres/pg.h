@@ -60,6 +60,19 @@ class Conn {
   Status Exec(const std::string& sql);
   StatusOr<Result> Query(const std::string& sql, const std::vector<Param>& params = {});
   bool broken() const { return PQstatus(c_) != CONNECTION_OK; }
+  // The server process serving this connection (NOTIFY tells which one sent it).
+  int backend_pid() const { return PQbackendPID(c_); }
+  // For LISTEN: the socket to wait on, and the notifications read so far (consumes input).
+  int socket() const { return PQsocket(c_); }
+  // Reads what arrived; false when the connection failed.
+  bool ConsumeInput() { return PQconsumeInput(c_) == 1; }
+  // The next notification read (channel, payload, sender's backend pid), or nullopt.
+  struct Notification {
+    std::string channel;
+    std::string payload;
+    int backend_pid = 0;
+  };
+  std::optional<Notification> NextNotification();
 
  private:
   explicit Conn(PGconn* c) : c_(c) {}

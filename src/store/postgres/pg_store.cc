@@ -2,6 +2,7 @@
 
 #include "common/json.h"
 #include "common/thread_name.h"
+#include "store/postgres/pg_listener.h"
 #include "store/postgres/rows.h"
 #include "store/postgres/writer.h"
 
@@ -10,7 +11,7 @@ namespace {
 
 constexpr size_t kMaxBatch = 2048;
 constexpr Micros kGcInterval = 60LL * kMicrosPerSecond;
-constexpr int64_t kNodeLock = 0x5374726174757302;  // "Stratus", 2: the one serving node
+constexpr size_t kMaxNotifyPayload = 7000;  // PostgreSQL's limit is 8000 bytes
 
 const std::string kTaskColumns = std::string("doc, body, ") + pg::kStateColumns;
 
@@ -28,6 +29,21 @@ StatusOr<Page<T>> CollectPage(const pg::Result& r, int page_size, Decode decode,
     page.items.push_back(std::move(item));
   }
   return page;
+}
+
+// What other nodes must hear of a committed mutation, if anything.
+std::optional<cluster::Change> ChangeOf(const Mutation& m, const WriteResult& r) {
+  using Kind = cluster::Change::Kind;
+  auto due = [&r] { return r.task ? r.task->schedule_time : 0; };
+  // The writer moved the created task into the result.
+  if (std::holds_alternative<TaskCreate>(m) && r.task) return cluster::Change{Kind::kTaskCreated, r.task->name, due()};
+  if (auto* op = std::get_if<TaskRun>(&m)) return cluster::Change{Kind::kTaskRun, op->name, due()};
+  if (auto* op = std::get_if<TaskDelete>(&m)) return cluster::Change{Kind::kTaskRemoved, op->name, 0};
+  if (auto* op = std::get_if<DeadLetterRetry>(&m)) return cluster::Change{Kind::kTaskCreated, op->name, due()};
+  if (auto* op = std::get_if<QueueUpdate>(&m)) return cluster::Change{Kind::kQueueChanged, op->name, 0};
+  if (auto* op = std::get_if<QueuePurge>(&m)) return cluster::Change{Kind::kQueuePurged, op->name, 0};
+  if (auto* op = std::get_if<QueueDelete>(&m)) return cluster::Change{Kind::kQueueDeleted, op->name, 0};
+  return std::nullopt;
 }
 
 bool InFailedTransaction(const Status& st) {
@@ -52,26 +68,15 @@ class PgStore::Reader {
   std::unique_ptr<pg::Conn> c_;
 };
 
-StatusOr<std::unique_ptr<PgStore>> PgStore::Open(const std::string& conninfo, StoreOptions options, Sharing sharing) {
+StatusOr<std::unique_ptr<PgStore>> PgStore::Open(const std::string& conninfo, StoreOptions options) {
   STRATUS_ASSIGN_OR_RETURN(auto c, pg::Conn::Open(conninfo));
   STRATUS_RETURN_IF_ERROR(pg::Migrate(*c));
-  std::unique_ptr<pg::Conn> lock;
-  if (sharing == kOneNode) {
-    STRATUS_ASSIGN_OR_RETURN(lock, pg::Conn::Open(conninfo));
-    STRATUS_ASSIGN_OR_RETURN(auto got, lock->Query("SELECT pg_try_advisory_lock($1)", {pg::Param(kNodeLock)}));
-    if (got.Text(0, 0) != "t") {
-      return FailedPrecondition(
-          "another stratus server is using this PostgreSQL database (" + pg::Redacted(conninfo) +
-          "): one server per database until dispatch is coordinated between nodes; stop the other one first");
-    }
-  }
-  auto store = std::unique_ptr<PgStore>(new PgStore(conninfo, options, std::move(c)));
-  store->node_lock_ = std::move(lock);
-  return store;
+  return std::unique_ptr<PgStore>(new PgStore(conninfo, options, std::move(c)));
 }
 
 PgStore::PgStore(std::string conninfo, StoreOptions options, std::unique_ptr<pg::Conn> writer)
     : conninfo_(std::move(conninfo)), options_(options), writer_conn_(std::move(writer)) {
+  writer_pid_ = writer_conn_->backend_pid();
   writer_thread_ = std::thread([this] {
     NameThisThread("pg-writer");
     WriterLoop();
@@ -140,6 +145,7 @@ void PgStore::RunBatch(std::vector<Pending>& batch) {
     auto c = pg::Conn::Open(conninfo_);
     if (!c.ok()) return fail_all(c.status());
     writer_conn_ = std::move(*c);
+    writer_pid_ = writer_conn_->backend_pid();
   }
   pg::Writer writer(*writer_conn_, options_);
   // A mutation the server refused aborts the transaction: roll back, keep its error, and
@@ -160,6 +166,7 @@ void PgStore::RunBatch(std::vector<Pending>& batch) {
         results[i] = std::move(r);
       }
     }
+    if (st.ok() && !again) st = Notify(batch, results);
     if (st.ok() && !again && batch.back().now - last_gc_ > kGcInterval) {
       last_gc_ = batch.back().now;
       st = writer.CollectGarbage(batch.back().now);
@@ -178,6 +185,28 @@ void PgStore::RunBatch(std::vector<Pending>& batch) {
   }
   commits_.fetch_add(1);
   for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(*results[i]));
+}
+
+Status PgStore::Notify(const std::vector<Pending>& batch,
+                       const std::vector<std::optional<StatusOr<WriteResult>>>& results) {
+  std::string payload;
+  auto flush = [&]() -> Status {
+    if (payload.empty()) return Status::Ok();
+    Status st =
+        writer_conn_->Query("SELECT pg_notify($1, $2)", {pg::Param(kChangesChannel), pg::Param(payload)}).status();
+    payload.clear();
+    return st;
+  };
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (!results[i] || !results[i]->ok()) continue;
+    auto change = ChangeOf(batch[i].mutation, **results[i]);
+    if (!change) continue;
+    std::string line = cluster::EncodeChange(*change);
+    if (!payload.empty() && payload.size() + 1 + line.size() > kMaxNotifyPayload) STRATUS_RETURN_IF_ERROR(flush());
+    if (!payload.empty()) payload += '\n';
+    payload += line;
+  }
+  return flush();
 }
 
 StatusOr<PgStore::Reader> PgStore::AcquireReader() {

@@ -13,6 +13,10 @@
 // server refuses anyway aborts the transaction: the batch is rolled back, that one
 // mutation answers the error, and the others are applied again in a fresh transaction, so
 // one bad write never fails its neighbours.
+//
+// Each committed change another node must know of (a create, run, delete, or a queue's
+// change, purge or deletion) is sent with NOTIFY on the stratus_changes channel inside the
+// same transaction (pg_listener.h receives them).
 #pragma once
 
 #include <atomic>
@@ -30,15 +34,11 @@ namespace stratus {
 
 class PgStore final : public Store {
  public:
-  // kOneNode: this process holds a session advisory lock for as long as it runs, and Open
-  // fails while another holds it. Dispatch is not yet coordinated between nodes (no queue
-  // leases), so two servers on one database would both deliver every task; `stratus serve`
-  // opens with kOneNode until they are. kShared: no lock (tools, tests).
-  enum Sharing { kShared, kOneNode };
   // Connects, brings the schema to the current version under an advisory lock (so nodes
-  // starting at once migrate once) and refuses a database from a newer stratus.
-  static StatusOr<std::unique_ptr<PgStore>> Open(const std::string& conninfo, StoreOptions options,
-                                                 Sharing sharing = kShared);
+  // starting at once migrate once) and refuses a database from a newer stratus. Any number
+  // of processes may open one database; which of them dispatches a queue is decided by the
+  // queue leases (pg_leases.h, docs/cluster.md).
+  static StatusOr<std::unique_ptr<PgStore>> Open(const std::string& conninfo, StoreOptions options);
   ~PgStore() override;
 
   void Write(Mutation mutation, Micros now, WriteDone done) override;
@@ -58,6 +58,9 @@ class PgStore final : public Store {
   void Close() override;
 
   uint64_t commits() const { return commits_.load(); }
+  // The backend of the writer's connection: the sender of this process's notifications.
+  int writer_backend_pid() const { return writer_pid_.load(); }
+  const std::string& conninfo() const { return conninfo_; }
 
  private:
   struct Pending {
@@ -70,12 +73,14 @@ class PgStore final : public Store {
   PgStore(std::string conninfo, StoreOptions options, std::unique_ptr<pg::Conn> writer);
   void WriterLoop();
   void RunBatch(std::vector<Pending>& batch);
+  // NOTIFYs the batch's changes (inside its transaction: delivered at COMMIT).
+  Status Notify(const std::vector<Pending>& batch, const std::vector<std::optional<StatusOr<WriteResult>>>& results);
   StatusOr<Reader> AcquireReader();
 
   const std::string conninfo_;
   const StoreOptions options_;
   std::unique_ptr<pg::Conn> writer_conn_;  // the writer thread's; reopened after a failure
-  std::unique_ptr<pg::Conn> node_lock_;    // kOneNode: the session holding the node lock
+  std::atomic<int> writer_pid_{0};
   Micros last_gc_ = 0;
 
   std::mutex mu_;

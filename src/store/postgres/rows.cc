@@ -51,6 +51,16 @@ CREATE TABLE IF NOT EXISTS tombstones(
   name TEXT COLLATE "C" NOT NULL,
   deleted_us BIGINT NOT NULL,
   PRIMARY KEY(kind, name));
+CREATE TABLE IF NOT EXISTS stratus_nodes(
+  id TEXT COLLATE "C" PRIMARY KEY,
+  address TEXT NOT NULL,
+  started_at TIMESTAMPTZ NOT NULL,
+  heartbeat_at TIMESTAMPTZ NOT NULL);
+CREATE TABLE IF NOT EXISTS queue_leases(
+  queue TEXT COLLATE "C" PRIMARY KEY,
+  node TEXT COLLATE "C" NOT NULL,
+  epoch BIGINT NOT NULL,
+  expires_at TIMESTAMPTZ NOT NULL);
 )sql";
 
 // Any constant both sides agree on: the lock every migrating node takes.

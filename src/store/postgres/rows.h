@@ -11,7 +11,7 @@
 
 namespace stratus::pg {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;  // 2: stratus_nodes, queue_leases (the cluster)
 
 // Brings the database to kSchemaVersion in one transaction under an advisory lock; refuses
 // one written by a newer stratus.

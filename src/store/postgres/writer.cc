@@ -184,7 +184,20 @@ StatusOr<WriteResult> Writer::Do(TaskRun& op, Micros now) {
   return WriteResult{std::nullopt, std::move(*task)};
 }
 
+// A fenced attempt write goes through only while its queue's lease still has `epoch`. The
+// lease row stays share-locked until the commit, so a takeover (which bumps the epoch) waits
+// for this transaction or this one sees the new epoch: never both owners' writes.
+Status Writer::CheckEpoch(const std::string& task_name, int64_t epoch) {
+  if (epoch == 0) return Status::Ok();
+  auto [queue, id] = SplitTaskName(task_name);
+  STRATUS_ASSIGN_OR_RETURN(auto r,
+                           c_.Query("SELECT epoch FROM queue_leases WHERE queue = $1 FOR SHARE", {Param(queue)}));
+  if (r.rows() == 0 || r.Int(0, 0) != epoch) return StoreError(StoreReason::kLeaseLost);
+  return Status::Ok();
+}
+
 StatusOr<WriteResult> Writer::Do(AttemptStart& op, Micros now) {
+  STRATUS_RETURN_IF_ERROR(CheckEpoch(op.name, op.epoch));
   STRATUS_ASSIGN_OR_RETURN(auto task, LoadTask(op.name));
   if (!task) return StoreError(StoreReason::kTaskMissing);
   Task& t = *task;
@@ -197,6 +210,7 @@ StatusOr<WriteResult> Writer::Do(AttemptStart& op, Micros now) {
 }
 
 StatusOr<WriteResult> Writer::Do(AttemptFinish& op, Micros now) {
+  STRATUS_RETURN_IF_ERROR(CheckEpoch(op.name, op.epoch));
   STRATUS_ASSIGN_OR_RETURN(auto task, LoadTask(op.name));
   if (!task) return StoreError(StoreReason::kTaskMissing);  // deleted while in flight
   Task& t = *task;

@@ -39,6 +39,7 @@ class Writer {
   Status InsertTask(const Task& t, Micros create_us);
   Status SaveState(const Task& t);
   Status RetireTask(const std::string& name, Micros now);
+  Status CheckEpoch(const std::string& task_name, int64_t epoch);
 
   Conn& c_;
   const StoreOptions& options_;

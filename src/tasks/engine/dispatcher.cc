@@ -2,6 +2,8 @@
 
 #include "tasks/engine/runner.h"
 
+#include "common/log.h"
+
 namespace stratus {
 
 Dispatcher::Dispatcher(Store& store, const Clock& clock, http::EventLoops& loops, auth::OidcSigner* signer,
@@ -21,13 +23,14 @@ Status Dispatcher::Start() {
     make_sender = [this](asio::io_context& loop) { return std::make_unique<HttpSender>(loop, *tls_); };
   }
   for (size_t i = 0; i < loops_.size(); ++i) senders_.push_back(make_sender(loops_.Loop(i)));
+  metrics_.SetGaugeSource([this](std::vector<Metrics::Gauge>* out) { Gauges(out); });
+  if (coordinator_) return Status::Ok();  // queues come with their leases (Acquired)
   STRATUS_ASSIGN_OR_RETURN(std::vector<Queue> queues, store_.AllQueues());
   for (const Queue& q : queues) QueueChanged(q);
   STRATUS_RETURN_IF_ERROR(store_.ScanTasks("", [&](TaskKey k) {
     auto runner = Find(k.queue);
     if (runner) runner->PostSchedule(std::move(k.id), k.schedule_time, false);
   }));
-  metrics_.SetGaugeSource([this](std::vector<Metrics::Gauge>* out) { Gauges(out); });
   return Status::Ok();
 }
 
@@ -42,23 +45,29 @@ std::shared_ptr<QueueRunner> Dispatcher::Find(const std::string& queue) {
   return it == runners_.end() ? nullptr : it->second;
 }
 
-void Dispatcher::QueueChanged(const Queue& queue) {
+std::shared_ptr<QueueRunner> Dispatcher::Ensure(const Queue& queue, int64_t epoch) {
   std::shared_ptr<QueueRunner> runner;
-  bool added = false;
   {
     std::lock_guard lock(mu_);
     auto& slot = runners_[queue.name];
-    if (!slot) {
-      added = true;
-      // Queues are spread over the loops; each queue stays on the loop it was given.
-      size_t i = next_loop_++ % loops_.size();
-      const bool keep_series = series_count_ < options_.series_max_queues;
-      if (keep_series) ++series_count_;
-      slot = std::make_shared<QueueRunner>(*this, loops_.Loop(i), *senders_[i], queue, keep_series);
-    }
+    if (slot) return slot;
+    // Queues are spread over the loops; each queue stays on the loop it was given.
+    size_t i = next_loop_++ % loops_.size();
+    const bool keep_series = series_count_ < options_.series_max_queues;
+    if (keep_series) ++series_count_;
+    slot = std::make_shared<QueueRunner>(*this, loops_.Loop(i), *senders_[i], queue, keep_series, epoch);
     runner = slot;
   }
-  if (added) metrics_.AddQueue(queue.name);
+  metrics_.AddQueue(queue.name);
+  return runner;
+}
+
+void Dispatcher::QueueChanged(const Queue& queue) {
+  std::shared_ptr<QueueRunner> runner = coordinator_ ? Find(queue.name) : Ensure(queue, 0);
+  if (!runner) {
+    coordinator_->Wake();  // perhaps a new queue: its owner takes it now, not at the next tick
+    return;
+  }
   runner->PostConfigure(queue);
 }
 
@@ -67,17 +76,118 @@ void Dispatcher::QueuePurged(const Queue& queue) {
   if (auto runner = Find(queue.name)) runner->PostReload();
 }
 
-void Dispatcher::QueueDeleted(const std::string& name) {
+bool Dispatcher::Remove(const std::string& name) {
   std::shared_ptr<QueueRunner> runner;
   {
     std::lock_guard lock(mu_);
     auto it = runners_.find(name);
-    if (it == runners_.end()) return;
+    if (it == runners_.end()) return false;
     runner = std::move(it->second);
     runners_.erase(it);
     if (runner->series()) --series_count_;  // its series goes with the runner
+    std::erase_if(stopped_, [](const auto& r) { return r->in_flight() == 0; });
+    stopped_.push_back(runner);
   }
   runner->PostShutdown();
+  return true;
+}
+
+void Dispatcher::QueueDeleted(const std::string& name) {
+  if (Remove(name) && coordinator_) coordinator_->Wake();  // its lease is freed at once
+}
+
+void Dispatcher::Load(const std::shared_ptr<QueueRunner>& runner) {
+  Status st = store_.ScanTasks(runner->name(),
+                               [&](TaskKey k) { runner->PostSchedule(std::move(k.id), k.schedule_time, false); });
+  if (!st.ok()) LogJson({{"event", "queue.reload_failed"}, {"queue", runner->name()}, {"error", st.message()}});
+}
+
+void Dispatcher::Acquired(const std::string& queue, int64_t epoch) {
+  auto q = store_.GetQueue(queue);
+  if (!q.ok()) return;  // deleted meanwhile: the coordinator frees the lease at its next tick
+  if (auto old = Find(queue); old && old->epoch() != epoch) Remove(queue);
+  auto runner = Ensure(*q, epoch);
+  runner->PostConfigure(*q);
+  // After the runner is in the map: a change committed from now on reaches it by event, and
+  // anything committed before is in this scan.
+  Load(runner);
+}
+
+void Dispatcher::Lost(const std::string& queue) {
+  Remove(queue);
+}
+
+int64_t Dispatcher::InFlight(const std::string& queue) {
+  std::lock_guard lock(mu_);
+  int64_t n = 0;
+  auto it = runners_.find(queue);
+  if (it != runners_.end()) n += it->second->in_flight();
+  for (const auto& r : stopped_) {
+    if (r->name() == queue) n += r->in_flight();
+  }
+  return n;
+}
+
+void Dispatcher::LeaseRefused(const std::string& queue, int64_t epoch) {
+  LogJson({{"event", "cluster.write_refused"}, {"queue", queue}, {"epoch", epoch}});
+  metrics_.Count("stratus_lease_writes_refused_total", queue);
+  if (auto runner = Find(queue); runner && runner->epoch() == epoch) Remove(queue);
+  if (coordinator_) coordinator_->Refused(queue, epoch);
+}
+
+void Dispatcher::ApplyRemote(const cluster::Change& change) {
+  using Kind = cluster::Change::Kind;
+  switch (change.kind) {
+    case Kind::kTaskCreated:
+    case Kind::kTaskRun: {
+      std::string queue = QueueOfTask(change.name);
+      if (auto runner = Find(queue)) {
+        std::string id = change.name.substr(queue.size() + 7);
+        if (change.kind == Kind::kTaskRun) {
+          runner->PostSchedule(std::move(id), change.due, true);
+        } else {
+          runner->PostCreated(std::move(id), change.due);
+        }
+      }
+      return;
+    }
+    case Kind::kTaskRemoved:
+      TaskRemoved(change.name);
+      return;
+    case Kind::kQueueChanged:
+    case Kind::kQueuePurged: {
+      auto runner = Find(change.name);
+      if (!runner) {
+        if (coordinator_) coordinator_->Wake();
+        return;
+      }
+      auto q = store_.GetQueue(change.name);
+      if (!q.ok()) return;
+      runner->PostConfigure(*q);
+      if (change.kind == Kind::kQueuePurged) runner->PostReload();
+      return;
+    }
+    case Kind::kQueueDeleted:
+      QueueDeleted(change.name);
+      return;
+    case Kind::kNodeLeft:
+      if (coordinator_) coordinator_->Wake();
+      return;
+  }
+}
+
+void Dispatcher::ResyncRemote() {
+  std::vector<std::shared_ptr<QueueRunner>> runners;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [name, r] : runners_) runners.push_back(r);
+  }
+  for (const auto& r : runners) {
+    auto q = store_.GetQueue(r->name());
+    if (q.ok()) r->PostConfigure(*q);
+    Load(r);
+  }
+  if (coordinator_) coordinator_->Wake();
 }
 
 void Dispatcher::TaskCreated(const std::string& task_name, Micros due) {
@@ -111,6 +221,7 @@ void Dispatcher::Gauges(std::vector<Metrics::Gauge>* out) {
     Micros due = r->earliest_due();
     double age = due && due < now ? static_cast<double>(now - due) / kMicrosPerSecond : 0;
     out->push_back({"stratus_queue_oldest_task_age_seconds", name, age});
+    if (coordinator_) out->push_back({"stratus_queue_lease_epoch", name, static_cast<double>(r->epoch())});
   }
 }
 

@@ -7,6 +7,11 @@
 // Each attempt: AttemptStart is made durable (dispatchCount + 1) before the request leaves,
 // and AttemptFinish (success, retry at the next backoff, or dead letter) after the answer.
 // A crash between the two repeats that delivery after restart: at-least-once.
+//
+// Which queues get a runner is the ownership's call (docs/cluster.md): alone on its store
+// (SQLite), a node owns every queue at epoch 0; in a cluster (SetCoordinator) it runs only
+// the queues whose lease it holds, from Acquired until Lost, and every attempt write carries
+// the lease's epoch. A write refused for a stale epoch stops that queue's runner at once.
 #pragma once
 
 #include <map>
@@ -16,6 +21,8 @@
 #include <vector>
 
 #include "auth/oidc.h"
+#include "cluster/changes.h"
+#include "cluster/coordinator.h"
 #include "common/clock.h"
 #include "http/client.h"
 #include "http/event_loops.h"
@@ -49,13 +56,18 @@ struct DispatchOptions {
 class QueueRunner;
 class QueueSeries;
 
-class Dispatcher final : public TaskEvents {
+class Dispatcher final : public TaskEvents, public cluster::OwnershipListener {
  public:
   Dispatcher(Store& store, const Clock& clock, http::EventLoops& loops, auth::OidcSigner* signer, Metrics& metrics,
              DispatchOptions options);
   ~Dispatcher() override;
 
-  // Loads every queue and pending task from the store and starts dispatching.
+  // Before Start: dispatch only the queues `coordinator` gives this node (and tell it of
+  // queues created here, and of writes refused for a stale epoch).
+  void SetCoordinator(cluster::Coordinator* coordinator) { coordinator_ = coordinator; }
+
+  // Loads every queue and pending task from the store and starts dispatching (in a
+  // cluster: only the queues acquired later).
   Status Start();
   // Starts no new attempts; attempts in flight end with the loops.
   void Stop();
@@ -67,6 +79,19 @@ class Dispatcher final : public TaskEvents {
   void TaskCreated(const std::string& task_name, Micros due) override;
   void TaskScheduled(const std::string& task_name, Micros due, bool run_now) override;
   void TaskRemoved(const std::string& task_name) override;
+
+  // cluster::OwnershipListener, on the coordinator's thread (blocking reads are fine there).
+  void Acquired(const std::string& queue, int64_t epoch) override;
+  void Lost(const std::string& queue) override;
+  int64_t InFlight(const std::string& queue) override;
+
+  // A change another node committed (the store's notifications), from any thread but a loop.
+  void ApplyRemote(const cluster::Change& change);
+  // The notifications may have missed changes (their connection was lost): read every queue
+  // this node runs again.
+  void ResyncRemote();
+  // A runner's write at `epoch` was refused for a stale lease: stop dispatching `queue`.
+  void LeaseRefused(const std::string& queue, int64_t epoch);
 
   // The last hour of a queue this dispatcher runs; the pointer keeps it alive. nullptr for
   // a queue it does not know (missing, deleted) or one past series_max_queues.
@@ -81,6 +106,12 @@ class Dispatcher final : public TaskEvents {
 
  private:
   std::shared_ptr<QueueRunner> Find(const std::string& queue);
+  // The runner of `queue`, made at `epoch` when there is none.
+  std::shared_ptr<QueueRunner> Ensure(const Queue& queue, int64_t epoch);
+  // Removes the runner of `queue` and stops it; true when there was one.
+  bool Remove(const std::string& queue);
+  // Reads the queue's pending tasks into its runner.
+  void Load(const std::shared_ptr<QueueRunner>& runner);
   void Gauges(std::vector<Metrics::Gauge>* out);
 
   Store& store_;
@@ -94,6 +125,8 @@ class Dispatcher final : public TaskEvents {
   std::atomic<bool> stopping_{false};
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<QueueRunner>> runners_;
+  std::vector<std::shared_ptr<QueueRunner>> stopped_;  // removed, attempts maybe still in flight
+  cluster::Coordinator* coordinator_ = nullptr;
   size_t next_loop_ = 0;
   size_t series_count_ = 0;  // runners with a series
 };

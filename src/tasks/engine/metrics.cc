@@ -18,6 +18,10 @@ const std::map<std::string, std::string> kHelp = {
     {"stratus_queue_depth", "Tasks in the queue, in flight included"},
     {"stratus_queue_in_flight", "Attempts in flight"},
     {"stratus_queue_oldest_task_age_seconds", "Time since the earliest scheduleTime among due tasks"},
+    {"stratus_lease_writes_refused_total",
+     "Attempt writes the store refused because another node holds the queue's lease now (this node stopped "
+     "dispatching it)"},
+    {"stratus_queue_lease_epoch", "Fencing epoch of the queue lease this node holds (cluster only; absent: not held)"},
 };
 
 void Family(std::string* out, const std::string& name, const char* type) {

@@ -38,11 +38,13 @@ asio::awaitable<StatusOr<WriteResult>> WriteCaught(Store& store, Mutation m, Mic
 
 }  // namespace
 
-QueueRunner::QueueRunner(Dispatcher& dispatcher, asio::io_context& loop, Sender& sender, Queue queue, bool keep_series)
+QueueRunner::QueueRunner(Dispatcher& dispatcher, asio::io_context& loop, Sender& sender, Queue queue, bool keep_series,
+                         int64_t epoch)
     : dispatcher_(dispatcher),
       loop_(loop),
       sender_(sender),
       name_(queue.name),
+      epoch_(epoch),
       queue_(std::move(queue)),
       timer_(loop),
       series_(keep_series ? std::make_unique<QueueSeries>() : nullptr) {
@@ -232,7 +234,7 @@ asio::awaitable<void> QueueRunner::Attempt(std::shared_ptr<InFlight> attempt) {
   const Clock& clock = dispatcher_.clock();
 
   const Micros start = clock.Now();
-  Mutation begin = AttemptStart{task_name, attempt->due};
+  Mutation begin = AttemptStart{task_name, attempt->due, epoch_};
   auto started = co_await WriteCaught(store, std::move(begin), start);
   if (!started.ok()) {
     StartFailed(*attempt, started.status());
@@ -263,6 +265,7 @@ asio::awaitable<void> QueueRunner::Attempt(std::shared_ptr<InFlight> attempt) {
 
   AttemptFinish finish = DecideOutcome(queue_, task, result, end);
   finish.name = task_name;
+  finish.epoch = epoch_;
   Mutation done = finish;
   auto recorded = co_await WriteCaught(store, std::move(done), end);
   attempt->finish = std::move(finish);
@@ -276,6 +279,10 @@ void QueueRunner::StartFailed(InFlight& attempt, const Status& status) {
   const Code c = status.code();
   attempt.ended = true;
   EndAttempt(attempt.id);
+  if (ReasonOf(status) == StoreReason::kLeaseLost) {
+    LogJson({{"event", "task.start_refused"}, {"queue", name_}, {"task", attempt.id}, {"error", status.message()}});
+    return LeaseLost();
+  }
   if (c != Code::kNotFound && c != Code::kFailedPrecondition) {
     LogJson({{"event", "task.start_failed"}, {"queue", name_}, {"task", attempt.id}, {"error", status.message()}});
     if (!pending_.count(attempt.id)) Schedule(attempt.id, attempt.due);
@@ -305,6 +312,12 @@ void QueueRunner::Finished(InFlight& attempt, const AttemptFinish& finish, const
   if (!recorded.ok()) {
     const Status st = recorded.status();
     const Code c = st.code();
+    if (ReasonOf(st) == StoreReason::kLeaseLost) {
+      // Not ours to record: the new owner retries the task (at-least-once).
+      log["record_error"] = st.message();
+      LogJson(std::move(log));
+      return LeaseLost();
+    }
     if (c != Code::kNotFound && c != Code::kFailedPrecondition) {
       // The outcome is not durable: the task stays as AttemptStart left it (due at `due`)
       // and goes again once the store answers.
@@ -338,6 +351,19 @@ void QueueRunner::Finished(InFlight& attempt, const AttemptFinish& finish, const
   }
   LogJson(std::move(log));
   Pump();
+}
+
+void QueueRunner::LeaseLost() {
+  // Counted even when the runner was stopped already (the coordinator noticed first).
+  dispatcher_.LeaseRefused(name_, epoch_);
+  if (shut_down_) return;
+  shut_down_ = true;
+  timer_.cancel();
+  due_.clear();
+  pending_.clear();
+  forced_.clear();
+  deferred_.clear();
+  UpdateGauges();
 }
 
 void QueueRunner::Threw(const std::shared_ptr<InFlight>& attempt, const std::exception_ptr& error) {
@@ -374,6 +400,7 @@ void QueueRunner::Threw(const std::shared_ptr<InFlight>& attempt, const std::exc
     failed.error = "internal error: " + what;
     AttemptFinish finish = DecideOutcome(queue_, *attempt->task, failed, now);
     finish.name = name_ + "/tasks/" + id;
+    finish.epoch = epoch_;
     attempt->finish = finish;
     Mutation done = finish;
     dispatcher_.store().Write(std::move(done), now,

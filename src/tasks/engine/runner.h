@@ -23,7 +23,9 @@ class Dispatcher;
 class QueueRunner : public std::enable_shared_from_this<QueueRunner> {
  public:
   // `keep_series`: record this queue's QueueSeries (the Dispatcher caps how many queues do).
-  QueueRunner(Dispatcher& dispatcher, asio::io_context& loop, Sender& sender, Queue queue, bool keep_series = true);
+  // `epoch`: the queue lease's fencing epoch every attempt write carries (0: one node alone).
+  QueueRunner(Dispatcher& dispatcher, asio::io_context& loop, Sender& sender, Queue queue, bool keep_series = true,
+              int64_t epoch = 0);
 
   // Each runs the change on the runner's loop.
   void PostConfigure(Queue queue);
@@ -34,6 +36,7 @@ class QueueRunner : public std::enable_shared_from_this<QueueRunner> {
   void PostShutdown();
 
   const std::string& name() const { return name_; }
+  int64_t epoch() const { return epoch_; }
   // Gauges, readable from any thread.
   int64_t depth() const { return depth_.load(); }
   int64_t in_flight() const { return in_flight_n_.load(); }
@@ -70,6 +73,9 @@ class QueueRunner : public std::enable_shared_from_this<QueueRunner> {
   // throttle, schedules a retry and logs.
   void Finished(InFlight& attempt, const AttemptFinish& finish, const http::ClientResult& result,
                 const StatusOr<WriteResult>& recorded, Micros end);
+  // A write was refused for a stale lease epoch: another node dispatches this queue now.
+  // Stops at once (no new attempt) and tells the dispatcher.
+  void LeaseLost();
   // The completion handler's path for an exception out of Attempt.
   void Threw(const std::shared_ptr<InFlight>& attempt, const std::exception_ptr& error);
 
@@ -77,6 +83,7 @@ class QueueRunner : public std::enable_shared_from_this<QueueRunner> {
   asio::io_context& loop_;
   Sender& sender_;
   std::string name_;
+  const int64_t epoch_;
   Queue queue_;
   bool shut_down_ = false;
 
