@@ -46,7 +46,7 @@ TEST(PubSubHubTest, EngineRunsPublishAndPubsub) {
   Engine engine(clock);
   ASSERT_TRUE(engine.Open({}).ok());
   auto r = std::make_shared<Recorder>();
-  PubSubHubOf(&engine)->Subscribe(r, {"c"}, {"p:*"});
+  engine.pubsub()->Subscribe(r, {"c"}, {"p:*"});
   EXPECT_EQ(engine.Run({"PUBLISH", "c", "1"}), Reply::Integer(1));
   EXPECT_EQ(engine.Run({"publish", "p:x", "2"}), Reply::Integer(1));
   EXPECT_EQ(engine.Run({"PUBSUB", "NUMSUB", "c", "d"}),
