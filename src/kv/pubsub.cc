@@ -108,7 +108,9 @@ void PubSubCommand(CommandContext& ctx) {
   std::string sub = ToLower(a[1]);
   const PubSubHub& hub = *ctx.engine.pubsub();
   if (sub == "channels" || sub == "shardchannels") {
-    if (a.size() > 3) return ctx.Error(ArityError("pubsub|" + sub));
+    if (a.size() > 3) {  // past the table's arity check: Redis 7.0's subcommand syntax error
+      return ctx.Error("ERR unknown subcommand or wrong number of arguments for '" + a[1] + "'. Try PUBSUB HELP.");
+    }
     std::vector<Reply> out;
     if (sub == "channels") {
       std::optional<std::string_view> pattern;

@@ -64,9 +64,6 @@ TEST_F(KvStreamsTest, IdsBlockErrors) {
   EXPECT_EQ(Run({"xdelex", "nokey", "ids", "1", "1-0"}), "[:-1]");
 }
 
-}  // namespace
-}  // namespace stratus::kv
-
 // Where Upstash and Redis differ (EngineOptions::dialect): Upstash trims `~` exactly, as the
 // @upstash/redis suite expects (1000 entries, MAXLEN ~ 30 -> 30), still bounded by LIMIT;
 // Redis removes whole 100-entry nodes only.

@@ -55,7 +55,7 @@ TEST(PubSubHubTest, EngineRunsPublishAndPubsub) {
   EXPECT_EQ(engine.Run({"pubsub", "numpat", "x"}),
             Reply::Error("ERR wrong number of arguments for 'pubsub|numpat' command"));
   EXPECT_EQ(engine.Run({"pubsub", "channels", "a", "b"}),
-            Reply::Error("ERR wrong number of arguments for 'pubsub|channels' command"));
+            Reply::Error("ERR unknown subcommand or wrong number of arguments for 'channels'. Try PUBSUB HELP."));
   EXPECT_EQ(engine.Run({"pubsub", "shardchannels"}), Reply::Array({}));
   EXPECT_EQ(engine.Run({"pubsub"}), Reply::Error("ERR wrong number of arguments for 'pubsub' command"));
   // From a script too.
