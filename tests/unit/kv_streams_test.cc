@@ -113,12 +113,12 @@ TEST_F(KvStreamsDialectTest, UpstashNoAckReadCreatesNoConsumer) {
   EXPECT_EQ(Run({"xreadgroup", "group", "g", "c", "noack", "count", "1", "streams", "s", ">"}),
             "[[\"s\", [[\"1-1\", [\"f\", \"v\"]]]]]");
   EXPECT_EQ(Run({"xinfo", "consumers", "s", "g"}), "[]");
-  EXPECT_EQ(Run({"xpending", "s", "g"}), "[:0, (nil), (nil), (nil)]");
+  EXPECT_EQ(Run({"xpending", "s", "g"}), "[:0, (nil), (nil), (nil-array)]");
   // The group's position moved all the same; an existing consumer still reads under NOACK.
   Run({"xgroup", "createconsumer", "s", "g", "c"});
   EXPECT_EQ(Run({"xreadgroup", "group", "g", "c", "noack", "streams", "s", ">"}),
             "[[\"s\", [[\"2-1\", [\"f\", \"v\"]]]]]");
-  EXPECT_EQ(Run({"xinfo", "consumers", "s", "g"}).substr(0, 16), "[[\"name\", \"c\", ");
+  EXPECT_TRUE(Run({"xinfo", "consumers", "s", "g"}).starts_with("[[\"name\", \"c\", \"pending\", :0"));
 }
 
 TEST_F(KvStreamsDialectTest, RedisNoAckReadCreatesTheConsumer) {
@@ -126,7 +126,7 @@ TEST_F(KvStreamsDialectTest, RedisNoAckReadCreatesTheConsumer) {
   Fill("s", 1);
   Run({"xgroup", "create", "s", "g", "0"});
   Run({"xreadgroup", "group", "g", "c", "noack", "streams", "s", ">"});
-  EXPECT_EQ(Run({"xinfo", "consumers", "s", "g"}).substr(0, 16), "[[\"name\", \"c\", ");
+  EXPECT_TRUE(Run({"xinfo", "consumers", "s", "g"}).starts_with("[[\"name\", \"c\", \"pending\", :0"));
 }
 
 }  // namespace
