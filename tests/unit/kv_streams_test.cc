@@ -54,6 +54,7 @@ TEST_F(KvStreamsTest, XAckDelAcknowledgesAndDeletes) {
   EXPECT_EQ(Run({"xpending", "s", "g1"}), "[:0, (nil), (nil), (nil-array)]");
   EXPECT_EQ(Run({"xlen", "s"}), ":2");
   EXPECT_EQ(Run({"xackdel", "s", "nog", "ids", "1", "2-0"}), "-NOGROUP No such key 's' or consumer group 'nog'");
+  EXPECT_EQ(Run({"xackdel", "nokey", "g1", "DELREF", "ids", "2", "0-0", "1-0"}), "[:-1, :-1]");
 }
 
 TEST_F(KvStreamsTest, IdsBlockErrors) {
