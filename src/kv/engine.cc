@@ -33,11 +33,11 @@ std::string UnknownCommand(const Argv& argv) {
 
 }  // namespace
 
-Engine::Engine(const Clock& clock) : clock_(clock), scripts_(std::make_unique<ScriptRunner>()) {}
+Engine::Engine(const Clock& clock)
+    : clock_(clock), scripts_(std::make_unique<ScriptRunner>()), pubsub_(std::make_shared<PubSubHub>()) {}
 
 Engine::~Engine() {
   Close();
-  ForgetPubSubHub(this);
 }
 
 Status Engine::Open(EngineOptions options) {

@@ -32,7 +32,15 @@
 
 namespace stratus::kv {
 
+class PubSubHub;  // kv/pubsub.h
+
+// Where Upstash and Redis answer the same command differently, which one the engine follows
+// (docs/redis.md, "Upstash or Redis"): approximate stream trims (`~`) and consumers
+// XREADGROUP NOACK would create. The differential tests against redis-server run kRedis.
+enum class Dialect { kUpstash, kRedis };
+
 struct EngineOptions {
+  Dialect dialect = Dialect::kUpstash;
   std::string log_path;  // empty: in memory only
   FsyncPolicy fsync = FsyncPolicy::kEverySec;
   // Rewrite the log when it exceeds both this size and twice its size after the last rewrite.
@@ -89,9 +97,13 @@ class Engine {
   Reply CallLocked(const Argv& argv, bool from_script);
 
   const CommandTable& table() const { return table_; }
+  Dialect dialect() const { return options_.dialect; }
   Micros now_micros() const { return clock_.Now(); }  // TIME
   AppendLog* log() { return log_.get(); }
   ScriptRunner& scripts() { return *scripts_; }
+  // PUBLISH's hub, which REST subscribers register with. Subscribers hold it by shared_ptr,
+  // so one that outlives the engine unsubscribes safely.
+  const std::shared_ptr<PubSubHub>& pubsub() const { return pubsub_; }
   // Deletes expired keys (what the background thread does), for tests.
   size_t ExpireNow();
   size_t DbSize();
@@ -120,6 +132,7 @@ class Engine {
   Keyspace db_;
   std::unique_ptr<AppendLog> log_;
   std::unique_ptr<ScriptRunner> scripts_;
+  std::shared_ptr<PubSubHub> pubsub_;
   std::string pending_;  // log records of the running batch
   size_t pending_records_ = 0;
   bool replaying_ = false;

@@ -80,6 +80,14 @@ class HashValue : public std::unordered_map<std::string, std::string> {
     ClearFieldExpiry(field);
     return erase(field) > 0;
   }
+  // Calls fn(const value_type&) for each field a read at `now` may show (every field when
+  // none has a TTL), in the map's order.
+  template <typename Fn>
+  void ForEachLive(int64_t now, Fn&& fn) const {
+    for (const auto& kv : *this) {
+      if (!ttl || !FieldExpired(kv.first, now)) fn(kv);
+    }
+  }
   // Fields whose time has passed at `now` (0 when loading): the count a read must discount.
   size_t ExpiredCount(int64_t now) const {
     if (!ttl) return 0;

@@ -58,11 +58,6 @@ class PubSubHub {
   std::map<std::string, std::map<uint64_t, PubSubSink*>, std::less<>> patterns_;
 };
 
-// An engine's hub, made on first use and kept until ForgetPubSubHub (the engine's destructor).
-// Subscribers hold it by shared_ptr, so one that outlives its engine unsubscribes safely.
-std::shared_ptr<PubSubHub> PubSubHubOf(const Engine* engine);
-void ForgetPubSubHub(const Engine* engine);
-
 Status RegisterPubSubFamily(CommandTable& table);
 
 }  // namespace stratus::kv

@@ -233,8 +233,9 @@ int64_t StreamValue::Trim(bool by_maxlen, uint64_t maxlen, StreamId minid, bool 
     if (by_maxlen && length() <= maxlen) break;
     Node& node = it->second;
     int64_t live = node.live;
-    if (limit && deleted + live > limit) break;
-    bool remove = by_maxlen ? length() - live >= maxlen : node.last < minid;
+    bool capped = limit && deleted + live > limit;
+    if (capped && approx) break;
+    bool remove = !capped && (by_maxlen ? length() - live >= maxlen : node.last < minid);
     auto next = std::next(it);
     StreamId end = next == nodes.end() ? StreamId::Max() : next->first;
     if (remove) {
@@ -247,7 +248,7 @@ int64_t StreamValue::Trim(bool by_maxlen, uint64_t maxlen, StreamId minid, bool 
     }
     if (approx) break;
     for (auto e = entries.lower_bound(it->first); e != entries.end() && (next == nodes.end() || e->first < end);) {
-      if (by_maxlen ? length() <= maxlen : e->first >= minid) break;
+      if ((by_maxlen ? length() <= maxlen : e->first >= minid) || (limit && deleted >= limit)) break;
       e = entries.erase(e);
       --node.live;
       ++node.deleted;

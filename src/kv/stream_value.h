@@ -92,7 +92,8 @@ struct StreamValue {
   void Append(StreamId id, const std::vector<std::string>& argv, size_t first);
   // Deletes one entry as XDEL does; false when absent.
   bool Delete(StreamId id);
-  // Trims as Redis's streamTrim; `approx` removes whole nodes only; `limit` 0: none.
+  // Trims as Redis's streamTrim; `approx` removes whole nodes only; `limit` 0: none, else at most
+  // that many entries (whole nodes when `approx`; exact trims then stop inside a node).
   int64_t TrimMaxLen(uint64_t maxlen, bool approx, int64_t limit);
   int64_t TrimMinId(StreamId minid, bool approx, int64_t limit);
   void UpdateFirstId();

@@ -2,47 +2,19 @@
 // log, the log rewrite at start keeps them (a second restart reads only the rewrite), and
 // FCALL's writes replay like any script's. SCRIPT FLUSH and FLUSHALL leave libraries alone.
 #include <gtest/gtest.h>
-#include <unistd.h>
-
-#include <filesystem>
 
 #include "common/clock.h"
+#include "integration/engine_on_log.h"
 #include "kv/engine.h"
 
 namespace stratus::kv {
 namespace {
 
-constexpr Micros kStart = 1'700'000'000'123'456;
-
 std::string S(const Reply& r) {
   return DebugString(r);
 }
 
-class RedisFunctionsDurabilityTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/stratus-fn-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    Open();
-  }
-  void TearDown() override {
-    engine_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  void Open() {
-    engine_.reset();
-    engine_ = std::make_unique<Engine>(clock_);
-    EngineOptions o;
-    o.log_path = dir_ + "/appendonly.log";
-    o.active_expiry = false;
-    ASSERT_TRUE(engine_->Open(o).ok());
-  }
-  Reply Run(const Argv& argv) { return engine_->Run(argv); }
-
-  std::string dir_;
-  FakeClock clock_{kStart};
-  std::unique_ptr<Engine> engine_;
-};
+class RedisFunctionsDurabilityTest : public testing::EngineOnLogTest {};
 
 const char* kCounter =
     "#!lua name=counter\n"

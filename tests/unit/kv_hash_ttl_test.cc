@@ -4,12 +4,11 @@
 // clearing a TTL, OBJECT ENCODING, and the TTLs surviving a restart on the log and on its
 // rewrite. redis-server 7.0 (the differential tests' peer) lacks these commands.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "integration/engine_on_log.h"
 #include "kv/engine.h"
 
 namespace stratus::kv {
@@ -22,38 +21,17 @@ std::string S(const Reply& r) {
   return DebugString(r);
 }
 
-class KvHashTtlTest : public ::testing::Test {
+class KvHashTtlTest : public testing::EngineOnLogTest {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/stratus-kvhttl-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    Open();
-  }
-  void TearDown() override {
-    engine_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  void Open() {
-    engine_.reset();
-    engine_ = std::make_unique<Engine>(clock_);
-    EngineOptions o;
-    o.log_path = dir_ + "/appendonly.log";
-    o.active_expiry = false;
-    ASSERT_TRUE(engine_->Open(o).ok());
-  }
+  KvHashTtlTest() : EngineOnLogTest(kStart) {}
   std::string Log() {
-    std::ifstream in(dir_ + "/appendonly.log", std::ios::binary);
+    std::ifstream in(log_path(), std::ios::binary);
     std::stringstream ss;
     ss << in.rdbuf();
     return ss.str();
   }
-  Reply Run(const Argv& argv) { return engine_->Run(argv); }
   std::string R(const Argv& argv) { return S(Run(argv)); }
   void AdvanceMs(int64_t ms) { clock_.Advance(ms * 1000); }
-
-  std::string dir_;
-  FakeClock clock_{kStart};
-  std::unique_ptr<Engine> engine_;
 };
 
 TEST_F(KvHashTtlTest, HExpireRepliesPerFieldAsRedisDocuments) {
@@ -127,6 +105,18 @@ TEST_F(KvHashTtlTest, ArgumentErrorsHaveRedisTexts) {
             "-ERR The `numfields` parameter must match the number of arguments");
   EXPECT_EQ(R({"hsetex", "h", "PX", "-5", "FIELDS", "1", "a", "1"}), "-ERR invalid expire time in 'hsetex' command");
   EXPECT_EQ(R({"hget", "h", "a"}), "\"1\"") << "no error changed the hash";
+}
+
+// @upstash/redis's pipeline sends HEXPIREAT a millisecond timestamp for a missing hash:
+// Upstash answers -2 for each field, so the range is checked only once the hash exists.
+TEST_F(KvHashTtlTest, MissingHashAnswersNoFieldBeforeTheTimeRangeCheck) {
+  std::string ms = std::to_string(kStartMs + 1000);
+  EXPECT_EQ(R({"hexpireat", "nohash", ms, "FIELDS", "1", "f"}), "[:-2]");
+  EXPECT_EQ(R({"hexpire", "nohash", "281474976710656", "NX", "FIELDS", "2", "f", "g"}), "[:-2, :-2]");
+  EXPECT_EQ(R({"hexpireat", "nohash", "-1", "FIELDS", "1", "f"}), "-ERR invalid expire time, must be >= 0");
+  Run({"hset", "h", "f", "1"});
+  EXPECT_EQ(R({"hexpireat", "h", ms, "FIELDS", "1", "f"}), "-ERR invalid expire time in 'hexpireat' command");
+  EXPECT_EQ(R({"httl", "h", "FIELDS", "1", "f"}), "[:-1]");
 }
 
 TEST_F(KvHashTtlTest, ExpiredFieldsAreInvisibleAndReadsNeverShowThem) {

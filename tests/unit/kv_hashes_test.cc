@@ -4,50 +4,25 @@
 // chance are compared with a real redis-server in
 // tests/integration/redis_differential_hashes_test.cc.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
 #include <map>
 #include <set>
 
+#include "integration/engine_on_log.h"
 #include "kv/engine.h"
 
 namespace stratus::kv {
 namespace {
 
-constexpr Micros kStart = 1'700'000'000'123'456;
-
 std::string S(const Reply& r) {
   return DebugString(r);
 }
 
-class KvHashesTest : public ::testing::Test {
+class KvHashesTest : public testing::EngineOnLogTest {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/stratus-kvhash-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    Open();
-  }
-  void TearDown() override {
-    engine_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  void Open() {
-    engine_.reset();
-    engine_ = std::make_unique<Engine>(clock_);
-    EngineOptions o;
-    o.log_path = dir_ + "/appendonly.log";
-    o.active_expiry = false;
-    ASSERT_TRUE(engine_->Open(o).ok());
-  }
-  Reply Run(const Argv& argv) { return engine_->Run(argv); }
   void Fill(const std::string& key, int n) {
     for (int i = 0; i < n; ++i) Run({"hset", key, "f" + std::to_string(i), "v" + std::to_string(i)});
   }
-
-  std::string dir_;
-  FakeClock clock_{kStart};
-  std::unique_ptr<Engine> engine_;
 };
 
 TEST_F(KvHashesTest, HIncrByFloatFormatsAndRefusesAsRedis) {

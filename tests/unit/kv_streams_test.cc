@@ -54,6 +54,7 @@ TEST_F(KvStreamsTest, XAckDelAcknowledgesAndDeletes) {
   EXPECT_EQ(Run({"xpending", "s", "g1"}), "[:0, (nil), (nil), (nil-array)]");
   EXPECT_EQ(Run({"xlen", "s"}), ":2");
   EXPECT_EQ(Run({"xackdel", "s", "nog", "ids", "1", "2-0"}), "-NOGROUP No such key 's' or consumer group 'nog'");
+  EXPECT_EQ(Run({"xackdel", "nokey", "g1", "DELREF", "ids", "2", "0-0", "1-0"}), "[:-1, :-1]");
 }
 
 TEST_F(KvStreamsTest, IdsBlockErrors) {
@@ -62,6 +63,71 @@ TEST_F(KvStreamsTest, IdsBlockErrors) {
   EXPECT_EQ(Run({"xdelex", "s", "keepref", "delref", "ids", "1", "1-0"}), "-ERR syntax error");
   EXPECT_EQ(Run({"xdelex", "s", "ids", "1", "x"}), "-ERR Invalid stream ID specified as stream command argument");
   EXPECT_EQ(Run({"xdelex", "nokey", "ids", "1", "1-0"}), "[:-1]");
+}
+
+// Where Upstash and Redis differ (EngineOptions::dialect): Upstash trims `~` exactly, as the
+// @upstash/redis suite expects (1000 entries, MAXLEN ~ 30 -> 30), still bounded by LIMIT;
+// Redis removes whole 100-entry nodes only.
+class KvStreamsDialectTest : public ::testing::Test {
+ protected:
+  void Open(Dialect d) {
+    EngineOptions o;
+    o.active_expiry = false;
+    o.dialect = d;
+    ASSERT_TRUE(engine_.Open(o).ok());
+  }
+  std::string Run(const Argv& argv) { return DebugString(engine_.Run(argv)); }
+  void Fill(const std::string& key, int n) {
+    for (int i = 1; i <= n; ++i) Run({"xadd", key, std::to_string(i) + "-1", "f", "v"});
+  }
+
+  FakeClock clock_{1'700'000'000'000'000};
+  Engine engine_{clock_};
+};
+
+TEST_F(KvStreamsDialectTest, UpstashTrimsApproximateExactly) {
+  Open(Dialect::kUpstash);
+  Fill("s", 1000);
+  EXPECT_EQ(Run({"xtrim", "s", "maxlen", "~", "30"}), ":970");
+  EXPECT_EQ(Run({"xlen", "s"}), ":30");
+  EXPECT_EQ(Run({"xtrim", "s", "minid", "~", "980-1", "limit", "5"}), ":5");
+  EXPECT_EQ(Run({"xlen", "s"}), ":25");
+  EXPECT_EQ(Run({"xadd", "s", "maxlen", "~", "10", "2000-1", "f", "v"}), "\"2000-1\"");
+  EXPECT_EQ(Run({"xlen", "s"}), ":10");
+  Fill("t", 250);
+  EXPECT_EQ(Run({"xtrim", "t", "maxlen", "~", "0", "limit", "120"}), ":120");
+  EXPECT_EQ(Run({"xlen", "t"}), ":130");
+}
+
+TEST_F(KvStreamsDialectTest, RedisTrimsApproximateByWholeNodes) {
+  Open(Dialect::kRedis);
+  Fill("s", 1000);
+  EXPECT_EQ(Run({"xtrim", "s", "maxlen", "~", "30"}), ":900");
+  EXPECT_EQ(Run({"xlen", "s"}), ":100");
+}
+
+// Upstash's XREADGROUP NOACK delivers without creating the consumer; Redis creates it.
+TEST_F(KvStreamsDialectTest, UpstashNoAckReadCreatesNoConsumer) {
+  Open(Dialect::kUpstash);
+  Fill("s", 2);
+  Run({"xgroup", "create", "s", "g", "0"});
+  EXPECT_EQ(Run({"xreadgroup", "group", "g", "c", "noack", "count", "1", "streams", "s", ">"}),
+            "[[\"s\", [[\"1-1\", [\"f\", \"v\"]]]]]");
+  EXPECT_EQ(Run({"xinfo", "consumers", "s", "g"}), "[]");
+  EXPECT_EQ(Run({"xpending", "s", "g"}), "[:0, (nil), (nil), (nil-array)]");
+  // The group's position moved all the same; an existing consumer still reads under NOACK.
+  Run({"xgroup", "createconsumer", "s", "g", "c"});
+  EXPECT_EQ(Run({"xreadgroup", "group", "g", "c", "noack", "streams", "s", ">"}),
+            "[[\"s\", [[\"2-1\", [\"f\", \"v\"]]]]]");
+  EXPECT_TRUE(Run({"xinfo", "consumers", "s", "g"}).starts_with("[[\"name\", \"c\", \"pending\", :0"));
+}
+
+TEST_F(KvStreamsDialectTest, RedisNoAckReadCreatesTheConsumer) {
+  Open(Dialect::kRedis);
+  Fill("s", 1);
+  Run({"xgroup", "create", "s", "g", "0"});
+  Run({"xreadgroup", "group", "g", "c", "noack", "streams", "s", ">"});
+  EXPECT_TRUE(Run({"xinfo", "consumers", "s", "g"}).starts_with("[[\"name\", \"c\", \"pending\", :0"));
 }
 
 }  // namespace

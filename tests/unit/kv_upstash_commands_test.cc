@@ -4,48 +4,21 @@
 // SCAN WITHTYPE, answers that depend on time or chance (TIME, RANDOMKEY, OBJECT IDLETIME),
 // and every new write surviving a restart through the append-only log.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
 #include <set>
 
+#include "integration/engine_on_log.h"
 #include "kv/engine.h"
 #include "kv/scripting.h"
 
 namespace stratus::kv {
 namespace {
 
-constexpr Micros kStart = 1'700'000'000'123'456;
-
 std::string S(const Reply& r) {
   return DebugString(r);
 }
 
-class KvUpstashCommandsTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/stratus-kv15-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    Open();
-  }
-  void TearDown() override {
-    engine_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  void Open() {
-    engine_.reset();
-    engine_ = std::make_unique<Engine>(clock_);
-    EngineOptions o;
-    o.log_path = dir_ + "/appendonly.log";
-    o.active_expiry = false;
-    ASSERT_TRUE(engine_->Open(o).ok());
-  }
-  Reply Run(const Argv& argv) { return engine_->Run(argv); }
-
-  std::string dir_;
-  FakeClock clock_{kStart};
-  std::unique_ptr<Engine> engine_;
-};
+class KvUpstashCommandsTest : public testing::EngineOnLogTest {};
 
 TEST(KvShebangTest, ParsesFlagsAsRedisDoes) {
   auto none = ParseShebang("return 1");

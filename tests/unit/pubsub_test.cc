@@ -46,7 +46,7 @@ TEST(PubSubHubTest, EngineRunsPublishAndPubsub) {
   Engine engine(clock);
   ASSERT_TRUE(engine.Open({}).ok());
   auto r = std::make_shared<Recorder>();
-  PubSubHubOf(&engine)->Subscribe(r, {"c"}, {"p:*"});
+  engine.pubsub()->Subscribe(r, {"c"}, {"p:*"});
   EXPECT_EQ(engine.Run({"PUBLISH", "c", "1"}), Reply::Integer(1));
   EXPECT_EQ(engine.Run({"publish", "p:x", "2"}), Reply::Integer(1));
   EXPECT_EQ(engine.Run({"PUBSUB", "NUMSUB", "c", "d"}),
@@ -55,7 +55,7 @@ TEST(PubSubHubTest, EngineRunsPublishAndPubsub) {
   EXPECT_EQ(engine.Run({"pubsub", "numpat", "x"}),
             Reply::Error("ERR wrong number of arguments for 'pubsub|numpat' command"));
   EXPECT_EQ(engine.Run({"pubsub", "channels", "a", "b"}),
-            Reply::Error("ERR wrong number of arguments for 'pubsub|channels' command"));
+            Reply::Error("ERR unknown subcommand or wrong number of arguments for 'channels'. Try PUBSUB HELP."));
   EXPECT_EQ(engine.Run({"pubsub", "shardchannels"}), Reply::Array({}));
   EXPECT_EQ(engine.Run({"pubsub"}), Reply::Error("ERR wrong number of arguments for 'pubsub' command"));
   // From a script too.

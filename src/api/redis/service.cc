@@ -102,7 +102,7 @@ Status RedisService::Start(const RedisServiceOptions& options) {
   UpstashTokens tokens{st->token, options.readonly_token};
   if (options.metrics) st->metered = std::make_unique<MeteredBackend>(*st->backend, options.metrics);
   SubscribeOptions sub;
-  if (st->engine) sub.hub = kv::PubSubHubOf(st->engine.get());
+  if (st->engine) sub.hub = st->engine->pubsub();
   sub.redis_url = options.url;
   sub.keepalive = std::chrono::milliseconds(options.sse_keepalive_ms);
   sub.max_buffered_bytes = options.sse_buffer_bytes;

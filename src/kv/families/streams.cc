@@ -2,6 +2,7 @@
 // group commands (XGROUP, XACK, XCLAIM, XAUTOCLAIM, XPENDING, XINFO, XDELEX, XACKDEL) are in
 // streams_groups.cc. Generated ids and approximate trims are logged as their concrete effect;
 // XREADGROUP logs its PEL changes as XCLAIM and XGROUP SETID records, as Redis propagates them.
+#include "kv/engine.h"
 #include "kv/families/stream_common.h"
 
 namespace stratus::kv {
@@ -101,10 +102,12 @@ int ParseAddTrim(CommandContext& ctx, bool xadd, AddTrimArgs* args) {
   return i;
 }
 
-int64_t ApplyTrim(StreamValue& s, const AddTrimArgs& args) {
+// Upstash trims `~` exactly (still at most LIMIT entries); Redis removes whole nodes only.
+int64_t ApplyTrim(CommandContext& ctx, StreamValue& s, const AddTrimArgs& args) {
+  bool whole_nodes = args.approx && ctx.engine.dialect() == Dialect::kRedis;
   if (args.strategy == AddTrimArgs::Strategy::kMaxLen)
-    return s.TrimMaxLen(static_cast<uint64_t>(args.maxlen), args.approx, args.limit);
-  if (args.strategy == AddTrimArgs::Strategy::kMinId) return s.TrimMinId(args.minid, args.approx, args.limit);
+    return s.TrimMaxLen(static_cast<uint64_t>(args.maxlen), whole_nodes, args.limit);
+  if (args.strategy == AddTrimArgs::Strategy::kMinId) return s.TrimMinId(args.minid, whole_nodes, args.limit);
   return 0;
 }
 
@@ -152,7 +155,7 @@ void XAdd(CommandContext& ctx) {
   Argv rec{"XADD", a[1], id.ToString()};
   rec.insert(rec.end(), a.begin() + static_cast<std::ptrdiff_t>(field_pos), a.end());
   ctx.Propagate(std::move(rec));
-  if (ApplyTrim(*s, args) > 0) ctx.Propagate({"XTRIM", a[1], "MAXLEN", "=", std::to_string(s->length())});
+  if (ApplyTrim(ctx, *s, args) > 0) ctx.Propagate({"XTRIM", a[1], "MAXLEN", "=", std::to_string(s->length())});
 }
 
 void XTrim(CommandContext& ctx) {
@@ -160,7 +163,7 @@ void XTrim(CommandContext& ctx) {
   if (ParseAddTrim(ctx, false, &args) < 0) return;
   StreamValue* s;
   if (!LookupAs(ctx, ctx.argv[1], &s)) return;
-  int64_t deleted = s ? ApplyTrim(*s, args) : 0;
+  int64_t deleted = s ? ApplyTrim(ctx, *s, args) : 0;
   if (deleted) ctx.Propagate({"XTRIM", ctx.argv[1], "MAXLEN", "=", std::to_string(s->length())});
   ctx.reply = Reply::Integer(deleted);
 }
@@ -448,14 +451,21 @@ void XReadGeneric(CommandContext& ctx, bool group_form) {
     start.Incr();
     std::vector<Reply> items;
     if (t.g) {
-      auto [cit, created] = t.g->consumers.try_emplace(*cname);
-      if (created) ctx.Propagate({"XGROUP", "CREATECONSUMER", key, *gname, *cname});
-      cit->second.seen_time = ctx.now();
+      // Upstash serves NOACK reads without creating the consumer (XINFO CONSUMERS stays
+      // empty); Redis creates it with nothing pending.
+      StreamConsumer unnamed;
+      StreamConsumer* c = &unnamed;
+      if (!noack || ctx.engine.dialect() == Dialect::kRedis || t.g->consumers.count(*cname)) {
+        auto [cit, created] = t.g->consumers.try_emplace(*cname);
+        if (created) ctx.Propagate({"XGROUP", "CREATECONSUMER", key, *gname, *cname});
+        c = &cit->second;
+        c->seen_time = ctx.now();
+      }
       ctx.Dirty();
       if (history) {
-        DeliverHistory(ctx, *t.s, key, *gname, *t.g, cit->second, start, count, &items);
+        DeliverHistory(ctx, *t.s, key, *gname, *t.g, *c, start, count, &items);
       } else {
-        DeliverNew(ctx, *t.s, key, *gname, *t.g, cit->second, *cname, start, count, noack, &items);
+        DeliverNew(ctx, *t.s, key, *gname, *t.g, *c, *cname, start, count, noack, &items);
       }
     } else {
       for (auto it = t.s->entries.lower_bound(start);

@@ -648,6 +648,10 @@ void XAckDel(CommandContext& ctx) {
   if (!ParseDeleteIds(ctx, 3, &policy, &ids)) return;
   StreamValue* s;
   if (!LookupAs(ctx, a[1], &s)) return;
+  if (!s) {  // as XDELEX: -1 per id (Upstash answers a missing key so; @upstash/redis's pipeline relies on it)
+    ctx.reply = Reply::Array(std::vector<Reply>(ids.size(), Reply::Integer(-1)));
+    return;
+  }
   StreamGroup* g = FindGroup(s, a[2]);
   if (!g) return ctx.Error(NoGroupError(a[1], a[2]));
   std::vector<Reply> out;
