@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "integration/paths.h"
 #include "integration/redis_differential.h"
 
 namespace stratus {
