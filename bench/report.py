@@ -171,7 +171,8 @@ def grpc_table(res):
     """gRPC beside REST (bench/run's grpc scenario): the same server, one after the other."""
     rows = []
     for t, label in [("rest", "REST (stratus-loadgen, 64 connections)"),
-                     ("grpc", "gRPC (stratus-grpc-loadgen, 64 calls on 4 channels)")]:
+                     ("grpc", "gRPC (stratus-grpc-loadgen, 64 calls on 4 channels)"),
+                     ("h2load", "gRPC (h2load, 64 streams on 4 connections)")]:
         row = [label, cell(values(res, "grpc", f"create_max.{t}.per_s")),
                cell(values(res, "grpc", f"create_max.{t}.latency_ms.p99"))]
         for rate in res["sizes"]["create_rates"]:
@@ -186,7 +187,9 @@ def grpc_table(res):
     header += ["end to end tasks/s", "client CPU µs/call"]
     wrk = cell(values(res, "grpc", "harness.wrk_nginx.client_cpu_us_per_call"))
     return ("### gRPC beside REST (CreateTask; paused queue for create, no-op target end to end)\n\n" +
-            table(header, rows) + f"\n\nHarness yardstick: wrk against nginx, {wrk} µs of wrk's CPU per request.")
+            table(header, rows) + f"\n\nHarness yardstick: wrk against nginx, {wrk} µs of wrk's CPU per request. "
+            "h2load's p99 is the 99th percentile of its per-request times (`--log-file`, start of the "
+            "request to the end of the response); its calls are counted OK from stratus's /metrics.")
 
 
 def commands(res):

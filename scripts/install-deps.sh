@@ -14,7 +14,7 @@ PKGS=(
   libpq-dev postgresql redis-server liblua5.1-0-dev
   clang clang-format clang-tidy libclang-rt-14-dev
   python3 python3-matplotlib
-  redis-tools wrk nginx-light
+  redis-tools wrk nginx-light nghttp2-client
   libhowardhinnant-date-dev python3-croniter prometheus tmux
   python3-yaml
   protobuf-compiler libprotobuf-dev libgrpc++-dev protobuf-compiler-grpc python3-grpcio python3-protobuf
