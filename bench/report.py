@@ -198,14 +198,15 @@ def grpc_table(res):
 
 E2E_WRK_RUNS = [("loadgen_noop", "stratus-loadgen → stratus → stratus-noop-target (the e2e scenario)"),
                 ("wrk_nginx", "wrk -t1 → stratus → nginx"), ("wrk2_nginx", "wrk -t2 → stratus → nginx"),
-                ("bullmq_aof", "BullMQ enqueue-then-process, AOF everysec (node: producer + worker)")]
+                ("bullmq_aof", "BullMQ enqueue-then-process, AOF everysec (node: producer + worker)"),
+                ("bullmq_aof_concurrent", "BullMQ concurrent (worker running while the producer adds), AOF everysec")]
 
 
-def paired_ratios(res, key):
+def paired_ratios(res, key, peer="bullmq_aof"):
     """Each round's end-to-end figure over BullMQ's in the same round (the e2e-wrk scenario)."""
     out = []
     for r in res["rounds"].get("e2e-wrk", []):
-        a, b = dig(r, f"{key}.end_to_end_per_s"), dig(r, "bullmq_aof.end_to_end_per_s")
+        a, b = dig(r, f"{key}.end_to_end_per_s"), dig(r, f"{peer}.end_to_end_per_s")
         if a and b:
             out.append(a / b)
     return out
@@ -214,7 +215,7 @@ def paired_ratios(res, key):
 def cpu_total(r, key):
     """CPU µs per task of every process in one run: client, target and server (or node and redis)."""
     c = dig(r, f"{key}.cpu_us_per_task") or {}
-    parts = ["node_less_startup", "redis"] if key == "bullmq_aof" else ["client", "target", "server"]
+    parts = ["node_less_startup", "redis"] if key.startswith("bullmq") else ["client", "target", "server"]
     return sum(c.get(p, 0) for p in parts) if c else None
 
 
@@ -236,10 +237,10 @@ def e2e_wrk_table(res):
     in alternating order, with every process's CPU per task (what load does not blur)."""
     rows = []
     for key, label in E2E_WRK_RUNS:
-        is_bull = key == "bullmq_aof"
+        is_bull = key.startswith("bullmq")
         per_round = res["rounds"]["e2e-wrk"]
         rows.append([label, cell(values(res, "e2e-wrk", f"{key}.end_to_end_per_s")),
-                     "1" if is_bull else cell(paired_ratios(res, key)),
+                     cell(paired_ratios(res, key)), cell(paired_ratios(res, key, "bullmq_aof_concurrent")),
                      cell(values(res, "e2e-wrk", f"{key}.created" if not is_bull else f"{key}.jobs")),
                      "—" if is_bull else cell(values(res, "e2e-wrk", f"{key}.cpu_us_per_task.client")),
                      "—" if is_bull else cell(values(res, "e2e-wrk", f"{key}.cpu_us_per_task.target")),
@@ -249,7 +250,7 @@ def e2e_wrk_table(res):
                      cell([v for v in (cpu_total(r, key) for r in per_round) if v])])
     loads = [r["loadavg"] for r in res["rounds"]["e2e-wrk"] if "loadavg" in r]
     return ("### Which end-to-end figure is right (e2e-wrk: interleaved rounds, CPU per task)\n\n" +
-            table(["", "tasks/s end to end", "× BullMQ, same round", "tasks", "client µs/task", "target µs/task",
+            table(["", "tasks/s end to end", "× BullMQ e2e, same round", "× BullMQ concurrent", "tasks", "client µs/task", "target µs/task",
                    "harness µs/task (client + target; BullMQ: node)", "server µs/task (BullMQ: redis-server)",
                    "all processes µs/task"], rows) +
             f"\n\nLoad average at the rounds' start: {', '.join(f'{x:.1f}' for x in loads)}. "
