@@ -74,6 +74,8 @@ def targets(res):
     rows.append(["end-to-end tasks/s, durable (64 conns create → dispatch → ack)", cell(e2e),
                  f"BullMQ AOF everysec {cell(bull)}; no AOF {cell(bull_noaof)}", ratio(m, b), "≥ 3× BullMQ",
                  met(m is not None and b and m >= 3 * b)])
+    if res["rounds"].get("e2e-wrk"):
+        rows.append(e2e_wrk_target(res))
     late = values(res, "lateness", "lateness_ms.p99")
     bl = values(res, "bullmq", "no_aof.delayed.lateness_ms.p99")
     rows.append(["dispatch lateness p99 at 1,000 tasks/s (ms)", cell(late), f"BullMQ delayed {cell(bl)}",
@@ -164,6 +166,8 @@ def detail_tables(res):
     parts.append("### HTTP ceiling (64 connections; requests/s)\n\n" + table(["", "requests/s"], rows))
     if res["rounds"].get("grpc"):
         parts.append(grpc_table(res))
+    if res["rounds"].get("e2e-wrk"):
+        parts.append(e2e_wrk_table(res))
     return "\n\n".join(parts)
 
 
@@ -190,6 +194,72 @@ def grpc_table(res):
             table(header, rows) + f"\n\nHarness yardstick: wrk against nginx, {wrk} µs of wrk's CPU per request. "
             "h2load's p99 is the 99th percentile of its per-request times (`--log-file`, start of the "
             "request to the end of the response); its calls are counted OK from stratus's /metrics.")
+
+
+E2E_WRK_RUNS = [("loadgen_noop", "stratus-loadgen → stratus → stratus-noop-target (the e2e scenario)"),
+                ("wrk_nginx", "wrk -t1 → stratus → nginx"), ("wrk2_nginx", "wrk -t2 → stratus → nginx"),
+                ("bullmq_aof", "BullMQ enqueue-then-process, AOF everysec (node: producer + worker)"),
+                ("bullmq_aof_concurrent", "BullMQ concurrent (worker running while the producer adds), AOF everysec")]
+
+
+def paired_ratios(res, key, peer="bullmq_aof"):
+    """Each round's end-to-end figure over BullMQ's in the same round (the e2e-wrk scenario)."""
+    out = []
+    for r in res["rounds"].get("e2e-wrk", []):
+        a, b = dig(r, f"{key}.end_to_end_per_s"), dig(r, f"{peer}.end_to_end_per_s")
+        if a and b:
+            out.append(a / b)
+    return out
+
+
+def cpu_total(r, key):
+    """CPU µs per task of every process in one run: client, target and server (or node and redis)."""
+    c = dig(r, f"{key}.cpu_us_per_task") or {}
+    parts = ["node_less_startup", "redis"] if key.startswith("bullmq") else ["client", "target", "server"]
+    return sum(c.get(p, 0) for p in parts) if c else None
+
+
+def e2e_wrk_target(res):
+    lg, wrk = values(res, "e2e-wrk", "loadgen_noop.end_to_end_per_s"), values(res, "e2e-wrk", "wrk_nginx.end_to_end_per_s")
+    bull = values(res, "e2e-wrk", "bullmq_aof.end_to_end_per_s")
+    rl, rw = median(paired_ratios(res, "loadgen_noop")), median(paired_ratios(res, "wrk_nginx"))
+    hl = median(values(res, "e2e-wrk", "loadgen_noop.cpu_us_per_task.harness"))
+    hw = median(values(res, "e2e-wrk", "wrk_nginx.cpu_us_per_task.harness"))
+    rounds = res["rounds"]["e2e-wrk"]
+    cpu = median([cpu_total(r, "bullmq_aof") / cpu_total(r, "loadgen_noop") for r in rounds
+                  if cpu_total(r, "bullmq_aof") and cpu_total(r, "loadgen_noop")])
+    return ["end-to-end tasks/s in interleaved rounds (e2e-wrk): loadgen → noop; wrk → nginx",
+            f"{cell(lg)}; wrk {cell(wrk)} (harness {fmt(hl)} / {fmt(hw)} µs CPU a task)",
+            f"BullMQ AOF everysec {cell(bull)}, same rounds",
+            f"{rl:.2f}× / {rw:.2f}× (median of the rounds' ratios; CPU per task {cpu:.2f}×)" if rl and rw and cpu
+            else "—", "≥ 3× BullMQ", met(rl is not None and rl >= 3)]
+
+
+def e2e_wrk_table(res):
+    """The e2e-wrk scenario: the same end-to-end run from two harnesses and BullMQ's, round by round
+    in alternating order, with every process's CPU per task (what load does not blur)."""
+    rows = []
+    for key, label in E2E_WRK_RUNS:
+        is_bull = key.startswith("bullmq")
+        per_round = res["rounds"]["e2e-wrk"]
+        rows.append([label, cell(values(res, "e2e-wrk", f"{key}.end_to_end_per_s")),
+                     cell(paired_ratios(res, key)), cell(paired_ratios(res, key, "bullmq_aof_concurrent")),
+                     cell(values(res, "e2e-wrk", f"{key}.created" if not is_bull else f"{key}.jobs")),
+                     "—" if is_bull else cell(values(res, "e2e-wrk", f"{key}.cpu_us_per_task.client")),
+                     "—" if is_bull else cell(values(res, "e2e-wrk", f"{key}.cpu_us_per_task.target")),
+                     cell(values(res, "e2e-wrk", f"{key}.cpu_us_per_task.node_less_startup")) if is_bull
+                     else cell(values(res, "e2e-wrk", f"{key}.cpu_us_per_task.harness")),
+                     cell(values(res, "e2e-wrk", f"{key}.cpu_us_per_task.{'redis' if is_bull else 'server'}")),
+                     cell([v for v in (cpu_total(r, key) for r in per_round) if v])])
+    loads = [r["loadavg"] for r in res["rounds"]["e2e-wrk"] if "loadavg" in r]
+    return ("### Which end-to-end figure is right (e2e-wrk: interleaved rounds, CPU per task)\n\n" +
+            table(["", "tasks/s end to end", "× BullMQ e2e, same round", "× BullMQ concurrent", "tasks", "client µs/task", "target µs/task",
+                   "harness µs/task (client + target; BullMQ: node)", "server µs/task (BullMQ: redis-server)",
+                   "all processes µs/task"], rows) +
+            f"\n\nLoad average at the rounds' start: {', '.join(f'{x:.1f}' for x in loads)}. "
+            "CPU per task is each process's user + system time (from /proc, and the client's rusage) over the "
+            "tasks delivered; wrk's run is timed, so its tasks are those stratus created, each found in nginx's "
+            "access log. BullMQ's node runs both its producer and its worker; its start-up is taken out.")
 
 
 def commands(res):

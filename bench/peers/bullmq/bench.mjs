@@ -219,11 +219,33 @@ const result = {
   duration_s: null,
 };
 
+// CPU seconds so far of this process (producer and worker both) and of redis-server (INFO cpu),
+// so that e2e mode can split each one's cost between the enqueue and the process phase.
+async function cpuMark() {
+  const c = process.cpuUsage();
+  let redis = null;
+  try {
+    const info = await (await queue.getBackend().client).info('cpu');
+    const f = (k) => Number((info.match(new RegExp(`${k}:([\\d.]+)`)) ?? [])[1]);
+    redis = f('used_cpu_sys') + f('used_cpu_user');
+  } catch (e) {
+    logError('redis INFO cpu', e);
+  }
+  return { node: (c.user + c.system) / 1e6, redis };
+}
+
+function cpuPerJobUs(a, b, n) {
+  const us = (x, y) => (x == null || y == null || !n ? null : round(((y - x) * 1e6) / n));
+  return { node: us(a.node, b.node), redis: us(a.redis, b.redis) };
+}
+
 async function runE2E() {
   const deadline = now() + boundS * 1000;
+  const c0 = await cpuMark();
   const t0 = now();
   const added = await produce(count, 1000, deadline);
   const tEnq = now();
+  const c1 = await cpuMark();
   result.enqueued = added;
   result.enqueue_per_s = round(added / ((tEnq - t0) / 1000));
   const tw = now();
@@ -233,6 +255,8 @@ async function runE2E() {
   result.process_per_s = added === count ? round(completed / ((tEnd - tw) / 1000)) : null;
   result.end_to_end_per_s = round(completed / ((tEnd - t0) / 1000));
   result.duration_s = round((tEnd - t0) / 1000, 3);
+  const c2 = await cpuMark();
+  result.cpu_us_per_job = { enqueue: cpuPerJobUs(c0, c1, added), process: cpuPerJobUs(c1, c2, completed) };
   return ok;
 }
 
