@@ -32,11 +32,6 @@ constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 // reading does not hold the stream forever.
 constexpr std::chrono::seconds kStreamWriteTimeout{30};
 
-// Where Dispatch leaves a handler's StreamBody for Serve. Serve sets it right before it
-// awaits Dispatch, whose first statement takes it: both run on the same thread before any
-// suspension (an awaited coroutine starts at once), so no other request can see it.
-thread_local StreamBody* t_stream_out = nullptr;
-
 }  // namespace
 
 // Holds one of the server's connection slots for a session's life.
@@ -453,8 +448,8 @@ asio::awaitable<void> Server::Serve(Stream& stream, beast::flat_buffer& buffer, 
       const Request& req = reader.request();
       keep_alive = req.keep_alive();
       StreamBody body;
-      t_stream_out = &body;
-      res = co_await Dispatch(req, remote, std::move(early));
+      StreamBody* body_out = &body;
+      res = co_await Dispatch(req, remote, std::move(early), body_out);
       if (body && res.result() == bh::status::ok) {
         co_await ServeStream(stream, res, std::move(body), address());
         co_return;  // a streamed response ends the connection
@@ -468,8 +463,8 @@ asio::awaitable<void> Server::Serve(Stream& stream, beast::flat_buffer& buffer, 
   }
 }
 
-asio::awaitable<Response> Server::Dispatch(const Request& req, const std::string& remote, std::any early) {
-  StreamBody* stream = std::exchange(t_stream_out, nullptr);
+asio::awaitable<Response> Server::Dispatch(const Request& req, const std::string& remote, std::any early,
+                                           StreamBody* stream) {
   auto start = std::chrono::steady_clock::now();
   std::string_view target(req.target().data(), req.target().size());
   size_t q = target.find('?');

@@ -20,6 +20,7 @@
 
 #include "http/event_loops.h"
 #include "http/router.h"
+#include "http/stream.h"
 #include "http/tls.h"
 
 namespace stratus::http {
@@ -81,7 +82,8 @@ class Server {
   asio::awaitable<void> SessionTls(beast::tcp_stream stream, const std::string& remote);
   template <class Stream>
   asio::awaitable<void> Serve(Stream& stream, beast::flat_buffer& buffer, const std::string& remote);
-  asio::awaitable<Response> Dispatch(const Request& req, const std::string& remote, std::any early);
+  // Routes one request; a handler that streams its answer leaves the StreamBody in *stream.
+  asio::awaitable<Response> Dispatch(const Request& req, const std::string& remote, std::any early, StreamBody* stream);
 
   EventLoops& loops_;
   const Router& router_;

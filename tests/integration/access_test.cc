@@ -9,7 +9,6 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -22,6 +21,7 @@
 #include "api/stratus/stats.h"
 #include "common/clock.h"
 #include "integration/paths.h"
+#include "integration/run_shell.h"
 #include "raw_http.h"
 #include "rest_client.h"
 #include "store/sqlite/sqlite_store.h"
@@ -412,12 +412,7 @@ TEST(ApiTokenFile, AnUnknownScopeStopsTheStartNamingTheLine) {
   std::string cmd = std::string(STRATUS_BINARY) +
                     " serve --listen 127.0.0.1:0 --redis-listen off --grpc-listen off --data-dir " + dir +
                     "/data --api-token-file " + file + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::string out;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-  int rc = pclose(p);
+  auto [rc, out] = testing::RunShell(cmd);
   EXPECT_NE(rc, 0) << out;
   EXPECT_NE(
       out.find("--api-token-file " + file + " line 2: unknown scope \"superuser\" (use admin, enqueue or read-only)"),

@@ -6,15 +6,14 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
 #include <filesystem>
 #include <string>
 
 #include "integration/paths.h"
+#include "integration/run_shell.h"
 
 namespace stratus {
 namespace {
@@ -33,13 +32,9 @@ Outcome Serve(const std::string& store) {
                           " --store '" + store + "' 2>&1";
   auto start = std::chrono::steady_clock::now();
   Outcome o;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return o;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) o.out.append(buf, n);
-  int st = ::pclose(p);
-  o.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  auto [rc, out] = testing::RunShell(cmd);
+  o.rc = rc;
+  o.out = std::move(out);
   o.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::filesystem::remove_all(dir);
   return o;

@@ -2,9 +2,7 @@
 // Redis engine (its keys would be this node's alone) and says why, unless --redis-per-node
 // says that is what the user wants, or --redis-url names a Redis every node shares.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -12,6 +10,7 @@
 #include "integration/postgres_test_db.h"
 #include "integration/redis_test_server.h"
 #include "integration/rest_client.h"
+#include "integration/run_shell.h"
 #include "integration/stratus_process.h"
 
 namespace stratus {
@@ -41,15 +40,9 @@ TEST_F(PostgresRedisRule, TheEmbeddedEngineIsRefusedAndTheMessageSaysWhy) {
   const std::string dir = "/tmp/stratus-redis-rule-" + std::to_string(::getpid());
   const std::string cmd = std::string(STRATUS_BINARY) + " serve --listen 127.0.0.1:0 --grpc-listen off --data-dir " +
                           dir + " --store '" + conninfo_ + "' 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int rc = ::pclose(p);
+  auto [rc, out] = testing::RunShell(cmd);
   std::filesystem::remove_all(dir);
-  EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) != 0) << out;
+  EXPECT_GT(rc, 0) << out;
   EXPECT_NE(out.find("its keys would live on this node only"), std::string::npos) << out;
   EXPECT_NE(out.find("--redis-url"), std::string::npos) << out;
   EXPECT_NE(out.find("--redis-per-node"), std::string::npos) << out;

@@ -4,7 +4,6 @@
 // cluster_*_test.cc.
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -12,6 +11,7 @@
 #include "integration/postgres_test_db.h"
 #include "integration/raw_target.h"
 #include "integration/rest_client.h"
+#include "integration/run_shell.h"
 #include "integration/stratus_process.h"
 
 namespace stratus {
@@ -87,13 +87,7 @@ TEST_F(PostgresServe, AnUnreachableDatabaseFailsTheStartWithoutThePassword) {
                           " serve --listen 127.0.0.1:0 --redis-listen off --data-dir /tmp/stratus-pg-unreachable-" +
                           std::to_string(::getpid()) +
                           " --store 'postgres://u:s3cret@127.0.0.1:1/none?connect_timeout=5' 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int rc = ::pclose(p);
+  auto [rc, out] = testing::RunShell(cmd);
   std::filesystem::remove_all("/tmp/stratus-pg-unreachable-" + std::to_string(::getpid()));
   EXPECT_NE(rc, 0) << out;
   EXPECT_NE(out.find("cannot connect to postgres://u:***@127.0.0.1:1/none"), std::string::npos) << out;

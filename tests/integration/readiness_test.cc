@@ -7,7 +7,6 @@
 #include <sys/resource.h>
 
 #include <csignal>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -15,6 +14,7 @@
 #include "common/base64.h"
 #include "integration/paths.h"
 #include "integration/rest_client.h"
+#include "integration/run_shell.h"
 #include "integration/stratus_process.h"
 
 namespace stratus::testing {
@@ -26,26 +26,13 @@ using Json = nlohmann::json;
 constexpr char kParent[] = "projects/p/locations/l";
 constexpr char kQueue[] = "projects/p/locations/l/queues/q";
 
-struct Exit {
-  int code = -1;
-  std::string output;  // stdout and stderr
-};
-
 // Runs `stratus serve` on `data_dir` until it exits: for a start that must be refused. A
 // server that starts anyway is stopped by timeout(1) after 30 s (exit 124) and the test fails.
-Exit RunUntilExit(const std::string& data_dir) {
+testing::ShellRun RunUntilExit(const std::string& data_dir) {
   std::string cmd = std::string("timeout 30 ") + STRATUS_BINARY +
                     " serve --listen 127.0.0.1:0 --redis-listen off --grpc-listen off --no-task-log --data-dir '" +
                     data_dir + "' 2>&1";
-  Exit e;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return e;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) e.output.append(buf, n);
-  int st = pclose(p);
-  e.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return e;
+  return testing::RunShell(cmd);
 }
 
 // The pid of our child running the stratus binary (StratusProcess keeps its pid private).
@@ -188,12 +175,11 @@ TEST(StoreStartChecks, DatabaseCorruptMidFileIsRefused) {
   f.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
   f.close();
 
-  Exit e = RunUntilExit(proc.data_dir());
-  EXPECT_EQ(e.code, 1) << e.output;
-  EXPECT_NE(e.output.find("stratus.db failed its integrity check (PRAGMA quick_check: "), std::string::npos)
-      << e.output;
-  EXPECT_NE(e.output.find("refusing to start"), std::string::npos) << e.output;
-  EXPECT_EQ(e.output.find("stratus: ready"), std::string::npos) << e.output;
+  testing::ShellRun e = RunUntilExit(proc.data_dir());
+  EXPECT_EQ(e.code, 1) << e.out;
+  EXPECT_NE(e.out.find("stratus.db failed its integrity check (PRAGMA quick_check: "), std::string::npos) << e.out;
+  EXPECT_NE(e.out.find("refusing to start"), std::string::npos) << e.out;
+  EXPECT_EQ(e.out.find("stratus: ready"), std::string::npos) << e.out;
 }
 
 TEST(StoreStartChecks, ZeroLengthDatabaseIsRefusedWhereDataWasExpected) {
@@ -204,11 +190,11 @@ TEST(StoreStartChecks, ZeroLengthDatabaseIsRefusedWhereDataWasExpected) {
   ASSERT_TRUE(fs::exists(proc.data_dir() + "/oidc"));
   fs::resize_file(proc.data_dir() + "/stratus.db", 0);
 
-  Exit e = RunUntilExit(proc.data_dir());
-  EXPECT_EQ(e.code, 1) << e.output;
-  EXPECT_NE(e.output.find("stratus.db is empty (0 bytes), but "), std::string::npos) << e.output;
-  EXPECT_NE(e.output.find("/oidc exists, so it held data: refusing to start on an empty database"), std::string::npos)
-      << e.output;
+  testing::ShellRun e = RunUntilExit(proc.data_dir());
+  EXPECT_EQ(e.code, 1) << e.out;
+  EXPECT_NE(e.out.find("stratus.db is empty (0 bytes), but "), std::string::npos) << e.out;
+  EXPECT_NE(e.out.find("/oidc exists, so it held data: refusing to start on an empty database"), std::string::npos)
+      << e.out;
   EXPECT_EQ(fs::file_size(proc.data_dir() + "/stratus.db"), 0u) << "the empty file is left as it was";
 }
 
@@ -217,9 +203,9 @@ TEST(StoreStartChecks, ZeroLengthDatabaseBesideItsWalIsRefused) {
   const std::string dir = mkdtemp(tmpl);
   std::ofstream(dir + "/stratus.db").close();
   std::ofstream(dir + "/stratus.db-wal") << "frames";
-  Exit e = RunUntilExit(dir);
-  EXPECT_EQ(e.code, 1) << e.output;
-  EXPECT_NE(e.output.find("stratus.db-wal exists, so it held data"), std::string::npos) << e.output;
+  testing::ShellRun e = RunUntilExit(dir);
+  EXPECT_EQ(e.code, 1) << e.out;
+  EXPECT_NE(e.out.find("stratus.db-wal exists, so it held data"), std::string::npos) << e.out;
   fs::remove_all(dir);
 }
 

@@ -3,7 +3,6 @@
 // job in place, and a bad file is refused before anything is sent.
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -12,6 +11,7 @@
 #include "common/base64.h"
 #include "integration/paths.h"
 #include "integration/rest_client.h"
+#include "integration/run_shell.h"
 #include "integration/stratus_process.h"
 
 namespace stratus {
@@ -23,31 +23,17 @@ using testing::StratusProcess;
 
 const std::string kLoc = "projects/catchup-local/locations/us-central1";
 
-struct Ran {
-  int status = -1;
-  std::string output;
-};
-
 // Runs the stratus binary with `args` (stdout and stderr together).
-Ran RunCli(const std::string& args, const std::string& env = "") {
-  Ran r;
-  std::string cmd = env + " " + STRATUS_BINARY + std::string(" ") + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
+testing::ShellRun RunCli(const std::string& args, const std::string& env = "") {
+  return testing::RunShell(env + " " + STRATUS_BINARY + std::string(" ") + args + " 2>&1");
 }
 
 class SchedulesApply : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(server_.Start()) << server_.output();
-    Ran q = RunCli("queues apply " + Example("queues.yaml") + " --server " + server_.tasks_url());
-    ASSERT_EQ(q.status, 0) << q.output;
+    testing::ShellRun q = RunCli("queues apply " + Example("queues.yaml") + " --server " + server_.tasks_url());
+    ASSERT_EQ(q.code, 0) << q.out;
   }
   static std::string Example(const std::string& name) {
     return std::string(STRATUS_SOURCE_DIR) + "/examples/catchup/" + name;
@@ -68,9 +54,10 @@ class SchedulesApply : public ::testing::Test {
 
 TEST_F(SchedulesApply, CreatesTheCatchupJobsAndIsIdempotent) {
   const std::string env = "CATCHUP_WORKER_URL=http://127.0.0.1:9099";
-  Ran first = RunCli("schedules apply " + Example("schedules.yaml") + " --server " + server_.tasks_url(), env);
-  ASSERT_EQ(first.status, 0) << first.output;
-  EXPECT_NE(first.output.find("applied " + kLoc + "/jobs/webhook-renewal"), std::string::npos) << first.output;
+  testing::ShellRun first =
+      RunCli("schedules apply " + Example("schedules.yaml") + " --server " + server_.tasks_url(), env);
+  ASSERT_EQ(first.code, 0) << first.out;
+  EXPECT_NE(first.out.find("applied " + kLoc + "/jobs/webhook-renewal"), std::string::npos) << first.out;
   json jobs = Jobs();
   ASSERT_EQ(jobs.size(), 4u) << jobs.dump(2);
   std::map<std::string, json> by_id;
@@ -97,8 +84,9 @@ TEST_F(SchedulesApply, CreatesTheCatchupJobsAndIsIdempotent) {
   EXPECT_EQ(by_id["token-health-reminder"]["retryConfig"].value("retryCount", 0), 2);
 
   // Again: the same jobs, unchanged.
-  Ran second = RunCli("schedules apply " + Example("schedules.yaml") + " --server " + server_.tasks_url(), env);
-  ASSERT_EQ(second.status, 0) << second.output;
+  testing::ShellRun second =
+      RunCli("schedules apply " + Example("schedules.yaml") + " --server " + server_.tasks_url(), env);
+  ASSERT_EQ(second.code, 0) << second.out;
   EXPECT_EQ(WithoutUpdateTime(Jobs()), WithoutUpdateTime(jobs));
 }
 
@@ -111,10 +99,10 @@ TEST_F(SchedulesApply, AnEditedFileUpdatesTheJobInPlace) {
                         << "\"\n    httpTarget:\n      uri: http://127.0.0.1:9/x\n      bodyText: hi\n";
   };
   write("0 3 * * *");
-  ASSERT_EQ(RunCli("schedules apply " + file + " --server " + server_.tasks_url()).status, 0);
+  ASSERT_EQ(RunCli("schedules apply " + file + " --server " + server_.tasks_url()).code, 0);
   write("30 4 * * *");
-  Ran r = RunCli("schedules apply " + file + " --server " + server_.tasks_url());
-  ASSERT_EQ(r.status, 0) << r.output;
+  testing::ShellRun r = RunCli("schedules apply " + file + " --server " + server_.tasks_url());
+  ASSERT_EQ(r.code, 0) << r.out;
   json jobs = Jobs();
   ASSERT_EQ(jobs.size(), 1u);
   EXPECT_EQ(jobs[0].value("schedule", ""), "30 4 * * *");
@@ -126,22 +114,22 @@ TEST_F(SchedulesApply, BadFilesAreRefusedBeforeAnythingIsSent) {
   const std::string dir = server_.data_dir() + "/files";
   std::filesystem::create_directories(dir);
   std::ofstream(dir + "/no-jobs.yaml") << "project: p\n";
-  Ran r = RunCli("schedules apply " + dir + "/no-jobs.yaml --server " + server_.tasks_url());
-  EXPECT_EQ(r.status, 2);
-  EXPECT_NE(r.output.find("expected a 'jobs:' map"), std::string::npos) << r.output;
+  testing::ShellRun r = RunCli("schedules apply " + dir + "/no-jobs.yaml --server " + server_.tasks_url());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("expected a 'jobs:' map"), std::string::npos) << r.out;
   std::ofstream(dir + "/unset.yaml")
       << "jobs:\n  j:\n    schedule: \"* * * * *\"\n    httpTarget: {uri: \"${NOPE_UNSET_VAR}/x\"}\n";
   r = RunCli("schedules apply " + dir + "/unset.yaml --server " + server_.tasks_url());
-  EXPECT_EQ(r.status, 2);
-  EXPECT_NE(r.output.find("NOPE_UNSET_VAR is not set"), std::string::npos) << r.output;
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("NOPE_UNSET_VAR is not set"), std::string::npos) << r.out;
   // A job the server refuses is reported and fails the run; the others are still applied.
   std::ofstream(dir + "/mixed.yaml")
       << "project: catchup-local\njobs:\n  good:\n    schedule: \"* * * * *\"\n"
          "    httpTarget: {uri: \"http://127.0.0.1:9/x\"}\n  bad:\n"
          "    schedule: \"61 * * * *\"\n    httpTarget: {uri: \"http://127.0.0.1:9/x\"}\n";
   r = RunCli("schedules apply " + dir + "/mixed.yaml --server " + server_.tasks_url());
-  EXPECT_EQ(r.status, 1) << r.output;
-  EXPECT_NE(r.output.find("FAILED  " + kLoc + "/jobs/bad: INVALID_ARGUMENT"), std::string::npos) << r.output;
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("FAILED  " + kLoc + "/jobs/bad: INVALID_ARGUMENT"), std::string::npos) << r.out;
   EXPECT_EQ(Jobs().size(), 1u);
 }
 

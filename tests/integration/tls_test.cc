@@ -21,6 +21,7 @@
 #include "integration/raw_http.h"
 #include "integration/rest_client.h"
 #include "integration/stratus_process.h"
+#include "integration/test_pki.h"
 #include "sdk/http_sync.h"
 
 namespace stratus {
@@ -32,64 +33,8 @@ using testing::StratusProcess;
 
 constexpr auto kWait = seconds(20);
 
-// A CA and two server certificates for 127.0.0.1/localhost, CN stratus-test-1 and -2.
-class TestPki {
- public:
-  TestPki() {
-    char tmpl[] = "/tmp/stratus-tls-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    std::string script = "set -e; cd '" + dir_ +
-                         "'; "
-                         "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key "
-                         "-out ca.pem -days 2 -subj '/CN=stratus test CA'; "
-                         "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > ext.cnf; "
-                         "for i in 1 2; do "
-                         "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server$i.key "
-                         "-out server$i.csr -subj /CN=stratus-test-$i; "
-                         "openssl x509 -req -in server$i.csr -CA ca.pem -CAkey ca.key -set_serial 100$i -days 2 "
-                         "-extfile ext.cnf -out server$i.pem; done";
-    ok_ = std::system(("(" + script + ") >/dev/null 2>&1").c_str()) == 0;
-  }
-  ~TestPki() { fs::remove_all(dir_); }
-  bool ok() const { return ok_; }
-  std::string Path(const std::string& name) const { return dir_ + "/" + name; }
-  // Copies server<i>.pem/.key to the files the server was started with.
-  void Install(int i) const {
-    fs::copy_file(Path("server" + std::to_string(i) + ".pem"), Path("live.pem"), fs::copy_options::overwrite_existing);
-    fs::copy_file(Path("server" + std::to_string(i) + ".key"), Path("live.key"), fs::copy_options::overwrite_existing);
-  }
-
- private:
-  std::string dir_;
-  bool ok_ = false;
-};
-
 using testing::PortOf;
-
-// Connects with TLS, verifying against `ca`; the subject CN the server presented, or "" when
-// the handshake failed.
-std::string ServedCommonName(uint16_t port, const std::string& ca) {
-  namespace ssl = asio::ssl;
-  asio::io_context io;
-  ssl::context ctx(ssl::context::tls_client);
-  ctx.load_verify_file(ca);
-  ctx.set_verify_mode(ssl::verify_peer);
-  ssl::stream<asio::ip::tcp::socket> s(io, ctx);
-  boost::system::error_code ec;
-  s.next_layer().connect({asio::ip::make_address("127.0.0.1"), port}, ec);
-  if (ec) return "";
-  timeval tv{10, 0};
-  setsockopt(s.next_layer().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  s.handshake(ssl::stream_base::client, ec);
-  if (ec) return "";
-  X509* cert = SSL_get1_peer_certificate(s.native_handle());
-  if (!cert) return "";
-  char cn[256] = {0};
-  X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn);
-  X509_free(cert);
-  s.shutdown(ec);
-  return cn;
-}
+using testing::ServedCommonName;
 
 // Plain bytes to a port; everything until the server closes.
 std::string PlainExchange(uint16_t port, const std::string& bytes) {
@@ -106,7 +51,7 @@ class TlsTest : public ::testing::Test {
         << proc_.output();
   }
 
-  TestPki pki_;
+  testing::TestPki pki_{"stratus-test"};
   StratusProcess proc_;
 };
 
@@ -199,7 +144,7 @@ TEST_F(TlsTest, SighupReloadsTheCertificateAndABadFileKeepsTheOldOne) {
 TEST(TlsFlagsTest, CertWithoutKeyIsAClearError) {
   StratusProcess proc;
   EXPECT_FALSE(proc.Start({"--tls-cert", "/nonexistent.pem"}));
-  TestPki pki;
+  testing::TestPki pki("stratus-test");
   ASSERT_TRUE(pki.ok());
   StratusProcess missing;
   EXPECT_FALSE(missing.Start({"--tls-cert", "/nonexistent.pem", "--tls-key", pki.Path("server1.key")}));

@@ -3,13 +3,12 @@
 // calls and changes, the repeat cap) and every new write surviving a restart through the
 // append-only log, random pops included.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 
+#include "integration/engine_on_log.h"
 #include "kv/engine.h"
 
 namespace stratus::kv {
@@ -35,36 +34,15 @@ std::string Canon(const Argv& cmd, const Reply& r) {
   return S(Reply::Array(std::move(v)));
 }
 
-class KvListsSetsTest : public ::testing::Test {
+class KvListsSetsTest : public testing::EngineOnLogTest {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/stratus-kvls-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    Open();
-  }
-  void TearDown() override {
-    engine_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  void Open() {
-    engine_.reset();
-    engine_ = std::make_unique<Engine>(clock_);
-    EngineOptions o;
-    o.log_path = dir_ + "/appendonly.log";
-    o.active_expiry = false;
-    ASSERT_TRUE(engine_->Open(o).ok());
-  }
-  Reply Run(const Argv& argv) { return engine_->Run(argv); }
+  KvListsSetsTest() : EngineOnLogTest(kStart) {}
   std::string LogText() {
-    std::ifstream in(dir_ + "/appendonly.log");
+    std::ifstream in(log_path());
     std::stringstream ss;
     ss << in.rdbuf();
     return ss.str();
   }
-
-  std::string dir_;
-  FakeClock clock_{kStart};
-  std::unique_ptr<Engine> engine_;
 };
 
 TEST_F(KvListsSetsTest, ListCommandsAnswerAsRedisDocuments) {
