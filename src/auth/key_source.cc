@@ -32,6 +32,7 @@ class FileKeySource final : public KeySource {
     std::vector<std::pair<StoredKey, fs::path>> files;
     STRATUS_RETURN_IF_ERROR(Scan(&files));
     std::vector<StoredKey> keys;
+    keys.reserve(files.size());
     for (const auto& f : files) keys.push_back(f.first);
     STRATUS_ASSIGN_OR_RETURN(KeyChanges changes, decide(keys));
     if (!changes.add.empty()) {
