@@ -201,6 +201,22 @@ TEST_F(ClusterOidcKeys, ARotationOneNodeMakesReachesEveryNodesJwksAndSigning) {
   EXPECT_TRUE(verified.ok()) << verified.status().message();
 }
 
+TEST_F(ClusterOidcKeys, AnOidcKeyFileStillOverridesTheTable) {
+  Start(1);  // the table's key
+  const std::string table_kid = Sql("SELECT kid FROM oidc_keys");
+  const std::string pem = "/tmp/stratus-oidc-override-" + std::to_string(::getpid()) + ".pem";
+  ASSERT_EQ(std::system(
+                ("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out " + pem + " 2>/dev/null").c_str()),
+            0);
+  Start(1, {"--oidc-key", pem});
+  std::filesystem::remove(pem);
+  const std::set<std::string> kids = Kids(1);
+  ASSERT_EQ(kids.size(), 1u);
+  EXPECT_NE(*kids.begin(), table_kid);
+  EXPECT_EQ(Kids(0), std::set<std::string>{table_kid});
+  EXPECT_EQ(Sql("SELECT count(*) FROM oidc_keys"), "1") << "the file's key is not written to the table";
+}
+
 TEST_F(ClusterOidcKeys, TheKeysTableIsItsOwnersAlone) {
   // Even where the database grants every new table to everyone by default.
   ASSERT_EQ(Sql("ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO PUBLIC"), "");
