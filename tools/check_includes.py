@@ -24,7 +24,7 @@ LAYERS = {
     "cluster": ["common"],  # nodes, queue leases, assignment; store/postgres implements its table
     "store": ["model", "common"],  # the Store interface's helpers
     "store/sqlite": ["store", "model", "common"],
-    "store/postgres": ["store", "cluster", "model", "common"],
+    "store/postgres": ["store", "cluster", "model", "auth", "common"],  # + the cluster's OIDC keys (auth/key_source.h)
     "tasks": ["store", "model", "common"],  # the service, the REST codec, validation
     "tasks/engine": ["tasks", "store", "cluster", "model", "auth", "http", "common"],
     # Cloud Scheduler v1: the jobs' codec, checks, store and service, and the executor (which

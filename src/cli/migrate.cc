@@ -7,6 +7,7 @@
 #include <iostream>
 #include <mutex>
 
+#include "auth/key_source.h"
 #include "cli/data_dir_lock.h"
 #include "cli/output.h"
 #include "common/clock.h"
@@ -78,6 +79,7 @@ class Migration {
     STRATUS_RETURN_IF_ERROR(CopyTasks(queues));
     STRATUS_RETURN_IF_ERROR(CopyDeadLetters(queues));
     STRATUS_RETURN_IF_ERROR(CopyTombstones());
+    STRATUS_RETURN_IF_ERROR(CopyOidcKeys());
     to_.Close();
     return Verify();
   }
@@ -161,6 +163,17 @@ class Migration {
     return Status::Ok();
   }
 
+  // Every key the node published, so tokens it signed before the move still verify against
+  // the cluster's JWKS; the newest stays the signing key until the next rotation.
+  Status CopyOidcKeys() {
+    auto source = auth::MakeFileKeySource((fs::path(o_.from) / "oidc").string());
+    STRATUS_ASSIGN_OR_RETURN(auto keys, source->Load());
+    STRATUS_RETURN_IF_ERROR(importer_.AddOidcKeys(keys));
+    source_.oidc_keys = static_cast<int64_t>(keys.size());
+    Note("OIDC signing keys", source_.oidc_keys);
+    return Status::Ok();
+  }
+
   Status Verify() {
     STRATUS_ASSIGN_OR_RETURN(auto got, importer_.Count());
     std::string diff;
@@ -174,9 +187,11 @@ class Migration {
     check("tasks", source_.tasks, got.tasks);
     check("dead letters", source_.dead_letters, got.dead_letters);
     check("tombstones", source_.tombstones, got.tombstones);
+    check("OIDC keys", source_.oidc_keys, got.oidc_keys);
     if (!diff.empty()) return Internal("verification failed, the counts differ: " + diff);
     std::cout << "verified: " << got.queues << " queues, " << got.tasks << " tasks, " << got.dead_letters
-              << " dead letters, " << got.tombstones << " tombstones in " << pg::Redacted(o_.to) << "\n";
+              << " dead letters, " << got.tombstones << " tombstones, " << got.oidc_keys << " OIDC keys in "
+              << pg::Redacted(o_.to) << "\n";
     return Status::Ok();
   }
 
@@ -196,10 +211,8 @@ int Fail(const std::string& message) {
 // What stays in the data dir: the node that takes over keeps using it (same --data-dir).
 void NoteLeftBehind(const std::string& dir) {
   std::error_code ec;
-  for (const auto& [file, what] :
-       std::vector<std::pair<std::string, std::string>>{{"scheduler.db", "Cloud Scheduler jobs"},
-                                                        {"oidc", "OIDC signing keys"},
-                                                        {"redis", "the embedded Redis data"}}) {
+  for (const auto& [file, what] : std::vector<std::pair<std::string, std::string>>{
+           {"scheduler.db", "Cloud Scheduler jobs"}, {"redis", "the embedded Redis data"}}) {
     if (fs::exists(fs::path(dir) / file, ec)) {
       std::cout << "note: " << what << " (" << (fs::path(dir) / file).string()
                 << ") stay in the data dir: start the PostgreSQL node with --data-dir " << dir << " to keep them\n";
@@ -215,7 +228,7 @@ void AddMigrateOptions(CLI::App& cmd, MigrateOptions& o) {
                  "The PostgreSQL database: postgres://USER@HOST:PORT/DB, postgresql://..., or libpq's "
                  "'host=... dbname=...' (the password from PGPASSWORD or ~/.pgpass)")
       ->required();
-  cmd.add_flag("--force", o.force, "Empty a database that already holds queues, tasks or tombstones first");
+  cmd.add_flag("--force", o.force, "Empty a database that already holds queues, tasks, tombstones or OIDC keys first");
 }
 
 int RunMigrate(const MigrateOptions& o) {
@@ -249,8 +262,8 @@ int RunMigrate(const MigrateOptions& o) {
     if (!o.force) {
       return Fail("the database " + pg::Redacted(o.to) + " is not empty (" + std::to_string(existing->queues) +
                   " queues, " + std::to_string(existing->tasks) + " tasks, " + std::to_string(existing->dead_letters) +
-                  " dead letters, " + std::to_string(existing->tombstones) +
-                  " tombstones); give --force to delete them and copy anyway");
+                  " dead letters, " + std::to_string(existing->tombstones) + " tombstones, " +
+                  std::to_string(existing->oidc_keys) + " OIDC keys); give --force to delete them and copy anyway");
     }
     if (Status st = (*importer)->Clear(); !st.ok()) return Fail(st.message());
     std::cout << "emptied " << pg::Redacted(o.to) << " (--force)\n";

@@ -23,7 +23,7 @@ void AddServeOptions(CLI::App& app, ServeOptions& o) {
   app.add_option("--dead-letter-retention", o.dead_letter_retention, "How long dead letters are kept")->capture_default_str();
   app.add_option("--oidc-issuer", o.oidc_issuer, "The iss claim of OIDC tokens (default: this server's base URL)");
   app.add_option("--oidc-key", o.oidc_key, "RSA private key (PEM) that signs OIDC tokens (default: generated in the data dir)");
-  app.add_option("--oidc-rotate-after", o.oidc_rotate_after, "Generate a new signing key at start when the current one is older")->capture_default_str();
+  app.add_option("--oidc-rotate-after", o.oidc_rotate_after, "Make a new OIDC signing key when the current one is older (checked at start and while running; give every node of a cluster the same)")->capture_default_str();
   app.add_option("--ca-file", o.ca_file, "Extra CA certificates (PEM) trusted for HTTPS targets");
   app.add_option("--app-engine-url", o.app_engine_url, "Base URL that App Engine tasks are delivered to");
   app.add_option("--oauth-token-file", o.oauth_token_file, "File whose first line is the bearer token sent for oauthToken tasks");

@@ -34,6 +34,7 @@
 #include "scheduler/sqlite_job_store.h"
 #include "store/postgres/pg_leases.h"
 #include "store/postgres/pg_listener.h"
+#include "store/postgres/pg_oidc_keys.h"
 #include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "tasks/engine/dispatcher.h"
@@ -264,8 +265,15 @@ Status ServeApp::Start() {
 
   // Push delivery: the OIDC issuer defaults to this server's own URL, known once bound.
   const std::string base_url = st->server->url();
-  auth::OidcOptions oidc_options{(std::filesystem::path(options_.data_dir) / "oidc").string(), options_.oidc_key,
-                                 options_.oidc_issuer.empty() ? base_url : options_.oidc_issuer, *rotate};
+  auth::OidcOptions oidc_options;
+  oidc_options.key_dir = (std::filesystem::path(options_.data_dir) / "oidc").string();
+  oidc_options.pem_file = options_.oidc_key;
+  oidc_options.issuer = options_.oidc_issuer.empty() ? base_url : options_.oidc_issuer;
+  oidc_options.rotate_after = *rotate;
+  if (!options_.store.empty()) {  // one set of keys for the whole cluster (docs/cluster.md, "OIDC keys")
+    oidc_options.source = std::make_shared<PgKeySource>(options_.store);
+    oidc_options.shared = true;
+  }
   STRATUS_ASSIGN_OR_RETURN(auto oidc, auth::OidcSigner::Open(oidc_options, st->clock));
   st->oidc = std::move(oidc);
   DispatchOptions dispatch_options;

@@ -80,6 +80,8 @@ class MigrateTest : public ::testing::Test {
     s["dead_one"] = Ok(rest_.Get(base + kExt + "/queues/dl/deadLetters/doomed"));
     auto gone = rest_.Get(base + kLoc + "/queues/a/tasks/gone");
     s["gone"] = {gone.status, gone.body};
+    // The OIDC keys: tokens signed before the move verify against the same JWKS after it.
+    s["jwks"] = Ok(rest_.Get(base + "/.well-known/jwks.json"));
     return s;
   }
 
@@ -156,11 +158,15 @@ TEST_F(MigrateTest, EverythingReadsBackThroughAServerOnTheDatabase) {
   ASSERT_EQ(m.rc, 0) << m.out;
   EXPECT_NE(m.out.find("verified: 3 queues, 121 tasks, 1 dead letters, "), std::string::npos) << m.out;
   EXPECT_NE(m.out.find("copied 121 tasks"), std::string::npos) << m.out;
+  EXPECT_NE(m.out.find("copied 1 OIDC signing keys"), std::string::npos) << m.out;
+  EXPECT_NE(m.out.find(" tombstones, 1 OIDC keys in "), std::string::npos) << m.out;
+  EXPECT_EQ(m.out.find("OIDC signing keys ("), std::string::npos) << "no longer left behind: " << m.out;
 
   // A server on the database alone (a fresh data dir) serves the same answers byte for byte.
   testing::StratusProcess pg;
   ASSERT_TRUE(pg.Start({"--store", conninfo_, "--redis-listen", "off"})) << pg.output();
   json after = Snapshot(pg.tasks_url());
+  ASSERT_EQ(after["jwks"]["keys"].size(), 1u) << after["jwks"].dump();
   EXPECT_EQ(after.dump(), before.dump());
   for (const auto& [key, value] : before.items()) EXPECT_EQ(after[key], value) << key;
 
@@ -172,6 +178,27 @@ TEST_F(MigrateTest, EverythingReadsBackThroughAServerOnTheDatabase) {
   // And the dead letter can be retried there.
   auto retried = rest_.Post(pg.tasks_url() + kExt + "/queues/dl/deadLetters/doomed:retry");
   EXPECT_EQ(retried.status, 200) << retried.body.dump();
+}
+
+TEST_F(MigrateTest, ARotatedKeyComesAlongAndKeepsVerifying) {
+  MakeDataDir();
+  // A start after --oidc-rotate-after makes a second key; the first stays published.
+  std::this_thread::sleep_for(1100ms);
+  json jwks;
+  {
+    testing::StratusProcess node;
+    ASSERT_TRUE(node.Start({"--redis-listen", "off", "--oidc-rotate-after", "1s"}, dir_)) << node.output();
+    jwks = Ok(rest_.Get(node.tasks_url() + "/.well-known/jwks.json"));
+    node.Stop();
+  }
+  ASSERT_EQ(jwks["keys"].size(), 2u) << jwks.dump();
+  CmdRun m = Migrate(Args());
+  ASSERT_EQ(m.rc, 0) << m.out;
+  EXPECT_NE(m.out.find("copied 2 OIDC signing keys"), std::string::npos) << m.out;
+  EXPECT_NE(m.out.find(" tombstones, 2 OIDC keys in "), std::string::npos) << m.out;
+  testing::StratusProcess pg;
+  ASSERT_TRUE(pg.Start({"--store", conninfo_, "--redis-listen", "off"})) << pg.output();
+  EXPECT_EQ(Ok(rest_.Get(pg.tasks_url() + "/.well-known/jwks.json")), jwks);
 }
 
 TEST_F(MigrateTest, ARunningServersDataDirIsRefused) {
@@ -188,7 +215,7 @@ TEST_F(MigrateTest, ANonEmptyDatabaseNeedsForce) {
   CmdRun again = Migrate(Args());
   EXPECT_EQ(again.rc, 1) << again.out;
   EXPECT_NE(again.out.find("is not empty (3 queues, 121 tasks, 1 dead letters"), std::string::npos) << again.out;
-  EXPECT_NE(again.out.find("give --force"), std::string::npos) << again.out;
+  EXPECT_NE(again.out.find(" tombstones, 1 OIDC keys); give --force"), std::string::npos) << again.out;
   CmdRun forced = Migrate(Args(" --force"));
   EXPECT_EQ(forced.rc, 0) << forced.out;
   EXPECT_NE(forced.out.find("verified: 3 queues, 121 tasks, 1 dead letters"), std::string::npos) << forced.out;

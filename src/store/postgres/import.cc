@@ -1,6 +1,7 @@
 #include "store/postgres/import.h"
 
 #include "model/storage_codec.h"
+#include "store/postgres/pg_oidc_keys.h"
 #include "store/postgres/rows.h"
 
 namespace stratus::pg {
@@ -13,8 +14,9 @@ StatusOr<std::unique_ptr<Importer>> Importer::Open(const std::string& conninfo) 
 
 StatusOr<RowCounts> Importer::Count() {
   STRATUS_ASSIGN_OR_RETURN(auto r, c_->Query("SELECT (SELECT count(*) FROM queues), (SELECT count(*) FROM tasks), "
-                                             "(SELECT count(*) FROM dead_letters), (SELECT count(*) FROM tombstones)"));
-  return RowCounts{r.Int(0, 0), r.Int(0, 1), r.Int(0, 2), r.Int(0, 3)};
+                                             "(SELECT count(*) FROM dead_letters), (SELECT count(*) FROM tombstones), "
+                                             "(SELECT count(*) FROM oidc_keys)"));
+  return RowCounts{r.Int(0, 0), r.Int(0, 1), r.Int(0, 2), r.Int(0, 3), r.Int(0, 4)};
 }
 
 StatusOr<int64_t> Importer::LiveNodes(int window_seconds) {
@@ -36,7 +38,7 @@ Status Importer::InTransaction(const std::function<Status()>& body) {
 }
 
 Status Importer::Clear() {
-  return InTransaction([&] { return c_->Exec("TRUNCATE queues, tasks, dead_letters, tombstones"); });
+  return InTransaction([&] { return c_->Exec("TRUNCATE queues, tasks, dead_letters, tombstones, oidc_keys"); });
 }
 
 Status Importer::AddDeadLetters(const std::vector<DeadLetter>& rows) {
@@ -65,6 +67,13 @@ Status Importer::AddTombstones(const std::vector<TombstoneRow>& rows) {
                                         {Param(int64_t{t.kind}), Param(t.name), Param(t.deleted_us)})
                                   .status());
     }
+    return Status::Ok();
+  });
+}
+
+Status Importer::AddOidcKeys(const std::vector<auth::StoredKey>& keys) {
+  return InTransaction([&]() -> Status {
+    for (const auth::StoredKey& k : keys) STRATUS_RETURN_IF_ERROR(InsertOidcKey(*c_, k));
     return Status::Ok();
   });
 }

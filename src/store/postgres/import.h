@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/key_source.h"
 #include "store/postgres/pg.h"
 #include "stratus/model.h"
 #include "stratus/store.h"
@@ -26,6 +27,7 @@ struct RowCounts {
   int64_t tasks = 0;
   int64_t dead_letters = 0;
   int64_t tombstones = 0;
+  int64_t oidc_keys = 0;
   bool operator==(const RowCounts&) const = default;
 };
 
@@ -38,11 +40,13 @@ class Importer {
   // Servers whose heartbeat (stratus_nodes) is younger than `window`: a copy behind a running
   // server would race its writes.
   StatusOr<int64_t> LiveNodes(int window_seconds);
-  // Deletes every queue, task, dead letter and tombstone (`migrate --force`).
+  // Deletes every queue, task, dead letter, tombstone and OIDC key (`migrate --force`).
   Status Clear();
   // Each call is one transaction; a row that exists is replaced.
   Status AddDeadLetters(const std::vector<DeadLetter>& rows);
   Status AddTombstones(const std::vector<TombstoneRow>& rows);
+  // The data dir's OIDC signing keys, as they are (a kid already there is kept).
+  Status AddOidcKeys(const std::vector<auth::StoredKey>& keys);
 
  private:
   explicit Importer(std::unique_ptr<Conn> c) : c_(std::move(c)) {}

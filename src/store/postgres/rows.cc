@@ -63,6 +63,21 @@ CREATE TABLE IF NOT EXISTS queue_leases(
   expires_at TIMESTAMPTZ NOT NULL);
 )sql";
 
+// Step 3 is the Cloud Scheduler jobs' tables (a separate change); nothing here needs steps
+// to be contiguous, each is idempotent and applied when the database is older than it.
+
+// Step 4: the cluster's OIDC signing keys (store/postgres/pg_oidc_keys.h). They are private
+// keys: no role but the table's owner (the stratus user) and superusers may read them.
+constexpr int kOidcKeysStep = 4;
+constexpr const char* kOidcKeysTable = R"sql(
+CREATE TABLE IF NOT EXISTS oidc_keys(
+  kid TEXT COLLATE "C" PRIMARY KEY,
+  private_pem TEXT NOT NULL,
+  created_us BIGINT NOT NULL,
+  signs_from_us BIGINT NOT NULL);
+REVOKE ALL ON oidc_keys FROM PUBLIC;
+)sql";
+
 // Any constant both sides agree on: the lock every migrating node takes.
 constexpr int64_t kMigrationLock = 0x5374726174757301;  // "Stratus", 1
 
@@ -75,9 +90,10 @@ auto* BodyOf(T& t) {
 Status MigrateLocked(Conn& c) {
   STRATUS_RETURN_IF_ERROR(c.Query("SELECT pg_advisory_xact_lock($1)", {Param(kMigrationLock)}).status());
   STRATUS_ASSIGN_OR_RETURN(auto has, c.Query("SELECT to_regclass('stratus_schema') IS NOT NULL"));
+  int64_t version = 0;
   if (has.Text(0, 0) == "t") {
     STRATUS_ASSIGN_OR_RETURN(auto v, c.Query("SELECT COALESCE(MAX(version), 0) FROM stratus_schema"));
-    int64_t version = v.Int(0, 0);
+    version = v.Int(0, 0);
     if (version > kSchemaVersion) {
       return FailedPrecondition("the database was written by a newer stratus (schema " + std::to_string(version) +
                                 "; this one reads up to " + std::to_string(kSchemaVersion) + ")");
@@ -85,6 +101,7 @@ Status MigrateLocked(Conn& c) {
     if (version == kSchemaVersion) return Status::Ok();
   }
   STRATUS_RETURN_IF_ERROR(c.Exec(kTables));
+  if (version < kOidcKeysStep) STRATUS_RETURN_IF_ERROR(c.Exec(kOidcKeysTable));
   STRATUS_RETURN_IF_ERROR(c.Exec("DELETE FROM stratus_schema"));
   return c.Query("INSERT INTO stratus_schema(version) VALUES($1)", {Param(int64_t{kSchemaVersion})}).status();
 }

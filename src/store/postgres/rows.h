@@ -11,7 +11,8 @@
 
 namespace stratus::pg {
 
-inline constexpr int kSchemaVersion = 2;  // 2: stratus_nodes, queue_leases (the cluster)
+// 2: stratus_nodes, queue_leases (the cluster); 3: (Cloud Scheduler jobs); 4: oidc_keys
+inline constexpr int kSchemaVersion = 4;
 
 // Brings the database to kSchemaVersion in one transaction under an advisory lock; refuses
 // one written by a newer stratus.
