@@ -107,9 +107,11 @@ void Dispatcher::Acquired(const std::string& queue, int64_t epoch) {
   if (!q.ok()) return;  // deleted meanwhile: the coordinator frees the lease at its next tick
   if (auto old = Find(queue); old && old->epoch() != epoch) Remove(queue);
   auto runner = Ensure(*q, epoch);
-  runner->PostConfigure(*q);
   // After the runner is in the map: a change committed from now on reaches it by event, and
-  // anything committed before is in this scan.
+  // anything committed before is in this second read and the scan. (A change committed
+  // between the first read and Ensure, a pause through another node say, notified no runner.)
+  auto fresh = store_.GetQueue(queue);
+  runner->PostConfigure(fresh.ok() ? *fresh : *q);
   Load(runner);
 }
 
