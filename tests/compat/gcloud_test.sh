@@ -4,6 +4,9 @@
 # and rate field, update, pause, resume, purge, create-http-task / list / describe / delete,
 # and the app's delete-all-queues loop. The whole round runs twice: on an open server, and on
 # a server with --api-token (where a wrong token must fail).
+# With STRATUS_GCLOUD_CLUSTER_PG (a libpq conninfo; gcloud_cluster_test.sh sets it) each
+# server is two `serve --store` nodes on a fresh database there, every gcloud command goes to
+# the next node, and a [cluster] part checks that both nodes answered and a task was delivered.
 #
 # Usage: gcloud_test.sh path/to/stratus   (ctest passes the binary)
 # Expected-field lists are built by word splitting on purpose (no value holds a space).
@@ -43,13 +46,51 @@ trap 'exit 130' INT TERM
 . "$(dirname "$0")/lib_gcloud.sh"
 gcloud_private_config "$WORK/gcloud-config" catchup-compat
 
+CLUSTER_PG=${STRATUS_GCLOUD_CLUSTER_PG:-}
+# On a cluster the endpoint override names every node of the server ("http://127.0.0.1:P1,P2/"):
+# each gcloud command goes to the next one (a counter file: commands run in subshells too).
+gcloud() {
+  local o=${CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDTASKS:-}
+  if [ -z "$CLUSTER_PG" ] || [[ "$o" != *,* ]]; then
+    command gcloud "$@"
+    return
+  fi
+  local ports list n
+  ports=${o#http://127.0.0.1:}
+  IFS=, read -ra list <<<"${ports%/}"
+  n=$(
+    flock 9
+    n=$(cat "$WORK/rr" 2>/dev/null || echo 0)
+    echo $((n + 1)) >"$WORK/rr"
+    echo "$n"
+  ) 9>"$WORK/rr.lock"
+  CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDTASKS="http://127.0.0.1:${list[n % ${#list[@]}]}/" command gcloud "$@"
+}
+
 LOC=us-central1
 PROJECT=$CLOUDSDK_CORE_PROJECT
 RESULTS="$WORK/results"
 : >"$RESULTS"
 
-# Starts a server; sets PORT and SERVER_PID. Waits (bounded) for "stratus: ready".
+# Starts a server; sets PORT and SERVER_PID. Waits (bounded) for "stratus: ready". On a
+# cluster: two nodes on a fresh database, PORT their ports joined by a comma.
 start_server() {
+  if [ -n "$CLUSTER_PG" ]; then
+    local tag=$1 db="gcloud_${$}_$1" ports=()
+    shift
+    psql "$CLUSTER_PG" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" && psql "$CLUSTER_PG" -qc "CREATE DATABASE $db TEMPLATE template0" ||
+      { echo "FATAL: cannot create database $db" >&2; exit 1; }
+    for node in 1 2; do
+      start_node "$tag-$node" --store "$CLUSTER_PG dbname=$db" --redis-listen off "$@"
+      ports+=("$PORT")
+    done
+    PORT=$(IFS=,; echo "${ports[*]}")
+    return 0
+  fi
+  start_node "$@"
+}
+
+start_node() {
   local tag=$1
   shift
   local log="$WORK/server-$tag.log"
@@ -370,6 +411,56 @@ wait "$ROUND1" "$ROUND2" "$WRONG"
   fi
 )
 
+# On a cluster: a task created through one node is delivered (by whichever node dispatches
+# its queue), and every node answered API requests.
+if [ -n "$CLUSTER_PG" ]; then
+  (
+    mkdir -p "$WORK/www" && echo hit >"$WORK/www/hit"
+    /usr/bin/python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$WORK/www" >"$WORK/target.log" 2>&1 &
+    TARGET=$!
+    trap 'kill $TARGET 2>/dev/null' EXIT
+    tport=""
+    for _ in $(seq 1 100); do
+      tport=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$WORK/target.log" | head -n1)
+      [ -n "$tport" ] && break
+      sleep 0.1
+    done
+    export CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDTASKS="http://127.0.0.1:$PORT_OPEN/"
+    export CLOUDSDK_AUTH_ACCESS_TOKEN=anything
+    if gcloud tasks queues create deliver-queue --location=$LOC >/dev/null 2>"$WORK/deliver.err" &&
+      gcloud tasks create-http-task delivered --queue=deliver-queue --location=$LOC --method=GET \
+        --url="http://127.0.0.1:$tport/hit?via=gcloud" >/dev/null 2>>"$WORK/deliver.err"; then
+      for _ in $(seq 1 300); do
+        grep -q 'GET /hit?via=gcloud' "$WORK/target.log" && break
+        sleep 0.1
+      done
+      if grep -q '"GET /hit?via=gcloud HTTP/1.1" 200' "$WORK/target.log"; then
+        echo "PASS [cluster] the task created through gcloud was delivered" >>"$WRONG_OUT"
+      else
+        echo "FAIL [cluster] the task was not delivered: $(tr '\n' ' ' <"$WORK/target.log" | cut -c1-300)" >>"$WRONG_OUT"
+      fi
+      gone=""
+      for _ in $(seq 1 100); do
+        gcloud tasks list --queue=deliver-queue --location=$LOC --format='value(name)' >"$WORK/left.txt" 2>/dev/null &&
+          [ ! -s "$WORK/left.txt" ] && gone=1 && break
+        sleep 0.1
+      done
+      if [ -n "$gone" ]; then echo "PASS [cluster] the delivered task is gone from every node's list" >>"$WRONG_OUT"; else
+        echo "FAIL [cluster] the delivered task is still listed" >>"$WRONG_OUT"
+      fi
+    else
+      echo "FAIL [cluster] creating the queue or task failed: $(tr '\n' ' ' <"$WORK/deliver.err" | cut -c1-300)" >>"$WRONG_OUT"
+    fi
+  )
+  for port in ${PORT_OPEN//,/ } ${PORT_TOKEN//,/ }; do
+    n=$(curl -fsS -H 'Host: localhost' -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$port/metrics" |
+      awk '/^stratus_api_requests_total/ {s += $NF} END {print s + 0}')
+    if [ "${n%.*}" -gt 0 ]; then echo "PASS [cluster] node on port $port answered $n API requests" >>"$WRONG_OUT"; else
+      echo "FAIL [cluster] node on port $port answered no API request" >>"$WRONG_OUT"
+    fi
+  done
+fi
+
 # Both servers must still be up (no crash) and stop cleanly on SIGTERM.
 for pid in "${SERVER_PIDS[@]}"; do
   if kill -0 "$pid" 2>/dev/null; then
@@ -385,6 +476,7 @@ SERVER_PIDS=()
 
 cat "$WORK"/round-open.out "$WORK"/round-token.out "$WRONG_OUT" >"$RESULTS"
 grep '^FAIL' "$RESULTS" || true
+[ -z "$CLUSTER_PG" ] || grep '^PASS \[cluster\]' "$RESULTS" || true
 PASSED=$(grep -c '^PASS' "$RESULTS")
 FAILED=$(grep -c '^FAIL' "$RESULTS")
 # Each round must have run its full set of checks (a round that died early fails here).
@@ -395,9 +487,9 @@ if [ "$OPEN_N" -ne "$TOKEN_N" ] || [ "$OPEN_N" -lt 75 ]; then
   FAILED=$((FAILED + 1))
 fi
 if [ "$FAILED" -ne 0 ]; then
-  for tag in open token; do
-    echo "--- server log ($tag) ---"
-    tail -n 20 "$WORK/server-$tag.log" 2>/dev/null
+  for log in "$WORK"/server-*.log; do
+    echo "--- server log ($(basename "$log" .log)) ---"
+    tail -n 20 "$log" 2>/dev/null
   done
 fi
 echo "$PASSED passed, $FAILED failed"

@@ -77,12 +77,25 @@ Status Writer::DropTasks(const std::string& queue, Micros until, Micros now) {
   return c_.Query("DELETE FROM tasks WHERE queue = $1 AND create_us <= $2", {Param(queue), Param(until)}).status();
 }
 
+// A missing queue has no row to lock, so two nodes may both find it missing: the one whose
+// insert loses (it waits for the other's commit) applies the update again over the row the
+// other committed, as if it had come second, instead of overwriting it.
 StatusOr<WriteResult> Writer::Do(QueueUpdate& op, Micros now) {
-  STRATUS_ASSIGN_OR_RETURN(auto current, LoadQueue(op.name, true));
-  STRATUS_ASSIGN_OR_RETURN(auto recently, Tombstoned(kQueueTombstone, op.name, options_.queue_reuse_window, now));
-  STRATUS_ASSIGN_OR_RETURN(auto next, op.apply(current ? &*current : nullptr, recently));
-  STRATUS_RETURN_IF_ERROR(SaveQueue(next));
-  return WriteResult{std::move(next), std::nullopt};
+  for (;;) {
+    STRATUS_ASSIGN_OR_RETURN(auto current, LoadQueue(op.name, true));
+    STRATUS_ASSIGN_OR_RETURN(auto recently, Tombstoned(kQueueTombstone, op.name, options_.queue_reuse_window, now));
+    STRATUS_ASSIGN_OR_RETURN(auto next, op.apply(current ? &*current : nullptr, recently));
+    if (current) {
+      STRATUS_RETURN_IF_ERROR(SaveQueue(next));
+      return WriteResult{std::move(next), std::nullopt};
+    }
+    STRATUS_ASSIGN_OR_RETURN(
+        auto r,
+        c_.Query("INSERT INTO queues(name, state, doc, ext) VALUES($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING",
+                 {Param(next.name), Param(static_cast<int64_t>(next.state)), Param(storage::EncodeQueue(next)),
+                  Param(storage::EncodeQueueExtensions(next.stratus))}));
+    if (r.Changes() > 0) return WriteResult{std::move(next), std::nullopt};
+  }
 }
 
 StatusOr<WriteResult> Writer::Do(QueuePurge& op, Micros now) {
@@ -128,13 +141,16 @@ StatusOr<std::optional<Task>> Writer::LoadTask(const std::string& name) {
 
 Status Writer::InsertTask(const Task& t, Micros create_us) {
   auto [queue, id] = SplitTaskName(t.name);
+  // Another node may insert the same name between CheckRoomFor and here: its row wins (this
+  // insert waits for its commit) and this create answers ALREADY_EXISTS, not a key violation.
   static const std::string sql = std::string("INSERT INTO tasks(queue, id, create_us, doc, body, ") + kStateColumns +
-                                 ") VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
-  return c_
-      .Query(sql, Concat({Param(queue), Param(id), Param(create_us), Param(storage::EncodeTask(t, false)),
-                          Param::Bytes(TaskBody(t))},
-                         StateParams(t)))
-      .status();
+                                 ") VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) "
+                                 "ON CONFLICT (queue, id) DO NOTHING";
+  STRATUS_ASSIGN_OR_RETURN(
+      auto r, c_.Query(sql, Concat({Param(queue), Param(id), Param(create_us), Param(storage::EncodeTask(t, false)),
+                                    Param::Bytes(TaskBody(t))},
+                                   StateParams(t))));
+  return r.Changes() > 0 ? Status::Ok() : StoreError(StoreReason::kTaskExists);
 }
 
 Status Writer::SaveState(const Task& t) {

@@ -68,7 +68,14 @@ void Dispatcher::QueueChanged(const Queue& queue) {
     coordinator_->Wake();  // perhaps a new queue: its owner takes it now, not at the next tick
     return;
   }
+  if (coordinator_) return Reconfigure(runner);
   runner->PostConfigure(queue);
+}
+
+void Dispatcher::Reconfigure(const std::shared_ptr<QueueRunner>& runner) {
+  std::lock_guard lock(configure_mu_);
+  auto q = store_.GetQueue(runner->name());
+  if (q.ok()) runner->PostConfigure(*q);
 }
 
 void Dispatcher::QueuePurged(const Queue& queue) {
@@ -107,9 +114,10 @@ void Dispatcher::Acquired(const std::string& queue, int64_t epoch) {
   if (!q.ok()) return;  // deleted meanwhile: the coordinator frees the lease at its next tick
   if (auto old = Find(queue); old && old->epoch() != epoch) Remove(queue);
   auto runner = Ensure(*q, epoch);
-  runner->PostConfigure(*q);
   // After the runner is in the map: a change committed from now on reaches it by event, and
-  // anything committed before is in this scan.
+  // anything committed before is in this second read and the scan. (A change committed
+  // between the first read and Ensure, a pause through another node say, notified no runner.)
+  Reconfigure(runner);
   Load(runner);
 }
 
@@ -161,9 +169,7 @@ void Dispatcher::ApplyRemote(const cluster::Change& change) {
         if (coordinator_) coordinator_->Wake();
         return;
       }
-      auto q = store_.GetQueue(change.name);
-      if (!q.ok()) return;
-      runner->PostConfigure(*q);
+      Reconfigure(runner);
       if (change.kind == Kind::kQueuePurged) runner->PostReload();
       return;
     }
@@ -183,8 +189,7 @@ void Dispatcher::ResyncRemote() {
     for (const auto& [name, r] : runners_) runners.push_back(r);
   }
   for (const auto& r : runners) {
-    auto q = store_.GetQueue(r->name());
-    if (q.ok()) r->PostConfigure(*q);
+    Reconfigure(r);
     Load(r);
   }
   if (coordinator_) coordinator_->Wake();

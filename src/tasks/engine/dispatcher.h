@@ -112,6 +112,10 @@ class Dispatcher final : public TaskEvents, public cluster::OwnershipListener {
   bool Remove(const std::string& queue);
   // Reads the queue's pending tasks into its runner.
   void Load(const std::shared_ptr<QueueRunner>& runner);
+  // Reads the queue and posts it to its runner, under configure_mu_: in a cluster configs
+  // come from several threads (API writes, notifications, acquisitions), and a read posted
+  // late would undo a newer one (a pause through another node, say).
+  void Reconfigure(const std::shared_ptr<QueueRunner>& runner);
   void Gauges(std::vector<Metrics::Gauge>* out);
 
   Store& store_;
@@ -124,6 +128,7 @@ class Dispatcher final : public TaskEvents, public cluster::OwnershipListener {
   std::vector<std::unique_ptr<Sender>> senders_;  // one per loop
   std::atomic<bool> stopping_{false};
   std::mutex mu_;
+  std::mutex configure_mu_;
   std::map<std::string, std::shared_ptr<QueueRunner>> runners_;
   std::vector<std::shared_ptr<QueueRunner>> stopped_;  // removed, attempts maybe still in flight
   cluster::Coordinator* coordinator_ = nullptr;

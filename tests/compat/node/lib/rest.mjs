@@ -2,10 +2,18 @@
 // Cloud Tasks client in REST mode, and full snapshots of a server's queues and tasks.
 import { CloudTasksClient } from '@google-cloud/tasks';
 import { googleAuthLibrary } from 'google-gax';
+import { alternating, clusterOf } from './cluster.mjs';
 
 // One raw HTTP exchange. `body` may be an object (sent as JSON) or a string (sent as is).
 // Resolves with {status, headers, text, json} (json is null when the reply is not JSON).
+// On a cluster (lib/cluster.mjs) each call goes to the next node; /metrics is every node's, merged.
 export async function call(base, method, path, { body, headers = {}, token, timeoutMs = 10000 } = {}) {
+  const cluster = clusterOf(base);
+  if (cluster && method === 'GET' && path === '/metrics') {
+    const text = await cluster.metrics();
+    return { status: 200, headers: new Headers({ 'content-type': 'text/plain' }), text, json: null };
+  }
+  if (cluster) base = cluster.nextNode().url;
   const h = { ...headers };
   let payload;
   if (body !== undefined) {
@@ -25,7 +33,10 @@ export async function call(base, method, path, { body, headers = {}, token, time
 }
 
 // A CloudTasksClient in REST mode pointed at the server, exactly as cloud-tasks.md describes.
+// On a cluster, a client per node behind one object that alternates per call.
 export function tasksClient(port, { accessToken = 'x', apiKey } = {}) {
+  const cluster = clusterOf(port);
+  if (cluster) return alternating(cluster.nodes.map((n) => tasksClient(n.port, { accessToken, apiKey })));
   const opts = { fallback: 'rest', protocol: 'http', apiEndpoint: '127.0.0.1', port };
   if (apiKey) {
     opts.apiKey = apiKey;

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CLUSTER_PG, startCluster } from './cluster.mjs';
 
 export const BIN = process.env.STRATUS_BIN;
 if (!BIN) throw new Error('STRATUS_BIN is not set (run through tests/compat/node_test.sh)');
@@ -11,7 +12,13 @@ if (!BIN) throw new Error('STRATUS_BIN is not set (run through tests/compat/node
 // Starts `stratus serve` and resolves once it printed "stratus: ready".
 // Returns {url, dataDir, proc, lines, stop(), kill()}; `urls` maps each API named in the
 // banner ("Cloud Tasks v2 API", ...) to its base URL.
+// With STRATUS_CLUSTER_PG set, two nodes on PostgreSQL behind one such object (lib/cluster.mjs).
 export async function startServer({ args = [], dataDir } = {}) {
+  if (CLUSTER_PG) return startCluster(startNode, { args, dataDir });
+  return startNode({ args, dataDir });
+}
+
+async function startNode({ args = [], dataDir } = {}) {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'stratus-test-'));
   // A free gRPC port unless the test picks one: the default (8124) is fixed.
   const grpc = args.includes('--grpc-listen') ? [] : ['--grpc-listen', '127.0.0.1:0'];
@@ -22,7 +29,7 @@ export async function startServer({ args = [], dataDir } = {}) {
   const urls = {};
   let buffer = '';
   await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('stratus did not become ready:\n' + lines.join('\n'))), 15000);
+    const timer = setTimeout(() => reject(new Error('stratus did not become ready:\n' + lines.join('\n'))), CLUSTER_PG ? 60000 : 15000);
     const onData = (chunk) => {
       buffer += chunk.toString();
       let nl;
