@@ -119,6 +119,21 @@ void Dispatcher::Acquired(const std::string& queue, int64_t epoch) {
   // between the first read and Ensure, a pause through another node say, notified no runner.)
   Reconfigure(runner);
   Load(runner);
+  // Run requests made while another node held the queue, or none did: those whose task still
+  // has the scheduleTime the request gave it (not attempted since) run now.
+  std::vector<NotedRun> runs;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = noted_runs_.begin(); it != noted_runs_.end();) {
+      if (it->queue == queue) {
+        runs.push_back(std::move(*it));
+        it = noted_runs_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& r : runs) runner->PostRunIfScheduled(std::move(r.id), r.due);
 }
 
 void Dispatcher::Lost(const std::string& queue) {
@@ -146,17 +161,12 @@ void Dispatcher::LeaseRefused(const std::string& queue, int64_t epoch) {
 void Dispatcher::ApplyRemote(const cluster::Change& change) {
   using Kind = cluster::Change::Kind;
   switch (change.kind) {
-    case Kind::kTaskCreated:
-    case Kind::kTaskRun: {
+    case Kind::kTaskRun:
+      RunRequested(change.name, change.due);
+      return;
+    case Kind::kTaskCreated: {
       std::string queue = QueueOfTask(change.name);
-      if (auto runner = Find(queue)) {
-        std::string id = change.name.substr(queue.size() + 7);
-        if (change.kind == Kind::kTaskRun) {
-          runner->PostSchedule(std::move(id), change.due, true);
-        } else {
-          runner->PostCreated(std::move(id), change.due);
-        }
-      }
+      if (auto runner = Find(queue)) runner->PostCreated(change.name.substr(queue.size() + 7), change.due);
       return;
     }
     case Kind::kTaskRemoved:
@@ -208,8 +218,35 @@ std::shared_ptr<const QueueSeries> Dispatcher::Series(const std::string& queue) 
 }
 
 void Dispatcher::TaskScheduled(const std::string& task_name, Micros due, bool run_now) {
+  if (run_now) return RunRequested(task_name, due);
   std::string queue = QueueOfTask(task_name);
-  if (auto runner = Find(queue)) runner->PostSchedule(task_name.substr(queue.size() + 7), due, run_now);
+  if (auto runner = Find(queue)) runner->PostSchedule(task_name.substr(queue.size() + 7), due, false);
+}
+
+void Dispatcher::RunRequested(const std::string& task_name, Micros due) {
+  // Kept for a quarter hour (past the longest --lease) and at most this many at once.
+  constexpr Micros kKeep = 15LL * 60 * kMicrosPerSecond;
+  constexpr size_t kMaxNoted = 10000;
+  std::string queue = QueueOfTask(task_name);
+  std::string id = task_name.substr(queue.size() + 7);
+  std::shared_ptr<QueueRunner> runner;
+  {
+    // One lock for the lookup and the note: Acquired registers the runner before it takes
+    // the notes, so a request either finds the runner or is among the notes it takes.
+    std::lock_guard lock(mu_);
+    auto it = runners_.find(queue);
+    if (it != runners_.end()) {
+      runner = it->second;
+    } else if (coordinator_) {
+      const Micros now = clock_.Now();
+      while (!noted_runs_.empty() && (noted_runs_.size() >= kMaxNoted || noted_runs_.front().noted < now - kKeep)) {
+        noted_runs_.pop_front();
+      }
+      noted_runs_.push_back({std::move(queue), std::move(id), due, now});
+      return;
+    }
+  }
+  if (runner) runner->PostSchedule(std::move(id), due, true);
 }
 
 void Dispatcher::TaskRemoved(const std::string& task_name) {

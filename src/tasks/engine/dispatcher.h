@@ -14,6 +14,7 @@
 // the lease's epoch. A write refused for a stale epoch stops that queue's runner at once.
 #pragma once
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -116,6 +117,11 @@ class Dispatcher final : public TaskEvents, public cluster::OwnershipListener {
   // come from several threads (API writes, notifications, acquisitions), and a read posted
   // late would undo a newer one (a pause through another node, say).
   void Reconfigure(const std::shared_ptr<QueueRunner>& runner);
+  // tasks.run of a task whose queue this node does not dispatch: posted to its runner, or,
+  // in a cluster with no runner here, kept for the node's next acquisition of the queue (the
+  // run mark lives in the owner's memory only, so a request made while the queue had no owner
+  // or a stalled one would otherwise be lost).
+  void RunRequested(const std::string& task_name, Micros due);
   void Gauges(std::vector<Metrics::Gauge>* out);
 
   Store& store_;
@@ -132,6 +138,13 @@ class Dispatcher final : public TaskEvents, public cluster::OwnershipListener {
   std::map<std::string, std::shared_ptr<QueueRunner>> runners_;
   std::vector<std::shared_ptr<QueueRunner>> stopped_;  // removed, attempts maybe still in flight
   cluster::Coordinator* coordinator_ = nullptr;
+  // Run requests noted for queues without a runner here (under mu_), oldest first.
+  struct NotedRun {
+    std::string queue, id;
+    Micros due = 0;  // the scheduleTime tasks.run gave the task: it must still have it
+    Micros noted = 0;
+  };
+  std::deque<NotedRun> noted_runs_;
   size_t next_loop_ = 0;
   size_t series_count_ = 0;  // runners with a series
 };

@@ -70,6 +70,15 @@ void QueueRunner::PostSchedule(std::string id, Micros due, bool run_now) {
   });
 }
 
+void QueueRunner::PostRunIfScheduled(std::string id, Micros due) {
+  asio::post(loop_, [self = shared_from_this(), id = std::move(id), due] {
+    auto it = self->pending_.find(id);
+    if (it == self->pending_.end() || it->second != due) return;
+    self->forced_.insert(id);
+    self->Pump();
+  });
+}
+
 void QueueRunner::PostCreated(std::string id, Micros due) {
   asio::post(loop_, [self = shared_from_this(), id = std::move(id), due] {
     if (self->series_) self->series_->Count(self->dispatcher_.clock().Now(), QueueSeries::kCreated);

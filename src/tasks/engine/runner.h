@@ -31,6 +31,9 @@ class QueueRunner : public std::enable_shared_from_this<QueueRunner> {
   void PostConfigure(Queue queue);
   void PostSchedule(std::string id, Micros due, bool run_now);
   void PostCreated(std::string id, Micros due);  // PostSchedule, counted as created in the series
+  // tasks.run for a task loaded with scheduleTime `due`: runs it now if it is still pending
+  // with that time (a later attempt moved it on; then the request was served).
+  void PostRunIfScheduled(std::string id, Micros due);
   void PostRemove(std::string id);
   void PostReload();  // re-read this queue's tasks from the store (after a purge)
   void PostShutdown();
