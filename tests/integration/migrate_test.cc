@@ -80,6 +80,7 @@ class MigrateTest : public ::testing::Test {
     s["dead_one"] = Ok(rest_.Get(base + kExt + "/queues/dl/deadLetters/doomed"));
     auto gone = rest_.Get(base + kLoc + "/queues/a/tasks/gone");
     s["gone"] = {gone.status, gone.body};
+    s["jobs"] = Ok(rest_.Get(base + "/v1/" + kParent + "/jobs"));
     return s;
   }
 
@@ -127,6 +128,15 @@ class MigrateTest : public ::testing::Test {
                   {{"task",
                     {{"name", kParent + "/queues/dl/tasks/doomed"},
                      {"httpRequest", {{"url", target.Url("/doomed")}, {"body", "ZG9vbWVk"}}}}}}));
+    // Two Cloud Scheduler jobs, one of them paused.
+    for (std::string id : {"nightly", "weekly"}) {
+      Ok(rest_.Post(base + "/v1/" + kParent + "/jobs",
+                    {{"name", kParent + "/jobs/" + id},
+                     {"schedule", id == "nightly" ? "0 3 * * *" : "0 4 * * 1"},
+                     {"timeZone", "Europe/Berlin"},
+                     {"httpTarget", {{"uri", "https://example.com/" + id}, {"body", "aGk="}}}}));
+    }
+    Ok(rest_.Post(base + "/v1/" + kParent + "/jobs/weekly:pause"));
     // Wait until the attempt on r is recorded and dl's task is a dead letter.
     bool settled = false;
     for (int i = 0; i < 600 && !settled; ++i) {
@@ -156,6 +166,9 @@ TEST_F(MigrateTest, EverythingReadsBackThroughAServerOnTheDatabase) {
   ASSERT_EQ(m.rc, 0) << m.out;
   EXPECT_NE(m.out.find("verified: 3 queues, 121 tasks, 1 dead letters, "), std::string::npos) << m.out;
   EXPECT_NE(m.out.find("copied 121 tasks"), std::string::npos) << m.out;
+  EXPECT_NE(m.out.find("verified: 2 Cloud Scheduler jobs"), std::string::npos) << m.out;
+  EXPECT_EQ(m.out.find("Cloud Scheduler jobs (" + dir_), std::string::npos) << "not left behind any more: " << m.out;
+  ASSERT_EQ(before["jobs"]["jobs"].size(), 2u) << before["jobs"].dump();
 
   // A server on the database alone (a fresh data dir) serves the same answers byte for byte.
   testing::StratusProcess pg;
@@ -192,6 +205,7 @@ TEST_F(MigrateTest, ANonEmptyDatabaseNeedsForce) {
   CmdRun forced = Migrate(Args(" --force"));
   EXPECT_EQ(forced.rc, 0) << forced.out;
   EXPECT_NE(forced.out.find("verified: 3 queues, 121 tasks, 1 dead letters"), std::string::npos) << forced.out;
+  EXPECT_NE(forced.out.find("verified: 2 Cloud Scheduler jobs"), std::string::npos) << forced.out;
 }
 
 TEST_F(MigrateTest, ADatabaseAServerUsesIsRefused) {

@@ -11,6 +11,7 @@
 #include "integration/postgres_test_db.h"
 #include "store/postgres/pg_leases.h"
 #include "store/postgres/pg_store.h"
+#include "store/postgres/rows.h"
 
 namespace stratus {
 namespace {
@@ -136,7 +137,7 @@ TEST_F(PgLeases, ASchemaOneDatabaseGainsTheClusterTables) {
   ASSERT_EQ(Sql("UPDATE stratus_schema SET version = 1"), "");
   auto s = PgStore::Open(conninfo_, StoreOptions{});
   ASSERT_TRUE(s.ok()) << s.status().ToString();
-  EXPECT_EQ(Sql("SELECT version FROM stratus_schema"), "2");
+  EXPECT_EQ(Sql("SELECT version FROM stratus_schema"), std::to_string(pg::kSchemaVersion));
   EXPECT_EQ(Sql("SELECT to_regclass('queue_leases') IS NOT NULL AND to_regclass('stratus_nodes') IS NOT NULL"), "t");
   EXPECT_TRUE((*s)->GetTask(kQ + "/tasks/t", kT0).ok()) << "rows kept";
 }

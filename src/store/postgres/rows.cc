@@ -63,6 +63,17 @@ CREATE TABLE IF NOT EXISTS queue_leases(
   expires_at TIMESTAMPTZ NOT NULL);
 )sql";
 
+// Schema 3: Cloud Scheduler jobs (scheduler/postgres/pg_job_store.h), each a versioned JSON
+// document as in the embedded scheduler.db. The executor's lease is the queue_leases row
+// named "scheduler" (a name no queue can have).
+constexpr const char* kSchedulerJobs = R"sql(
+CREATE TABLE IF NOT EXISTS scheduler_jobs(
+  name TEXT COLLATE "C" PRIMARY KEY,
+  parent TEXT COLLATE "C" NOT NULL,
+  doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS scheduler_jobs_by_parent ON scheduler_jobs(parent, name);
+)sql";
+
 // Any constant both sides agree on: the lock every migrating node takes.
 constexpr int64_t kMigrationLock = 0x5374726174757301;  // "Stratus", 1
 
@@ -85,6 +96,7 @@ Status MigrateLocked(Conn& c) {
     if (version == kSchemaVersion) return Status::Ok();
   }
   STRATUS_RETURN_IF_ERROR(c.Exec(kTables));
+  STRATUS_RETURN_IF_ERROR(c.Exec(kSchedulerJobs));  // schema 3
   STRATUS_RETURN_IF_ERROR(c.Exec("DELETE FROM stratus_schema"));
   return c.Query("INSERT INTO stratus_schema(version) VALUES($1)", {Param(int64_t{kSchemaVersion})}).status();
 }

@@ -11,7 +11,8 @@
 
 namespace stratus::pg {
 
-inline constexpr int kSchemaVersion = 2;  // 2: stratus_nodes, queue_leases (the cluster)
+inline constexpr int kSchemaVersion = 3;  // 2: stratus_nodes, queue_leases (the cluster)
+// 3: scheduler_jobs (Cloud Scheduler jobs shared by the cluster)
 
 // Brings the database to kSchemaVersion in one transaction under an advisory lock; refuses
 // one written by a newer stratus.
