@@ -67,6 +67,21 @@ void ExecutorLease::Tick() {
     return;
   }
   const Micros sent = clock_.Now();
+  if (!held) {
+    // A term that ended while the row still names this node (its renewal failed, or the
+    // executor did not start) is freed first: the heartbeat would otherwise keep renewing a
+    // lease no executor here uses, and Acquire never takes a lease that is not free.
+    int64_t stale = 0;
+    {
+      std::lock_guard lock(mu_);
+      stale = release_epoch_;
+    }
+    if (stale != 0) {
+      if (!table_.Release(kExecutorLease, options_.node, stale).ok()) return;
+      std::lock_guard lock(mu_);
+      if (release_epoch_ == stale) release_epoch_ = 0;
+    }
+  }
   if (held) {
     auto renewed = table_.Renew(kExecutorLease, options_.node, epoch, options_.lease);
     if (renewed.ok() && *renewed) {
@@ -76,15 +91,25 @@ void ExecutorLease::Tick() {
       EndTerm("the lease is another node's now");
     } else if (clock_.Now() >= valid_until) {
       EndTerm("the lease could not be renewed");
+      std::lock_guard lock(mu_);
+      release_epoch_ = epoch;
     }
     return;
   }
-  auto got = table_.Acquire(kExecutorLease, options_.node, options_.lease);
-  if (!got.ok()) {
-    LogJson({{"event", "scheduler.acquire_failed"}, {"error", got.status().message()}});
-    return;
+  {
+    // From here until the term runs (or the lease proves another's), jobs.run notifications
+    // are kept for the new executor instead of dropped.
+    std::lock_guard lock(mu_);
+    starting_ = true;
   }
-  if (!*got) return;  // another node holds it
+  auto got = table_.Acquire(kExecutorLease, options_.node, options_.lease);
+  if (!got.ok() || !*got) {
+    if (!got.ok()) LogJson({{"event", "scheduler.acquire_failed"}, {"error", got.status().message()}});
+    std::lock_guard lock(mu_);
+    starting_ = false;
+    pending_runs_.clear();
+    return;  // another node holds it
+  }
   const int64_t taken = **got;
   std::unique_ptr<Executor> exec = make_(taken, [this, taken] {
     {
@@ -93,26 +118,35 @@ void ExecutorLease::Tick() {
     }
     Wake();
   });
+  // Started before anything else can reach it (a run notified now must find its sender).
+  Status st = exec->Start();
+  if (!st.ok()) {
+    LogJson({{"event", "scheduler.start_failed"}, {"error", st.message()}});
+    exec->Stop();
+    std::lock_guard lock(mu_);
+    ended_.push_back(std::move(exec));
+    release_epoch_ = taken;
+    starting_ = false;
+    pending_runs_.clear();
+    return;
+  }
   Executor* raw = exec.get();
+  std::vector<std::string> runs;
   {
     std::lock_guard lock(mu_);
     current_ = std::move(exec);
     epoch_ = taken;
     valid_until_ = sent + options_.lease;
+    starting_ = false;
+    runs.swap(pending_runs_);
   }
-  // Changes notified from now on reach this executor; Start loads what was committed before.
-  Status st = raw->Start();
-  if (st.ok()) {
-    // A change committed between Start's read and current_ being set was notified to no
-    // executor: read once more.
-    auto all = store_.All();
-    if (all.ok()) raw->Sync(std::move(*all));
-  }
-  if (!st.ok()) {
-    LogJson({{"event", "scheduler.start_failed"}, {"error", st.message()}});
-    EndTerm("the executor did not start");
-    table_.Release(kExecutorLease, options_.node, taken).IgnoreError();
-    return;
+  // Changes notified from now on reach this executor; one committed between Start's read and
+  // now was notified to none: read once more.
+  auto all = store_.All();
+  if (all.ok()) raw->Sync(std::move(*all));
+  for (const std::string& name : runs) {
+    auto job = store_.Get(name);
+    if (job.ok()) raw->RunNow(*job);
   }
   LogJson({{"event", "scheduler.lease_acquired"}, {"epoch", taken}, {"node", options_.node}});
 }
@@ -170,7 +204,12 @@ void ExecutorLease::OnChange(const cluster::Change& change) {
       return;
     case Kind::kJobChanged:
     case Kind::kJobRun: {
-      Executor* exec = Current();
+      Executor* exec = nullptr;
+      {
+        std::lock_guard lock(mu_);
+        exec = current_.get();
+        if (!exec && starting_ && change.kind == Kind::kJobRun) pending_runs_.push_back(change.name);
+      }
       if (!exec) return;
       auto job = store_.Get(change.name);
       if (job.ok()) {

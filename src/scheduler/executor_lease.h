@@ -101,9 +101,12 @@ class ExecutorLease final : public JobEvents {
   bool wake_ = false;
   bool stopping_ = false;
   std::unique_ptr<Executor> current_;
-  int64_t epoch_ = 0;         // of current_
-  Micros valid_until_ = 0;    // our clock: the start of the last renewal that succeeded + lease
-  int64_t fenced_epoch_ = 0;  // a record of this epoch was refused
+  int64_t epoch_ = 0;                      // of current_
+  Micros valid_until_ = 0;                 // our clock: the start of the last renewal that succeeded + lease
+  int64_t fenced_epoch_ = 0;               // a record of this epoch was refused
+  bool starting_ = false;                  // taking the lease / starting a term
+  std::vector<std::string> pending_runs_;  // jobs.run heard meanwhile
+  int64_t release_epoch_ = 0;              // a term that ended here while the row may still name this node
   std::vector<std::unique_ptr<Executor>> ended_;
   std::thread thread_;
 };

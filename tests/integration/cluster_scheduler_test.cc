@@ -61,7 +61,11 @@ class ClusterScheduler : public ClusterTest {
       std::this_thread::sleep_for(5ms);
     }
     auto seen = target_.seen();
-    if (seen.size() < hits) return ::testing::AssertionFailure() << "the run through node " << node << " never came";
+    if (seen.size() < hits) {
+      nodes_[node]->WaitForLine("\x01", 1s);  // reads what it logged so far
+      return ::testing::AssertionFailure() << "the run through node " << node << " never came; its log:\n"
+                                           << nodes_[node]->output();
+    }
     std::cout << "a run through node " << node << " reached the target " << (seen[hits - 1].arrived - asked) / 1000
               << " ms after the call answered\n";
     // The executing node recorded it (so a second execution would have started by now).
@@ -139,8 +143,8 @@ TEST_F(ClusterScheduler, AKilledExecutorMovesWithinTheLeaseAStoppedOneAtOnce) {
   // A node that joins does not take the executor from a live holder; a holder stopped with
   // SIGTERM hands it over at once, not after a lease.
   auto joined = std::make_unique<testing::StratusProcess>();
-  ASSERT_TRUE(joined->Start(
-      {"--store", conninfo_, "--redis-listen", "off", "--lease", std::to_string(kLeaseSeconds) + "s", "--no-task-log"}))
+  ASSERT_TRUE(
+      joined->Start({"--store", conninfo_, "--redis-listen", "off", "--lease", std::to_string(kLeaseSeconds) + "s"}))
       << joined->output();
   nodes_.push_back(std::move(joined));
   EXPECT_EQ(Holder(), survivor);
