@@ -30,11 +30,14 @@ LAYERS = {
     # Cloud Scheduler v1: the jobs' codec, checks, store and service, and the executor (which
     # fires through tasks/engine's client and signer)
     "scheduler": ["cron", "tasks/engine", "tasks", "store", "cluster", "model", "http", "auth", "common"],
+    # the JobStore of a cluster, on the PostgreSQL store's connection and schema
+    "scheduler/postgres": ["scheduler", "store/postgres", "cron", "tasks/engine", "tasks", "store", "cluster", "model",
+                           "http", "auth", "common"],
     "api": ["scheduler", "tasks/engine", "tasks", "store", "model", "cron", "kv", "auth", "http", "common"],
     # the Cloud Tasks v2 gRPC front end, beside api (whose token checks it shares)
     "grpc": ["api", "tasks/engine", "tasks", "store", "model", "auth", "http", "common"],
     "sdk": ["http", "common"],  # installed alone with http and common
-    "cli": ["grpc", "api", "scheduler", "sdk", "tasks/engine", "tasks", "store/sqlite", "store/postgres", "store", "cluster", "model", "cron",
+    "cli": ["grpc", "api", "scheduler/postgres", "scheduler", "sdk", "tasks/engine", "tasks", "store/sqlite", "store/postgres", "store", "cluster", "model", "cron",
             "kv", "auth",
             "http", "common"],
 }

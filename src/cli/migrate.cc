@@ -11,6 +11,8 @@
 #include "cli/data_dir_lock.h"
 #include "cli/output.h"
 #include "common/clock.h"
+#include "scheduler/postgres/pg_job_store.h"
+#include "scheduler/sqlite_job_store.h"
 #include "store/postgres/import.h"
 #include "store/postgres/pg_store.h"
 #include "store/sqlite/db.h"
@@ -212,12 +214,34 @@ int Fail(const std::string& message) {
 void NoteLeftBehind(const std::string& dir) {
   std::error_code ec;
   for (const auto& [file, what] : std::vector<std::pair<std::string, std::string>>{
-           {"scheduler.db", "Cloud Scheduler jobs"}, {"redis", "the embedded Redis data"}}) {
+           {"redis", "the embedded Redis data"}}) {
     if (fs::exists(fs::path(dir) / file, ec)) {
       std::cout << "note: " << what << " (" << (fs::path(dir) / file).string()
                 << ") stay in the data dir: start the PostgreSQL node with --data-dir " << dir << " to keep them\n";
     }
   }
+}
+
+// Copies DATA_DIR/scheduler.db's Cloud Scheduler jobs (when there is one) into `to` as they
+// are (state, schedule and last run included) and checks the count.
+Status CopySchedulerJobs(const std::string& dir, scheduler::PgJobStore& to) {
+  const std::string path = (fs::path(dir) / "scheduler.db").string();
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return Status::Ok();
+  STRATUS_ASSIGN_OR_RETURN(auto from, scheduler::SqliteJobStore::Open(path));
+  STRATUS_ASSIGN_OR_RETURN(auto jobs, from->All());
+  for (const scheduler::Job& job : jobs) {
+    auto created = to.Create(job);
+    if (!created.ok()) return Status(created.status().code(), job.name + ": " + created.status().message());
+  }
+  std::cout << "copied " << jobs.size() << " Cloud Scheduler jobs\n";
+  STRATUS_ASSIGN_OR_RETURN(int64_t have, to.Count());
+  if (have != static_cast<int64_t>(jobs.size())) {
+    return Internal("verification failed, the counts differ: Cloud Scheduler jobs: " + std::to_string(jobs.size()) +
+                    " in " + path + ", " + std::to_string(have) + " in the database");
+  }
+  std::cout << "verified: " << have << " Cloud Scheduler jobs\n";
+  return Status::Ok();
 }
 
 }  // namespace
@@ -268,12 +292,25 @@ int RunMigrate(const MigrateOptions& o) {
     if (Status st = (*importer)->Clear(); !st.ok()) return Fail(st.message());
     std::cout << "emptied " << pg::Redacted(o.to) << " (--force)\n";
   }
+  auto jobs = scheduler::PgJobStore::Open(o.to);
+  if (!jobs.ok()) return Fail(jobs.status().message());
+  auto job_count = (*jobs)->Count();
+  if (!job_count.ok()) return Fail(job_count.status().message());
+  if (*job_count > 0) {
+    if (!o.force) {
+      return Fail("the database " + pg::Redacted(o.to) + " already holds " + std::to_string(*job_count) +
+                  " Cloud Scheduler jobs; give --force to delete them and copy anyway");
+    }
+    if (Status st = (*jobs)->Clear(); !st.ok()) return Fail(st.message());
+    std::cout << "emptied the Cloud Scheduler jobs of " << pg::Redacted(o.to) << " (--force)\n";
+  }
 
   std::cout << "copying " << db_path << " to " << pg::Redacted(o.to) << "\n";
   Migration m(o, **from, **raw, **to, **importer);
   Status st = m.Run();
   (*from)->Close();
   if (!st.ok()) return Fail(st.message());
+  if (Status copied = CopySchedulerJobs(o.from, **jobs); !copied.ok()) return Fail(copied.message());
   NoteLeftBehind(o.from);
   return 0;
 }

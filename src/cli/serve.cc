@@ -30,6 +30,8 @@
 #include "http/server.h"
 #include "http/target_policy.h"
 #include "scheduler/executor.h"
+#include "scheduler/executor_lease.h"
+#include "scheduler/postgres/pg_job_store.h"
 #include "scheduler/service.h"
 #include "scheduler/sqlite_job_store.h"
 #include "store/postgres/pg_leases.h"
@@ -81,18 +83,21 @@ struct ServeApp::State {
   std::unique_ptr<Store> store;
   SqliteStore* sqlite = nullptr;  // the store when it is the embedded one (its /metrics families)
   std::unique_ptr<TasksService> service;
-  std::unique_ptr<scheduler::SqliteJobStore> job_store;  // Cloud Scheduler jobs: <data-dir>/scheduler.db
+  // Cloud Scheduler jobs: <data-dir>/scheduler.db, or the cluster's scheduler_jobs table.
+  std::unique_ptr<scheduler::JobStore> job_store;
+  scheduler::PgJobStore* pg_jobs = nullptr;  // job_store with a PostgreSQL store
   std::unique_ptr<scheduler::SchedulerService> scheduler;
   http::Router router;
   std::unique_ptr<http::Server> server;
   Metrics metrics;
   std::shared_ptr<api::RequestMetrics> request_metrics;  // shared with the server's observe hook
   std::unique_ptr<auth::OidcSigner> oidc;
-  std::unique_ptr<Dispatcher> dispatcher;           // after loops: its connections die before their loops
-  std::unique_ptr<scheduler::Executor> executor;    // fires the Cloud Scheduler jobs (after loops, as dispatcher)
-  std::unique_ptr<api::redis::RedisService> redis;  // the Upstash Redis REST listener
-  std::shared_ptr<http::TlsCredentials> tls;        // both listeners', when serving HTTPS
-  std::unique_ptr<grpcapi::GrpcServer> grpc;        // the gRPC API; stopped before the loops
+  std::unique_ptr<Dispatcher> dispatcher;         // after loops: its connections die before their loops
+  std::unique_ptr<scheduler::Executor> executor;  // fires the Cloud Scheduler jobs (after loops, as dispatcher)
+  std::unique_ptr<scheduler::ExecutorLease> executor_lease;  // in a cluster, instead of executor
+  std::unique_ptr<api::redis::RedisService> redis;           // the Upstash Redis REST listener
+  std::shared_ptr<http::TlsCredentials> tls;                 // both listeners', when serving HTTPS
+  std::unique_ptr<grpcapi::GrpcServer> grpc;                 // the gRPC API; stopped before the loops
   // With a PostgreSQL store (docs/cluster.md): the queue leases, and other nodes' changes.
   // After the dispatcher, which both call into.
   std::unique_ptr<PgLeaseTable> leases;
@@ -198,8 +203,14 @@ Status ServeApp::Start() {
     st->coordinator = std::make_unique<cluster::Coordinator>(*st->leases, st->clock, co);
     PgListener::Callbacks cb;
     cb.is_self = [pg = store.get()](int pid) { return pid == pg->writer_backend_pid(); };
-    cb.on_change = [state = st.get()](const cluster::Change& c) { state->dispatcher->ApplyRemote(c); };
-    cb.on_resync = [state = st.get()] { state->dispatcher->ResyncRemote(); };
+    cb.on_change = [state = st.get()](const cluster::Change& c) {
+      state->dispatcher->ApplyRemote(c);
+      state->executor_lease->OnChange(c);
+    };
+    cb.on_resync = [state = st.get()] {
+      state->dispatcher->ResyncRemote();
+      state->executor_lease->Resync();
+    };
     st->listener = std::make_unique<PgListener>(options_.store, std::move(cb));
     st->store = std::move(store);
   }
@@ -223,9 +234,16 @@ Status ServeApp::Start() {
   st->service = std::make_unique<TasksService>(*st->store, st->clock, st->blocking, service_options);
 
   STRATUS_RETURN_IF_ERROR(api::RegisterCloudTasksRoutes(st->router, *st->service));
-  // Cloud Scheduler v1 on the same listener, its jobs in a database of their own.
-  STRATUS_ASSIGN_OR_RETURN(st->job_store, scheduler::SqliteJobStore::Open(
-                                              (std::filesystem::path(options_.data_dir) / "scheduler.db").string()));
+  // Cloud Scheduler v1 on the same listener, its jobs in a database of their own (in a
+  // cluster, in the shared one: docs/cluster.md, "Cloud Scheduler jobs").
+  if (options_.store.empty()) {
+    STRATUS_ASSIGN_OR_RETURN(st->job_store, scheduler::SqliteJobStore::Open(
+                                                (std::filesystem::path(options_.data_dir) / "scheduler.db").string()));
+  } else {
+    STRATUS_ASSIGN_OR_RETURN(auto jobs, scheduler::PgJobStore::Open(options_.store));
+    st->pg_jobs = jobs.get();
+    st->job_store = std::move(jobs);
+  }
   scheduler::SchedulerOptions scheduler_options;
   scheduler_options.checks.check_target_url = service_options.check_target_url;
   st->scheduler =
@@ -298,9 +316,28 @@ Status ServeApp::Start() {
   executor_options.ca_file = options_.ca_file;
   executor_options.request.oauth_token = dispatch_options.delivery.oauth_token;
   executor_options.request.target_policy = target_policy;
-  st->executor = std::make_unique<scheduler::Executor>(*st->job_store, st->clock, st->loops->Loop(0), st->blocking,
-                                                       st->oidc.get(), st->service.get(), executor_options);
-  st->scheduler->SetEvents(st->executor.get());
+  if (!st->coordinator) {
+    st->executor = std::make_unique<scheduler::Executor>(*st->job_store, st->clock, st->loops->Loop(0), st->blocking,
+                                                         st->oidc.get(), st->service.get(), executor_options);
+    st->scheduler->SetEvents(st->executor.get());
+  } else {
+    // One node at a time runs the executor, under the executor lease; a takeover fires a tick
+    // the previous holder left unrecorded if it is at most two leases and a minute old.
+    const Micros lease = st->coordinator->options().lease;
+    executor_options.resume_window = 2 * lease + 60 * kMicrosPerSecond;
+    auto make = [state = st.get(), executor_options](int64_t epoch, std::function<void()> fenced) {
+      scheduler::ExecutorOptions o = executor_options;
+      o.epoch = epoch;
+      o.on_fenced = std::move(fenced);
+      return std::make_unique<scheduler::Executor>(*state->job_store, state->clock, state->loops->Loop(0),
+                                                   state->blocking, state->oidc.get(), state->service.get(), o);
+    };
+    auto publish = [jobs = st->pg_jobs](const cluster::Change& c) { return jobs->Publish(c); };
+    st->executor_lease = std::make_unique<scheduler::ExecutorLease>(
+        *st->leases, *st->job_store, st->clock, st->blocking, std::move(make), std::move(publish),
+        scheduler::ExecutorLeaseOptions{st->coordinator->options().self.id, lease});
+    st->scheduler->SetEvents(st->executor_lease.get());
+  }
   STRATUS_RETURN_IF_ERROR(api::RegisterStratusRoutes(st->router, *st->service));
   STRATUS_RETURN_IF_ERROR(api::RegisterStatsRoutes(st->router, *st->service, *st->dispatcher));
   STRATUS_RETURN_IF_ERROR(api::RegisterOidcRoutes(st->router, *st->oidc, oidc_options.issuer));
@@ -311,7 +348,7 @@ Status ServeApp::Start() {
   st->metrics.AddSource([m = st->request_metrics](std::string* out) { m->AppendMetrics(out); });
   if (st->sqlite) st->metrics.AddSource([store = st->sqlite](std::string* out) { store->AppendMetrics(out); });
   STRATUS_RETURN_IF_ERROR(st->dispatcher->Start());
-  STRATUS_RETURN_IF_ERROR(st->executor->Start());
+  if (st->executor) STRATUS_RETURN_IF_ERROR(st->executor->Start());
   if (options_.redis_listen != "off") {
     api::redis::RedisServiceOptions ro;
     if (!options_.redis_listen.empty()) {
@@ -364,6 +401,7 @@ Status ServeApp::Start() {
     // Listening first: a change committed while a queue is being acquired is not missed.
     st->listener->Start();
     st->coordinator->Start(base_url);
+    st->executor_lease->Start();
   }
   state_ = std::move(st);
   return Status::Ok();
@@ -375,11 +413,13 @@ void ServeApp::Stop() {
   if (state_->grpc) state_->grpc->Stop();
   state_->server->Stop();
   if (state_->redis) state_->redis->Stop();
-  // Hands this node's queues over while the loops still run the attempts in flight.
+  // Hands the scheduler's executor and this node's queues over while the loops still run the
+  // attempts in flight.
+  if (state_->executor_lease) state_->executor_lease->Stop();
   if (state_->listener) state_->listener->Stop();
   if (state_->coordinator) state_->coordinator->Stop();
   state_->dispatcher->Stop();
-  state_->executor->Stop();
+  if (state_->executor) state_->executor->Stop();
   state_->loops->Stop();
   state_->store->Close();
   state_->blocking.join();

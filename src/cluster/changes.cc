@@ -16,7 +16,7 @@ std::vector<Change> DecodeChanges(std::string_view payload) {
     payload = nl == std::string_view::npos ? std::string_view() : payload.substr(nl + 1);
     if (line.size() < 5 || line[1] != ' ') continue;
     const char k = line[0];
-    if (std::string_view("crxqpdl").find(k) == std::string_view::npos) continue;
+    if (std::string_view("crxqpdljuf").find(k) == std::string_view::npos) continue;
     const size_t sp = line.find(' ', 2);
     if (sp == std::string_view::npos || sp + 1 >= line.size()) continue;
     Change c;

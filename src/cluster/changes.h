@@ -21,6 +21,9 @@ struct Change {
     kQueuePurged = 'p',   // name: queue
     kQueueDeleted = 'd',  // name: queue
     kNodeLeft = 'l',      // name: node id (its leases are free now)
+    kJobChanged = 'j',    // name: Cloud Scheduler job (created, updated, paused, resumed, deleted)
+    kJobRun = 'u',        // name: Cloud Scheduler job (jobs.run)
+    kLeaseFreed = 'f',    // name: a lease no queue has (the scheduler executor's), free now
   };
   Kind kind = Kind::kQueueChanged;
   std::string name;

@@ -45,6 +45,12 @@ class LeaseTable {
   // Takes `queue` if its lease is free or expired: the new epoch, or nullopt when another
   // node holds it.
   virtual StatusOr<std::optional<int64_t>> Acquire(const std::string& queue, const std::string& self, Micros lease) = 0;
+  // Extends `queue`'s lease by `lease` if `self` still holds it at `epoch`: false when it does
+  // not (another node took it, or it was freed). For a lease no queue's heartbeat renews.
+  virtual StatusOr<bool> Renew(const std::string& queue, const std::string& self, int64_t epoch, Micros lease) {
+    (void)queue, (void)self, (void)epoch, (void)lease;
+    return Unimplemented("this lease table renews leases only through Heartbeat");
+  }
   // Frees `queue` now if `self` still holds it at `epoch`.
   virtual Status Release(const std::string& queue, const std::string& self, int64_t epoch) = 0;
   // Frees every lease `self` holds and removes it from the node list.

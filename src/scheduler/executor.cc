@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/time.h"
 #include "scheduler/tick.h"
+#include "stratus/store.h"
 
 namespace stratus::scheduler {
 namespace {
@@ -64,7 +65,7 @@ Status Executor::Start() {
     sender_ = std::make_unique<HttpSender>(loop_, *tls_);
   }
   STRATUS_ASSIGN_OR_RETURN(std::vector<Job> jobs, store_.All());
-  for (Job& job : jobs) asio::post(loop_, [this, job = std::move(job)] { Apply(job); });
+  for (Job& job : jobs) asio::post(loop_, [this, job = std::move(job)] { Apply(job, /*loaded=*/true); });
   return Status::Ok();
 }
 
@@ -83,13 +84,37 @@ void Executor::Changed(const Job& job) {
 }
 
 void Executor::Deleted(const std::string& name) {
-  asio::post(loop_, [this, name] {
-    auto it = jobs_.find(name);
-    if (it == jobs_.end()) return;
-    it->second->deleted = true;
-    it->second->generation++;
-    it->second->timer.cancel();
-    jobs_.erase(it);
+  asio::post(loop_, [this, name] { Drop(name); });
+}
+
+void Executor::Drop(const std::string& name) {
+  auto it = jobs_.find(name);
+  if (it == jobs_.end()) return;
+  it->second->deleted = true;
+  it->second->generation++;
+  it->second->timer.cancel();
+  jobs_.erase(it);
+}
+
+void Executor::Sync(std::vector<Job> jobs) {
+  asio::post(loop_, [this, jobs = std::move(jobs)] {
+    std::set<std::string> present;
+    for (const Job& job : jobs) {
+      present.insert(job.name);
+      auto it = jobs_.find(job.name);
+      // Every user change moves user_update_time or the state; the executor's own records
+      // (scheduleTime, the last attempt) are no reason to re-arm.
+      if (it != jobs_.end() && it->second->job.user_update_time == job.user_update_time &&
+          it->second->job.state == job.state) {
+        continue;
+      }
+      Apply(job);
+    }
+    std::vector<std::string> gone;
+    for (const auto& [name, e] : jobs_) {
+      if (!present.count(name)) gone.push_back(name);
+    }
+    for (const std::string& name : gone) Drop(name);
   });
 }
 
@@ -103,7 +128,7 @@ void Executor::RunNow(const Job& job) {
   });
 }
 
-void Executor::Apply(const Job& job) {
+void Executor::Apply(const Job& job, bool loaded) {
   if (stopping_) return;
   auto& slot = jobs_[job.name];
   if (!slot) {
@@ -134,7 +159,14 @@ void Executor::Apply(const Job& job) {
     return;
   }
   // Computed from now: ticks missed while the server was down or the job paused are not replayed.
-  e->next_tick = NextTickAfter(*e->schedule, *e->zone, clock_.Now());
+  const Micros now = clock_.Now();
+  e->next_tick = NextTickAfter(*e->schedule, *e->zone, now);
+  if (loaded && options_.resume_window > 0 && job.schedule_time > 0 && job.schedule_time <= now &&
+      now - job.schedule_time <= options_.resume_window) {
+    // A takeover: the previous executor had not recorded this tick as done (it died or
+    // stalled before or during it), so it fires now, once (at-least-once for a tick in flight).
+    e->next_tick = job.schedule_time;
+  }
   if (e->next_tick != job.schedule_time && e->running == 0) {
     // scheduleTime shows the next tick; nothing else writes it while no execution runs.
     asio::co_spawn(loop_, Record(e, e->next_tick, e->last_attempt_time, e->status),
@@ -223,7 +255,8 @@ asio::awaitable<void> Executor::Execute(std::shared_ptr<Entry> e, Job job, Micro
     const Micros shown = retry ? retry_at : (e->next_tick ? e->next_tick : e->job.schedule_time);
     std::optional<Status> recorded = status;
     Status written = co_await Record(e, shown, start, recorded);
-    if (written.code() == Code::kNotFound) co_return;  // deleted meanwhile
+    if (written.code() == Code::kNotFound) co_return;             // deleted meanwhile
+    if (ReasonOf(written) == StoreReason::kLeaseLost) co_return;  // another node executes now
     if (!retry) co_return;
     const bool woke = co_await SleepUntil(retry_at);
     if (!woke || stopping_ || e->deleted || e->job.state != JobState::kEnabled) co_return;
@@ -255,15 +288,16 @@ asio::awaitable<Status> Executor::Record(std::shared_ptr<Entry> e, Micros schedu
   // A named local, not a temporary in the co_await (GCC 12 destroys those twice).
   std::function<Status()> work = [this, name, schedule_time, attempt_time, status] {
     try {
-      return store_.RecordRun(name, schedule_time, attempt_time, status);
+      return store_.RecordRun(name, schedule_time, attempt_time, status, options_.epoch);
     } catch (const std::exception& ex) {
       return Internal(std::string("RecordRun threw: ") + ex.what());
     }
   };
   Status st = co_await RunBlocking(blocking_, std::move(work));
   if (!st.ok() && st.code() != Code::kNotFound) {
-    LogJson({{"event", "job.record_failed"}, {"job", name}, {"error", st.message()}});
+    LogJson({{"event", "job.record_failed"}, {"job", name}, {"epoch", options_.epoch}, {"error", st.message()}});
   }
+  if (ReasonOf(st) == StoreReason::kLeaseLost && options_.on_fenced) options_.on_fenced();
   co_return st;
 }
 

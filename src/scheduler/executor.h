@@ -25,6 +25,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -50,6 +51,15 @@ struct ExecutorOptions {
   Micros max_sleep = 10 * kMicrosPerSecond;
   // How long Stop waits for executions in flight to end before leaving them to the loop's end.
   Micros stop_wait = 2 * kMicrosPerSecond;
+  // In a cluster (scheduler/executor_lease.h): the executor lease's fencing epoch, carried by
+  // every RecordRun (0: one node, unfenced), and what to call when the store refused a record
+  // for a stale epoch (another node executes now).
+  int64_t epoch = 0;
+  std::function<void()> on_fenced;
+  // In a cluster: at Start, a job whose stored scheduleTime is due, at most this long ago,
+  // fires that tick at once instead of waiting for the next one, so a tick the previous
+  // holder had not recorded as done is not lost in a takeover. 0: missed ticks are skipped.
+  Micros resume_window = 0;
 };
 
 class Executor final : public JobEvents {
@@ -70,6 +80,9 @@ class Executor final : public JobEvents {
   void Changed(const Job& job) override;
   void Deleted(const std::string& name) override;
   void RunNow(const Job& job) override;
+  // Brings the jobs to `jobs` (every job, as the store holds them now): the ones missing are
+  // dropped, the ones whose configuration changed are applied; unchanged ones keep their timers.
+  void Sync(std::vector<Job> jobs);
 
   // Executions in flight (for tests and metrics), readable from any thread.
   int in_flight() const { return in_flight_.load(); }
@@ -78,7 +91,8 @@ class Executor final : public JobEvents {
 
  private:
   struct Entry;
-  void Apply(const Job& job);  // on the loop
+  void Apply(const Job& job, bool loaded = false);  // on the loop; `loaded`: by Start
+  void Drop(const std::string& name);               // on the loop
   void Arm(const std::shared_ptr<Entry>& e);
   void OnTimer(const std::shared_ptr<Entry>& e, uint64_t generation);
   void Fire(const std::shared_ptr<Entry>& e);

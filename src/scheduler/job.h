@@ -58,7 +58,8 @@ struct Job {
 };
 
 // Where jobs are kept. Every mutation is durable before it returns. Implementations: SQLite
-// (scheduler/sqlite_job_store.*); a test may keep jobs in memory.
+// (scheduler/sqlite_job_store.*), PostgreSQL for a cluster (scheduler/postgres/pg_job_store.*);
+// a test may keep jobs in memory.
 class JobStore {
  public:
   virtual ~JobStore() = default;
@@ -70,9 +71,13 @@ class JobStore {
   // job (NOT_FOUND when it is gone); last_attempt_time and status stay as stored.
   virtual StatusOr<Job> Update(const Job& job) = 0;
   // The executor's record of one execution: schedule_time, last_attempt_time and status.
-  // NOT_FOUND when the job was deleted meanwhile (the executor drops it then).
+  // NOT_FOUND when the job was deleted meanwhile (the executor drops it then). `epoch` is the
+  // fencing epoch of the executor lease the record is made under (docs/cluster.md, "Cloud
+  // Scheduler jobs"); 0 on one node, where nothing is fenced. A store shared by a cluster
+  // refuses a record whose epoch is no longer the lease's with StoreError(kLeaseLost), in the
+  // same transaction as the write.
   virtual Status RecordRun(const std::string& name, Micros schedule_time, Micros last_attempt_time,
-                           const std::optional<Status>& status) = 0;
+                           const std::optional<Status>& status, int64_t epoch) = 0;
   virtual Status Delete(const std::string& name) = 0;  // NOT_FOUND
 };
 

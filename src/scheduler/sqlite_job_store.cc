@@ -279,7 +279,8 @@ StatusOr<Job> SqliteJobStore::Update(const Job& job) {
 }
 
 Status SqliteJobStore::RecordRun(const std::string& name, Micros schedule_time, Micros last_attempt_time,
-                                 const std::optional<Status>& status) {
+                                 const std::optional<Status>& status, int64_t /*epoch*/) {
+  // One node: nothing to fence.
   std::lock_guard lock(mu_);
   STRATUS_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
   auto current = Read(name);

@@ -32,7 +32,7 @@ class SqliteJobStore final : public JobStore {
   StatusOr<std::vector<Job>> All() override;
   StatusOr<Job> Update(const Job& job) override;
   Status RecordRun(const std::string& name, Micros schedule_time, Micros last_attempt_time,
-                   const std::optional<Status>& status) override;
+                   const std::optional<Status>& status, int64_t epoch) override;
   Status Delete(const std::string& name) override;
 
  private:

@@ -82,6 +82,7 @@ class MigrateTest : public ::testing::Test {
     s["gone"] = {gone.status, gone.body};
     // The OIDC keys: tokens signed before the move verify against the same JWKS after it.
     s["jwks"] = Ok(rest_.Get(base + "/.well-known/jwks.json"));
+    s["jobs"] = Ok(rest_.Get(base + "/v1/" + kParent + "/jobs"));
     return s;
   }
 
@@ -129,6 +130,15 @@ class MigrateTest : public ::testing::Test {
                   {{"task",
                     {{"name", kParent + "/queues/dl/tasks/doomed"},
                      {"httpRequest", {{"url", target.Url("/doomed")}, {"body", "ZG9vbWVk"}}}}}}));
+    // Two Cloud Scheduler jobs, one of them paused.
+    for (std::string id : {"nightly", "weekly"}) {
+      Ok(rest_.Post(base + "/v1/" + kParent + "/jobs",
+                    {{"name", kParent + "/jobs/" + id},
+                     {"schedule", id == "nightly" ? "0 3 * * *" : "0 4 * * 1"},
+                     {"timeZone", "Europe/Berlin"},
+                     {"httpTarget", {{"uri", "https://example.com/" + id}, {"body", "aGk="}}}}));
+    }
+    Ok(rest_.Post(base + "/v1/" + kParent + "/jobs/weekly:pause"));
     // Wait until the attempt on r is recorded and dl's task is a dead letter.
     bool settled = false;
     for (int i = 0; i < 600 && !settled; ++i) {
@@ -161,6 +171,9 @@ TEST_F(MigrateTest, EverythingReadsBackThroughAServerOnTheDatabase) {
   EXPECT_NE(m.out.find("copied 1 OIDC signing keys"), std::string::npos) << m.out;
   EXPECT_NE(m.out.find(" tombstones, 1 OIDC keys in "), std::string::npos) << m.out;
   EXPECT_EQ(m.out.find("OIDC signing keys ("), std::string::npos) << "no longer left behind: " << m.out;
+  EXPECT_NE(m.out.find("verified: 2 Cloud Scheduler jobs"), std::string::npos) << m.out;
+  EXPECT_EQ(m.out.find("Cloud Scheduler jobs (" + dir_), std::string::npos) << "not left behind any more: " << m.out;
+  ASSERT_EQ(before["jobs"]["jobs"].size(), 2u) << before["jobs"].dump();
 
   // A server on the database alone (a fresh data dir) serves the same answers byte for byte.
   testing::StratusProcess pg;
@@ -219,6 +232,7 @@ TEST_F(MigrateTest, ANonEmptyDatabaseNeedsForce) {
   CmdRun forced = Migrate(Args(" --force"));
   EXPECT_EQ(forced.rc, 0) << forced.out;
   EXPECT_NE(forced.out.find("verified: 3 queues, 121 tasks, 1 dead letters"), std::string::npos) << forced.out;
+  EXPECT_NE(forced.out.find("verified: 2 Cloud Scheduler jobs"), std::string::npos) << forced.out;
 }
 
 TEST_F(MigrateTest, ADatabaseAServerUsesIsRefused) {

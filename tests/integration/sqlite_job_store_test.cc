@@ -69,7 +69,7 @@ TEST_F(SqliteJobStoreTest, CreateGetListUpdateRecordDelete) {
   EXPECT_EQ((*list)[1].name, b);
   EXPECT_EQ(store->All()->size(), 3u);
 
-  ASSERT_TRUE(store->RecordRun(a, 42, 41, Status(Code::kUnavailable, "down")).ok());
+  ASSERT_TRUE(store->RecordRun(a, 42, 41, Status(Code::kUnavailable, "down"), 0).ok());
   Job changed = MakeJob(a);
   changed.description = "new";
   changed.state = JobState::kPaused;
@@ -82,7 +82,7 @@ TEST_F(SqliteJobStoreTest, CreateGetListUpdateRecordDelete) {
   EXPECT_EQ(updated->status->message(), "down");
   ExpectSame(*store->Get(a), *updated);
   EXPECT_EQ(store->Update(MakeJob("projects/p/locations/l/jobs/none")).status().code(), Code::kNotFound);
-  EXPECT_EQ(store->RecordRun("projects/p/locations/l/jobs/none", 1, 1, std::nullopt).code(), Code::kNotFound);
+  EXPECT_EQ(store->RecordRun("projects/p/locations/l/jobs/none", 1, 1, std::nullopt, 0).code(), Code::kNotFound);
 
   ASSERT_TRUE(store->Delete(a).ok());
   EXPECT_EQ(store->Delete(a).code(), Code::kNotFound);
@@ -94,7 +94,7 @@ TEST_F(SqliteJobStoreTest, JobsSurviveReopen) {
   {
     auto store = Open();
     ASSERT_TRUE(store->Create(MakeJob(a)).ok());
-    ASSERT_TRUE(store->RecordRun(a, 7, 6, Status()).ok());
+    ASSERT_TRUE(store->RecordRun(a, 7, 6, Status(), 0).ok());
   }
   auto store = Open();
   auto got = store->Get(a);

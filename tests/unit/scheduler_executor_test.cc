@@ -63,7 +63,7 @@ class MemoryJobStore final : public JobStore {
     return jobs_[job.name] = job;
   }
   Status RecordRun(const std::string& name, Micros schedule_time, Micros last_attempt_time,
-                   const std::optional<Status>& status) override {
+                   const std::optional<Status>& status, int64_t /*epoch*/) override {
     std::lock_guard lock(mu_);
     auto it = jobs_.find(name);
     if (it == jobs_.end()) return NotFound("no job");

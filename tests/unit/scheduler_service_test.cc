@@ -47,7 +47,7 @@ class MemoryJobStore final : public JobStore {
     return next;
   }
   Status RecordRun(const std::string& name, Micros schedule_time, Micros last_attempt_time,
-                   const std::optional<Status>& status) override {
+                   const std::optional<Status>& status, int64_t /*epoch*/) override {
     std::lock_guard lock(mu_);
     auto it = jobs_.find(name);
     if (it == jobs_.end()) return NotFound("missing");
@@ -166,7 +166,7 @@ TEST_F(SchedulerServiceTest, PauseResumeRunDeleteEachTellTheExecutor) {
 
 TEST_F(SchedulerServiceTest, UpdateRecomputesTheNextTickAndKeepsTheRecordedRun) {
   ASSERT_TRUE(Run(service_.CreateJob(kParent, MakeJob())).ok());
-  ASSERT_TRUE(store_.RecordRun(kName, 1, 2, Status(Code::kUnavailable, "down")).ok());
+  ASSERT_TRUE(store_.RecordRun(kName, 1, 2, Status(Code::kUnavailable, "down"), 0).ok());
   JobInput in;
   in.job.schedule = "0 12 * * *";
   in.job.time_zone = "Asia/Tokyo";  // 12:00 JST is 03:00Z

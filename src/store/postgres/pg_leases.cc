@@ -69,6 +69,15 @@ StatusOr<std::optional<int64_t>> PgLeaseTable::Acquire(const std::string& queue,
   return std::optional<int64_t>(r.Int(0, 0));
 }
 
+StatusOr<bool> PgLeaseTable::Renew(const std::string& queue, const std::string& self, int64_t epoch, Micros lease) {
+  std::lock_guard lock(mu_);
+  STRATUS_ASSIGN_OR_RETURN(pg::Conn * c, Connection());
+  STRATUS_ASSIGN_OR_RETURN(auto r, c->Query("UPDATE queue_leases SET expires_at = clock_timestamp() + $4::bigint * "
+                                            "interval '1 microsecond' WHERE queue = $1 AND node = $2 AND epoch = $3",
+                                            {pg::Param(queue), pg::Param(self), pg::Param(epoch), pg::Param(lease)}));
+  return r.Changes() == 1;
+}
+
 Status PgLeaseTable::Release(const std::string& queue, const std::string& self, int64_t epoch) {
   std::lock_guard lock(mu_);
   STRATUS_ASSIGN_OR_RETURN(pg::Conn * c, Connection());

@@ -20,6 +20,7 @@ class PgLeaseTable final : public cluster::LeaseTable {
   StatusOr<cluster::ClusterView> Heartbeat(const cluster::NodeInfo& self, Micros lease,
                                            std::map<std::string, int64_t>* held) override;
   StatusOr<std::optional<int64_t>> Acquire(const std::string& queue, const std::string& self, Micros lease) override;
+  StatusOr<bool> Renew(const std::string& queue, const std::string& self, int64_t epoch, Micros lease) override;
   Status Release(const std::string& queue, const std::string& self, int64_t epoch) override;
   Status Leave(const std::string& self) override;
 

@@ -63,8 +63,19 @@ CREATE TABLE IF NOT EXISTS queue_leases(
   expires_at TIMESTAMPTZ NOT NULL);
 )sql";
 
-// Step 3 is the Cloud Scheduler jobs' tables (a separate change); nothing here needs steps
-// to be contiguous, each is idempotent and applied when the database is older than it.
+// Schema 3: Cloud Scheduler jobs (scheduler/postgres/pg_job_store.h), each a versioned JSON
+// document as in the embedded scheduler.db. The executor's lease is the queue_leases row
+// named "scheduler" (a name no queue can have).
+constexpr const char* kSchedulerJobs = R"sql(
+CREATE TABLE IF NOT EXISTS scheduler_jobs(
+  name TEXT COLLATE "C" PRIMARY KEY,
+  parent TEXT COLLATE "C" NOT NULL,
+  doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS scheduler_jobs_by_parent ON scheduler_jobs(parent, name);
+)sql";
+
+// Steps need not be contiguous: each is idempotent and applied when the database is older
+// than it.
 
 // Step 4: the cluster's OIDC signing keys (store/postgres/pg_oidc_keys.h). They are private
 // keys: no role but the table's owner (the stratus user) and superusers may read them.
@@ -101,6 +112,7 @@ Status MigrateLocked(Conn& c) {
     if (version == kSchemaVersion) return Status::Ok();
   }
   STRATUS_RETURN_IF_ERROR(c.Exec(kTables));
+  STRATUS_RETURN_IF_ERROR(c.Exec(kSchedulerJobs));  // schema 3
   if (version < kOidcKeysStep) STRATUS_RETURN_IF_ERROR(c.Exec(kOidcKeysTable));
   STRATUS_RETURN_IF_ERROR(c.Exec("DELETE FROM stratus_schema"));
   return c.Query("INSERT INTO stratus_schema(version) VALUES($1)", {Param(int64_t{kSchemaVersion})}).status();

@@ -11,7 +11,8 @@
 
 namespace stratus::pg {
 
-// 2: stratus_nodes, queue_leases (the cluster); 3: (Cloud Scheduler jobs); 4: oidc_keys
+// 2: stratus_nodes, queue_leases (the cluster); 3: scheduler_jobs (Cloud Scheduler jobs shared
+// by the cluster); 4: oidc_keys
 inline constexpr int kSchemaVersion = 4;
 
 // Brings the database to kSchemaVersion in one transaction under an advisory lock; refuses

@@ -189,6 +189,10 @@ void Dispatcher::ApplyRemote(const cluster::Change& change) {
     case Kind::kNodeLeft:
       if (coordinator_) coordinator_->Wake();
       return;
+    case Kind::kJobChanged:  // the scheduler's (scheduler/executor_lease.h)
+    case Kind::kJobRun:
+    case Kind::kLeaseFreed:
+      return;
   }
 }
 
