@@ -175,8 +175,14 @@ void PgStore::RunBatch(std::vector<Pending>& batch) {
     if (!st.ok() || again) writer_conn_->Exec("ROLLBACK").IgnoreError();
     if (!st.ok()) return fail_all(st);
     if (!again) break;
-    for (auto& r : results) {
-      if (r && r->ok()) r.reset();  // rolled back: apply it again
+    for (size_t i = 0; i < batch.size(); ++i) {
+      auto& r = results[i];
+      if (!r || !r->ok()) continue;
+      // Rolled back: apply it again. A create moved its task into the result: put it back.
+      if (auto* create = std::get_if<TaskCreate>(&batch[i].mutation); create && (*r)->task) {
+        create->task = std::move(*(*r)->task);
+      }
+      r.reset();
     }
   }
   {
@@ -193,7 +199,7 @@ Status PgStore::Notify(const std::vector<Pending>& batch,
   auto flush = [&]() -> Status {
     if (payload.empty()) return Status::Ok();
     Status st =
-        writer_conn_->Query("SELECT pg_notify($1, $2)", {pg::Param(kChangesChannel), pg::Param(payload)}).status();
+        writer_conn_->Prepared("SELECT pg_notify($1, $2)", {pg::Param(kChangesChannel), pg::Param(payload)}).status();
     payload.clear();
     return st;
   };
