@@ -150,20 +150,32 @@ Status Writer::SaveState(const Task& t) {
 }
 
 // A task that finished (success or dead letter): gone, its name held for the de-dup window.
+// One statement (a data-modifying WITH runs whether or not it is read): one round trip.
 Status Writer::RetireTask(const std::string& name, Micros now) {
   auto [queue, id] = SplitTaskName(name);
-  STRATUS_RETURN_IF_ERROR(
-      c_.Prepared("DELETE FROM tasks WHERE queue = $1 AND id = $2", {Param(queue), Param(id)}).status());
-  return Tombstone(kTaskTombstone, name, now);
+  return c_
+      .Prepared(
+          "WITH gone AS (DELETE FROM tasks WHERE queue = $1 AND id = $2) INSERT INTO tombstones(kind, name, "
+          "deleted_us) VALUES(1, $3, $4) ON CONFLICT (kind, name) DO UPDATE SET deleted_us = EXCLUDED.deleted_us",
+          {Param(queue), Param(id), Param(name), Param(now)})
+      .status();
 }
 
 // ---------------------------------------------------------------- task mutations
 
 StatusOr<WriteResult> Writer::Do(TaskCreate& op, Micros now) {
   auto [queue, id] = SplitTaskName(op.task.name);
-  STRATUS_RETURN_IF_ERROR(CheckRoomFor(queue, id));
-  STRATUS_ASSIGN_OR_RETURN(auto recently, Tombstoned(kTaskTombstone, op.task.name, options_.task_dedup_window, now));
-  if (recently) return StoreError(StoreReason::kTaskNameTombstoned);
+  // The three preconditions in one round trip, refused in the same order as CheckRoomFor and
+  // Tombstoned would.
+  STRATUS_ASSIGN_OR_RETURN(auto r, c_.Prepared("SELECT EXISTS(SELECT 1 FROM queues WHERE name = $1), EXISTS(SELECT 1 "
+                                               "FROM tasks WHERE queue = $1 AND id = $2), (SELECT deleted_us FROM "
+                                               "tombstones WHERE kind = 1 AND name = $3)",
+                                               {Param(queue), Param(id), Param(op.task.name)}));
+  if (r.Text(0, 0) != "t") return StoreError(StoreReason::kQueueMissing);
+  if (r.Text(0, 1) == "t") return StoreError(StoreReason::kTaskExists);
+  if (!r.IsNull(0, 2) && r.Int(0, 2) + options_.task_dedup_window > now) {
+    return StoreError(StoreReason::kTaskNameTombstoned);
+  }
   STRATUS_RETURN_IF_ERROR(InsertTask(op.task, now));
   return WriteResult{std::nullopt, std::move(op.task)};
 }
