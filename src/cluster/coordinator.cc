@@ -120,6 +120,17 @@ void Coordinator::Tick() {
           }
           continue;
         }
+        if (auto r = renewed.find(q.queue); r != renewed.end()) {
+          // The table still names us (we gave the lease up by our own clock, say after a slow
+          // renewal, or a release failed): run it again under its epoch, or free it.
+          if (owner == options_.self.id) {
+            held_[q.queue] = HeldLease{r->second, sent + options_.lease, 0};
+            acquired.emplace_back(q.queue, r->second);
+          } else {
+            release.emplace_back(q.queue, r->second);
+          }
+          continue;
+        }
         if (owner == options_.self.id && (q.holder.empty() || q.expired)) take.push_back(q.queue);
       }
       // Held leases whose queue was deleted: nothing to dispatch, free them.

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 
+#include <future>
 #include <thread>
 
 #include "integration/postgres_test_db.h"
@@ -107,6 +108,71 @@ TEST_F(PgLeases, AttemptWritesWithAStaleEpochAreRefused) {
   finish.dispatch_count = 2;
   finish.attempt = *again->task->last_attempt;
   EXPECT_TRUE(store_->WriteSync(finish, kT0 + 50).ok());
+}
+
+// The writer share-locks the lease rows of a batch's attempt writes and the heartbeat renews
+// (locks) a node's rows: both take them in queue order, so neither waits for the other while
+// holding a row the other wants. Here a "renewal" holds the first queue's row and then wants
+// the second's while a batch writes the second queue's attempt before the first's: in batch
+// order the two deadlock (PostgreSQL aborts one of them after deadlock_timeout).
+TEST_F(PgLeases, AttemptWritesAndARenewalTakeLeaseRowsInOneOrder) {
+  const std::string q2 = kQ + "2";  // sorts after kQ
+  Queue q;
+  q.name = q2;
+  ASSERT_TRUE(store_->WriteSync(QueueUpdate{q2, [q](const Queue*, bool) -> StatusOr<Queue> { return q; }}, kT0).ok());
+  Task t;
+  t.name = q2 + "/tasks/t";
+  t.http_request = HttpRequest{"http://127.0.0.1:1/x", HttpMethod::kPost, {}, "b", std::nullopt, std::nullopt};
+  t.schedule_time = kT0;
+  t.create_time = kT0;
+  ASSERT_TRUE(store_->WriteSync(TaskCreate{t}, kT0).ok());
+  PgLeaseTable a(conninfo_);
+  auto e1 = a.Acquire(kQ, "a", kLong);
+  auto e2 = a.Acquire(q2, "a", kLong);
+  ASSERT_TRUE(e1.ok() && *e1 && e2.ok() && *e2);
+
+  PGconn* renewal = PQconnectdb(conninfo_.c_str());
+  auto exec = [renewal](const std::string& sql) {
+    PGresult* r = PQexec(renewal, sql.c_str());
+    std::string err = PQresultStatus(r) == PGRES_COMMAND_OK ? "" : PQresultErrorMessage(r);
+    PQclear(r);
+    return err;
+  };
+  ASSERT_EQ(exec("BEGIN"), "");
+  ASSERT_EQ(exec("UPDATE queue_leases SET expires_at = expires_at WHERE queue = '" + kQ + "'"), "");
+
+  // One batch: the held write keeps the writer busy while the two attempt writes queue up.
+  std::promise<void> release, holding;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<StatusOr<WriteResult>> first, second;
+  store_->Write(QueueUpdate{kQ,
+                            [&holding, released](const Queue* cur, bool) -> StatusOr<Queue> {
+                              holding.set_value();
+                              released.wait();
+                              return *cur;
+                            }},
+                kT0, [](StatusOr<WriteResult>) {});
+  ASSERT_EQ(holding.get_future().wait_for(30s), std::future_status::ready);
+  store_->Write(AttemptStart{q2 + "/tasks/t", kT0, **e2}, kT0 + 10,
+                [&](StatusOr<WriteResult> r) { second.set_value(std::move(r)); });
+  store_->Write(AttemptStart{kQ + "/tasks/t", kT0, **e1}, kT0 + 10,
+                [&](StatusOr<WriteResult> r) { first.set_value(std::move(r)); });
+  release.set_value();
+  // The writer is now waiting for the renewal's row (kQ); let the renewal go on to q2's.
+  const auto until = std::chrono::steady_clock::now() + 30s;
+  while (Sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'") != "1" &&
+         std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(exec("UPDATE queue_leases SET expires_at = expires_at WHERE queue = '" + q2 + "'"), "");
+  EXPECT_EQ(exec("COMMIT"), "");
+  PQfinish(renewal);
+  for (auto* p : {&first, &second}) {
+    auto f = p->get_future();
+    ASSERT_EQ(f.wait_for(30s), std::future_status::ready);
+    auto r = f.get();
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+  }
 }
 
 TEST_F(PgLeases, NodesAreLiveWhileTheyHeartbeatAndLeavingFreesTheirLeases) {

@@ -416,6 +416,44 @@ TEST_P(StoreTest, AFailedWriteLeavesNothingBehind) {
   EXPECT_EQ(store_->GetQueue(kQ)->state, QueueState::kRunning);  // the failed update changed nothing
 }
 
+// A write refused inside a batch (the PostgreSQL store rolls the batch back and applies the
+// others again) does not take the creates batched with it down: each lands, with its task.
+TEST_P(StoreTest, ARefusedWriteDoesNotFailTheCreatesBatchedWithIt) {
+  CreateQueue();
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<void> holding;
+  std::promise<StatusOr<WriteResult>> first, before, refused, after;
+  store_->Write(QueueUpdate{kQ,
+                            [&holding, released](const Queue* q, bool) -> StatusOr<Queue> {
+                              holding.set_value();
+                              released.wait();
+                              return *q;
+                            }},
+                kT0, [&](StatusOr<WriteResult> r) { first.set_value(std::move(r)); });
+  ASSERT_EQ(holding.get_future().wait_for(kDeadline), std::future_status::ready);
+  // Queued behind the held write: one batch.
+  store_->Write(TaskCreate{MakeTask("before")}, kT0, [&](StatusOr<WriteResult> r) { before.set_value(std::move(r)); });
+  store_->Write(QueueUpdate{kQ, [](const Queue*, bool) -> StatusOr<Queue> { return Internal("refused"); }}, kT0,
+                [&](StatusOr<WriteResult> r) { refused.set_value(std::move(r)); });
+  store_->Write(TaskCreate{MakeTask("after")}, kT0, [&](StatusOr<WriteResult> r) { after.set_value(std::move(r)); });
+  release.set_value();
+  auto wait = [](std::promise<StatusOr<WriteResult>>& p) {
+    auto f = p.get_future();
+    EXPECT_EQ(f.wait_for(kDeadline), std::future_status::ready);
+    return f.get();
+  };
+  EXPECT_TRUE(wait(first).ok());
+  for (auto* p : {&before, &after}) {
+    auto r = wait(*p);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_TRUE(r->task);
+    EXPECT_EQ(store_->GetTask(r->task->name, kT0 + 10)->name, r->task->name);
+  }
+  EXPECT_EQ(wait(refused).status().code(), Code::kInternal);
+  EXPECT_EQ(*store_->CountTasks(kQ), 2);
+}
+
 TEST_P(StoreTest, QueueDeleteRemovesTasksAndDeadLetters) {
   CreateQueue();
   ASSERT_TRUE(W(TaskCreate{MakeTask("t")}).ok());

@@ -268,6 +268,26 @@ TEST_F(Cluster, ANodeThatCannotRenewStopsWhenItsLeaseRunsOut) {
   EXPECT_TRUE(a.c->Held().empty());
 }
 
+// A renewal that failed past the lease (in PostgreSQL: a heartbeat that waited out a long
+// writer transaction and lost a deadlock) stops the queues, but nobody else took them: the
+// next renewal still names the node, and it must run them again, not hold them idle forever.
+TEST_F(Cluster, ANodeWhoseRenewalFailedRunsItsQueuesAgainWhenTheTableStillNamesIt) {
+  AddQueues(5);
+  auto& a = Add("a");
+  TickAll();
+  ASSERT_EQ(a.r.running.size(), 5u);
+  const auto epochs = a.r.running;
+  table_.down.insert("a");
+  clock_.Advance(kLease);
+  TickAll();
+  ASSERT_TRUE(a.r.running.empty());
+  table_.down.erase("a");
+  clock_.Advance(kLease / 5);
+  TickAll();
+  EXPECT_EQ(a.r.running, epochs) << "the same leases, run again under their epochs";
+  EXPECT_EQ(a.c->Held(), epochs);
+}
+
 TEST_F(Cluster, AStaleNodeLearnsAtItsNextTickThatItsQueuesMoved) {
   AddQueues(8);
   auto& a = Add("a");

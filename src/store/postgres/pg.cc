@@ -78,23 +78,52 @@ Status Conn::Exec(const std::string& sql) {
   return Status::Ok();
 }
 
-StatusOr<Result> Conn::Query(const std::string& sql, const std::vector<Param>& params) {
+namespace {
+
+struct Params {
   std::vector<const char*> values;
   std::vector<int> lengths;
   std::vector<int> formats;
-  values.reserve(params.size());
-  lengths.reserve(params.size());
-  formats.reserve(params.size());
-  for (const auto& p : params) {
-    values.push_back(p.value ? p.value->data() : nullptr);
-    lengths.push_back(p.value ? static_cast<int>(p.value->size()) : 0);
-    formats.push_back(p.binary ? 1 : 0);
+  explicit Params(const std::vector<Param>& params) {
+    values.reserve(params.size());
+    lengths.reserve(params.size());
+    formats.reserve(params.size());
+    for (const auto& p : params) {
+      values.push_back(p.value ? p.value->data() : nullptr);
+      lengths.push_back(p.value ? static_cast<int>(p.value->size()) : 0);
+      formats.push_back(p.binary ? 1 : 0);
+    }
   }
-  PGresult* r = PQexecParams(c_, sql.c_str(), static_cast<int>(params.size()), nullptr, values.data(), lengths.data(),
-                             formats.data(), 0);
+  int size() const { return static_cast<int>(values.size()); }
+};
+
+}  // namespace
+
+StatusOr<Result> Conn::Finish(PGresult* r, const std::string& sql) {
   ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return Failure(r, sql);
   return Result(r);
+}
+
+StatusOr<Result> Conn::Query(const std::string& sql, const std::vector<Param>& params) {
+  Params p(params);
+  return Finish(
+      PQexecParams(c_, sql.c_str(), p.size(), nullptr, p.values.data(), p.lengths.data(), p.formats.data(), 0), sql);
+}
+
+StatusOr<Result> Conn::Prepared(const std::string& sql, const std::vector<Param>& params) {
+  auto it = prepared_.find(sql);
+  if (it == prepared_.end()) {
+    // Protocol-level statements outlive a ROLLBACK, so one prepared inside a transaction that
+    // is later rolled back stays usable.
+    std::string name = "s" + std::to_string(prepared_.size());
+    STRATUS_RETURN_IF_ERROR(
+        Finish(PQprepare(c_, name.c_str(), sql.c_str(), static_cast<int>(params.size()), nullptr), sql).status());
+    it = prepared_.emplace(sql, std::move(name)).first;
+  }
+  Params p(params);
+  return Finish(
+      PQexecPrepared(c_, it->second.c_str(), p.size(), p.values.data(), p.lengths.data(), p.formats.data(), 0), sql);
 }
 
 std::string Redacted(const std::string& conninfo) {

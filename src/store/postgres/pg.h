@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "stratus/status.h"
@@ -59,6 +60,10 @@ class Conn {
 
   Status Exec(const std::string& sql);
   StatusOr<Result> Query(const std::string& sql, const std::vector<Param>& params = {});
+  // Query through a statement prepared on this connection at its first use (parsed and
+  // planned once per connection, not per call). A reconnect is a new Conn: it prepares again.
+  // For the fixed statements of hot paths; `sql` is the cache key.
+  StatusOr<Result> Prepared(const std::string& sql, const std::vector<Param>& params = {});
   bool broken() const { return PQstatus(c_) != CONNECTION_OK; }
   // The server process serving this connection (NOTIFY tells which one sent it).
   int backend_pid() const { return PQbackendPID(c_); }
@@ -77,7 +82,9 @@ class Conn {
  private:
   explicit Conn(PGconn* c) : c_(c) {}
   Status Failure(PGresult* r, const std::string& sql);
+  StatusOr<Result> Finish(PGresult* r, const std::string& sql);
   PGconn* c_;
+  std::unordered_map<std::string, std::string> prepared_;  // sql -> statement name
 };
 
 // The conninfo with any password removed, for logs and errors.

@@ -28,8 +28,11 @@ StatusOr<cluster::ClusterView> PgLeaseTable::Heartbeat(const cluster::NodeInfo& 
                                    {pg::Param(self.id), pg::Param(self.address)})
                               .status());
   STRATUS_ASSIGN_OR_RETURN(auto renewed,
+                           // Rows locked in queue order, as the writer share-locks them (pg_store.cc):
+                           // no deadlock with a batch of attempt writes.
                            c->Query("UPDATE queue_leases SET expires_at = clock_timestamp() + $2::bigint * interval "
-                                    "'1 microsecond' WHERE node = $1 RETURNING queue, epoch",
+                                    "'1 microsecond' WHERE node = $1 AND queue IN (SELECT queue FROM queue_leases "
+                                    "WHERE node = $1 ORDER BY queue FOR UPDATE) RETURNING queue, epoch",
                                     {pg::Param(self.id), lease_us}));
   held->clear();
   for (int i = 0; i < renewed.rows(); ++i) (*held)[renewed.Text(i, 0)] = renewed.Int(i, 1);

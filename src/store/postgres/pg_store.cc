@@ -1,5 +1,7 @@
 #include "store/postgres/pg_store.h"
 
+#include <set>
+
 #include "common/json.h"
 #include "common/thread_name.h"
 #include "store/postgres/pg_listener.h"
@@ -44,6 +46,36 @@ std::optional<cluster::Change> ChangeOf(const Mutation& m, const WriteResult& r)
   if (auto* op = std::get_if<QueuePurge>(&m)) return cluster::Change{Kind::kQueuePurged, op->name, 0};
   if (auto* op = std::get_if<QueueDelete>(&m)) return cluster::Change{Kind::kQueueDeleted, op->name, 0};
   return std::nullopt;
+}
+
+// The queues whose lease rows the batch's fenced attempt writes share-lock, as a text array
+// literal, sorted: locked in this order at the start of the transaction, as the heartbeat
+// locks its rows (pg_leases.cc), so the two never deadlock.
+template <typename Batch>
+std::string FencedQueues(const Batch& batch) {
+  std::set<std::string> queues;
+  for (const auto& p : batch) {
+    std::visit(
+        [&](const auto& op) {
+          using T = std::decay_t<decltype(op)>;
+          if constexpr (std::is_same_v<T, AttemptStart> || std::is_same_v<T, AttemptFinish>) {
+            if (op.epoch != 0) queues.insert(QueueOfTask(op.name));
+          }
+        },
+        p.mutation);
+  }
+  if (queues.empty()) return "";
+  std::string out = "{";
+  for (const auto& q : queues) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (char c : q) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
 }
 
 bool InFailedTransaction(const Status& st) {
@@ -148,10 +180,17 @@ void PgStore::RunBatch(std::vector<Pending>& batch) {
     writer_pid_ = writer_conn_->backend_pid();
   }
   pg::Writer writer(*writer_conn_, options_);
+  const std::string fenced = FencedQueues(batch);
   // A mutation the server refused aborts the transaction: roll back, keep its error, and
   // apply the rest again, until a pass runs clean.
   for (;;) {
     Status st = writer_conn_->Exec("BEGIN");
+    if (st.ok() && !fenced.empty()) {
+      st = writer_conn_
+               ->Prepared("SELECT 1 FROM queue_leases WHERE queue = ANY($1::text[]) ORDER BY queue FOR SHARE",
+                          {pg::Param(fenced)})
+               .status();
+    }
     bool again = false;
     for (size_t i = 0; st.ok() && i < batch.size(); ++i) {
       if (results[i] && !results[i]->ok()) continue;
@@ -175,8 +214,14 @@ void PgStore::RunBatch(std::vector<Pending>& batch) {
     if (!st.ok() || again) writer_conn_->Exec("ROLLBACK").IgnoreError();
     if (!st.ok()) return fail_all(st);
     if (!again) break;
-    for (auto& r : results) {
-      if (r && r->ok()) r.reset();  // rolled back: apply it again
+    for (size_t i = 0; i < batch.size(); ++i) {
+      auto& r = results[i];
+      if (!r || !r->ok()) continue;
+      // Rolled back: apply it again. A create moved its task into the result: put it back.
+      if (auto* create = std::get_if<TaskCreate>(&batch[i].mutation); create && (*r)->task) {
+        create->task = std::move(*(*r)->task);
+      }
+      r.reset();
     }
   }
   {
@@ -193,7 +238,7 @@ Status PgStore::Notify(const std::vector<Pending>& batch,
   auto flush = [&]() -> Status {
     if (payload.empty()) return Status::Ok();
     Status st =
-        writer_conn_->Query("SELECT pg_notify($1, $2)", {pg::Param(kChangesChannel), pg::Param(payload)}).status();
+        writer_conn_->Prepared("SELECT pg_notify($1, $2)", {pg::Param(kChangesChannel), pg::Param(payload)}).status();
     payload.clear();
     return st;
   };

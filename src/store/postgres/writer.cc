@@ -25,8 +25,8 @@ StatusOr<WriteResult> Writer::Apply(Mutation& m, Micros now) {
 
 Status Writer::CollectGarbage(Micros now) {
   Micros keep = std::max(options_.task_dedup_window, options_.queue_reuse_window);
-  STRATUS_RETURN_IF_ERROR(c_.Query("DELETE FROM tombstones WHERE deleted_us < $1", {Param(now - keep)}).status());
-  return c_.Query("DELETE FROM dead_letters WHERE dead_us < $1", {Param(now - options_.dead_letter_retention)})
+  STRATUS_RETURN_IF_ERROR(c_.Prepared("DELETE FROM tombstones WHERE deleted_us < $1", {Param(now - keep)}).status());
+  return c_.Prepared("DELETE FROM dead_letters WHERE dead_us < $1", {Param(now - options_.dead_letter_retention)})
       .status();
 }
 
@@ -34,9 +34,9 @@ Status Writer::CollectGarbage(Micros now) {
 
 // `for_update` locks the row until the commit, so two nodes changing one queue take turns.
 StatusOr<std::optional<Queue>> Writer::LoadQueue(const std::string& name, bool for_update) {
-  STRATUS_ASSIGN_OR_RETURN(auto r, c_.Query(for_update ? "SELECT doc, ext FROM queues WHERE name = $1 FOR UPDATE"
-                                                       : "SELECT doc, ext FROM queues WHERE name = $1",
-                                            {Param(name)}));
+  STRATUS_ASSIGN_OR_RETURN(auto r, c_.Prepared(for_update ? "SELECT doc, ext FROM queues WHERE name = $1 FOR UPDATE"
+                                                          : "SELECT doc, ext FROM queues WHERE name = $1",
+                                               {Param(name)}));
   if (r.rows() == 0) return std::optional<Queue>();
   STRATUS_ASSIGN_OR_RETURN(auto q, DecodeQueueRow(r, 0, 0));
   return std::optional<Queue>(std::move(q));
@@ -44,7 +44,7 @@ StatusOr<std::optional<Queue>> Writer::LoadQueue(const std::string& name, bool f
 
 Status Writer::SaveQueue(const Queue& q) {
   return c_
-      .Query(
+      .Prepared(
           "INSERT INTO queues(name, state, doc, ext) VALUES($1, $2, $3, $4) ON CONFLICT (name) DO UPDATE SET state = "
           "EXCLUDED.state, doc = EXCLUDED.doc, ext = EXCLUDED.ext",
           {Param(q.name), Param(static_cast<int64_t>(q.state)), Param(storage::EncodeQueue(q)),
@@ -53,14 +53,14 @@ Status Writer::SaveQueue(const Queue& q) {
 }
 
 StatusOr<bool> Writer::Tombstoned(int kind, const std::string& name, Micros window, Micros now) {
-  STRATUS_ASSIGN_OR_RETURN(auto r, c_.Query("SELECT deleted_us FROM tombstones WHERE kind = $1 AND name = $2",
-                                            {Param(int64_t{kind}), Param(name)}));
+  STRATUS_ASSIGN_OR_RETURN(auto r, c_.Prepared("SELECT deleted_us FROM tombstones WHERE kind = $1 AND name = $2",
+                                               {Param(int64_t{kind}), Param(name)}));
   return r.rows() > 0 && r.Int(0, 0) + window > now;
 }
 
 Status Writer::Tombstone(int kind, const std::string& name, Micros now) {
   return c_
-      .Query(
+      .Prepared(
           "INSERT INTO tombstones(kind, name, deleted_us) VALUES($1, $2, $3) ON CONFLICT (kind, name) DO UPDATE SET "
           "deleted_us = EXCLUDED.deleted_us",
           {Param(int64_t{kind}), Param(name), Param(now)})
@@ -69,12 +69,13 @@ Status Writer::Tombstone(int kind, const std::string& name, Micros now) {
 
 // Tombstones and deletes the queue's tasks created at or before `until`.
 Status Writer::DropTasks(const std::string& queue, Micros until, Micros now) {
-  STRATUS_RETURN_IF_ERROR(c_.Query("INSERT INTO tombstones(kind, name, deleted_us) SELECT 1, queue || '/tasks/' || id, "
-                                   "$1 FROM tasks WHERE queue = $2 AND create_us <= $3 ON CONFLICT (kind, name) DO "
-                                   "UPDATE SET deleted_us = EXCLUDED.deleted_us",
-                                   {Param(now), Param(queue), Param(until)})
-                              .status());
-  return c_.Query("DELETE FROM tasks WHERE queue = $1 AND create_us <= $2", {Param(queue), Param(until)}).status();
+  STRATUS_RETURN_IF_ERROR(
+      c_.Prepared("INSERT INTO tombstones(kind, name, deleted_us) SELECT 1, queue || '/tasks/' || id, "
+                  "$1 FROM tasks WHERE queue = $2 AND create_us <= $3 ON CONFLICT (kind, name) DO "
+                  "UPDATE SET deleted_us = EXCLUDED.deleted_us",
+                  {Param(now), Param(queue), Param(until)})
+          .status());
+  return c_.Prepared("DELETE FROM tasks WHERE queue = $1 AND create_us <= $2", {Param(queue), Param(until)}).status();
 }
 
 // A missing queue has no row to lock, so two nodes may both find it missing: the one whose
@@ -91,7 +92,7 @@ StatusOr<WriteResult> Writer::Do(QueueUpdate& op, Micros now) {
     }
     STRATUS_ASSIGN_OR_RETURN(
         auto r,
-        c_.Query("INSERT INTO queues(name, state, doc, ext) VALUES($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING",
+        c_.Prepared("INSERT INTO queues(name, state, doc, ext) VALUES($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING",
                  {Param(next.name), Param(static_cast<int64_t>(next.state)), Param(storage::EncodeQueue(next)),
                   Param(storage::EncodeQueueExtensions(next.stratus))}));
     if (r.Changes() > 0) return WriteResult{std::move(next), std::nullopt};
@@ -112,8 +113,8 @@ StatusOr<WriteResult> Writer::Do(QueueDelete& op, Micros now) {
   STRATUS_ASSIGN_OR_RETURN(auto current, LoadQueue(op.name, true));
   if (!current) return StoreError(StoreReason::kQueueMissing);
   STRATUS_RETURN_IF_ERROR(DropTasks(op.name, INT64_MAX, now));
-  STRATUS_RETURN_IF_ERROR(c_.Query("DELETE FROM dead_letters WHERE queue = $1", {Param(op.name)}).status());
-  STRATUS_RETURN_IF_ERROR(c_.Query("DELETE FROM queues WHERE name = $1", {Param(op.name)}).status());
+  STRATUS_RETURN_IF_ERROR(c_.Prepared("DELETE FROM dead_letters WHERE queue = $1", {Param(op.name)}).status());
+  STRATUS_RETURN_IF_ERROR(c_.Prepared("DELETE FROM queues WHERE name = $1", {Param(op.name)}).status());
   STRATUS_RETURN_IF_ERROR(Tombstone(kQueueTombstone, op.name, now));
   return WriteResult{};
 }
@@ -125,15 +126,15 @@ Status Writer::CheckRoomFor(const std::string& queue, const std::string& id) {
   STRATUS_ASSIGN_OR_RETURN(auto q, LoadQueue(queue, false));
   if (!q) return StoreError(StoreReason::kQueueMissing);
   STRATUS_ASSIGN_OR_RETURN(auto r,
-                           c_.Query("SELECT 1 FROM tasks WHERE queue = $1 AND id = $2", {Param(queue), Param(id)}));
+                           c_.Prepared("SELECT 1 FROM tasks WHERE queue = $1 AND id = $2", {Param(queue), Param(id)}));
   return r.rows() > 0 ? StoreError(StoreReason::kTaskExists) : Status::Ok();
 }
 
 StatusOr<std::optional<Task>> Writer::LoadTask(const std::string& name) {
   auto [queue, id] = SplitTaskName(name);
   STRATUS_ASSIGN_OR_RETURN(auto r,
-                           c_.Query("SELECT " + kTaskColumns + " FROM tasks WHERE queue = $1 AND id = $2 FOR UPDATE",
-                                    {Param(queue), Param(id)}));
+                           c_.Prepared("SELECT " + kTaskColumns + " FROM tasks WHERE queue = $1 AND id = $2 FOR UPDATE",
+                                       {Param(queue), Param(id)}));
   if (r.rows() == 0) return std::optional<Task>();
   STRATUS_ASSIGN_OR_RETURN(auto task, DecodeTaskRow(r, 0, 0));
   return std::optional<Task>(std::move(task));
@@ -147,16 +148,16 @@ Status Writer::InsertTask(const Task& t, Micros create_us) {
                                  ") VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) "
                                  "ON CONFLICT (queue, id) DO NOTHING";
   STRATUS_ASSIGN_OR_RETURN(
-      auto r, c_.Query(sql, Concat({Param(queue), Param(id), Param(create_us), Param(storage::EncodeTask(t, false)),
-                                    Param::Bytes(TaskBody(t))},
-                                   StateParams(t))));
+      auto r, c_.Prepared(sql, Concat({Param(queue), Param(id), Param(create_us), Param(storage::EncodeTask(t, false)),
+                                       Param::Bytes(TaskBody(t))},
+                                      StateParams(t))));
   return r.Changes() > 0 ? Status::Ok() : StoreError(StoreReason::kTaskExists);
 }
 
 Status Writer::SaveState(const Task& t) {
   auto [queue, id] = SplitTaskName(t.name);
   return c_
-      .Query(
+      .Prepared(
           "UPDATE tasks SET schedule_us = $1, exec_count = $2, prev_response = $3, dispatch_count = $4, "
           "response_count = $5, first_dispatch_us = $6, last_schedule_us = $7, last_dispatch_us = $8, "
           "last_response_us = $9, last_code = $10, last_message = $11 WHERE queue = $12 AND id = $13",
@@ -165,20 +166,32 @@ Status Writer::SaveState(const Task& t) {
 }
 
 // A task that finished (success or dead letter): gone, its name held for the de-dup window.
+// One statement (a data-modifying WITH runs whether or not it is read): one round trip.
 Status Writer::RetireTask(const std::string& name, Micros now) {
   auto [queue, id] = SplitTaskName(name);
-  STRATUS_RETURN_IF_ERROR(
-      c_.Query("DELETE FROM tasks WHERE queue = $1 AND id = $2", {Param(queue), Param(id)}).status());
-  return Tombstone(kTaskTombstone, name, now);
+  return c_
+      .Prepared(
+          "WITH gone AS (DELETE FROM tasks WHERE queue = $1 AND id = $2) INSERT INTO tombstones(kind, name, "
+          "deleted_us) VALUES(1, $3, $4) ON CONFLICT (kind, name) DO UPDATE SET deleted_us = EXCLUDED.deleted_us",
+          {Param(queue), Param(id), Param(name), Param(now)})
+      .status();
 }
 
 // ---------------------------------------------------------------- task mutations
 
 StatusOr<WriteResult> Writer::Do(TaskCreate& op, Micros now) {
   auto [queue, id] = SplitTaskName(op.task.name);
-  STRATUS_RETURN_IF_ERROR(CheckRoomFor(queue, id));
-  STRATUS_ASSIGN_OR_RETURN(auto recently, Tombstoned(kTaskTombstone, op.task.name, options_.task_dedup_window, now));
-  if (recently) return StoreError(StoreReason::kTaskNameTombstoned);
+  // The three preconditions in one round trip, refused in the same order as CheckRoomFor and
+  // Tombstoned would.
+  STRATUS_ASSIGN_OR_RETURN(auto r, c_.Prepared("SELECT EXISTS(SELECT 1 FROM queues WHERE name = $1), EXISTS(SELECT 1 "
+                                               "FROM tasks WHERE queue = $1 AND id = $2), (SELECT deleted_us FROM "
+                                               "tombstones WHERE kind = 1 AND name = $3)",
+                                               {Param(queue), Param(id), Param(op.task.name)}));
+  if (r.Text(0, 0) != "t") return StoreError(StoreReason::kQueueMissing);
+  if (r.Text(0, 1) == "t") return StoreError(StoreReason::kTaskExists);
+  if (!r.IsNull(0, 2) && r.Int(0, 2) + options_.task_dedup_window > now) {
+    return StoreError(StoreReason::kTaskNameTombstoned);
+  }
   STRATUS_RETURN_IF_ERROR(InsertTask(op.task, now));
   return WriteResult{std::nullopt, std::move(op.task)};
 }
@@ -186,7 +199,7 @@ StatusOr<WriteResult> Writer::Do(TaskCreate& op, Micros now) {
 StatusOr<WriteResult> Writer::Do(TaskDelete& op, Micros now) {
   auto [queue, id] = SplitTaskName(op.name);
   STRATUS_ASSIGN_OR_RETURN(auto r,
-                           c_.Query("DELETE FROM tasks WHERE queue = $1 AND id = $2", {Param(queue), Param(id)}));
+                           c_.Prepared("DELETE FROM tasks WHERE queue = $1 AND id = $2", {Param(queue), Param(id)}));
   if (r.Changes() == 0) return StoreError(StoreReason::kTaskMissing);
   STRATUS_RETURN_IF_ERROR(Tombstone(kTaskTombstone, op.name, now));
   return WriteResult{};
@@ -207,7 +220,7 @@ Status Writer::CheckEpoch(const std::string& task_name, int64_t epoch) {
   if (epoch == 0) return Status::Ok();
   auto [queue, id] = SplitTaskName(task_name);
   STRATUS_ASSIGN_OR_RETURN(auto r,
-                           c_.Query("SELECT epoch FROM queue_leases WHERE queue = $1 FOR SHARE", {Param(queue)}));
+                           c_.Prepared("SELECT epoch FROM queue_leases WHERE queue = $1 FOR SHARE", {Param(queue)}));
   if (r.rows() == 0 || r.Int(0, 0) != epoch) return StoreError(StoreReason::kLeaseLost);
   return Status::Ok();
 }
@@ -246,13 +259,13 @@ StatusOr<WriteResult> Writer::Do(AttemptFinish& op, Micros now) {
   }
   auto [queue, id] = SplitTaskName(op.name);
   STRATUS_RETURN_IF_ERROR(
-      c_.Query("INSERT INTO dead_letters(queue, id, dead_us, doc, body, reason, status, headers, response) "
-               "VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (queue, id) DO UPDATE SET dead_us = "
-               "EXCLUDED.dead_us, doc = EXCLUDED.doc, body = EXCLUDED.body, reason = EXCLUDED.reason, status = "
-               "EXCLUDED.status, headers = EXCLUDED.headers, response = EXCLUDED.response",
-               {Param(queue), Param(id), Param(now), Param(storage::EncodeTask(t, true)), Param::Bytes(TaskBody(t)),
-                Param(op.dead_reason), Param(int64_t{op.http_status}), Param(HeadersJson(op.response_headers)),
-                Param::Bytes(op.response_body)})
+      c_.Prepared("INSERT INTO dead_letters(queue, id, dead_us, doc, body, reason, status, headers, response) "
+                  "VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (queue, id) DO UPDATE SET dead_us = "
+                  "EXCLUDED.dead_us, doc = EXCLUDED.doc, body = EXCLUDED.body, reason = EXCLUDED.reason, status = "
+                  "EXCLUDED.status, headers = EXCLUDED.headers, response = EXCLUDED.response",
+                  {Param(queue), Param(id), Param(now), Param(storage::EncodeTask(t, true)), Param::Bytes(TaskBody(t)),
+                   Param(op.dead_reason), Param(int64_t{op.http_status}), Param(HeadersJson(op.response_headers)),
+                   Param::Bytes(op.response_body)})
           .status());
   STRATUS_RETURN_IF_ERROR(RetireTask(op.name, now));
   return WriteResult{std::nullopt, std::move(t)};
@@ -261,8 +274,8 @@ StatusOr<WriteResult> Writer::Do(AttemptFinish& op, Micros now) {
 StatusOr<WriteResult> Writer::Do(DeadLetterRetry& op, Micros now) {
   auto [queue, id] = SplitTaskName(op.name);
   STRATUS_ASSIGN_OR_RETURN(auto r,
-                           c_.Query("SELECT doc, body FROM dead_letters WHERE queue = $1 AND id = $2 FOR UPDATE",
-                                    {Param(queue), Param(id)}));
+                           c_.Prepared("SELECT doc, body FROM dead_letters WHERE queue = $1 AND id = $2 FOR UPDATE",
+                                       {Param(queue), Param(id)}));
   if (r.rows() == 0) return StoreError(StoreReason::kDeadLetterMissing);
   STRATUS_ASSIGN_OR_RETURN(auto task, DecodeTaskDoc(r.Text(0, 0), r.Bytes(0, 1)));
   STRATUS_RETURN_IF_ERROR(CheckRoomFor(queue, id));
@@ -274,19 +287,20 @@ StatusOr<WriteResult> Writer::Do(DeadLetterRetry& op, Micros now) {
   t.last_attempt.reset();
   STRATUS_RETURN_IF_ERROR(InsertTask(t, now));
   STRATUS_RETURN_IF_ERROR(
-      c_.Query("DELETE FROM dead_letters WHERE queue = $1 AND id = $2", {Param(queue), Param(id)}).status());
-  STRATUS_RETURN_IF_ERROR(c_.Query("DELETE FROM tombstones WHERE kind = 1 AND name = $1", {Param(op.name)}).status());
+      c_.Prepared("DELETE FROM dead_letters WHERE queue = $1 AND id = $2", {Param(queue), Param(id)}).status());
+  STRATUS_RETURN_IF_ERROR(
+      c_.Prepared("DELETE FROM tombstones WHERE kind = 1 AND name = $1", {Param(op.name)}).status());
   return WriteResult{std::nullopt, std::move(t), 1};
 }
 
 StatusOr<WriteResult> Writer::Do(DeadLetterDelete& op, Micros) {
   auto [queue, id] = SplitTaskName(op.name);
   if (queue.empty()) {  // a queue name: all of its dead letters
-    STRATUS_ASSIGN_OR_RETURN(auto r, c_.Query("DELETE FROM dead_letters WHERE queue = $1", {Param(op.name)}));
+    STRATUS_ASSIGN_OR_RETURN(auto r, c_.Prepared("DELETE FROM dead_letters WHERE queue = $1", {Param(op.name)}));
     return WriteResult{std::nullopt, std::nullopt, r.Changes()};
   }
   STRATUS_ASSIGN_OR_RETURN(
-      auto r, c_.Query("DELETE FROM dead_letters WHERE queue = $1 AND id = $2", {Param(queue), Param(id)}));
+      auto r, c_.Prepared("DELETE FROM dead_letters WHERE queue = $1 AND id = $2", {Param(queue), Param(id)}));
   if (r.Changes() == 0) return StoreError(StoreReason::kDeadLetterMissing);
   return WriteResult{std::nullopt, std::nullopt, 1};
 }
