@@ -9,6 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { CloudSchedulerClient } from '@google-cloud/scheduler';
 import { googleAuthLibrary } from 'google-gax';
+import { alternating, clusterOf } from './lib/cluster.mjs';
 import { startServer } from './lib/server.mjs';
 
 const PROJECT = 'compat-proj';
@@ -22,7 +23,10 @@ const UNIMPLEMENTED = 12;
 let server;
 let client;
 
+// On a cluster (node_cluster_test.sh), a client per node behind one object alternating per call.
 function schedulerClient(port) {
+  const cluster = clusterOf(port);
+  if (cluster) return alternating(cluster.nodes.map((n) => schedulerClient(n.port)));
   const authClient = new googleAuthLibrary.OAuth2Client();
   authClient.setCredentials({ access_token: 'x' });
   return new CloudSchedulerClient({ fallback: 'rest', protocol: 'http', apiEndpoint: '127.0.0.1', port, authClient });
