@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "common/base64.h"
+#include "common/thread_name.h"
 
 namespace stratus::auth {
 
@@ -261,6 +262,7 @@ Status OidcSigner::Install(const std::vector<StoredKey>& stored) {
 }
 
 void OidcSigner::RefreshLoop() {
+  NameThisThread("oidc-keys");
   const auto period = std::chrono::microseconds(RefreshPeriod(options_.rotate_after));
   bool failing = false;
   std::unique_lock lock(refresh_mu_);

@@ -213,8 +213,8 @@ int Fail(const std::string& message) {
 // What stays in the data dir: the node that takes over keeps using it (same --data-dir).
 void NoteLeftBehind(const std::string& dir) {
   std::error_code ec;
-  for (const auto& [file, what] : std::vector<std::pair<std::string, std::string>>{
-           {"redis", "the embedded Redis data"}}) {
+  for (const auto& [file, what] :
+       std::vector<std::pair<std::string, std::string>>{{"redis", "the embedded Redis data"}}) {
     if (fs::exists(fs::path(dir) / file, ec)) {
       std::cout << "note: " << what << " (" << (fs::path(dir) / file).string()
                 << ") stay in the data dir: start the PostgreSQL node with --data-dir " << dir << " to keep them\n";

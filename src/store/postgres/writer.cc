@@ -93,8 +93,8 @@ StatusOr<WriteResult> Writer::Do(QueueUpdate& op, Micros now) {
     STRATUS_ASSIGN_OR_RETURN(
         auto r,
         c_.Prepared("INSERT INTO queues(name, state, doc, ext) VALUES($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING",
-                 {Param(next.name), Param(static_cast<int64_t>(next.state)), Param(storage::EncodeQueue(next)),
-                  Param(storage::EncodeQueueExtensions(next.stratus))}));
+                    {Param(next.name), Param(static_cast<int64_t>(next.state)), Param(storage::EncodeQueue(next)),
+                     Param(storage::EncodeQueueExtensions(next.stratus))}));
     if (r.Changes() > 0) return WriteResult{std::move(next), std::nullopt};
   }
 }
