@@ -86,6 +86,20 @@ std::string Base64Url(std::string_view data) {
   return s;
 }
 
+namespace {
+
+// The public half of an RSA key as a JWK for the JWKS.
+Json JwkOf(EVP_PKEY* pkey, const std::string& kid) {
+  return {{"kty", "RSA"},
+          {"alg", "RS256"},
+          {"use", "sig"},
+          {"kid", kid},
+          {"n", Base64Url(BnBytes(pkey, OSSL_PKEY_PARAM_RSA_N))},
+          {"e", Base64Url(BnBytes(pkey, OSSL_PKEY_PARAM_RSA_E))}};
+}
+
+}  // namespace
+
 StatusOr<std::string> KidOfPem(const std::string& pem) {
   EVP_PKEY* pkey = ParsePem(pem);
   if (!pkey) return InvalidArgument("not an RSA private key in PEM form");
@@ -145,12 +159,7 @@ Status OidcSigner::LoadPemFile() {
   key->pkey = ParsePem(ReadFile(options_.pem_file));
   if (!key->pkey) return InvalidArgument("--oidc-key " + options_.pem_file + " is not an RSA private key in PEM form");
   key->kid = KidOf(key->pkey);
-  key->jwk = {{"kty", "RSA"},
-              {"alg", "RS256"},
-              {"use", "sig"},
-              {"kid", key->kid},
-              {"n", Base64Url(BnBytes(key->pkey, OSSL_PKEY_PARAM_RSA_N))},
-              {"e", Base64Url(BnBytes(key->pkey, OSSL_PKEY_PARAM_RSA_E))}};
+  key->jwk = JwkOf(key->pkey, key->kid);
   auto set = std::make_shared<KeySet>();
   set->jwks = {{"keys", Json::array({key->jwk})}};
   set->keys.push_back(std::move(key));
@@ -241,12 +250,7 @@ Status OidcSigner::Install(const std::vector<StoredKey>& stored) {
       }
       key->created = s.created;
       key->signs_from = s.signs_from;
-      key->jwk = {{"kty", "RSA"},
-                  {"alg", "RS256"},
-                  {"use", "sig"},
-                  {"kid", key->kid},
-                  {"n", Base64Url(BnBytes(key->pkey, OSSL_PKEY_PARAM_RSA_N))},
-                  {"e", Base64Url(BnBytes(key->pkey, OSSL_PKEY_PARAM_RSA_E))}};
+      key->jwk = JwkOf(key->pkey, key->kid);
       reuse = std::move(key);
     }
     set->keys.push_back(std::move(reuse));

@@ -56,15 +56,9 @@ class ClusterTest : public ::testing::Test {
     std::this_thread::sleep_for(std::chrono::milliseconds(kLeaseSeconds * 1000 * 2 / 5 + 100));
   }
 
-  // The first column of the first row of `sql` on the test's database ("" when none).
-  std::string Sql(const std::string& sql) {
-    PGconn* c = PQconnectdb(conninfo_.c_str());
-    PGresult* r = PQexec(c, sql.c_str());
-    std::string out = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "";
-    PQclear(r);
-    PQfinish(c);
-    return out;
-  }
+  // The first column of the first row of `sql` on the test's database ("" when none; the error
+  // text when it failed).
+  std::string Sql(const std::string& sql) { return testing::PgScalar(conninfo_, sql); }
 
   std::string Url(size_t node, const std::string& path) const { return nodes_[node]->tasks_url() + kClusterLoc + path; }
 

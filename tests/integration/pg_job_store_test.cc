@@ -45,15 +45,7 @@ class PgJobs : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(*s);
   }
-  std::string Sql(const std::string& sql) {
-    PGconn* c = PQconnectdb(conninfo_.c_str());
-    PGresult* r = PQexec(c, sql.c_str());
-    std::string out = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "";
-    if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK) out = PQresultErrorMessage(r);
-    PQclear(r);
-    PQfinish(c);
-    return out;
-  }
+  std::string Sql(const std::string& sql) { return testing::PgScalar(conninfo_, sql); }
 
   std::string conninfo_;
   std::unique_ptr<PgJobStore> store_;

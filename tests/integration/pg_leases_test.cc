@@ -40,15 +40,7 @@ class PgLeases : public ::testing::Test {
     t.create_time = kT0;
     ASSERT_TRUE(store_->WriteSync(TaskCreate{t}, kT0).ok());
   }
-  std::string Sql(const std::string& sql) {
-    PGconn* c = PQconnectdb(conninfo_.c_str());
-    PGresult* r = PQexec(c, sql.c_str());
-    std::string out = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "";
-    if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK) out = PQresultErrorMessage(r);
-    PQclear(r);
-    PQfinish(c);
-    return out;
-  }
+  std::string Sql(const std::string& sql) { return testing::PgScalar(conninfo_, sql); }
 
   std::string conninfo_;
   std::unique_ptr<PgStore> store_;

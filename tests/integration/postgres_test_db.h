@@ -50,6 +50,19 @@ inline std::string FreshPostgresDb(const std::string& name) {
   return SharedPostgres() + " dbname=" + name;
 }
 
+// Runs `sql` on the database `conninfo` names: the first column of the first row ("" when no
+// row came back), or the error text when the statement failed.
+inline std::string PgScalar(const std::string& conninfo, const std::string& sql) {
+  PGconn* c = PQconnectdb(conninfo.c_str());
+  PGresult* r = PQexec(c, sql.c_str());
+  const ExecStatusType st = PQresultStatus(r);
+  std::string out = st == PGRES_TUPLES_OK && PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "";
+  if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) out = PQresultErrorMessage(r);
+  PQclear(r);
+  PQfinish(c);
+  return out;
+}
+
 // The conninfo of an existing database `name`.
 inline std::string PostgresDb(const std::string& name) {
   return SharedPostgres() + " dbname=" + name;

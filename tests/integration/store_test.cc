@@ -80,6 +80,25 @@ class StoreTest : public ::testing::TestWithParam<StoreFactory> {
 
   StatusOr<WriteResult> W(Mutation m, Micros now = kT0) { return store_->WriteSync(std::move(m), now); }
 
+  // Holds the store's writer inside an update of kQ until the returned promise is set, so
+  // writes sent meanwhile wait behind it and commit as one batch; `done` gets its result.
+  std::promise<void> HoldWriter(std::promise<StatusOr<WriteResult>>& done) {
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    auto holding = std::make_shared<std::promise<void>>();
+    auto held = holding->get_future();
+    auto once = std::make_shared<std::atomic<bool>>(false);
+    store_->Write(QueueUpdate{kQ,
+                              [holding, once, released](const Queue* q, bool) -> StatusOr<Queue> {
+                                if (!once->exchange(true)) holding->set_value();
+                                released.wait();
+                                return *q;
+                              }},
+                  kT0, [&done](StatusOr<WriteResult> r) { done.set_value(std::move(r)); });
+    EXPECT_EQ(held.wait_for(kDeadline), std::future_status::ready);
+    return release;
+  }
+
   void CreateQueue(const std::string& name = kQ) {
     Queue q;
     q.name = name;
@@ -380,18 +399,8 @@ TEST_P(StoreTest, ConcurrentWritesAllLand) {
 TEST_P(StoreTest, AFailedWriteLeavesNothingBehind) {
   CreateQueue();
   ASSERT_TRUE(W(TaskCreate{MakeTask("kept")}).ok());
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
-  std::promise<void> holding;
   std::promise<StatusOr<WriteResult>> first, created, ran, failing;
-  store_->Write(QueueUpdate{kQ,
-                            [&holding, released](const Queue* q, bool) -> StatusOr<Queue> {
-                              holding.set_value();
-                              released.wait();
-                              return *q;
-                            }},
-                kT0, [&](StatusOr<WriteResult> r) { first.set_value(std::move(r)); });
-  ASSERT_EQ(holding.get_future().wait_for(kDeadline), std::future_status::ready);
+  std::promise<void> release = HoldWriter(first);
   store_->Write(TaskCreate{MakeTask("maybe")}, kT0, [&](StatusOr<WriteResult> r) { created.set_value(std::move(r)); });
   store_->Write(TaskRun{kQ + "/tasks/kept"}, kT0 + 5, [&](StatusOr<WriteResult> r) { ran.set_value(std::move(r)); });
   store_->Write(QueueUpdate{kQ, [](const Queue*, bool) -> StatusOr<Queue> { return Unavailable("disk gone"); }}, kT0,
@@ -420,18 +429,8 @@ TEST_P(StoreTest, AFailedWriteLeavesNothingBehind) {
 // others again) does not take the creates batched with it down: each lands, with its task.
 TEST_P(StoreTest, ARefusedWriteDoesNotFailTheCreatesBatchedWithIt) {
   CreateQueue();
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
-  std::promise<void> holding;
   std::promise<StatusOr<WriteResult>> first, before, refused, after;
-  store_->Write(QueueUpdate{kQ,
-                            [&holding, released](const Queue* q, bool) -> StatusOr<Queue> {
-                              holding.set_value();
-                              released.wait();
-                              return *q;
-                            }},
-                kT0, [&](StatusOr<WriteResult> r) { first.set_value(std::move(r)); });
-  ASSERT_EQ(holding.get_future().wait_for(kDeadline), std::future_status::ready);
+  std::promise<void> release = HoldWriter(first);
   // Queued behind the held write: one batch.
   store_->Write(TaskCreate{MakeTask("before")}, kT0, [&](StatusOr<WriteResult> r) { before.set_value(std::move(r)); });
   store_->Write(QueueUpdate{kQ, [](const Queue*, bool) -> StatusOr<Queue> { return Internal("refused"); }}, kT0,
