@@ -1,8 +1,8 @@
 // Nodes of one cluster answer every call from the shared database: what is written through
 // one is read through another at once, and a bad --lease is refused at start.
-#include <cstdio>
 
 #include "integration/cluster_support.h"
+#include "integration/run_shell.h"
 
 namespace stratus {
 namespace {
@@ -30,13 +30,7 @@ TEST_F(ClusterTest, ALeaseOutOfRangeIsRefusedAtStart) {
   const std::string dir = "/tmp/stratus-lease-flag-" + std::to_string(::getpid());
   const std::string cmd = std::string(STRATUS_BINARY) + " serve --listen 127.0.0.1:0 --redis-listen off --data-dir " +
                           dir + " --lease 100ms --store '" + conninfo_ + "' 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int rc = ::pclose(p);
+  auto [rc, out] = testing::RunShell(cmd);
   std::filesystem::remove_all(dir);
   EXPECT_NE(rc, 0) << out;
   EXPECT_NE(out.find("--lease wants a duration from 1s to 10m, got '100ms'"), std::string::npos) << out;

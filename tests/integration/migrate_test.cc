@@ -4,9 +4,7 @@
 // copied into a database of its own on the run's shared PostgreSQL, and a server on that
 // database answers every REST read exactly as the embedded node did.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -15,6 +13,7 @@
 #include "integration/postgres_test_db.h"
 #include "integration/raw_target.h"
 #include "integration/rest_client.h"
+#include "integration/run_shell.h"
 #include "integration/stratus_process.h"
 
 namespace stratus {
@@ -27,22 +26,8 @@ const std::string kParent = "projects/p/locations/us-central1";
 const std::string kLoc = "/v2/" + kParent;
 const std::string kExt = "/stratus/v1/" + kParent;
 
-struct CmdRun {
-  int rc = -1;
-  std::string out;
-};
-
-CmdRun Migrate(const std::string& args) {
-  const std::string cmd = std::string(STRATUS_BINARY) + " migrate " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  CmdRun r;
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int st = ::pclose(p);
-  r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
+testing::ShellRun Migrate(const std::string& args) {
+  return testing::RunShell(std::string(STRATUS_BINARY) + " migrate " + args + " 2>&1");
 }
 
 class MigrateTest : public ::testing::Test {
@@ -164,8 +149,8 @@ TEST_F(MigrateTest, EverythingReadsBackThroughAServerOnTheDatabase) {
   ASSERT_EQ(before["dead_one"]["task"]["name"], kParent + "/queues/dl/tasks/doomed");
   ASSERT_EQ(before["gone"][0], 404);
 
-  CmdRun m = Migrate(Args());
-  ASSERT_EQ(m.rc, 0) << m.out;
+  testing::ShellRun m = Migrate(Args());
+  ASSERT_EQ(m.code, 0) << m.out;
   EXPECT_NE(m.out.find("verified: 3 queues, 121 tasks, 1 dead letters, "), std::string::npos) << m.out;
   EXPECT_NE(m.out.find("copied 121 tasks"), std::string::npos) << m.out;
   EXPECT_NE(m.out.find("copied 1 OIDC signing keys"), std::string::npos) << m.out;
@@ -205,8 +190,8 @@ TEST_F(MigrateTest, ARotatedKeyComesAlongAndKeepsVerifying) {
     node.Stop();
   }
   ASSERT_EQ(jwks["keys"].size(), 2u) << jwks.dump();
-  CmdRun m = Migrate(Args());
-  ASSERT_EQ(m.rc, 0) << m.out;
+  testing::ShellRun m = Migrate(Args());
+  ASSERT_EQ(m.code, 0) << m.out;
   EXPECT_NE(m.out.find("copied 2 OIDC signing keys"), std::string::npos) << m.out;
   EXPECT_NE(m.out.find(" tombstones, 2 OIDC keys in "), std::string::npos) << m.out;
   testing::StratusProcess pg;
@@ -217,20 +202,20 @@ TEST_F(MigrateTest, ARotatedKeyComesAlongAndKeepsVerifying) {
 TEST_F(MigrateTest, ARunningServersDataDirIsRefused) {
   testing::StratusProcess node;
   ASSERT_TRUE(node.Start({"--redis-listen", "off"}, dir_)) << node.output();
-  CmdRun m = Migrate(Args());
-  EXPECT_EQ(m.rc, 1) << m.out;
+  testing::ShellRun m = Migrate(Args());
+  EXPECT_EQ(m.code, 1) << m.out;
   EXPECT_NE(m.out.find("is using the data dir " + dir_), std::string::npos) << m.out;
 }
 
 TEST_F(MigrateTest, ANonEmptyDatabaseNeedsForce) {
   MakeDataDir();
-  ASSERT_EQ(Migrate(Args()).rc, 0);
-  CmdRun again = Migrate(Args());
-  EXPECT_EQ(again.rc, 1) << again.out;
+  ASSERT_EQ(Migrate(Args()).code, 0);
+  testing::ShellRun again = Migrate(Args());
+  EXPECT_EQ(again.code, 1) << again.out;
   EXPECT_NE(again.out.find("is not empty (3 queues, 121 tasks, 1 dead letters"), std::string::npos) << again.out;
   EXPECT_NE(again.out.find(" tombstones, 1 OIDC keys); give --force"), std::string::npos) << again.out;
-  CmdRun forced = Migrate(Args(" --force"));
-  EXPECT_EQ(forced.rc, 0) << forced.out;
+  testing::ShellRun forced = Migrate(Args(" --force"));
+  EXPECT_EQ(forced.code, 0) << forced.out;
   EXPECT_NE(forced.out.find("verified: 3 queues, 121 tasks, 1 dead letters"), std::string::npos) << forced.out;
   EXPECT_NE(forced.out.find("verified: 2 Cloud Scheduler jobs"), std::string::npos) << forced.out;
 }
@@ -239,14 +224,14 @@ TEST_F(MigrateTest, ADatabaseAServerUsesIsRefused) {
   MakeDataDir();
   testing::StratusProcess pg;
   ASSERT_TRUE(pg.Start({"--store", conninfo_, "--redis-listen", "off"})) << pg.output();
-  CmdRun m = Migrate(Args());
-  EXPECT_EQ(m.rc, 1) << m.out;
+  testing::ShellRun m = Migrate(Args());
+  EXPECT_EQ(m.code, 1) << m.out;
   EXPECT_NE(m.out.find("another stratus server is using this PostgreSQL database"), std::string::npos) << m.out;
 }
 
 TEST_F(MigrateTest, ADirWithoutADatabaseIsRefused) {
-  CmdRun m = Migrate(Args());
-  EXPECT_EQ(m.rc, 1) << m.out;
+  testing::ShellRun m = Migrate(Args());
+  EXPECT_EQ(m.code, 1) << m.out;
   EXPECT_NE(m.out.find("no stratus database at " + dir_ + "/stratus.db"), std::string::npos) << m.out;
 }
 

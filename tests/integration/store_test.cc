@@ -80,6 +80,13 @@ class StoreTest : public ::testing::TestWithParam<StoreFactory> {
 
   StatusOr<WriteResult> W(Mutation m, Micros now = kT0) { return store_->WriteSync(std::move(m), now); }
 
+  // The result an asynchronous write delivers to `p` (a failure of the test after kDeadline).
+  static StatusOr<WriteResult> Await(std::promise<StatusOr<WriteResult>>& p) {
+    auto f = p.get_future();
+    EXPECT_EQ(f.wait_for(kDeadline), std::future_status::ready);
+    return f.get();
+  }
+
   // Holds the store's writer inside an update of kQ until the returned promise is set, so
   // writes sent meanwhile wait behind it and commit as one batch; `done` gets its result.
   std::promise<void> HoldWriter(std::promise<StatusOr<WriteResult>>& done) {
@@ -406,15 +413,10 @@ TEST_P(StoreTest, AFailedWriteLeavesNothingBehind) {
   store_->Write(QueueUpdate{kQ, [](const Queue*, bool) -> StatusOr<Queue> { return Unavailable("disk gone"); }}, kT0,
                 [&](StatusOr<WriteResult> r) { failing.set_value(std::move(r)); });
   release.set_value();
-  auto wait = [](std::promise<StatusOr<WriteResult>>& p) {
-    auto f = p.get_future();
-    EXPECT_EQ(f.wait_for(kDeadline), std::future_status::ready);
-    return f.get();
-  };
-  EXPECT_TRUE(wait(first).ok());
-  const bool create_ok = wait(created).ok();
-  const bool run_ok = wait(ran).ok();
-  EXPECT_EQ(wait(failing).status().code(), Code::kUnavailable);
+  EXPECT_TRUE(Await(first).ok());
+  const bool create_ok = Await(created).ok();
+  const bool run_ok = Await(ran).ok();
+  EXPECT_EQ(Await(failing).status().code(), Code::kUnavailable);
 
   const std::string maybe = kQ + "/tasks/maybe";
   EXPECT_EQ(store_->GetTask(maybe, kT0 + 10).ok(), create_ok);
@@ -437,19 +439,14 @@ TEST_P(StoreTest, ARefusedWriteDoesNotFailTheCreatesBatchedWithIt) {
                 [&](StatusOr<WriteResult> r) { refused.set_value(std::move(r)); });
   store_->Write(TaskCreate{MakeTask("after")}, kT0, [&](StatusOr<WriteResult> r) { after.set_value(std::move(r)); });
   release.set_value();
-  auto wait = [](std::promise<StatusOr<WriteResult>>& p) {
-    auto f = p.get_future();
-    EXPECT_EQ(f.wait_for(kDeadline), std::future_status::ready);
-    return f.get();
-  };
-  EXPECT_TRUE(wait(first).ok());
+  EXPECT_TRUE(Await(first).ok());
   for (auto* p : {&before, &after}) {
-    auto r = wait(*p);
+    auto r = Await(*p);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     ASSERT_TRUE(r->task);
     EXPECT_EQ(store_->GetTask(r->task->name, kT0 + 10)->name, r->task->name);
   }
-  EXPECT_EQ(wait(refused).status().code(), Code::kInternal);
+  EXPECT_EQ(Await(refused).status().code(), Code::kInternal);
   EXPECT_EQ(*store_->CountTasks(kQ), 2);
 }
 
