@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "store/postgres/pg.h"
+#include "store/postgres/writer.h"
 #include "stratus/store.h"
 
 namespace stratus {
@@ -72,9 +73,12 @@ class PgStore final : public Store {
 
   PgStore(std::string conninfo, StoreOptions options, std::unique_ptr<pg::Conn> writer);
   void WriterLoop();
+  using Results = std::vector<std::optional<StatusOr<WriteResult>>>;
   void RunBatch(std::vector<Pending>& batch);
-  // NOTIFYs the batch's changes (inside its transaction: delivered at COMMIT).
-  Status Notify(const std::vector<Pending>& batch, const std::vector<std::optional<StatusOr<WriteResult>>>& results);
+  Status ApplyBatch(pg::Writer& writer, std::vector<Pending>& batch, Results& results, const std::string& fenced,
+                    bool& again);
+  // The batch's changes as NOTIFY payloads (sent inside its transaction: delivered at COMMIT).
+  static std::vector<std::string> Notifications(const std::vector<Pending>& batch, const Results& results);
   StatusOr<Reader> AcquireReader();
 
   const std::string conninfo_;
