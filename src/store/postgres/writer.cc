@@ -24,25 +24,24 @@ constexpr const char* kLeaseCte =
     "lease AS (SELECT CASE WHEN $3::bigint = 0 THEN true ELSE COALESCE((SELECT epoch = $3::bigint FROM queue_leases "
     "WHERE queue = $1 FOR SHARE), false) END AS ok)";
 
-// A create: what it found (queue there, task there, the name tombstoned within the de-dup
-// window) and whether it inserted. $1 queue, $2 id, $3 name, $4 create_us, $5 doc, $6 body, $7..$17 the state
-// columns, $18 the latest deleted_us outside the de-dup window.
+// A create: whether the queue is there, whether it inserted, whether the task was there
+// before (read only when it did not insert) and whether the name is tombstoned within the
+// de-dup window. $1 queue, $2 id, $3 name, $4 create_us, $5 doc, $6 body, $7..$17 the state
+// columns, $18 the latest deleted_us outside the window.
 const std::string kCreateSql =
     std::string(
-        "WITH pre AS (SELECT EXISTS(SELECT 1 FROM queues WHERE name = $1) AS q, EXISTS(SELECT "
-        "1 FROM tasks WHERE queue = $1 AND id = $2) AS t, (SELECT deleted_us FROM tombstones "
-        "WHERE kind = 1 AND name = $3) AS d), ins AS (INSERT INTO tasks(queue, id, create_us, "
-        "doc, body, ") +
+        "WITH pre AS (SELECT EXISTS(SELECT 1 FROM queues WHERE name = $1) AS q, (SELECT deleted_us FROM tombstones "
+        "WHERE kind = 1 AND name = $3) AS d), ins AS (INSERT INTO tasks(queue, id, create_us, doc, body, ") +
     kStateColumns +
-    ") SELECT $1, $2, $4::bigint, $5::text, $6::bytea, $7::bigint, $8::integer, $9::integer, "
-    "$10::integer, $11::integer, $12::bigint, $13::bigint, $14::bigint, $15::bigint, "
-    "$16::integer, $17::text FROM pre WHERE pre.q AND NOT pre.t AND (pre.d IS NULL OR pre.d "
-    "<= $18::bigint) ON CONFLICT (queue, id) DO NOTHING RETURNING 1) SELECT pre.q, pre.t, "
-    "COALESCE(pre.d > $18::bigint, false), EXISTS(SELECT 1 FROM ins) FROM pre";
+    ") SELECT $1, $2, $4::bigint, $5::text, $6::bytea, $7::bigint, $8::integer, $9::integer, $10::integer, "
+    "$11::integer, $12::bigint, $13::bigint, $14::bigint, $15::bigint, $16::integer, $17::text FROM pre WHERE pre.q "
+    "AND (pre.d IS NULL OR pre.d <= $18::bigint) ON CONFLICT (queue, id) DO NOTHING RETURNING 1) SELECT pre.q, "
+    "EXISTS(SELECT 1 FROM ins), CASE WHEN EXISTS(SELECT 1 FROM ins) THEN false ELSE EXISTS(SELECT 1 FROM tasks WHERE "
+    "queue = $1 AND id = $2) END, COALESCE(pre.d > $18::bigint, false) FROM pre";
 
-// An attempt's start: the lease's answer, whether the task is there, and the task as
-// started (no row's columns when it did not start). $1 queue, $2 id, $3 epoch, $4 the
-// schedule_us it was due at, $5 now.
+// An attempt's start: the lease's answer, whether the task is there (read only when it did
+// not start), and the task as started (no row's columns when it did not start). $1 queue,
+// $2 id, $3 epoch, $4 the schedule_us it was due at, $5 now.
 const std::string kStartSql = std::string("WITH ") + kLeaseCte +
                               ", up AS (UPDATE tasks SET dispatch_count = dispatch_count + 1, first_dispatch_us = CASE "
                               "WHEN first_dispatch_us = 0 THEN $5::bigint ELSE first_dispatch_us END, last_schedule_us "
@@ -50,20 +49,22 @@ const std::string kStartSql = std::string("WITH ") + kLeaseCte +
                               "last_message = '' WHERE queue = $1 AND id = $2 AND schedule_us = $4::bigint AND (SELECT "
                               "ok FROM lease) RETURNING doc, body, " +
                               kStateColumns +
-                              ") SELECT lease.ok, EXISTS(SELECT 1 FROM tasks WHERE queue = $1 AND id = $2), up.* FROM "
-                              "lease LEFT JOIN up ON true";
+                              ") SELECT lease.ok, CASE WHEN up.doc IS NULL THEN EXISTS(SELECT 1 FROM tasks WHERE queue "
+                              "= $1 AND id = $2) ELSE true END, up.* FROM lease LEFT JOIN up ON true";
 
 // An attempt's success: the task gone, its name tombstoned. Answers the lease's answer,
-// whether the task was there and whether it went. $1 queue, $2 id, $3 epoch, $4 the
-// dispatch_count and $5 the last_dispatch_us of the attempt, $6 name, $7 now.
+// whether the task was there (read only when it did not go) and whether it went. $1 queue,
+// $2 id, $3 epoch, $4 the dispatch_count and $5 the last_dispatch_us of the attempt, $6
+// name, $7 now.
 const std::string kSuccessSql =
     std::string("WITH ") + kLeaseCte +
-    ", cur AS (SELECT 1 FROM tasks WHERE queue = $1 AND id = $2), gone AS (DELETE FROM tasks "
-    "WHERE queue = $1 AND id = $2 AND (SELECT ok FROM lease) AND dispatch_count = "
-    "$4::integer AND last_dispatch_us <> 0 AND last_dispatch_us = $5::bigint RETURNING 1), "
-    "tomb AS (INSERT INTO tombstones(kind, name, deleted_us) SELECT 1, $6::text, $7::bigint "
-    "FROM gone ON CONFLICT (kind, name) DO UPDATE SET deleted_us = EXCLUDED.deleted_us) "
-    "SELECT lease.ok, EXISTS(SELECT 1 FROM cur), EXISTS(SELECT 1 FROM gone) FROM lease";
+    ", gone AS (DELETE FROM tasks WHERE queue = $1 AND id = $2 AND (SELECT ok FROM lease) "
+    "AND dispatch_count = $4::integer AND last_dispatch_us <> 0 AND last_dispatch_us = "
+    "$5::bigint RETURNING 1), tomb AS (INSERT INTO tombstones(kind, name, deleted_us) SELECT "
+    "1, $6::text, $7::bigint FROM gone ON CONFLICT (kind, name) DO UPDATE SET deleted_us = "
+    "EXCLUDED.deleted_us) SELECT lease.ok, CASE WHEN EXISTS(SELECT 1 FROM gone) THEN true "
+    "ELSE EXISTS(SELECT 1 FROM tasks WHERE queue = $1 AND id = $2) END, EXISTS(SELECT 1 FROM "
+    "gone) FROM lease";
 
 constexpr int kCreateParams = 18;
 constexpr int kStartParams = 5;
@@ -108,11 +109,11 @@ StatusOr<WriteResult> Writer::Answer(Mutation& m, const Result& r) {
   if (r.rows() != 1) return Internal("postgres: a write answered " + std::to_string(r.rows()) + " rows");
   if (auto* op = std::get_if<TaskCreate>(&m)) {
     if (!True(r, 0)) return StoreError(StoreReason::kQueueMissing);
-    if (True(r, 1)) return StoreError(StoreReason::kTaskExists);
-    if (True(r, 2)) return StoreError(StoreReason::kTaskNameTombstoned);
+    if (True(r, 1)) return WriteResult{std::nullopt, std::move(op->task)};
+    if (True(r, 2)) return StoreError(StoreReason::kTaskExists);
+    if (True(r, 3)) return StoreError(StoreReason::kTaskNameTombstoned);
     // Not inserted though nothing was in the way: another node's insert of it committed first.
-    if (!True(r, 3)) return StoreError(StoreReason::kTaskExists);
-    return WriteResult{std::nullopt, std::move(op->task)};
+    return StoreError(StoreReason::kTaskExists);
   }
   if (!True(r, 0)) return StoreError(StoreReason::kLeaseLost);
   if (!True(r, 1)) return StoreError(StoreReason::kTaskMissing);
