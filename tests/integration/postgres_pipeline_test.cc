@@ -31,20 +31,19 @@ Task MakeTask(const std::string& id) {
 class PgPipeline : public ::testing::Test {
  protected:
   void SetUp() override {
-    conninfo_ = testing::FreshPostgresDb("pipeline_" + std::to_string(::getpid()));
-    auto s = PgStore::Open(conninfo_, StoreOptions{});
+    auto s = PgStore::Open(testing::FreshPostgresDb("pipeline_" + std::to_string(::getpid())), StoreOptions{});
     ASSERT_TRUE(s.ok()) << s.status().ToString();
-    store_ = std::move(*s);
+    store = std::move(*s);
     Queue q;
     q.name = kQ;
-    ASSERT_TRUE(store_->WriteSync(QueueUpdate{kQ, [q](const Queue*, bool) -> StatusOr<Queue> { return q; }}, kT0).ok());
+    ASSERT_TRUE(store->WriteSync(QueueUpdate{kQ, [q](const Queue*, bool) -> StatusOr<Queue> { return q; }}, kT0).ok());
   }
 
   // Queues `m`; its answer arrives in the returned future.
   std::future<StatusOr<WriteResult>> Write(Mutation m, Micros now) {
     auto p = std::make_shared<std::promise<StatusOr<WriteResult>>>();
     auto f = p->get_future();
-    store_->Write(std::move(m), now, [p](StatusOr<WriteResult> r) { p->set_value(std::move(r)); });
+    store->Write(std::move(m), now, [p](StatusOr<WriteResult> r) { p->set_value(std::move(r)); });
     return f;
   }
 
@@ -55,13 +54,13 @@ class PgPipeline : public ::testing::Test {
     std::shared_future<void> released = release.get_future().share();
     auto holding = std::make_shared<std::promise<void>>();
     auto held = holding->get_future();
-    store_->Write(QueueUpdate{kQ,
-                              [holding, released](const Queue* q, bool) -> StatusOr<Queue> {
-                                holding->set_value();
-                                released.wait();
-                                return *q;
-                              }},
-                  kT0, [](StatusOr<WriteResult>) {});
+    store->Write(QueueUpdate{kQ,
+                             [holding, released](const Queue* q, bool) -> StatusOr<Queue> {
+                               holding->set_value();
+                               released.wait();
+                               return *q;
+                             }},
+                 kT0, [](const StatusOr<WriteResult>&) {});
     EXPECT_EQ(held.wait_for(30s), std::future_status::ready);
     return release;
   }
@@ -71,12 +70,11 @@ class PgPipeline : public ::testing::Test {
     return f.get();
   }
 
-  std::string conninfo_;
-  std::unique_ptr<PgStore> store_;
+  std::unique_ptr<PgStore> store;
 };
 
 TEST_F(PgPipeline, AStatementTheServerRefusesFailsOnlyItsOwnWrite) {
-  ASSERT_TRUE(store_->WriteSync(TaskCreate{MakeTask("started")}, kT0).ok());
+  ASSERT_TRUE(store->WriteSync(TaskCreate{MakeTask("started")}, kT0).ok());
   std::promise<void> release = HoldWriter();
   auto before = Write(TaskCreate{MakeTask("before")}, kT0);
   auto refused = Write(TaskCreate{MakeTask("not-utf8-\xff")}, kT0);
@@ -90,24 +88,24 @@ TEST_F(PgPipeline, AStatementTheServerRefusesFailsOnlyItsOwnWrite) {
     auto created = Await(*f);
     ASSERT_TRUE(created.ok()) << created.status().ToString();
     ASSERT_TRUE(created->task);
-    EXPECT_TRUE(store_->GetTask(created->task->name, kT0 + 10).ok());
+    EXPECT_TRUE(store->GetTask(created->task->name, kT0 + 10).ok());
   }
   auto started = Await(start);
   ASSERT_TRUE(started.ok()) << started.status().ToString();
   ASSERT_TRUE(started->task);
   EXPECT_EQ(started->task->dispatch_count, 1);
   EXPECT_EQ(started->task->http_request->body, "body") << "the started task comes back whole";
-  EXPECT_EQ(store_->GetTask(kQ + "/tasks/started", kT0 + 20)->dispatch_count, 1) << "started once, not twice";
-  EXPECT_EQ(*store_->CountTasks(kQ), 3);
+  EXPECT_EQ(store->GetTask(kQ + "/tasks/started", kT0 + 20)->dispatch_count, 1) << "started once, not twice";
+  EXPECT_EQ(*store->CountTasks(kQ), 3);
 }
 
 TEST_F(PgPipeline, OneBatchAnswersEachWriteAsIfAlone) {
-  ASSERT_TRUE(store_->WriteSync(TaskCreate{MakeTask("done")}, kT0).ok());
-  auto started = store_->WriteSync(AttemptStart{kQ + "/tasks/done", kT0, 0}, kT0 + 10);
+  ASSERT_TRUE(store->WriteSync(TaskCreate{MakeTask("done")}, kT0).ok());
+  auto started = store->WriteSync(AttemptStart{kQ + "/tasks/done", kT0, 0}, kT0 + 10);
   ASSERT_TRUE(started.ok() && started->task);
-  ASSERT_TRUE(store_->WriteSync(TaskCreate{MakeTask("deleted")}, kT0).ok());
-  ASSERT_TRUE(store_->WriteSync(TaskDelete{kQ + "/tasks/deleted"}, kT0).ok());
-  ASSERT_TRUE(store_->WriteSync(TaskCreate{MakeTask("later")}, kT0).ok());
+  ASSERT_TRUE(store->WriteSync(TaskCreate{MakeTask("deleted")}, kT0).ok());
+  ASSERT_TRUE(store->WriteSync(TaskDelete{kQ + "/tasks/deleted"}, kT0).ok());
+  ASSERT_TRUE(store->WriteSync(TaskCreate{MakeTask("later")}, kT0).ok());
 
   std::promise<void> release = HoldWriter();
   AttemptFinish success;
@@ -141,8 +139,8 @@ TEST_F(PgPipeline, OneBatchAnswersEachWriteAsIfAlone) {
   auto ran = Await(run);
   ASSERT_TRUE(ran.ok()) << ran.status().ToString();
   EXPECT_EQ(ran->task->schedule_time, kT0 + 30);
-  EXPECT_EQ(store_->GetTask(kQ + "/tasks/done", kT0 + 40).status().code(), Code::kNotFound);
-  EXPECT_EQ(*store_->CountTasks(kQ), 2);  // later, fresh
+  EXPECT_EQ(store->GetTask(kQ + "/tasks/done", kT0 + 40).status().code(), Code::kNotFound);
+  EXPECT_EQ(*store->CountTasks(kQ), 2);  // later, fresh
 }
 
 }  // namespace

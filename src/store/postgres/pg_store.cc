@@ -302,7 +302,10 @@ std::vector<std::string> PgStore::Notifications(const std::vector<Pending>& batc
     auto change = ChangeOf(batch[i].mutation, **results[i]);
     if (!change) continue;
     std::string line = cluster::EncodeChange(*change);
-    if (!payload.empty() && payload.size() + 1 + line.size() > kMaxNotifyPayload) out.push_back(std::move(payload));
+    if (!payload.empty() && payload.size() + 1 + line.size() > kMaxNotifyPayload) {
+      out.push_back(payload);
+      payload.clear();
+    }
     if (!payload.empty()) payload += '\n';
     payload += line;
   }
