@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <vector>
 
 #include "common/time.h"
 #include "integration/postgres_test_db.h"
@@ -141,6 +142,37 @@ TEST_F(PgPipeline, OneBatchAnswersEachWriteAsIfAlone) {
   EXPECT_EQ(ran->task->schedule_time, kT0 + 30);
   EXPECT_EQ(store->GetTask(kQ + "/tasks/done", kT0 + 40).status().code(), Code::kNotFound);
   EXPECT_EQ(*store->CountTasks(kQ), 2);  // later, fresh
+}
+
+// Each start's answer carries its task's body back while the creates after it carry theirs
+// out, megabytes each way in one pipeline: libpq reads the answers while it waits to send,
+// so neither side stalls on a full socket.
+TEST_F(PgPipeline, ABatchOfLargeBodiesBothWaysCompletes) {
+  constexpr int kEach = 120;
+  const std::string big(64 * 1024, 'b');
+  auto sized = [&big](const std::string& id) {
+    Task t = MakeTask(id);
+    t.http_request->body = big;
+    return t;
+  };
+  std::vector<std::future<StatusOr<WriteResult>>> created;
+  for (int i = 0; i < kEach; ++i) created.push_back(Write(TaskCreate{sized("old" + std::to_string(i))}, kT0));
+  for (auto& f : created) ASSERT_TRUE(Await(f).ok());
+
+  std::promise<void> release = HoldWriter();
+  std::vector<std::future<StatusOr<WriteResult>>> started, more;
+  for (int i = 0; i < kEach; ++i) {
+    started.push_back(Write(AttemptStart{kQ + "/tasks/old" + std::to_string(i), kT0, 0}, kT0 + 10));
+    more.push_back(Write(TaskCreate{sized("new" + std::to_string(i))}, kT0 + 10));
+  }
+  release.set_value();
+  for (auto& f : started) {
+    auto r = Await(f);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->task->http_request->body.size(), big.size());
+  }
+  for (auto& f : more) ASSERT_TRUE(Await(f).ok());
+  EXPECT_EQ(*store->CountTasks(kQ), 2 * kEach);
 }
 
 }  // namespace

@@ -45,6 +45,8 @@ class Result {
   std::string Bytes(int row, int col) const;
   // Rows a DELETE/UPDATE/INSERT touched.
   int64_t Changes() const;
+  // The command tag: "COMMIT", or "ROLLBACK" for a COMMIT of a failed transaction.
+  std::string Command() const { return PQcmdStatus(r_.get()); }
 
  private:
   std::unique_ptr<PGresult, void (*)(PGresult*)> r_;

@@ -244,6 +244,8 @@ Status PgStore::ApplyBatch(pg::Writer& writer, std::vector<Pending>& batch, Resu
       // The transaction's own statement failed, or the connection did: the pass ends here
       // (the store drops a connection left inside a pipeline).
       if (!r.ok() && (i < 0 || r.status().code() == Code::kUnavailable || c.broken())) return r.status();
+      // Nothing is acknowledged unless its transaction committed.
+      if (sql == &kCommit && r->Command() != "COMMIT") return Internal("postgres: the batch was rolled back");
       if (i < 0) continue;
       auto idx = static_cast<size_t>(i);
       if (!r.ok()) {
