@@ -156,11 +156,14 @@ TEST_F(PgPipeline, ABatchOfLargeBodiesBothWaysCompletes) {
     return t;
   };
   std::vector<std::future<StatusOr<WriteResult>>> created;
+  created.reserve(kEach);
   for (int i = 0; i < kEach; ++i) created.push_back(Write(TaskCreate{sized("old" + std::to_string(i))}, kT0));
   for (auto& f : created) ASSERT_TRUE(Await(f).ok());
 
   std::promise<void> release = HoldWriter();
   std::vector<std::future<StatusOr<WriteResult>>> started, more;
+  started.reserve(kEach);
+  more.reserve(kEach);
   for (int i = 0; i < kEach; ++i) {
     started.push_back(Write(AttemptStart{kQ + "/tasks/old" + std::to_string(i), kT0, 0}, kT0 + 10));
     more.push_back(Write(TaskCreate{sized("new" + std::to_string(i))}, kT0 + 10));
