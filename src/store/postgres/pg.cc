@@ -126,6 +126,66 @@ StatusOr<Result> Conn::Prepared(const std::string& sql, const std::vector<Param>
       PQexecPrepared(c_, it->second.c_str(), p.size(), p.values.data(), p.lengths.data(), p.formats.data(), 0), sql);
 }
 
+Status Conn::Prepare(const std::string& sql, int param_count) {
+  if (prepared_.count(sql)) return Status::Ok();
+  std::string name = "s" + std::to_string(prepared_.size());
+  STRATUS_RETURN_IF_ERROR(Finish(PQprepare(c_, name.c_str(), sql.c_str(), param_count, nullptr), sql).status());
+  prepared_.emplace(sql, std::move(name));
+  return Status::Ok();
+}
+
+Status Conn::EnterPipeline() {
+  if (PQenterPipelineMode(c_) != 1) return Failure(nullptr, "enter pipeline mode");
+  return Status::Ok();
+}
+
+Status Conn::ExitPipeline() {
+  if (PQexitPipelineMode(c_) != 1) return Failure(nullptr, "exit pipeline mode");
+  return Status::Ok();
+}
+
+Status Conn::Send(const std::string& sql, const std::vector<Param>& params) {
+  Params p(params);
+  auto it = prepared_.find(sql);
+  // libpq reads the server's answers while a send waits for room, so a long pipeline cannot
+  // deadlock with a server blocked on writing them.
+  int ok = it != prepared_.end() ? PQsendQueryPrepared(c_, it->second.c_str(), p.size(), p.values.data(),
+                                                       p.lengths.data(), p.formats.data(), 0)
+                                 : PQsendQueryParams(c_, sql.c_str(), p.size(), nullptr, p.values.data(),
+                                                     p.lengths.data(), p.formats.data(), 0);
+  if (ok != 1) return Failure(nullptr, sql);
+  return Status::Ok();
+}
+
+Status Conn::Sync() {
+  if (PQpipelineSync(c_) != 1) return Failure(nullptr, "pipeline sync");
+  return Status::Ok();
+}
+
+StatusOr<Result> Conn::Next(const std::string& sql) {
+  PGresult* r = PQgetResult(c_);
+  if (!r) return Failure(nullptr, sql);
+  // Each statement's results end with a null.
+  while (PGresult* extra = PQgetResult(c_)) PQclear(extra);
+  if (PQresultStatus(r) == PGRES_PIPELINE_ABORTED) {
+    PQclear(r);
+    return Status(Code::kAborted, "postgres: not run, an earlier statement in its pipeline failed");
+  }
+  return Finish(r, sql);
+}
+
+Status Conn::EndSync() {
+  PGresult* r = PQgetResult(c_);
+  if (r && PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+    PQclear(r);
+    return Status::Ok();
+  }
+  // A server shutting down answers with its error (57P01) in place of the sync.
+  if (broken() || !r || PQresultStatus(r) == PGRES_FATAL_ERROR) return Failure(r, "pipeline sync");
+  PQclear(r);
+  return Internal("postgres: a pipeline answered more than was sent");
+}
+
 std::string Redacted(const std::string& conninfo) {
   // URI form: scheme://user:password@host -> scheme://user:***@host; key=value: password=***.
   static const std::regex uri(R"(^(postgres(ql)?://[^:/@]*):[^@]*@)");

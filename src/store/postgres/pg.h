@@ -45,6 +45,8 @@ class Result {
   std::string Bytes(int row, int col) const;
   // Rows a DELETE/UPDATE/INSERT touched.
   int64_t Changes() const;
+  // The command tag: "COMMIT", or "ROLLBACK" for a COMMIT of a failed transaction.
+  std::string Command() const { return PQcmdStatus(r_.get()); }
 
  private:
   std::unique_ptr<PGresult, void (*)(PGresult*)> r_;
@@ -64,7 +66,24 @@ class Conn {
   // planned once per connection, not per call). A reconnect is a new Conn: it prepares again.
   // For the fixed statements of hot paths; `sql` is the cache key.
   StatusOr<Result> Prepared(const std::string& sql, const std::vector<Param>& params = {});
+
+  // Pipeline mode: statements go out without waiting for each answer and their results come
+  // back in order, so a batch of them costs one round trip. Between EnterPipeline and
+  // ExitPipeline only Send, Sync and Next may be used. Prepare `sql` (outside the pipeline)
+  // before its first Send; Send with no params and an unprepared `sql` runs it as is.
+  Status Prepare(const std::string& sql, int param_count);
+  Status EnterPipeline();
+  Status ExitPipeline();
+  Status Send(const std::string& sql, const std::vector<Param>& params = {});
+  // Marks the end of what was sent and flushes it: Next then reads the answers.
+  Status Sync();
+  // The answer of the next statement sent: the server's error for the first one it refused;
+  // ABORTED for each one after it until the Sync (they did not run).
+  StatusOr<Result> Next(const std::string& sql);
+  // Reads up to the answer to Sync (after every statement's answer was read).
+  Status EndSync();
   bool broken() const { return PQstatus(c_) != CONNECTION_OK; }
+  bool in_pipeline() const { return PQpipelineStatus(c_) != PQ_PIPELINE_OFF; }
   // The server process serving this connection (NOTIFY tells which one sent it).
   int backend_pid() const { return PQbackendPID(c_); }
   // For LISTEN: the socket to wait on, and the notifications read so far (consumes input).

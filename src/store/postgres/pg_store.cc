@@ -159,12 +159,15 @@ void PgStore::WriterLoop() {
 }
 
 void PgStore::RunBatch(std::vector<Pending>& batch) {
-  std::vector<std::optional<StatusOr<WriteResult>>> results(batch.size());
+  Results results(batch.size());
   auto fail_all = [&](const Status& st) {
     {
       std::lock_guard lock(health_mu_);
       last_commit_error_ = st;
     }
+    // A pipeline left half read cannot be used again: a new connection (dropping this one
+    // rolls its transaction back).
+    if (writer_conn_ && writer_conn_->in_pipeline()) writer_conn_.reset();
     for (size_t i = 0; i < batch.size(); ++i) {
       if (results[i] && !results[i]->ok()) {
         batch[i].done(std::move(*results[i]));  // refused on its own
@@ -180,38 +183,17 @@ void PgStore::RunBatch(std::vector<Pending>& batch) {
     writer_pid_ = writer_conn_->backend_pid();
   }
   pg::Writer writer(*writer_conn_, options_);
+  if (Status st = writer.Prepare(); !st.ok()) return fail_all(st);
   const std::string fenced = FencedQueues(batch);
   // A mutation the server refused aborts the transaction: roll back, keep its error, and
   // apply the rest again, until a pass runs clean.
   for (;;) {
-    Status st = writer_conn_->Exec("BEGIN");
-    if (st.ok() && !fenced.empty()) {
-      st = writer_conn_
-               ->Prepared("SELECT 1 FROM queue_leases WHERE queue = ANY($1::text[]) ORDER BY queue FOR SHARE",
-                          {pg::Param(fenced)})
-               .status();
-    }
     bool again = false;
-    for (size_t i = 0; st.ok() && i < batch.size(); ++i) {
-      if (results[i] && !results[i]->ok()) continue;
-      auto r = writer.Apply(batch[i].mutation, batch[i].now);
-      if (!r.ok() && r.status().code() == Code::kUnavailable) {
-        st = r.status();
-      } else if (!r.ok() && InFailedTransaction(r.status())) {
-        results[i] = std::move(r);
-        again = true;
-        break;
-      } else {
-        results[i] = std::move(r);
-      }
+    Status st = ApplyBatch(writer, batch, results, fenced, again);
+    if (!st.ok() || again) {
+      if (writer_conn_->in_pipeline()) return fail_all(st.ok() ? Internal("postgres: a pipeline left open") : st);
+      writer_conn_->Exec("ROLLBACK").IgnoreError();
     }
-    if (st.ok() && !again) st = Notify(batch, results);
-    if (st.ok() && !again && batch.back().now - last_gc_ > kGcInterval) {
-      last_gc_ = batch.back().now;
-      st = writer.CollectGarbage(batch.back().now);
-    }
-    if (st.ok() && !again) st = writer_conn_->Exec("COMMIT");
-    if (!st.ok() || again) writer_conn_->Exec("ROLLBACK").IgnoreError();
     if (!st.ok()) return fail_all(st);
     if (!again) break;
     for (size_t i = 0; i < batch.size(); ++i) {
@@ -232,26 +214,105 @@ void PgStore::RunBatch(std::vector<Pending>& batch) {
   for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(*results[i]));
 }
 
-Status PgStore::Notify(const std::vector<Pending>& batch,
-                       const std::vector<std::optional<StatusOr<WriteResult>>>& results) {
-  std::string payload;
-  auto flush = [&]() -> Status {
-    if (payload.empty()) return Status::Ok();
-    Status st =
-        writer_conn_->Prepared("SELECT pg_notify($1, $2)", {pg::Param(kChangesChannel), pg::Param(payload)}).status();
-    payload.clear();
-    return st;
+// One pass in one transaction, pipelined: BEGIN, the lease lock and every run of one-statement
+// mutations (pg::Writer::OneStatement) go out together and are read back in one round trip;
+// any other mutation runs alone between runs (it reads before it writes); then the
+// notifications and COMMIT in one more round trip. Sets `again` when the server refused a
+// mutation's statement (kept in its result), leaving the transaction to roll back.
+Status PgStore::ApplyBatch(pg::Writer& writer, std::vector<Pending>& batch, Results& results, const std::string& fenced,
+                           bool& again) {
+  pg::Conn& c = *writer_conn_;
+  static const std::string kBegin = "BEGIN";
+  static const std::string kCommit = "COMMIT";
+  static const std::string kLockLeases =
+      "SELECT 1 FROM queue_leases WHERE queue = ANY($1::text[]) ORDER BY queue FOR SHARE";
+  static const std::string kNotify = "SELECT pg_notify($1, $2)";
+  // What went out and is not read yet: a batch index, or -1 for the transaction's own.
+  std::vector<std::pair<int, const std::string*>> sent;
+  // A mutation's own answer: kept, or the end of the pass.
+  auto take = [&](size_t i, StatusOr<WriteResult> r) -> Status {
+    if (!r.ok() && r.status().code() == Code::kUnavailable) return r.status();
+    if (!r.ok() && InFailedTransaction(r.status())) again = true;
+    results[i] = std::move(r);
+    return Status::Ok();
   };
+  auto read_back = [&]() -> Status {
+    STRATUS_RETURN_IF_ERROR(c.Sync());
+    for (auto [i, sql] : sent) {
+      auto r = c.Next(*sql);
+      if (!r.ok() && r.status().code() == Code::kAborted) continue;  // did not run: applied again
+      // The transaction's own statement failed, or the connection did: the pass ends here
+      // (the store drops a connection left inside a pipeline).
+      if (!r.ok() && (i < 0 || r.status().code() == Code::kUnavailable || c.broken())) return r.status();
+      // Nothing is acknowledged unless its transaction committed.
+      if (sql == &kCommit && r->Command() != "COMMIT") return Internal("postgres: the batch was rolled back");
+      if (i < 0) continue;
+      auto idx = static_cast<size_t>(i);
+      if (!r.ok()) {
+        STRATUS_RETURN_IF_ERROR(take(idx, r.status()));
+      } else {
+        STRATUS_RETURN_IF_ERROR(take(idx, writer.Answer(batch[idx].mutation, *r)));
+      }
+    }
+    sent.clear();
+    return c.EndSync();
+  };
+
+  STRATUS_RETURN_IF_ERROR(c.EnterPipeline());
+  STRATUS_RETURN_IF_ERROR(c.Send(kBegin));
+  sent.emplace_back(-1, &kBegin);
+  if (!fenced.empty()) {
+    STRATUS_RETURN_IF_ERROR(c.Send(kLockLeases, {pg::Param(fenced)}));
+    sent.emplace_back(-1, &kLockLeases);
+  }
+  for (size_t i = 0; i < batch.size() && !again; ++i) {
+    if (results[i] && !results[i]->ok()) continue;
+    if (auto s = writer.OneStatement(batch[i].mutation, batch[i].now)) {
+      STRATUS_RETURN_IF_ERROR(c.Send(*s->sql, s->params));
+      sent.emplace_back(static_cast<int>(i), s->sql);
+      continue;
+    }
+    STRATUS_RETURN_IF_ERROR(read_back());
+    if (again) break;
+    STRATUS_RETURN_IF_ERROR(c.ExitPipeline());
+    STRATUS_RETURN_IF_ERROR(take(i, writer.Apply(batch[i].mutation, batch[i].now)));
+    STRATUS_RETURN_IF_ERROR(c.EnterPipeline());
+  }
+  STRATUS_RETURN_IF_ERROR(read_back());
+  STRATUS_RETURN_IF_ERROR(c.ExitPipeline());
+  if (again) return Status::Ok();
+  if (batch.back().now - last_gc_ > kGcInterval) {
+    last_gc_ = batch.back().now;
+    STRATUS_RETURN_IF_ERROR(writer.CollectGarbage(batch.back().now));
+  }
+  STRATUS_RETURN_IF_ERROR(c.EnterPipeline());
+  for (const auto& payload : Notifications(batch, results)) {
+    STRATUS_RETURN_IF_ERROR(c.Send(kNotify, {pg::Param(kChangesChannel), pg::Param(payload)}));
+    sent.emplace_back(-1, &kNotify);
+  }
+  STRATUS_RETURN_IF_ERROR(c.Send(kCommit));
+  sent.emplace_back(-1, &kCommit);
+  STRATUS_RETURN_IF_ERROR(read_back());
+  return c.ExitPipeline();
+}
+
+std::vector<std::string> PgStore::Notifications(const std::vector<Pending>& batch, const Results& results) {
+  std::vector<std::string> out;
+  std::string payload;
   for (size_t i = 0; i < batch.size(); ++i) {
     if (!results[i] || !results[i]->ok()) continue;
     auto change = ChangeOf(batch[i].mutation, **results[i]);
     if (!change) continue;
     std::string line = cluster::EncodeChange(*change);
-    if (!payload.empty() && payload.size() + 1 + line.size() > kMaxNotifyPayload) STRATUS_RETURN_IF_ERROR(flush());
+    if (!payload.empty() && payload.size() + 1 + line.size() > kMaxNotifyPayload) {
+      out.push_back(payload);
+      payload.clear();
+    }
     if (!payload.empty()) payload += '\n';
     payload += line;
   }
-  return flush();
+  if (!payload.empty()) out.push_back(std::move(payload));
+  return out;
 }
 
 StatusOr<PgStore::Reader> PgStore::AcquireReader() {

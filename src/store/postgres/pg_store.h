@@ -9,10 +9,14 @@
 // is opened again on the next write or read, so the store recovers without a restart when
 // the server returns.
 //
-// Every mutation checks its preconditions with reads before it writes. A statement the
-// server refuses anyway aborts the transaction: the batch is rolled back, that one
-// mutation answers the error, and the others are applied again in a fresh transaction, so
-// one bad write never fails its neighbours.
+// A task's create, an attempt's start and its success are ONE statement each that checks
+// its preconditions and writes in one go (pg::Writer::OneStatement); a batch's statements go
+// to the server in a libpq pipeline, so a batch of them costs two round trips (its
+// statements, then its NOTIFY and COMMIT), not several per mutation. Every other mutation
+// reads its preconditions before it writes, alone between the pipelined runs. A statement the
+// server refuses aborts the transaction: the batch is rolled back, that one mutation answers
+// the error, and the others are applied again in a fresh transaction, so one bad write never
+// fails its neighbours.
 //
 // Each committed change another node must know of (a create, run, delete, or a queue's
 // change, purge or deletion) is sent with NOTIFY on the stratus_changes channel inside the
@@ -28,6 +32,7 @@
 #include <vector>
 
 #include "store/postgres/pg.h"
+#include "store/postgres/writer.h"
 #include "stratus/store.h"
 
 namespace stratus {
@@ -72,9 +77,12 @@ class PgStore final : public Store {
 
   PgStore(std::string conninfo, StoreOptions options, std::unique_ptr<pg::Conn> writer);
   void WriterLoop();
+  using Results = std::vector<std::optional<StatusOr<WriteResult>>>;
   void RunBatch(std::vector<Pending>& batch);
-  // NOTIFYs the batch's changes (inside its transaction: delivered at COMMIT).
-  Status Notify(const std::vector<Pending>& batch, const std::vector<std::optional<StatusOr<WriteResult>>>& results);
+  Status ApplyBatch(pg::Writer& writer, std::vector<Pending>& batch, Results& results, const std::string& fenced,
+                    bool& again);
+  // The batch's changes as NOTIFY payloads (sent inside its transaction: delivered at COMMIT).
+  static std::vector<std::string> Notifications(const std::vector<Pending>& batch, const Results& results);
   StatusOr<Reader> AcquireReader();
 
   const std::string conninfo_;

@@ -17,7 +17,114 @@ std::vector<Param> Concat(std::vector<Param> a, std::vector<Param> b) {
   return a;
 }
 
+// Whether a fenced write's lease still has its epoch ($3; 0: not fenced), share-locking the
+// lease row until the commit as CheckEpoch does, as column `ok` of CTE `lease`. The store
+// locked the batch's lease rows in one order when the transaction began (pg_store.cc).
+constexpr const char* kLeaseCte =
+    "lease AS (SELECT CASE WHEN $3::bigint = 0 THEN true ELSE COALESCE((SELECT epoch = $3::bigint FROM queue_leases "
+    "WHERE queue = $1 FOR SHARE), false) END AS ok)";
+
+// A create: whether the queue is there, whether it inserted, whether the task was there
+// before (read only when it did not insert) and whether the name is tombstoned within the
+// de-dup window. $1 queue, $2 id, $3 name, $4 create_us, $5 doc, $6 body, $7..$17 the state
+// columns, $18 the latest deleted_us outside the window.
+const std::string kCreateSql =
+    std::string(
+        "WITH pre AS (SELECT EXISTS(SELECT 1 FROM queues WHERE name = $1) AS q, (SELECT deleted_us FROM tombstones "
+        "WHERE kind = 1 AND name = $3) AS d), ins AS (INSERT INTO tasks(queue, id, create_us, doc, body, ") +
+    kStateColumns +
+    ") SELECT $1, $2, $4::bigint, $5::text, $6::bytea, $7::bigint, $8::integer, $9::integer, $10::integer, "
+    "$11::integer, $12::bigint, $13::bigint, $14::bigint, $15::bigint, $16::integer, $17::text FROM pre WHERE pre.q "
+    "AND (pre.d IS NULL OR pre.d <= $18::bigint) ON CONFLICT (queue, id) DO NOTHING RETURNING 1) SELECT pre.q, "
+    "EXISTS(SELECT 1 FROM ins), CASE WHEN EXISTS(SELECT 1 FROM ins) THEN false ELSE EXISTS(SELECT 1 FROM tasks WHERE "
+    "queue = $1 AND id = $2) END, COALESCE(pre.d > $18::bigint, false) FROM pre";
+
+// An attempt's start: the lease's answer, whether the task is there (read only when it did
+// not start), and the task as started (no row's columns when it did not start). $1 queue,
+// $2 id, $3 epoch, $4 the schedule_us it was due at, $5 now.
+const std::string kStartSql = std::string("WITH ") + kLeaseCte +
+                              ", up AS (UPDATE tasks SET dispatch_count = dispatch_count + 1, first_dispatch_us = CASE "
+                              "WHEN first_dispatch_us = 0 THEN $5::bigint ELSE first_dispatch_us END, last_schedule_us "
+                              "= schedule_us, last_dispatch_us = $5::bigint, last_response_us = 0, last_code = -1, "
+                              "last_message = '' WHERE queue = $1 AND id = $2 AND schedule_us = $4::bigint AND (SELECT "
+                              "ok FROM lease) RETURNING doc, body, " +
+                              kStateColumns +
+                              ") SELECT lease.ok, CASE WHEN up.doc IS NULL THEN EXISTS(SELECT 1 FROM tasks WHERE queue "
+                              "= $1 AND id = $2) ELSE true END, up.* FROM lease LEFT JOIN up ON true";
+
+// An attempt's success: the task gone, its name tombstoned. Answers the lease's answer,
+// whether the task was there (read only when it did not go) and whether it went. $1 queue,
+// $2 id, $3 epoch, $4 the dispatch_count and $5 the last_dispatch_us of the attempt, $6
+// name, $7 now.
+const std::string kSuccessSql =
+    std::string("WITH ") + kLeaseCte +
+    ", gone AS (DELETE FROM tasks WHERE queue = $1 AND id = $2 AND (SELECT ok FROM lease) "
+    "AND dispatch_count = $4::integer AND last_dispatch_us <> 0 AND last_dispatch_us = "
+    "$5::bigint RETURNING 1), tomb AS (INSERT INTO tombstones(kind, name, deleted_us) SELECT "
+    "1, $6::text, $7::bigint FROM gone ON CONFLICT (kind, name) DO UPDATE SET deleted_us = "
+    "EXCLUDED.deleted_us) SELECT lease.ok, CASE WHEN EXISTS(SELECT 1 FROM gone) THEN true "
+    "ELSE EXISTS(SELECT 1 FROM tasks WHERE queue = $1 AND id = $2) END, EXISTS(SELECT 1 FROM "
+    "gone) FROM lease";
+
+constexpr int kCreateParams = 18;
+constexpr int kStartParams = 5;
+constexpr int kSuccessParams = 7;
+
+bool True(const Result& r, int col) {
+  return !r.IsNull(0, col) && r.Text(0, col) == "t";
+}
+
 }  // namespace
+
+Status Writer::Prepare() {
+  STRATUS_RETURN_IF_ERROR(c_.Prepare(kCreateSql, kCreateParams));
+  STRATUS_RETURN_IF_ERROR(c_.Prepare(kStartSql, kStartParams));
+  return c_.Prepare(kSuccessSql, kSuccessParams);
+}
+
+std::optional<Writer::Statement> Writer::OneStatement(const Mutation& m, Micros now) const {
+  if (const auto* op = std::get_if<TaskCreate>(&m)) {
+    const Task& t = op->task;
+    auto [queue, id] = SplitTaskName(t.name);
+    return Statement{&kCreateSql, Concat(Concat({Param(queue), Param(id), Param(t.name), Param(now),
+                                                 Param(storage::EncodeTask(t, false)), Param::Bytes(TaskBody(t))},
+                                                StateParams(t)),
+                                         {Param(now - options_.task_dedup_window)})};
+  }
+  if (const auto* op = std::get_if<AttemptStart>(&m)) {
+    auto [queue, id] = SplitTaskName(op->name);
+    return Statement{&kStartSql, {Param(queue), Param(id), Param(op->epoch), Param(op->schedule_time), Param(now)}};
+  }
+  if (const auto* op = std::get_if<AttemptFinish>(&m); op && op->outcome == AttemptFinish::Outcome::kSucceeded) {
+    auto [queue, id] = SplitTaskName(op->name);
+    return Statement{&kSuccessSql,
+                     {Param(queue), Param(id), Param(op->epoch), Param(int64_t{op->dispatch_count}),
+                      Param(op->attempt.dispatch_time), Param(op->name), Param(now)}};
+  }
+  return std::nullopt;
+}
+
+// Refusals in the order the reads of the embedded writer make them.
+StatusOr<WriteResult> Writer::Answer(Mutation& m, const Result& r) {
+  if (r.rows() != 1) return Internal("postgres: a write answered " + std::to_string(r.rows()) + " rows");
+  if (auto* op = std::get_if<TaskCreate>(&m)) {
+    if (!True(r, 0)) return StoreError(StoreReason::kQueueMissing);
+    if (True(r, 1)) return WriteResult{std::nullopt, std::move(op->task)};
+    if (True(r, 2)) return StoreError(StoreReason::kTaskExists);
+    if (True(r, 3)) return StoreError(StoreReason::kTaskNameTombstoned);
+    // Not inserted though nothing was in the way: another node's insert of it committed first.
+    return StoreError(StoreReason::kTaskExists);
+  }
+  if (!True(r, 0)) return StoreError(StoreReason::kLeaseLost);
+  if (!True(r, 1)) return StoreError(StoreReason::kTaskMissing);
+  if (std::holds_alternative<AttemptStart>(m)) {
+    if (r.IsNull(0, 2)) return StoreError(StoreReason::kTaskRescheduled);
+    STRATUS_ASSIGN_OR_RETURN(auto task, DecodeTaskRow(r, 0, 2));
+    return WriteResult{std::nullopt, std::move(task)};
+  }
+  if (!True(r, 2)) return StoreError(StoreReason::kTaskReplaced);
+  return WriteResult{};
+}
 
 StatusOr<WriteResult> Writer::Apply(Mutation& m, Micros now) {
   return std::visit([&](auto& op) { return Do(op, now); }, m);
@@ -180,20 +287,10 @@ Status Writer::RetireTask(const std::string& name, Micros now) {
 // ---------------------------------------------------------------- task mutations
 
 StatusOr<WriteResult> Writer::Do(TaskCreate& op, Micros now) {
-  auto [queue, id] = SplitTaskName(op.task.name);
-  // The three preconditions in one round trip, refused in the same order as CheckRoomFor and
-  // Tombstoned would.
-  STRATUS_ASSIGN_OR_RETURN(auto r, c_.Prepared("SELECT EXISTS(SELECT 1 FROM queues WHERE name = $1), EXISTS(SELECT 1 "
-                                               "FROM tasks WHERE queue = $1 AND id = $2), (SELECT deleted_us FROM "
-                                               "tombstones WHERE kind = 1 AND name = $3)",
-                                               {Param(queue), Param(id), Param(op.task.name)}));
-  if (r.Text(0, 0) != "t") return StoreError(StoreReason::kQueueMissing);
-  if (r.Text(0, 1) == "t") return StoreError(StoreReason::kTaskExists);
-  if (!r.IsNull(0, 2) && r.Int(0, 2) + options_.task_dedup_window > now) {
-    return StoreError(StoreReason::kTaskNameTombstoned);
-  }
-  STRATUS_RETURN_IF_ERROR(InsertTask(op.task, now));
-  return WriteResult{std::nullopt, std::move(op.task)};
+  Mutation m = std::move(op);
+  Statement s = *OneStatement(m, now);
+  STRATUS_ASSIGN_OR_RETURN(auto r, c_.Prepared(*s.sql, s.params));
+  return Answer(m, r);
 }
 
 StatusOr<WriteResult> Writer::Do(TaskDelete& op, Micros now) {
@@ -226,19 +323,19 @@ Status Writer::CheckEpoch(const std::string& task_name, int64_t epoch) {
 }
 
 StatusOr<WriteResult> Writer::Do(AttemptStart& op, Micros now) {
-  STRATUS_RETURN_IF_ERROR(CheckEpoch(op.name, op.epoch));
-  STRATUS_ASSIGN_OR_RETURN(auto task, LoadTask(op.name));
-  if (!task) return StoreError(StoreReason::kTaskMissing);
-  Task& t = *task;
-  if (t.schedule_time != op.schedule_time) return StoreError(StoreReason::kTaskRescheduled);
-  t.dispatch_count += 1;
-  if (!t.first_attempt) t.first_attempt = Attempt{0, now, 0, std::nullopt};
-  t.last_attempt = Attempt{t.schedule_time, now, 0, std::nullopt};
-  STRATUS_RETURN_IF_ERROR(SaveState(t));
-  return WriteResult{std::nullopt, std::move(t)};
+  Mutation m = op;
+  Statement s = *OneStatement(m, now);
+  STRATUS_ASSIGN_OR_RETURN(auto r, c_.Prepared(*s.sql, s.params));
+  return Answer(m, r);
 }
 
 StatusOr<WriteResult> Writer::Do(AttemptFinish& op, Micros now) {
+  if (op.outcome == AttemptFinish::Outcome::kSucceeded) {
+    Mutation m = op;
+    Statement s = *OneStatement(m, now);
+    STRATUS_ASSIGN_OR_RETURN(auto r, c_.Prepared(*s.sql, s.params));
+    return Answer(m, r);
+  }
   STRATUS_RETURN_IF_ERROR(CheckEpoch(op.name, op.epoch));
   STRATUS_ASSIGN_OR_RETURN(auto task, LoadTask(op.name));
   if (!task) return StoreError(StoreReason::kTaskMissing);  // deleted while in flight
@@ -246,10 +343,6 @@ StatusOr<WriteResult> Writer::Do(AttemptFinish& op, Micros now) {
   if (t.dispatch_count != op.dispatch_count || !t.last_attempt ||
       t.last_attempt->dispatch_time != op.attempt.dispatch_time) {
     return StoreError(StoreReason::kTaskReplaced);
-  }
-  if (op.outcome == AttemptFinish::Outcome::kSucceeded) {
-    STRATUS_RETURN_IF_ERROR(RetireTask(op.name, now));
-    return WriteResult{};
   }
   RecordFailedAttempt(op, t);
   if (op.outcome == AttemptFinish::Outcome::kRetry) {

@@ -17,6 +17,19 @@ class Writer {
   StatusOr<WriteResult> Apply(Mutation& m, Micros now);
   Status CollectGarbage(Micros now);
 
+  // The common mutations (a task's create, an attempt's start and its success) are each ONE
+  // statement that checks its preconditions and writes, answering what it found, so the store
+  // can pipeline a batch of them: OneStatement gives that statement for `m` (nullopt for the
+  // others), Answer turns the statement's result into the mutation's. Prepare readies them on
+  // the connection (outside a pipeline; once per connection).
+  struct Statement {
+    const std::string* sql;
+    std::vector<Param> params;
+  };
+  std::optional<Statement> OneStatement(const Mutation& m, Micros now) const;
+  StatusOr<WriteResult> Answer(Mutation& m, const Result& r);
+  Status Prepare();
+
  private:
   StatusOr<WriteResult> Do(QueueUpdate& op, Micros now);
   StatusOr<WriteResult> Do(QueuePurge& op, Micros now);
