@@ -55,6 +55,9 @@ struct Job {
   Micros schedule_time = 0;      // the next tick
   Micros last_attempt_time = 0;  // 0: never ran
   std::optional<Status> status;  // the last attempt's outcome (OK included)
+  // In a cluster: jobs.run requests recorded (JobStore::RequestRun) that no executor has taken
+  // yet (JobStore::TakeRuns). Never shown by the API; 0 on one node.
+  int64_t pending_runs = 0;
 };
 
 // Where jobs are kept. Every mutation is durable before it returns. Implementations: SQLite
@@ -79,6 +82,16 @@ class JobStore {
   virtual Status RecordRun(const std::string& name, Micros schedule_time, Micros last_attempt_time,
                            const std::optional<Status>& status, int64_t epoch) = 0;
   virtual Status Delete(const std::string& name) = 0;  // NOT_FOUND
+
+  // jobs.run in a cluster (docs/cluster.md, "Cloud Scheduler jobs"): records one run request
+  // in the job's row before the call answers, so a run asked while no node holds the executor
+  // is executed by the next holder instead of lost. The default (one node, where the executor
+  // hears jobs.run directly) records nothing. NOT_FOUND when the job is gone.
+  virtual Status RequestRun(const std::string& /*name*/) { return Status::Ok(); }
+  // The executor's side: takes every run request recorded for `name` and not yet taken (each
+  // is taken once, by one executor), under the executor lease's `epoch` (refused like
+  // RecordRun when it is stale); how many there were.
+  virtual StatusOr<int64_t> TakeRuns(const std::string& /*name*/, int64_t /*epoch*/) { return int64_t{0}; }
 };
 
 // What the service tells the executor after a mutation is durable.

@@ -159,5 +159,34 @@ TEST_F(ClusterScheduler, AKilledExecutorMovesWithinTheLeaseAStoppedOneAtOnce) {
   EXPECT_TRUE(RunThrough(nodes_.size() - 1, 3));
 }
 
+TEST_F(ClusterScheduler, ARunAskedWhileNoNodeExecutesRunsOnceAfterTheTakeover) {
+  StartNodes(2);
+  CreateJob(0);
+  auto holder = Holder();
+  ASSERT_TRUE(holder);
+  ASSERT_TRUE(RunThrough(*holder, 1));
+  const size_t survivor = 1 - *holder;
+  const std::string lease_before = Sql("SELECT node || ' ' || epoch FROM queue_leases WHERE queue = 'scheduler'");
+
+  // kill -9 the holder: until its lease runs out no node executes. A run asked now through the
+  // survivor answers OK and must not be lost.
+  nodes_[*holder]->Kill();
+  auto r = rest_.Post(Jobs(survivor, "/beat:run"));
+  ASSERT_EQ(r.status, 200) << r.body.dump();
+  ASSERT_EQ(Sql("SELECT node || ' ' || epoch FROM queue_leases WHERE queue = 'scheduler'"), lease_before)
+      << "the survivor took the executor before the run was asked: the gap was not tested";
+  EXPECT_EQ(target_.seen().size(), 1u) << "ran although no node held the executor";
+
+  ASSERT_EQ(Holder(30s, *holder), survivor);
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (std::chrono::steady_clock::now() < deadline && target_.seen().size() < 2) {
+    std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_EQ(target_.seen().size(), 2u) << "the run asked during the takeover never came";
+  // Exactly once: the request is taken, a later run is a run of its own.
+  EXPECT_TRUE(RunThrough(survivor, 3));
+  EXPECT_EQ(Sql("SELECT coalesce(doc::jsonb->>'pending_runs', '0') FROM scheduler_jobs"), "0");
+}
+
 }  // namespace
 }  // namespace stratus
