@@ -1,8 +1,8 @@
 #include "scheduler/executor_lease.h"
 
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/thread_name.h"
-#include "stratus/store.h"
 
 namespace stratus::scheduler {
 
@@ -35,6 +35,18 @@ std::optional<int64_t> ExecutorLease::epoch() const {
   std::lock_guard lock(mu_);
   if (!current_) return std::nullopt;
   return epoch_;
+}
+
+void ExecutorLease::AppendMetrics(std::string* out) const {
+  const std::optional<int64_t> held = epoch();
+  metrics::AppendFamily(out, "stratus_scheduler_executor_held", "gauge",
+                        "1 while this node holds the Cloud Scheduler executor lease and runs the jobs, else 0 "
+                        "(cluster only)");
+  metrics::AppendSample(out, "stratus_scheduler_executor_held", "", held ? 1 : 0);
+  if (!held) return;
+  metrics::AppendFamily(out, "stratus_scheduler_executor_epoch", "gauge",
+                        "Fencing epoch of the executor lease this node holds (cluster only; absent: not held)");
+  metrics::AppendSample(out, "stratus_scheduler_executor_epoch", "", static_cast<double>(*held));
 }
 
 void ExecutorLease::EndTerm(const char* why) {
@@ -226,7 +238,7 @@ void ExecutorLease::OnChange(const cluster::Change& change) {
 void ExecutorLease::RunPending(Executor* exec, int64_t epoch, const std::string& name) {
   auto taken = store_.TakeRuns(name, epoch);
   if (!taken.ok()) {
-    if (ReasonOf(taken.status()) == StoreReason::kLeaseLost) {
+    if (IsExecutorLeaseLost(taken.status())) {
       {
         std::lock_guard lock(mu_);
         fenced_epoch_ = epoch;

@@ -84,6 +84,9 @@ class ExecutorLease final : public JobEvents {
 
   // The epoch of the term running here, if any.
   std::optional<int64_t> epoch() const;
+  // Its /metrics families: stratus_scheduler_executor_held (0/1) and, while held,
+  // stratus_scheduler_executor_epoch.
+  void AppendMetrics(std::string* out) const;
 
  private:
   void Loop();

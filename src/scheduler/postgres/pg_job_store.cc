@@ -52,7 +52,7 @@ Status CheckEpoch(pg::Conn& c, int64_t epoch) {
   if (epoch == 0) return Status::Ok();
   STRATUS_ASSIGN_OR_RETURN(auto lease,
                            c.Query("SELECT epoch FROM queue_leases WHERE queue = $1 FOR SHARE", {kExecutorLease}));
-  if (lease.rows() == 0 || lease.Int(0, 0) != epoch) return StoreError(StoreReason::kLeaseLost);
+  if (lease.rows() == 0 || lease.Int(0, 0) != epoch) return ExecutorLeaseLost();
   return Status::Ok();
 }
 

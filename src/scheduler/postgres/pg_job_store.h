@@ -10,7 +10,7 @@
 // (RecordRun, and TakeRuns, which takes the pending runs) send nothing and are fenced: with an
 // epoch they check the executor lease's row (queue_leases, kExecutorLease) FOR SHARE in the
 // same transaction, so a takeover (which bumps the epoch) either waits for them or they see
-// the new epoch and are refused (StoreError(kLeaseLost)).
+// the new epoch and are refused (ExecutorLeaseLost()).
 //
 // Jobs are few and small: one connection behind a mutex serves every call (callers run on the
 // blocking pool), opened again on the next call after a failure.
