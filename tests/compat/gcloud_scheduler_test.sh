@@ -52,9 +52,11 @@ CLUSTER_DB="gcloud_sched_$$"
 NODES=1
 if [ -n "$CLUSTER_PG" ]; then
   NODES=2
-  psql "$CLUSTER_PG" -qc "DROP DATABASE IF EXISTS $CLUSTER_DB WITH (FORCE)" 2>/dev/null &&
-    psql "$CLUSTER_PG" -qc "CREATE DATABASE $CLUSTER_DB TEMPLATE template0" ||
-    { echo "FATAL: cannot create database $CLUSTER_DB" >&2; exit 1; }
+  psql "$CLUSTER_PG" -qc "DROP DATABASE IF EXISTS $CLUSTER_DB WITH (FORCE)" 2>/dev/null
+  if ! psql "$CLUSTER_PG" -qc "CREATE DATABASE $CLUSTER_DB TEMPLATE template0"; then
+    echo "FATAL: cannot create database $CLUSTER_DB" >&2
+    exit 1
+  fi
 fi
 
 # On a cluster the endpoint override names every node ("http://127.0.0.1:P1,P2/"): each gcloud
@@ -105,7 +107,9 @@ start_server() {
     fi
     PORTS+=("$port")
   done
-  export CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDSCHEDULER="http://127.0.0.1:$(IFS=,; echo "${PORTS[*]}")/"
+  local joined
+  joined=$(IFS=,; echo "${PORTS[*]}")
+  export CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDSCHEDULER="http://127.0.0.1:$joined/"
 }
 stop_server() {
   local pid
