@@ -337,6 +337,7 @@ Status ServeApp::Start() {
         *st->leases, *st->job_store, st->clock, st->blocking, std::move(make), std::move(publish),
         scheduler::ExecutorLeaseOptions{st->coordinator->options().self.id, lease});
     st->scheduler->SetEvents(st->executor_lease.get());
+    st->metrics.AddSource([l = st->executor_lease.get()](std::string* out) { l->AppendMetrics(out); });
   }
   STRATUS_RETURN_IF_ERROR(api::RegisterStratusRoutes(st->router, *st->service));
   STRATUS_RETURN_IF_ERROR(api::RegisterStatsRoutes(st->router, *st->service, *st->dispatcher));

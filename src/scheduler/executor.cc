@@ -255,8 +255,8 @@ asio::awaitable<void> Executor::Execute(std::shared_ptr<Entry> e, Job job, Micro
     const Micros shown = retry ? retry_at : (e->next_tick ? e->next_tick : e->job.schedule_time);
     std::optional<Status> recorded = status;
     Status written = co_await Record(e, shown, start, recorded);
-    if (written.code() == Code::kNotFound) co_return;             // deleted meanwhile
-    if (ReasonOf(written) == StoreReason::kLeaseLost) co_return;  // another node executes now
+    if (written.code() == Code::kNotFound) co_return;  // deleted meanwhile
+    if (IsExecutorLeaseLost(written)) co_return;       // another node executes now
     if (!retry) co_return;
     const bool woke = co_await SleepUntil(retry_at);
     if (!woke || stopping_ || e->deleted || e->job.state != JobState::kEnabled) co_return;
@@ -297,7 +297,7 @@ asio::awaitable<Status> Executor::Record(std::shared_ptr<Entry> e, Micros schedu
   if (!st.ok() && st.code() != Code::kNotFound) {
     LogJson({{"event", "job.record_failed"}, {"job", name}, {"epoch", options_.epoch}, {"error", st.message()}});
   }
-  if (ReasonOf(st) == StoreReason::kLeaseLost && options_.on_fenced) options_.on_fenced();
+  if (IsExecutorLeaseLost(st) && options_.on_fenced) options_.on_fenced();
   co_return st;
 }
 

@@ -1,6 +1,7 @@
 #include "scheduler/executor_lease.h"
 
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/thread_name.h"
 
 namespace stratus::scheduler {
@@ -34,6 +35,18 @@ std::optional<int64_t> ExecutorLease::epoch() const {
   std::lock_guard lock(mu_);
   if (!current_) return std::nullopt;
   return epoch_;
+}
+
+void ExecutorLease::AppendMetrics(std::string* out) const {
+  const std::optional<int64_t> held = epoch();
+  metrics::AppendFamily(out, "stratus_scheduler_executor_held", "gauge",
+                        "1 while this node holds the Cloud Scheduler executor lease and runs the jobs, else 0 "
+                        "(cluster only)");
+  metrics::AppendSample(out, "stratus_scheduler_executor_held", "", held ? 1 : 0);
+  if (!held) return;
+  metrics::AppendFamily(out, "stratus_scheduler_executor_epoch", "gauge",
+                        "Fencing epoch of the executor lease this node holds (cluster only; absent: not held)");
+  metrics::AppendSample(out, "stratus_scheduler_executor_epoch", "", static_cast<double>(*held));
 }
 
 void ExecutorLease::EndTerm(const char* why) {
@@ -96,18 +109,9 @@ void ExecutorLease::Tick() {
     }
     return;
   }
-  {
-    // From here until the term runs (or the lease proves another's), jobs.run notifications
-    // are kept for the new executor instead of dropped.
-    std::lock_guard lock(mu_);
-    starting_ = true;
-  }
   auto got = table_.Acquire(kExecutorLease, options_.node, options_.lease);
   if (!got.ok() || !*got) {
     if (!got.ok()) LogJson({{"event", "scheduler.acquire_failed"}, {"error", got.status().message()}});
-    std::lock_guard lock(mu_);
-    starting_ = false;
-    pending_runs_.clear();
     return;  // another node holds it
   }
   const int64_t taken = **got;
@@ -126,27 +130,26 @@ void ExecutorLease::Tick() {
     std::lock_guard lock(mu_);
     ended_.push_back(std::move(exec));
     release_epoch_ = taken;
-    starting_ = false;
-    pending_runs_.clear();
     return;
   }
   Executor* raw = exec.get();
-  std::vector<std::string> runs;
   {
     std::lock_guard lock(mu_);
     current_ = std::move(exec);
     epoch_ = taken;
     valid_until_ = sent + options_.lease;
-    starting_ = false;
-    runs.swap(pending_runs_);
   }
   // Changes notified from now on reach this executor; one committed between Start's read and
-  // now was notified to none: read once more.
+  // now was notified to none: read once more. The runs asked while no node executed (or
+  // before this term's notifications reached it) are in the rows: take them now.
   auto all = store_.All();
-  if (all.ok()) raw->Sync(std::move(*all));
-  for (const std::string& name : runs) {
-    auto job = store_.Get(name);
-    if (job.ok()) raw->RunNow(*job);
+  if (all.ok()) {
+    std::vector<std::string> asked;
+    for (const Job& job : *all) {
+      if (job.pending_runs > 0) asked.push_back(job.name);
+    }
+    raw->Sync(std::move(*all));
+    for (const std::string& name : asked) RunPending(raw, taken, name);
   }
   LogJson({{"event", "scheduler.lease_acquired"}, {"epoch", taken}, {"node", options_.node}});
 }
@@ -202,22 +205,24 @@ void ExecutorLease::OnChange(const cluster::Change& change) {
     case Kind::kNodeLeft:
       if (!epoch()) Wake();
       return;
-    case Kind::kJobChanged:
     case Kind::kJobRun: {
+      // Not executing here: the request stays in the row for the next term (Tick) to take.
       Executor* exec = nullptr;
+      int64_t epoch = 0;
       {
         std::lock_guard lock(mu_);
         exec = current_.get();
-        if (!exec && starting_ && change.kind == Kind::kJobRun) pending_runs_.push_back(change.name);
+        epoch = epoch_;
       }
+      if (exec) RunPending(exec, epoch, change.name);
+      return;
+    }
+    case Kind::kJobChanged: {
+      Executor* exec = Current();
       if (!exec) return;
       auto job = store_.Get(change.name);
       if (job.ok()) {
-        if (change.kind == Kind::kJobRun) {
-          exec->RunNow(*job);
-        } else {
-          exec->Changed(*job);
-        }
+        exec->Changed(*job);
       } else if (job.status().code() == Code::kNotFound) {
         exec->Deleted(change.name);
       } else {
@@ -230,12 +235,46 @@ void ExecutorLease::OnChange(const cluster::Change& change) {
   }
 }
 
+void ExecutorLease::RunPending(Executor* exec, int64_t epoch, const std::string& name) {
+  auto taken = store_.TakeRuns(name, epoch);
+  if (!taken.ok()) {
+    if (IsExecutorLeaseLost(taken.status())) {
+      {
+        std::lock_guard lock(mu_);
+        fenced_epoch_ = epoch;
+      }
+      Wake();
+    } else {
+      LogJson({{"event", "scheduler.run_not_taken"}, {"job", name}, {"error", taken.status().message()}});
+    }
+    return;
+  }
+  if (*taken == 0) return;  // taken already (by the notification or by a term's start)
+  auto job = store_.Get(name);
+  if (!job.ok()) {
+    LogJson({{"event", "scheduler.reload_failed"}, {"job", name}, {"error", job.status().message()}});
+    return;
+  }
+  for (int64_t i = 0; i < *taken; ++i) exec->RunNow(*job);
+}
+
 void ExecutorLease::Resync() {
-  Executor* exec = Current();
+  Executor* exec = nullptr;
+  int64_t epoch = 0;
+  {
+    std::lock_guard lock(mu_);
+    exec = current_.get();
+    epoch = epoch_;
+  }
   if (!exec) return;
   auto all = store_.All();
   if (all.ok()) {
+    std::vector<std::string> asked;
+    for (const Job& job : *all) {
+      if (job.pending_runs > 0) asked.push_back(job.name);
+    }
     exec->Sync(std::move(*all));
+    for (const std::string& name : asked) RunPending(exec, epoch, name);
   } else {
     LogJson({{"event", "scheduler.reload_failed"}, {"error", all.status().message()}});
   }
@@ -245,11 +284,6 @@ void ExecutorLease::Changed(const Job& /*job*/) {}
 
 void ExecutorLease::Deleted(const std::string& /*name*/) {}
 
-void ExecutorLease::RunNow(const Job& job) {
-  asio::post(blocking_, [this, name = job.name] {
-    Status st = publish_(cluster::Change{cluster::Change::Kind::kJobRun, name, 0});
-    if (!st.ok()) LogJson({{"event", "scheduler.run_not_sent"}, {"job", name}, {"error", st.message()}});
-  });
-}
+void ExecutorLease::RunNow(const Job& /*job*/) {}
 
 }  // namespace stratus::scheduler

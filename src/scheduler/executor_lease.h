@@ -13,8 +13,11 @@
 // kLeaseFreed, so another node takes the executor at once instead of after a lease.
 //
 // Changes made through any node arrive as cluster changes (OnChange, from the listener): the
-// holder reloads the job from the store and applies it, or runs it for jobs.run. After the
-// listener reconnects, Resync reads every job again.
+// holder reloads the job from the store and applies it. jobs.run is recorded in the job's row
+// before the call answers (JobStore::RequestRun): the holder takes the recorded runs when the
+// notification comes, and a term takes every run left in the rows when it starts, so a run
+// asked while no node held the executor (a takeover after a crash) is executed once by the
+// next holder. After the listener reconnects, Resync reads every job (and its runs) again.
 //
 // Threads: Tick runs on the lease's own thread (Start) or the caller's (tests); OnChange and
 // Resync on the listener's; JobEvents from the API's loops. Executors of ended terms stay
@@ -72,21 +75,27 @@ class ExecutorLease final : public JobEvents {
   // Reads every job again into the running executor (after the listener reconnected).
   void Resync();
 
-  // JobEvents for this node's SchedulerService: a create, update, pause, resume or delete
-  // reaches the executing node through the store's own notification (sent in the mutation's
-  // transaction), so nothing is done here; jobs.run is published.
+  // JobEvents for this node's SchedulerService: a create, update, pause, resume, delete or
+  // run reaches the executing node through the store's own notification (sent in the
+  // mutation's transaction; RequestRun for a run), so nothing is done here.
   void Changed(const Job& job) override;
   void Deleted(const std::string& name) override;
   void RunNow(const Job& job) override;
 
   // The epoch of the term running here, if any.
   std::optional<int64_t> epoch() const;
+  // Its /metrics families: stratus_scheduler_executor_held (0/1) and, while held,
+  // stratus_scheduler_executor_epoch.
+  void AppendMetrics(std::string* out) const;
 
  private:
   void Loop();
   // Ends the running term (stops its executor). With mu_ not held.
   void EndTerm(const char* why);
   Executor* Current() const;
+  // Takes the runs recorded for `name` (JobStore::TakeRuns under `epoch`) and starts them on
+  // `exec`; a refusal for a stale epoch ends the term at the next tick.
+  void RunPending(Executor* exec, int64_t epoch, const std::string& name);
 
   cluster::LeaseTable& table_;
   JobStore& store_;
@@ -101,12 +110,10 @@ class ExecutorLease final : public JobEvents {
   bool wake_ = false;
   bool stopping_ = false;
   std::unique_ptr<Executor> current_;
-  int64_t epoch_ = 0;                      // of current_
-  Micros valid_until_ = 0;                 // our clock: the start of the last renewal that succeeded + lease
-  int64_t fenced_epoch_ = 0;               // a record of this epoch was refused
-  bool starting_ = false;                  // taking the lease / starting a term
-  std::vector<std::string> pending_runs_;  // jobs.run heard meanwhile
-  int64_t release_epoch_ = 0;              // a term that ended here while the row may still name this node
+  int64_t epoch_ = 0;          // of current_
+  Micros valid_until_ = 0;     // our clock: the start of the last renewal that succeeded + lease
+  int64_t fenced_epoch_ = 0;   // a record of this epoch was refused
+  int64_t release_epoch_ = 0;  // a term that ended here while the row may still name this node
   std::vector<std::unique_ptr<Executor>> ended_;
   std::thread thread_;
 };

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "stratus/model.h"
@@ -55,6 +56,9 @@ struct Job {
   Micros schedule_time = 0;      // the next tick
   Micros last_attempt_time = 0;  // 0: never ran
   std::optional<Status> status;  // the last attempt's outcome (OK included)
+  // In a cluster: jobs.run requests recorded (JobStore::RequestRun) that no executor has taken
+  // yet (JobStore::TakeRuns). Never shown by the API; 0 on one node.
+  int64_t pending_runs = 0;
 };
 
 // Where jobs are kept. Every mutation is durable before it returns. Implementations: SQLite
@@ -74,12 +78,33 @@ class JobStore {
   // NOT_FOUND when the job was deleted meanwhile (the executor drops it then). `epoch` is the
   // fencing epoch of the executor lease the record is made under (docs/cluster.md, "Cloud
   // Scheduler jobs"); 0 on one node, where nothing is fenced. A store shared by a cluster
-  // refuses a record whose epoch is no longer the lease's with StoreError(kLeaseLost), in the
+  // refuses a record whose epoch is no longer the lease's with ExecutorLeaseLost(), in the
   // same transaction as the write.
   virtual Status RecordRun(const std::string& name, Micros schedule_time, Micros last_attempt_time,
                            const std::optional<Status>& status, int64_t epoch) = 0;
   virtual Status Delete(const std::string& name) = 0;  // NOT_FOUND
+
+  // jobs.run in a cluster (docs/cluster.md, "Cloud Scheduler jobs"): records one run request
+  // in the job's row before the call answers, so a run asked while no node holds the executor
+  // is executed by the next holder instead of lost. The default (one node, where the executor
+  // hears jobs.run directly) records nothing. NOT_FOUND when the job is gone.
+  virtual Status RequestRun(const std::string& /*name*/) { return Status::Ok(); }
+  // The executor's side: takes every run request recorded for `name` and not yet taken (each
+  // is taken once, by one executor), under the executor lease's `epoch` (refused like
+  // RecordRun when it is stale); how many there were.
+  virtual StatusOr<int64_t> TakeRuns(const std::string& /*name*/, int64_t /*epoch*/) { return int64_t{0}; }
 };
+
+// What a cluster's store refuses an executor write (RecordRun, TakeRuns) with when its epoch is
+// no longer the executor lease's: another node runs the executor now (FAILED_PRECONDITION).
+inline constexpr std::string_view kExecutorLeaseLostText =
+    "scheduler: the executor lease is held by another node now (this node no longer runs the jobs)";
+inline Status ExecutorLeaseLost() {
+  return FailedPrecondition(std::string(kExecutorLeaseLostText));
+}
+inline bool IsExecutorLeaseLost(const Status& st) {
+  return st.code() == Code::kFailedPrecondition && st.message() == kExecutorLeaseLostText;
+}
 
 // What the service tells the executor after a mutation is durable.
 class JobEvents {

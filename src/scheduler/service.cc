@@ -295,6 +295,10 @@ asio::awaitable<StatusOr<Job>> SchedulerService::ResumeJob(const std::string& na
 asio::awaitable<StatusOr<Job>> SchedulerService::RunJob(const std::string& name) {
   auto job = co_await GetJob(name);
   if (!job.ok()) co_return job.status();
+  // In a cluster the request is recorded in the job's row before the call answers, so the
+  // executor runs it even when none holds the executor lease right now.
+  Status asked = co_await Mutate([this, &name] { return store_.RequestRun(name); });
+  if (!asked.ok()) co_return Worded(asked, name);
   if (events_) events_->RunNow(*job);
   co_return job;
 }

@@ -99,6 +99,7 @@ std::string EncodeJobRow(const Job& j) {
               {"schedule_us", j.schedule_time},
               {"last_attempt_us", j.last_attempt_time}};
   if (j.status) doc["status"] = {{"code", static_cast<int>(j.status->code())}, {"message", j.status->message()}};
+  if (j.pending_runs != 0) doc["pending_runs"] = j.pending_runs;
   return doc.dump();
 }
 
@@ -137,6 +138,7 @@ StatusOr<Job> DecodeJobRow(std::string_view text) {
     j.user_update_time = d.value("user_update_us", Micros{0});
     j.schedule_time = d.value("schedule_us", Micros{0});
     j.last_attempt_time = d.value("last_attempt_us", Micros{0});
+    j.pending_runs = d.value("pending_runs", int64_t{0});
     if (d.contains("status")) {
       j.status = Status(static_cast<Code>(d["status"].value("code", 0)), d["status"].value("message", ""));
     }

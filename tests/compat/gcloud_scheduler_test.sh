@@ -4,6 +4,11 @@
 # run / delete, the fields they show, gcloud's error texts for a missing job and a duplicate,
 # and a restart in between that keeps the jobs. Runs on a server with --api-token (so a wrong
 # token must fail too).
+# With STRATUS_GCLOUD_CLUSTER_PG (a libpq conninfo; gcloud_cluster_test.sh sets it) the server
+# is two `serve --store` nodes on a fresh database there (the restart restarts both; the jobs
+# stay in the database), every gcloud command goes to the next node, and a [cluster] part
+# checks that both nodes answered, one of them runs the executor, and a job run through gcloud
+# reached its target.
 #
 # Usage: gcloud_scheduler_test.sh path/to/stratus   (ctest passes the binary)
 set -uo pipefail
@@ -21,12 +26,14 @@ for tool in gcloud python3; do
 done
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/stratus-gcloud-sched.XXXXXX")
-SERVER_PID=
+SERVER_PIDS=()
+TARGET_PID=
 cleanup() {
-  if [ -n "$SERVER_PID" ]; then
-    kill -TERM "$SERVER_PID" 2>/dev/null
-    wait "$SERVER_PID" 2>/dev/null
-  fi
+  local pid
+  for pid in "${SERVER_PIDS[@]}" $TARGET_PID; do
+    kill -TERM "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+  done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -38,36 +45,83 @@ gcloud_private_config "$WORK/gcloud-config" catchup-compat
 PROJECT=$CLOUDSDK_CORE_PROJECT
 LOC=us-central1
 TOKEN=sched-compat-token
-DATA="$WORK/data"
 OUT="$WORK/results"
 : >"$OUT"
-
-# Starts the server on DATA; sets PORT and SERVER_PID.
-start_server() {
-  local log="$WORK/server.log"
-  "$BIN" serve --listen 127.0.0.1:0 --data-dir "$DATA" --redis-listen off --grpc-listen off --api-token "$TOKEN" >"$log" 2>&1 &
-  SERVER_PID=$!
-  for _ in $(seq 1 300); do
-    if grep -q '^stratus: ready$' "$log"; then
-      PORT=$(sed -n 's#^stratus: Cloud Tasks v2 API on http://127\.0\.0\.1:\([0-9]*\).*#\1#p' "$log" | head -n1)
-      [ -n "$PORT" ] && break
-    fi
-    if ! kill -0 "$SERVER_PID" 2>/dev/null; then break; fi
-    sleep 0.05
-  done
-  if [ -z "${PORT:-}" ]; then
-    echo "FATAL: stratus did not become ready:" >&2
-    cat "$log" >&2
+CLUSTER_PG=${STRATUS_GCLOUD_CLUSTER_PG:-}
+CLUSTER_DB="gcloud_sched_$$"
+NODES=1
+if [ -n "$CLUSTER_PG" ]; then
+  NODES=2
+  psql "$CLUSTER_PG" -qc "DROP DATABASE IF EXISTS $CLUSTER_DB WITH (FORCE)" 2>/dev/null
+  if ! psql "$CLUSTER_PG" -qc "CREATE DATABASE $CLUSTER_DB TEMPLATE template0"; then
+    echo "FATAL: cannot create database $CLUSTER_DB" >&2
     exit 1
   fi
-  export CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDSCHEDULER="http://127.0.0.1:$PORT/"
+fi
+
+# On a cluster the endpoint override names every node ("http://127.0.0.1:P1,P2/"): each gcloud
+# command goes to the next one (a counter file: commands run in subshells too).
+gcloud() {
+  local o=${CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDSCHEDULER:-}
+  if [[ "$o" != *,* ]]; then
+    command gcloud "$@"
+    return
+  fi
+  local ports list n
+  ports=${o#http://127.0.0.1:}
+  IFS=, read -ra list <<<"${ports%/}"
+  n=$(
+    flock 9
+    n=$(cat "$WORK/rr" 2>/dev/null || echo 0)
+    echo $((n + 1)) >"$WORK/rr"
+    echo "$n"
+  ) 9>"$WORK/rr.lock"
+  CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDSCHEDULER="http://127.0.0.1:${list[n % ${#list[@]}]}/" command gcloud "$@"
+}
+
+# Starts the server (on a cluster: both nodes, each on its own data dir); sets PORTS (one per
+# node) and SERVER_PIDS.
+start_server() {
+  local node log port pid extra=()
+  PORTS=()
+  [ -z "$CLUSTER_PG" ] || extra=(--store "$CLUSTER_PG dbname=$CLUSTER_DB")
+  for node in $(seq 1 "$NODES"); do
+    log="$WORK/server-$node.log"
+    "$BIN" serve --listen 127.0.0.1:0 --data-dir "$WORK/data-$node" --redis-listen off --grpc-listen off \
+      --api-token "$TOKEN" "${extra[@]}" >>"$log" 2>&1 &
+    pid=$!
+    SERVER_PIDS+=("$pid")
+    port=
+    for _ in $(seq 1 300); do
+      if [ "$(grep -c '^stratus: ready$' "$log")" -ge "$START_ROUND" ]; then
+        port=$(sed -n 's#^stratus: Cloud Tasks v2 API on http://127\.0\.0\.1:\([0-9]*\).*#\1#p' "$log" | tail -n1)
+        [ -n "$port" ] && break
+      fi
+      if ! kill -0 "$pid" 2>/dev/null; then break; fi
+      sleep 0.05
+    done
+    if [ -z "$port" ]; then
+      echo "FATAL: stratus did not become ready:" >&2
+      cat "$log" >&2
+      exit 1
+    fi
+    PORTS+=("$port")
+  done
+  local joined
+  joined=$(IFS=,; echo "${PORTS[*]}")
+  export CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDSCHEDULER="http://127.0.0.1:$joined/"
 }
 stop_server() {
-  kill -TERM "$SERVER_PID"
-  if wait "$SERVER_PID"; then pass "server stopped cleanly on SIGTERM"; else fail "server exited with $? on SIGTERM"; fi
-  SERVER_PID=
-  PORT=
+  local pid
+  for pid in "${SERVER_PIDS[@]}"; do
+    kill -TERM "$pid"
+    if wait "$pid"; then pass "server pid $pid stopped cleanly on SIGTERM"; else fail "server pid $pid exited with $? on SIGTERM"; fi
+  done
+  SERVER_PIDS=()
+  PORTS=()
+  START_ROUND=$((START_ROUND + 1))
 }
+START_ROUND=1
 
 pass() { echo "PASS $1" >>"$OUT"; }
 fail() { echo "FAIL $1" >>"$OUT"; }
@@ -196,6 +250,50 @@ expect "restart: fields kept" "$WORK/after.json" "schedule=0 */6 * * *" timeZone
 gc "describe paused after the restart" "$WORK/after2.json" scheduler jobs describe webhook-health "${J[@]}"
 expect "restart: paused stays paused" "$WORK/after2.json" state=PAUSED
 
+# On a cluster: a job run through gcloud (through either node) reaches its target once, exactly
+# one node runs the executor, and both nodes answered.
+if [ -n "$CLUSTER_PG" ]; then
+  mkdir -p "$WORK/www" && echo hit >"$WORK/www/hit"
+  /usr/bin/python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$WORK/www" >"$WORK/target.log" 2>&1 &
+  TARGET_PID=$!
+  tport=""
+  for _ in $(seq 1 100); do
+    tport=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$WORK/target.log" | head -n1)
+    [ -n "$tport" ] && break
+    sleep 0.1
+  done
+  if gcloud scheduler jobs create http cluster-run --location="$LOC" --schedule="0 3 * * *" \
+    --uri="http://127.0.0.1:$tport/hit?via=scheduler" --http-method=get >/dev/null 2>"$WORK/cluster.err" &&
+    gcloud scheduler jobs run cluster-run --location="$LOC" >/dev/null 2>>"$WORK/cluster.err" &&
+    gcloud scheduler jobs run cluster-run --location="$LOC" >/dev/null 2>>"$WORK/cluster.err"; then
+    for _ in $(seq 1 300); do
+      [ "$(grep -c 'GET /hit?via=scheduler' "$WORK/target.log")" -ge 2 ] && break
+      sleep 0.1
+    done
+    sleep 0.5 # a third (duplicate) request would come at once
+    hits=$(grep -c '"GET /hit?via=scheduler HTTP/1.1" 200' "$WORK/target.log")
+    if [ "$hits" = 2 ]; then pass "[cluster] two runs through the two nodes reached the target once each"; else
+      fail "[cluster] two runs reached the target $hits times: $(tr '\n' ' ' <"$WORK/target.log" | cut -c1-300)"
+    fi
+  else
+    fail "[cluster] creating or running the job failed: $(tr '\n' ' ' <"$WORK/cluster.err" | cut -c1-300)"
+  fi
+  gcloud scheduler jobs delete cluster-run --location="$LOC" >/dev/null 2>&1
+  held=0
+  for port in "${PORTS[@]}"; do
+    m=$(curl -fsS -H 'Host: localhost' -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$port/metrics")
+    n=$(awk '/^stratus_api_requests_total/ {s += $NF} END {print s + 0}' <<<"$m")
+    h=$(awk '/^stratus_scheduler_executor_held / {print $NF}' <<<"$m")
+    held=$((held + ${h:-0}))
+    if [ "${n%.*}" -gt 0 ]; then pass "[cluster] node on port $port answered $n API requests"; else
+      fail "[cluster] node on port $port answered no API request"
+    fi
+  done
+  if [ "$held" = 1 ]; then pass "[cluster] exactly one node runs the executor"; else
+    fail "[cluster] $held nodes run the executor"
+  fi
+fi
+
 gc "delete" "$WORK/del.out" scheduler jobs delete renew-webhooks --location="$LOC"
 gc "delete the other" "$WORK/del2.out" scheduler jobs delete webhook-health --location="$LOC"
 gc_fails "delete again" "NOT_FOUND" scheduler jobs delete renew-webhooks --location="$LOC"
@@ -208,6 +306,7 @@ fi
 stop_server
 
 grep '^FAIL' "$OUT" || true
+[ -z "$CLUSTER_PG" ] || grep '^PASS \[cluster\]' "$OUT" || true
 PASSED=$(grep -c '^PASS' "$OUT")
 FAILED=$(grep -c '^FAIL' "$OUT")
 if [ "$((PASSED + FAILED))" -lt 38 ]; then
@@ -215,8 +314,11 @@ if [ "$((PASSED + FAILED))" -lt 38 ]; then
   FAILED=$((FAILED + 1))
 fi
 if [ "$FAILED" -ne 0 ]; then
-  echo "--- server log ---"
-  tail -n 20 "$WORK/server.log" 2>/dev/null
+  for log in "$WORK"/server-*.log; do
+    echo "--- server log ($(basename "$log" .log)) ---"
+    tail -n 20 "$log" 2>/dev/null
+  done
 fi
+[ -z "$CLUSTER_PG" ] || psql "$CLUSTER_PG" -qc "DROP DATABASE IF EXISTS $CLUSTER_DB WITH (FORCE)" >/dev/null 2>&1
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

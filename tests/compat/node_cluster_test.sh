@@ -2,12 +2,12 @@
 # The npm-client compatibility tests on a two-node cluster: every server the tests start is
 # two `stratus serve --store` nodes on one PostgreSQL (a fresh database each), and the tests'
 # helpers alternate between the nodes per call (tests/compat/node/lib/cluster.mjs). Runs the
-# Cloud Tasks client suite, the bad-request table, the delivery tests whose server is not
-# restarted on its data dir, and the Cloud Scheduler client suite (jobs are shared). Left out:
-# delivery_crash (kill -9 and a restart on the same data dir: a single-node test; takeover is
-# cluster_dispatch_test's) and delivery_oidc (it expects the issuer to be the URL it calls,
-# while each node defaults --oidc-issuer to its own URL, and restarts a node on its data dir;
-# one JWKS across nodes is cluster_oidc_keys_test's).
+# Cloud Tasks client suite, the bad-request table, the delivery tests, OIDC tokens included
+# (the nodes get --oidc-issuer set to the proxy's URL, the one the tests call, as a cluster
+# behind a load balancer would; its restart restarts both nodes on the same database, which
+# holds the keys), and the Cloud Scheduler client suite (jobs are shared). Left out:
+# delivery_crash (kill -9 of the whole server and a restart on the same data dir: a
+# single-node test; takeover is cluster_dispatch_test's).
 # PostgreSQL: the run's shared one (STRATUS_TEST_PG_STATE, ctest's `postgres` fixture), or,
 # run by hand, one of its own from tests/support/postgres.sh.
 set -euo pipefail
@@ -36,7 +36,7 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 REPORT="$WORK/report"
 : >"$REPORT"
-SUITES=(tasks_client bad_requests delivery_control delivery_deadletters delivery_headers delivery_rate delivery_retry scheduler)
+SUITES=(tasks_client bad_requests delivery_control delivery_deadletters delivery_headers delivery_oidc delivery_rate delivery_retry scheduler)
 files=()
 for s in "${SUITES[@]}"; do files+=("./$s.test.mjs"); done
 STRATUS_BIN="$BIN" STRATUS_CLUSTER_PG="$PG" STRATUS_CLUSTER_REPORT="$REPORT" \

@@ -80,6 +80,17 @@ class ClusterScheduler : public ClusterTest {
     return ::testing::AssertionSuccess();
   }
 
+  // stratus_scheduler_executor_held of `node` (nullopt: absent, or the node does not answer).
+  std::optional<double> Held(size_t node) {
+    auto r = rest_.Get(nodes_[node]->tasks_url() + "/metrics");
+    if (r.status != 200 || !r.body.is_string()) return std::nullopt;
+    const std::string text = r.body.get<std::string>();
+    const std::string key = "\nstratus_scheduler_executor_held ";
+    const size_t at = text.find(key);
+    if (at == std::string::npos) return std::nullopt;
+    return std::stod(text.substr(at + key.size(), text.find('\n', at + 1) - at - key.size()));
+  }
+
   void CreateJob(size_t node) {
     // 03:00 each day: no tick comes during the test; executions are jobs.run's.
     auto r = rest_.Post(Jobs(node), {{"name", "projects/p/locations/us-central1/jobs/beat"},
@@ -103,6 +114,9 @@ TEST_F(ClusterScheduler, AJobMadeOnOneNodeIsSharedAndRunsOnceOnTheExecutingNode)
   auto holder = Holder();
   ASSERT_TRUE(holder) << "no node holds the executor lease";
   EXPECT_EQ(Sql("SELECT count(*) FROM queue_leases WHERE queue = 'scheduler'"), "1");
+  // Each node says in its /metrics whether it runs the executor.
+  EXPECT_EQ(Held(*holder), 1.0);
+  EXPECT_EQ(Held(1 - *holder), 0.0);
   // Runs through either node execute once, on the holder.
   EXPECT_TRUE(RunThrough(0, 1));
   EXPECT_TRUE(RunThrough(1, 2));
@@ -139,6 +153,7 @@ TEST_F(ClusterScheduler, AKilledExecutorMovesWithinTheLeaseAStoppedOneAtOnce) {
   EXPECT_LT(took.count(), kLeaseSeconds * 1000 + kLeaseSeconds * 200 + 2000);
   EXPECT_GT(std::stoll(Sql("SELECT epoch FROM queue_leases WHERE queue = 'scheduler'")), std::stoll(epoch_before));
   EXPECT_TRUE(RunThrough(survivor, 2));
+  EXPECT_EQ(Held(survivor), 1.0);
 
   // A node that joins does not take the executor from a live holder; a holder stopped with
   // SIGTERM hands it over at once, not after a lease.
@@ -157,6 +172,35 @@ TEST_F(ClusterScheduler, AKilledExecutorMovesWithinTheLeaseAStoppedOneAtOnce) {
   std::cout << "the executor moved " << handed.count() << " ms after SIGTERM\n";
   EXPECT_LT(handed.count(), kLeaseSeconds * 1000) << "waited out the lease instead of a hand-over";
   EXPECT_TRUE(RunThrough(nodes_.size() - 1, 3));
+}
+
+TEST_F(ClusterScheduler, ARunAskedWhileNoNodeExecutesRunsOnceAfterTheTakeover) {
+  StartNodes(2);
+  CreateJob(0);
+  auto holder = Holder();
+  ASSERT_TRUE(holder);
+  ASSERT_TRUE(RunThrough(*holder, 1));
+  const size_t survivor = 1 - *holder;
+  const std::string lease_before = Sql("SELECT node || ' ' || epoch FROM queue_leases WHERE queue = 'scheduler'");
+
+  // kill -9 the holder: until its lease runs out no node executes. A run asked now through the
+  // survivor answers OK and must not be lost.
+  nodes_[*holder]->Kill();
+  auto r = rest_.Post(Jobs(survivor, "/beat:run"));
+  ASSERT_EQ(r.status, 200) << r.body.dump();
+  ASSERT_EQ(Sql("SELECT node || ' ' || epoch FROM queue_leases WHERE queue = 'scheduler'"), lease_before)
+      << "the survivor took the executor before the run was asked: the gap was not tested";
+  EXPECT_EQ(target_.seen().size(), 1u) << "ran although no node held the executor";
+
+  ASSERT_EQ(Holder(30s, *holder), survivor);
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (std::chrono::steady_clock::now() < deadline && target_.seen().size() < 2) {
+    std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_EQ(target_.seen().size(), 2u) << "the run asked during the takeover never came";
+  // Exactly once: the request is taken, a later run is a run of its own.
+  EXPECT_TRUE(RunThrough(survivor, 3));
+  EXPECT_EQ(Sql("SELECT coalesce(doc::jsonb->>'pending_runs', '0') FROM scheduler_jobs"), "0");
 }
 
 }  // namespace

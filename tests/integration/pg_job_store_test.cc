@@ -1,6 +1,7 @@
 // The cluster's JobStore in a real PostgreSQL (scheduler/postgres/pg_job_store.cc): jobs as
 // the embedded store keeps them, a change notification sent with every user mutation, and
-// RecordRun fenced by the executor lease's epoch in the same transaction. Also: a schema-2
+// RecordRun fenced by the executor lease's epoch in the same transaction; jobs.run requests
+// kept in the row until the executor takes them, once. Also: a schema-2
 // database gains scheduler_jobs on open.
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
@@ -118,7 +119,9 @@ TEST_F(PgJobs, ARecordUnderAStaleExecutorEpochIsRefused) {
   ASSERT_TRUE(store_->RecordRun(a.name, 200, 199, Status(), **second).ok());
   // node-a wakes up and records the run it had in flight: refused, the new holder's stays.
   Status stale = store_->RecordRun(a.name, 150, 149, Status(Code::kInternal, "late"), **first);
-  EXPECT_EQ(ReasonOf(stale), StoreReason::kLeaseLost) << stale.ToString();
+  EXPECT_TRUE(IsExecutorLeaseLost(stale)) << stale.ToString();
+  EXPECT_EQ(stale.message(),
+            "scheduler: the executor lease is held by another node now (this node no longer runs the jobs)");
   auto job = store_->Get(a.name);
   ASSERT_TRUE(job.ok());
   EXPECT_EQ(job->schedule_time, 200);
@@ -126,6 +129,34 @@ TEST_F(PgJobs, ARecordUnderAStaleExecutorEpochIsRefused) {
   // A renewal of the stale epoch fails too; the holder's succeeds.
   EXPECT_FALSE(*leases.Renew(kExecutorLease, "node-a", **first, kLong));
   EXPECT_TRUE(*leases.Renew(kExecutorLease, "node-b", **second, kLong));
+}
+
+TEST_F(PgJobs, RunRequestsStayInTheRowUntilTheExecutorTakesThemOnce) {
+  const Job a = MakeJob("a");
+  ASSERT_TRUE(store_->Create(a).ok());
+  PgLeaseTable leases(conninfo_);
+  auto first = leases.Acquire(kExecutorLease, "node-a", kLong);
+  ASSERT_TRUE(first.ok() && *first) << first.status().ToString();
+  // Two jobs.run calls while nobody takes them: both kept, through an update too.
+  ASSERT_TRUE(store_->RequestRun(a.name).ok());
+  ASSERT_TRUE(store_->RequestRun(a.name).ok());
+  Job changed = a;
+  changed.description = "changed meanwhile";
+  ASSERT_TRUE(store_->Update(changed).ok());
+  EXPECT_EQ(store_->Get(a.name)->pending_runs, 2);
+  EXPECT_EQ(store_->RequestRun(kParent + "/jobs/gone").code(), Code::kNotFound);
+  // node-b takes the executor; node-a's stale term cannot take them, node-b's takes both once.
+  ASSERT_TRUE(leases.Release(kExecutorLease, "node-a", **first).ok());
+  auto second = leases.Acquire(kExecutorLease, "node-b", kLong);
+  ASSERT_TRUE(second.ok() && *second);
+  auto stale = store_->TakeRuns(a.name, **first);
+  EXPECT_TRUE(IsExecutorLeaseLost(stale.status())) << stale.status().ToString();
+  auto taken = store_->TakeRuns(a.name, **second);
+  ASSERT_TRUE(taken.ok()) << taken.status().ToString();
+  EXPECT_EQ(*taken, 2);
+  EXPECT_EQ(*store_->TakeRuns(a.name, **second), 0);
+  EXPECT_EQ(store_->Get(a.name)->pending_runs, 0);
+  EXPECT_EQ(store_->Get(a.name)->description, "changed meanwhile");
 }
 
 TEST_F(PgJobs, ASchemaTwoDatabaseGainsTheJobsTable) {

@@ -87,10 +87,12 @@ class RecordsKept final : public JobStore {
                    const std::optional<Status>& status, int64_t epoch) override {
     Status st = s_.RecordRun(name, schedule_time, last_attempt_time, status, epoch);
     std::lock_guard lock(mu_);
-    if (ReasonOf(st) == StoreReason::kLeaseLost) ++refused_;
+    if (IsExecutorLeaseLost(st)) ++refused_;
     return st;
   }
   Status Delete(const std::string& name) override { return s_.Delete(name); }
+  Status RequestRun(const std::string& name) override { return s_.RequestRun(name); }
+  StatusOr<int64_t> TakeRuns(const std::string& name, int64_t epoch) override { return s_.TakeRuns(name, epoch); }
   int refused() {
     std::lock_guard lock(mu_);
     return refused_;

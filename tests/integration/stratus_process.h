@@ -1,6 +1,11 @@
 // The real stratus binary as a child process for integration tests: a fresh data dir, port 0
 // for both APIs, and the URLs it printed in its banner. Stopped (SIGTERM) on destruction.
 //
+// Its stderr (the JSON log lines) goes to a file of its own in /tmp (stderr_path()), kept
+// across restarts of the same object. When the test that owns it has failed, destruction
+// prints the file's last lines to the test's stderr and keeps the file; otherwise the file is
+// removed.
+//
 // Every child a test starts is also stopped when the test process exits, whether or not its
 // owner was destroyed (a static or leaked fixture): ChildRegistry keeps each live child and an
 // atexit hook stops them and removes their data dirs. Children get PR_SET_PDEATHSIG too, so a
@@ -8,6 +13,7 @@
 #pragma once
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -17,7 +23,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <deque>
 #include <filesystem>
+#include <fstream>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <regex>
@@ -94,6 +103,13 @@ class StratusProcess {
     } else {
       data_dir_ = data_dir;
     }
+    if (stderr_path_.empty()) {
+      char log_tmpl[] = "/tmp/stratus-it-stderr-XXXXXX";
+      int fd = mkstemp(log_tmpl);
+      if (fd < 0) return false;
+      close(fd);
+      stderr_path_ = log_tmpl;
+    }
     int fds[2];
     if (pipe(fds) != 0) return false;
     std::vector<std::string> args = {STRATUS_BINARY, "serve",   "--listen",     "127.0.0.1:0",
@@ -110,8 +126,9 @@ class StratusProcess {
     if (pid_ == 0) {
       DieWithParent(parent);
       dup2(fds[1], 1);
-      int devnull = open("/dev/null", O_WRONLY);
-      dup2(devnull, 2);
+      int log = open(stderr_path_.c_str(), O_WRONLY | O_APPEND);
+      if (log < 0) log = open("/dev/null", O_WRONLY);
+      dup2(log, 2);
       close(fds[0]);
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
@@ -164,6 +181,19 @@ class StratusProcess {
   }
   const std::string& data_dir() const { return data_dir_; }
   const std::string& output() const { return output_; }
+  // Where its stderr goes (empty before the first Start), and the last `lines` lines of it.
+  const std::string& stderr_path() const { return stderr_path_; }
+  std::string stderr_tail(size_t lines = 40) const {
+    std::ifstream in(stderr_path_);
+    std::deque<std::string> last;
+    for (std::string line; std::getline(in, line);) {
+      last.push_back(std::move(line));
+      if (last.size() > lines) last.pop_front();
+    }
+    std::string out;
+    for (const std::string& line : last) out += line + "\n";
+    return out;
+  }
   pid_t pid() const { return pid_; }
   void SendSignal(int sig) const {
     if (pid_ > 0) kill(pid_, sig);
@@ -192,6 +222,16 @@ class StratusProcess {
  private:
   void Cleanup() {
     Stop();
+    if (!stderr_path_.empty()) {
+      if (::testing::Test::HasFailure()) {
+        std::cerr << "--- the last lines stratus (data dir " << data_dir_ << ") wrote to stderr; all of it in "
+                  << stderr_path_ << " ---\n"
+                  << stderr_tail() << "--- end of its stderr ---\n";
+      } else {
+        std::filesystem::remove(stderr_path_);
+      }
+      stderr_path_.clear();
+    }
     if (!data_dir_.empty() && owns_dir_) std::filesystem::remove_all(data_dir_);
     owns_dir_ = false;
     ChildRegistry::Get().Remove(this);
@@ -212,7 +252,8 @@ class StratusProcess {
   bool owns_dir_ = false;
   std::map<std::string, std::string> urls_;
   std::string output_;
-  std::string pending_;  // read after "ready", not yet split into lines
+  std::string pending_;      // read after "ready", not yet split into lines
+  std::string stderr_path_;  // the child's stderr, appended across restarts
 };
 
 }  // namespace stratus::testing

@@ -45,6 +45,17 @@ Status WriteRow(pg::Conn& c, const Job& job) {
   return c.Query("UPDATE scheduler_jobs SET doc = $2 WHERE name = $1", {job.name, EncodeJobRow(job)}).status();
 }
 
+// The executor's writes are fenced: `epoch` must still be the executor lease's. Share-locked
+// until the commit, so a takeover's epoch bump waits for this write or this write sees the new
+// epoch; never both executors' writes. 0: unfenced.
+Status CheckEpoch(pg::Conn& c, int64_t epoch) {
+  if (epoch == 0) return Status::Ok();
+  STRATUS_ASSIGN_OR_RETURN(auto lease,
+                           c.Query("SELECT epoch FROM queue_leases WHERE queue = $1 FOR SHARE", {kExecutorLease}));
+  if (lease.rows() == 0 || lease.Int(0, 0) != epoch) return ExecutorLeaseLost();
+  return Status::Ok();
+}
+
 }  // namespace
 
 StatusOr<std::unique_ptr<PgJobStore>> PgJobStore::Open(const std::string& conninfo) {
@@ -116,6 +127,7 @@ StatusOr<Job> PgJobStore::Update(const Job& job) {
     if (!current) return NotFound("job missing: " + job.name);
     next.last_attempt_time = current->last_attempt_time;
     next.status = current->status;
+    next.pending_runs = current->pending_runs;
     STRATUS_RETURN_IF_ERROR(WriteRow(c, next));
     return NotifyChanged(c, job.name);
   }));
@@ -126,13 +138,7 @@ Status PgJobStore::RecordRun(const std::string& name, Micros schedule_time, Micr
                              const std::optional<Status>& status, int64_t epoch) {
   std::lock_guard lock(mu_);
   return InTransaction([&](pg::Conn& c) -> Status {
-    if (epoch != 0) {
-      // Share-locked until the commit: a takeover's epoch bump waits for this record or this
-      // record sees the new epoch; never both executors' records.
-      STRATUS_ASSIGN_OR_RETURN(auto lease,
-                               c.Query("SELECT epoch FROM queue_leases WHERE queue = $1 FOR SHARE", {kExecutorLease}));
-      if (lease.rows() == 0 || lease.Int(0, 0) != epoch) return StoreError(StoreReason::kLeaseLost);
-    }
+    STRATUS_RETURN_IF_ERROR(CheckEpoch(c, epoch));
     STRATUS_ASSIGN_OR_RETURN(auto current, ReadForUpdate(c, name));
     if (!current) return NotFound("job missing: " + name);
     Job next = std::move(*current);
@@ -141,6 +147,31 @@ Status PgJobStore::RecordRun(const std::string& name, Micros schedule_time, Micr
     next.status = status;
     return WriteRow(c, next);
   });
+}
+
+Status PgJobStore::RequestRun(const std::string& name) {
+  std::lock_guard lock(mu_);
+  return InTransaction([&](pg::Conn& c) -> Status {
+    STRATUS_ASSIGN_OR_RETURN(auto current, ReadForUpdate(c, name));
+    if (!current) return NotFound("job missing: " + name);
+    ++current->pending_runs;
+    STRATUS_RETURN_IF_ERROR(WriteRow(c, *current));
+    return Notify(c, cluster::Change{cluster::Change::Kind::kJobRun, name, 0});
+  });
+}
+
+StatusOr<int64_t> PgJobStore::TakeRuns(const std::string& name, int64_t epoch) {
+  std::lock_guard lock(mu_);
+  int64_t taken = 0;
+  STRATUS_RETURN_IF_ERROR(InTransaction([&](pg::Conn& c) -> Status {
+    STRATUS_RETURN_IF_ERROR(CheckEpoch(c, epoch));
+    STRATUS_ASSIGN_OR_RETURN(auto current, ReadForUpdate(c, name));
+    if (!current || current->pending_runs == 0) return Status::Ok();
+    taken = current->pending_runs;
+    current->pending_runs = 0;
+    return WriteRow(c, *current);
+  }));
+  return taken;
 }
 
 Status PgJobStore::Delete(const std::string& name) {

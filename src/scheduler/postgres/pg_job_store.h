@@ -5,10 +5,12 @@
 //
 // Every user mutation (Create, Update, Delete) sends a kJobChanged change on stratus_changes
 // inside its own transaction, so the node running the executor reloads the job as soon as the
-// change committed (scheduler/executor_lease.h). RecordRun, the executor's own write, sends
-// nothing and is fenced: with an epoch it checks the executor lease's row (queue_leases,
-// kExecutorLease) FOR SHARE in the same transaction, so a takeover (which bumps the epoch)
-// either waits for it or it sees the new epoch and is refused (StoreError(kLeaseLost)).
+// change committed (scheduler/executor_lease.h); jobs.run (RequestRun) counts one more pending
+// run in the row's document and sends kJobRun the same way. The executor's own writes
+// (RecordRun, and TakeRuns, which takes the pending runs) send nothing and are fenced: with an
+// epoch they check the executor lease's row (queue_leases, kExecutorLease) FOR SHARE in the
+// same transaction, so a takeover (which bumps the epoch) either waits for them or they see
+// the new epoch and are refused (ExecutorLeaseLost()).
 //
 // Jobs are few and small: one connection behind a mutex serves every call (callers run on the
 // blocking pool), opened again on the next call after a failure.
@@ -38,8 +40,11 @@ class PgJobStore final : public JobStore {
   Status RecordRun(const std::string& name, Micros schedule_time, Micros last_attempt_time,
                    const std::optional<Status>& status, int64_t epoch) override;
   Status Delete(const std::string& name) override;
+  // pending_runs + 1 and a kJobRun change, in one transaction.
+  Status RequestRun(const std::string& name) override;
+  StatusOr<int64_t> TakeRuns(const std::string& name, int64_t epoch) override;
 
-  // Sends `change` to every node now (jobs.run, a freed executor lease).
+  // Sends `change` to every node now (a freed executor lease).
   Status Publish(const cluster::Change& change);
   // For `stratus migrate`: how many jobs there are, and deleting them all (--force).
   StatusOr<int64_t> Count();

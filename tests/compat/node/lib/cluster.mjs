@@ -7,8 +7,13 @@
 //    tasksClient() returns a client per node behind one object that alternates per method call;
 //  - /metrics read through call() is the nodes' metrics merged (counters summed, gauges the
 //    highest), since the dispatching node may be either;
+//  - every node is started with --oidc-issuer set to the proxy's URL (unless the test sets its
+//    own), since that is the URL the tests reach "the server" at, as a load balancer's;
 //  - stop() fails unless both nodes answered API requests when the cluster served enough of
-//    them, and appends a line per cluster to STRATUS_CLUSTER_REPORT for the runner's checks.
+//    them, and appends a line per cluster to STRATUS_CLUSTER_REPORT for the runner's checks;
+//  - a restart on the old `dataDir` (the cluster's, its first node's) starts both nodes again
+//    on their data dirs and the same database; cleanup() drops the database (and any database
+//    left is dropped when the process exits).
 import { execFileSync } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import net from 'node:net';
@@ -19,12 +24,26 @@ const NODES = 2;
 // proxy URL (and port, as a string) -> the cluster.
 const clusters = new Map();
 let dbSeq = 0;
+// A stopped cluster's first data dir -> {db, dataDirs}, for a restart on it.
+const stopped = new Map();
+// Databases not dropped yet (cleanup() drops its cluster's).
+const databases = new Set();
+process.on('exit', () => {
+  for (const db of databases) {
+    try {
+      psql(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+    } catch {
+      // the server may be gone already
+    }
+  }
+});
 
 function psql(sql) {
   execFileSync('psql', [CLUSTER_PG, '-v', 'ON_ERROR_STOP=1', '-qAtc', sql], { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-// A round-robin TCP proxy in front of `ports`; resolves with {port, close()}.
+// A round-robin TCP proxy in front of `ports` (filled in by the caller once the nodes run);
+// resolves with {port, close()}.
 function roundRobinProxy(ports) {
   let next = 0;
   const sockets = new Set();
@@ -98,23 +117,42 @@ function mergeMetrics(texts) {
 
 // Starts the nodes with `start(args)` (lib/server.mjs's single-node start), on a fresh database.
 export async function startCluster(start, { args = [], dataDir } = {}) {
-  if (dataDir) throw new Error('cluster mode: a restart on an old data dir is not a cluster test');
-  const db = `compat_${process.pid}_${++dbSeq}`;
-  psql(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-  psql(`CREATE DATABASE ${db} TEMPLATE template0`);
+  let db;
+  let dataDirs = [];
+  if (dataDir) {
+    const old = stopped.get(dataDir);
+    if (!old) throw new Error(`cluster mode: ${dataDir} is no stopped cluster's data dir`);
+    stopped.delete(dataDir);
+    ({ db, dataDirs } = old);
+  } else {
+    db = `compat_${process.pid}_${++dbSeq}`;
+    psql(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+    psql(`CREATE DATABASE ${db} TEMPLATE template0`);
+    databases.add(db);
+  }
+  const ports = [];
+  const proxy = await roundRobinProxy(ports);
+  const url = `http://127.0.0.1:${proxy.port}`;
   const redisChosen = args.some((a) => a === '--redis-url' || a === '--redis-listen' || a === '--redis-per-node');
-  const nodeArgs = ['--store', `${CLUSTER_PG} dbname=${db}`, ...(redisChosen ? [] : ['--redis-listen', 'off']), ...args];
+  const issuerChosen = args.includes('--oidc-issuer');
+  const nodeArgs = [
+    '--store',
+    `${CLUSTER_PG} dbname=${db}`,
+    ...(redisChosen ? [] : ['--redis-listen', 'off']),
+    ...(issuerChosen ? [] : ['--oidc-issuer', url]),
+    ...args,
+  ];
   const nodes = [];
   try {
-    for (let i = 0; i < NODES; i++) nodes.push(await start({ args: nodeArgs }));
+    for (let i = 0; i < NODES; i++) nodes.push(await start({ args: nodeArgs, dataDir: dataDirs[i] }));
   } catch (e) {
     await Promise.all(nodes.map((n) => n.stop()));
     for (const n of nodes) n.cleanup();
+    await proxy.close();
     throw e;
   }
-  const proxy = await roundRobinProxy(nodes.map((n) => n.port));
+  ports.push(...nodes.map((n) => n.port));
   let next = 0;
-  const url = `http://127.0.0.1:${proxy.port}`;
   const apiRequests = async () =>
     Promise.all(nodes.map(async (n) => metricTotal(await (await fetch(`${n.url}/metrics`)).text(), 'stratus_api_requests_total')));
   const cluster = {
@@ -153,11 +191,7 @@ export async function startCluster(start, { args = [], dataDir } = {}) {
       const exits = await Promise.all(nodes.map((n) => n.stop()));
       clusters.delete(url);
       clusters.delete(String(proxy.port));
-      try {
-        psql(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-      } catch (e) {
-        failure ??= e;
-      }
+      stopped.set(nodes[0].dataDir, { db, dataDirs: nodes.map((n) => n.dataDir) });
       if (failure) throw failure;
       return exits.find((x) => x.code !== 0) ?? exits[0];
     },
@@ -166,6 +200,8 @@ export async function startCluster(start, { args = [], dataDir } = {}) {
     },
     cleanup() {
       for (const n of nodes) n.cleanup();
+      stopped.delete(nodes[0].dataDir);
+      if (databases.delete(db)) psql(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
     },
   };
   clusters.set(url, cluster);
