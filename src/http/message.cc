@@ -1,4 +1,5 @@
 #include "http/message.h"
+#include "http/wire.h"
 
 namespace stratus::http {
 namespace {
@@ -73,6 +74,39 @@ Response MakeResponse(const Request& req, beast::http::status status, std::strin
   res.body() = std::move(body);
   res.prepare_payload();
   return res;
+}
+
+std::string WireBytes(const Response& res) {
+  namespace bh = beast::http;
+  std::string_view reason(res.reason().data(), res.reason().size());
+  if (reason.empty()) {
+    auto obsolete = bh::obsolete_reason(res.result());
+    reason = std::string_view(obsolete.data(), obsolete.size());
+  }
+  const unsigned version = res.version();
+  const unsigned code = res.result_int();
+  size_t size = 13 + reason.size() + 4 + res.body().size();
+  for (const auto& f : res) size += f.name_string().size() + f.value().size() + 4;
+  std::string out;
+  out.reserve(size);
+  char line[] = "HTTP/1.1 200 ";  // "HTTP/X.Y ### ", as Beast writes it
+  line[5] = static_cast<char>('0' + version / 10);
+  line[7] = static_cast<char>('0' + version % 10);
+  line[9] = static_cast<char>('0' + code / 100);
+  line[10] = static_cast<char>('0' + (code / 10) % 10);
+  line[11] = static_cast<char>('0' + code % 10);
+  out.append(line, sizeof line - 1);
+  out += reason;
+  out += "\r\n";
+  for (const auto& f : res) {
+    out.append(f.name_string().data(), f.name_string().size());
+    out += ": ";
+    out.append(f.value().data(), f.value().size());
+    out += "\r\n";
+  }
+  out += "\r\n";
+  out += res.body();
+  return out;
 }
 
 }  // namespace stratus::http

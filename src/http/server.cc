@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "http/request_reader.h"
 #include "http/stream.h"
+#include "http/wire.h"
 
 namespace stratus::http {
 namespace bh = beast::http;
@@ -458,7 +459,12 @@ asio::awaitable<void> Server::Serve(Stream& stream, beast::flat_buffer& buffer, 
     res.keep_alive(keep_alive);
     res.prepare_payload();
     tcp_layer.expires_after(options_.idle_timeout);
-    co_await bh::async_write(stream, res, token);
+    if (!res.chunked()) {
+      std::string wire = WireBytes(res);
+      co_await asio::async_write(stream, asio::buffer(wire), token);
+    } else {
+      co_await bh::async_write(stream, res, token);
+    }
     if (ec || !keep_alive) co_return;
   }
 }

@@ -39,6 +39,12 @@ struct CommandContext {
     custom = true;
     custom_records.push_back(std::move(record));
   }
+  // Logged as sent but under `name` (a plain SET sent as "set" is logged as "SET"), without
+  // copying the arguments into a record. `name` must outlive the call (a literal).
+  void DirtyAs(std::string_view name) {
+    dirty = true;
+    log_name = name;
+  }
   // The command logs nothing itself (a script: its calls log their own effects).
   void NoPropagate() { custom = true; }
   void Error(std::string_view text) { reply = ErrorReply(text); }
@@ -46,7 +52,8 @@ struct CommandContext {
 
   bool dirty = false;
   std::vector<Argv> custom_records;
-  bool custom = false;  // true once Propagate was called, even with nothing to log
+  bool custom = false;        // true once Propagate was called, even with nothing to log
+  std::string_view log_name;  // DirtyAs
 };
 
 using CommandHandler = void (*)(CommandContext&);

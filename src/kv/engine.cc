@@ -129,8 +129,14 @@ void Engine::Close() {
 }
 
 std::optional<Reply> Engine::Check(const Argv& argv, bool readonly, bool from_script) const {
+  const CommandSpec* spec = nullptr;
+  return Check(argv, readonly, from_script, &spec);
+}
+
+std::optional<Reply> Engine::Check(const Argv& argv, bool readonly, bool from_script, const CommandSpec** found) const {
   if (argv.empty()) return Reply::Error("ERR empty command");
   const CommandSpec* spec = table_.Find(argv[0]);
+  *found = spec;
   if (!spec) return Reply::Error(UnknownCommand(argv));
   int argc = static_cast<int>(argv.size());
   if ((spec->arity > 0 && argc != spec->arity) || (spec->arity < 0 && argc < -spec->arity)) {
@@ -150,9 +156,20 @@ void Engine::AppendRecord(const Argv& argv) {
   ++pending_records_;
 }
 
+void Engine::AppendRecord(std::string_view name, const Argv& argv) {
+  if (replaying_ || !log_) return;
+  AppendRespCommand(name, argv, &pending_);
+  ++pending_records_;
+}
+
 Reply Engine::CallLocked(const Argv& argv, bool from_script) {
-  const CommandSpec* spec = table_.Find(argv[0]);
-  CommandContext ctx{*this, db_, argv, Reply{}, /*dirty=*/false, /*custom_records=*/{}, /*custom=*/false};
+  return CallSpec(*table_.Find(argv[0]), argv, from_script);
+}
+
+Reply Engine::CallSpec(const CommandSpec& command, const Argv& argv, bool from_script) {
+  const CommandSpec* spec = &command;
+  CommandContext ctx{*this,          db_, argv, Reply{}, /*dirty=*/false, /*custom_records=*/{}, /*custom=*/false,
+                     /*log_name=*/{}};
   spec->handler(ctx);
   if (db_.HasExpired()) {
     for (auto& key : db_.TakeExpired()) AppendRecord({"DEL", std::move(key)});
@@ -160,6 +177,8 @@ Reply Engine::CallLocked(const Argv& argv, bool from_script) {
   if ((spec->flags & kWrite) && ctx.dirty) {
     if (ctx.custom) {
       for (const auto& rec : ctx.custom_records) AppendRecord(rec);
+    } else if (!ctx.log_name.empty()) {
+      AppendRecord(ctx.log_name, argv);
     } else {
       AppendRecord(argv);
     }
@@ -232,14 +251,15 @@ BatchResult Engine::ExecuteExclusive(const std::vector<Argv>& commands, bool ato
   out.replies.reserve(commands.size());
   for (const auto& cmd : commands) {
     if (!atomic) db_.set_now(NowMs());
-    if (auto refused = Check(cmd, readonly, false)) {
+    const CommandSpec* spec = nullptr;
+    if (auto refused = Check(cmd, readonly, false, &spec)) {
       if (log_failed_ && refused->str.rfind("NOPERM", 0) == 0) {
         refused = Reply::Error("MISCONF Errors writing to the append-only log; writes are refused until restart");
       }
       out.replies.push_back(std::move(*refused));
       continue;
     }
-    out.replies.push_back(CallLocked(cmd, false));
+    out.replies.push_back(CallSpec(*spec, cmd, false));
   }
   if (log_) {
     Status st = FlushLog(atomic, &out.log_seq);
@@ -254,9 +274,10 @@ BatchResult Engine::ExecuteExclusive(const std::vector<Argv>& commands, bool ato
 bool Engine::NeedsScriptThread(const std::vector<Argv>& commands) const {
   for (const auto& cmd : commands) {
     if (cmd.empty()) continue;
-    // Every name below starts with e, f or s: the rest need no lookup.
+    // Every name below starts with e, f or s and has 4 to 10 letters: the rest need no lookup.
     char first = cmd[0].empty() ? '\0' : static_cast<char>(cmd[0][0] | 0x20);
     if (first != 'e' && first != 'f' && first != 's') continue;
+    if (cmd[0].size() < 4 || cmd[0].size() > 10) continue;
     const CommandSpec* spec = table_.Find(cmd[0]);
     if (!spec) continue;
     if (spec->name == "eval" || spec->name == "evalsha" || spec->name == "eval_ro" || spec->name == "evalsha_ro")

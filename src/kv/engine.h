@@ -111,12 +111,17 @@ class Engine {
   bool log_failed() const { return log_failed_.load() || (log_ && log_->sync_errno() != 0); }
 
  private:
+  // Check, also giving the command's row (null when unknown).
+  std::optional<Reply> Check(const Argv& argv, bool readonly, bool from_script, const CommandSpec** spec) const;
+  // CallLocked with the row already found.
+  Reply CallSpec(const CommandSpec& spec, const Argv& argv, bool from_script);
   // The body of a batch; the caller holds mu_ or is the script thread with the script active.
   BatchResult ExecuteExclusive(const std::vector<Argv>& commands, bool atomic, bool readonly);
   bool NeedsScriptThread(const std::vector<Argv>& commands) const;
   BatchResult BusyResult(const std::vector<Argv>& commands, bool atomic, bool readonly);
   void ScriptThreadLoop();
   void AppendRecord(const Argv& argv);
+  void AppendRecord(std::string_view name, const Argv& argv);  // argv logged under another name
   Status FlushLog(bool atomic, uint64_t* seq);
   Status LoadLog();  // replays the log into the (empty) keyspace
   void RollBack();   // after a failed log write: the keyspace as the log has it

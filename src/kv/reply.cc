@@ -1,6 +1,6 @@
 #include "kv/reply.h"
 
-#include <charconv>
+#include <cstring>
 
 namespace stratus::kv {
 
@@ -44,24 +44,47 @@ void AppendResp(const Reply& r, std::string* out) {
 }
 
 namespace {
-// "<prefix><n>\r\n" without a temporary string: this runs for every logged command.
-void AppendLength(char prefix, size_t n, std::string* out) {
-  char buf[24];
-  buf[0] = prefix;
-  char* end = std::to_chars(buf + 1, buf + sizeof buf - 2, n).ptr;
-  *end++ = '\r';
-  *end++ = '\n';
-  out->append(buf, static_cast<size_t>(end - buf));
+// Writes the decimal digits of `n` ending just before `end`; returns where they start. This
+// runs for every logged command: no temporary strings.
+char* DigitsBefore(char* end, size_t n) {
+  do {
+    *--end = static_cast<char>('0' + n % 10);
+    n /= 10;
+  } while (n != 0);
+  return end;
 }
 }  // namespace
 
-void AppendRespCommand(const std::vector<std::string>& argv, std::string* out) {
-  AppendLength('*', argv.size(), out);
-  for (const auto& a : argv) {
-    AppendLength('$', a.size(), out);
-    *out += a;
-    *out += "\r\n";
+void AppendRespCommand(std::string_view name, const std::vector<std::string>& argv, std::string* out) {
+  // One resize for the whole record, then plain copies: "*N\r\n" and "$len\r\narg\r\n" each.
+  size_t size = 3 + 20;
+  for (size_t i = 0; i < argv.size(); ++i) size += (i == 0 ? name.size() : argv[i].size()) + 5 + 20;
+  const size_t start = out->size();
+  out->resize(start + size);
+  char* p = out->data() + start;
+  char digits[20];
+  char* const digits_end = digits + sizeof digits;
+  auto length = [&](char prefix, size_t n) {
+    char* d = DigitsBefore(digits_end, n);
+    *p++ = prefix;
+    for (; d < digits_end; ++d) *p++ = *d;
+    *p++ = '\r';
+    *p++ = '\n';
+  };
+  length('*', argv.size());
+  for (size_t i = 0; i < argv.size(); ++i) {
+    std::string_view a = i == 0 ? name : std::string_view(argv[i]);
+    length('$', a.size());
+    if (!a.empty()) std::memcpy(p, a.data(), a.size());
+    p += a.size();
+    *p++ = '\r';
+    *p++ = '\n';
   }
+  out->resize(static_cast<size_t>(p - out->data()));
+}
+
+void AppendRespCommand(const std::vector<std::string>& argv, std::string* out) {
+  AppendRespCommand(argv.empty() ? std::string_view() : std::string_view(argv[0]), argv, out);
 }
 
 std::string DebugString(const Reply& r) {

@@ -36,6 +36,8 @@ struct Reply {
 void AppendResp(const Reply& r, std::string* out);
 // Encodes a command as a RESP array of bulk strings.
 void AppendRespCommand(const std::vector<std::string>& argv, std::string* out);
+// The same with argv[0] replaced by `name`.
+void AppendRespCommand(std::string_view name, const std::vector<std::string>& argv, std::string* out);
 
 // Rewrites one large value as `CMD key item...` records of at most 128 items each (emit
 // pushes one item's arguments), so no single log record grows with the value.

@@ -1,5 +1,6 @@
 #include "api/redis/encoding.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -135,6 +136,7 @@ class FastReader {
   // ["a","b",...] with at least one string.
   bool Command(kv::Argv* out) {
     if (!Eat('[')) return false;
+    out->reserve(4);  // most commands have at most 4 arguments: one allocation
     do {
       SkipSpace();
       if (i_ >= s_.size() || s_[i_] != '"') return false;
@@ -169,6 +171,8 @@ std::optional<kv::Argv> ParseCommandJsonFast(std::string_view body) {
 std::optional<std::vector<kv::Argv>> ParsePipelineJsonFast(std::string_view body) {
   FastReader r(body);
   std::vector<kv::Argv> out;
+  // Each command opens a bracket: at most that many commands (one allocation for the list).
+  out.reserve(std::min<size_t>(static_cast<size_t>(std::count(body.begin(), body.end(), '[')), 4096));
   if (!r.Eat('[')) return std::nullopt;
   do {
     if (!r.Command(&out.emplace_back())) return std::nullopt;

@@ -48,8 +48,7 @@ std::string_view RedisMetrics::LabelOf(std::string_view command) const {
   return i == names_.size() ? std::string_view("other") : std::string_view(names_[i]);
 }
 
-void RedisMetrics::Count(std::string_view command, bool error) {
-  size_t i = IndexOf(command);
+void RedisMetrics::CountAt(size_t i, bool error) {
   calls_[i].fetch_add(1, std::memory_order_relaxed);
   if (error) errors_[i].fetch_add(1, std::memory_order_relaxed);
 }
@@ -73,15 +72,24 @@ void RedisMetrics::AppendMetrics(std::string* out) const {
 
 asio::awaitable<StatusOr<kv::BatchResult>> MeteredBackend::Run(std::vector<kv::Argv> commands, kv::BatchMode mode,
                                                                bool readonly) {
-  // The names are kept before the commands move into the backend.
-  std::vector<std::string> names;
-  names.reserve(commands.size());
-  for (const auto& argv : commands) names.push_back(argv.empty() ? std::string() : argv[0]);
+  // The counters' slots are found before the commands move into the backend.
+  std::vector<size_t> slots;
+  slots.reserve(commands.size());
+  std::string_view last;  // a pipeline often repeats one command: its slot is looked up once
+  size_t last_slot = 0;
+  for (const auto& argv : commands) {
+    std::string_view name = argv.empty() ? std::string_view() : std::string_view(argv[0]);
+    if (slots.empty() || name != last) {
+      last = name;
+      last_slot = metrics_->IndexOf(name);
+    }
+    slots.push_back(last_slot);
+  }
   auto result = co_await inner_.Run(std::move(commands), mode, readonly);
-  for (size_t i = 0; i < names.size(); ++i) {
+  for (size_t i = 0; i < slots.size(); ++i) {
     bool error =
         !result.ok() || result->abort.has_value() || (i < result->replies.size() && result->replies[i].is_error());
-    metrics_->Count(names[i], error);
+    metrics_->CountAt(slots[i], error);
   }
   co_return result;
 }

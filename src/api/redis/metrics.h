@@ -19,15 +19,16 @@ class RedisMetrics {
   RedisMetrics();
 
   // Lock-free: a case-folded binary search over the known names and a relaxed increment.
-  void Count(std::string_view command, bool error);
+  void Count(std::string_view command, bool error) { CountAt(IndexOf(command), error); }
+  // The same in two steps: the slot of a name (taken before the command moves on), then the count.
+  size_t IndexOf(std::string_view command) const;
+  void CountAt(size_t index, bool error);
   void AppendMetrics(std::string* out) const;
 
   // The label value `command` is counted under ("get", or "other").
   std::string_view LabelOf(std::string_view command) const;
 
  private:
-  size_t IndexOf(std::string_view command) const;
-
   std::vector<std::string> names_;  // sorted; index names_.size() is "other"
   std::unique_ptr<std::atomic<uint64_t>[]> calls_;
   std::unique_ptr<std::atomic<uint64_t>[]> errors_;

@@ -63,7 +63,9 @@ void SetGeneric(CommandContext& ctx, unsigned flags, const std::string& key, con
     if (!GetString(ctx, key, &old)) return;
     ctx.reply = old ? Reply::Bulk(*old) : Reply::Nil();
   }
-  bool found = ctx.db.Find(key) != nullptr;
+  // Without NX/XX/KEEPTTL, whether the key exists does not matter: Set replaces a value (an
+  // expired one too, and its time to live) in its one lookup.
+  bool found = (flags & (kNx | kXx | kKeepTtl)) && ctx.db.Find(key) != nullptr;
   if (((flags & kNx) && found) || ((flags & kXx) && !found)) {
     if (!(flags & kGet)) ctx.reply = reply_int ? Reply::Integer(0) : Reply::Nil();
     return;
@@ -74,6 +76,8 @@ void SetGeneric(CommandContext& ctx, unsigned flags, const std::string& key, con
     ctx.Propagate({"SET", key, value, "PXAT", std::to_string(ms)});
   } else if (flags & kKeepTtl) {
     ctx.Propagate({"SET", key, value, "KEEPTTL"});
+  } else if (cmd == "set" && ctx.argv.size() == 3) {
+    ctx.DirtyAs("SET");  // the record Propagate would write, without copying the arguments
   } else {
     ctx.Propagate({"SET", key, value});
   }
