@@ -334,7 +334,7 @@ Status ServeApp::Start() {
     };
     auto publish = [jobs = st->pg_jobs](const cluster::Change& c) { return jobs->Publish(c); };
     st->executor_lease = std::make_unique<scheduler::ExecutorLease>(
-        *st->leases, *st->job_store, st->clock, st->blocking, std::move(make), std::move(publish),
+        *st->leases, *st->job_store, st->clock, std::move(make), std::move(publish),
         scheduler::ExecutorLeaseOptions{st->coordinator->options().self.id, lease});
     st->scheduler->SetEvents(st->executor_lease.get());
     st->metrics.AddSource([l = st->executor_lease.get()](std::string* out) { l->AppendMetrics(out); });

@@ -6,12 +6,11 @@
 
 namespace stratus::scheduler {
 
-ExecutorLease::ExecutorLease(cluster::LeaseTable& table, JobStore& store, const Clock& clock,
-                             asio::thread_pool& blocking, Factory make, Publish publish, ExecutorLeaseOptions options)
+ExecutorLease::ExecutorLease(cluster::LeaseTable& table, JobStore& store, const Clock& clock, Factory make,
+                             Publish publish, ExecutorLeaseOptions options)
     : table_(table),
       store_(store),
       clock_(clock),
-      blocking_(blocking),
       make_(std::move(make)),
       publish_(std::move(publish)),
       options_(std::move(options)) {}

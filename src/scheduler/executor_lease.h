@@ -56,9 +56,8 @@ class ExecutorLease final : public JobEvents {
   // Sends a change to every node, this one included (PgJobStore::Publish).
   using Publish = std::function<Status(const cluster::Change&)>;
 
-  // `blocking`: where jobs.run is published from (never the caller's event loop).
-  ExecutorLease(cluster::LeaseTable& table, JobStore& store, const Clock& clock, asio::thread_pool& blocking,
-                Factory make, Publish publish, ExecutorLeaseOptions options);
+  ExecutorLease(cluster::LeaseTable& table, JobStore& store, const Clock& clock, Factory make, Publish publish,
+                ExecutorLeaseOptions options);
   ~ExecutorLease() override;
 
   // One round: renew the lease held, or take it when free or expired and start a term.
@@ -100,7 +99,6 @@ class ExecutorLease final : public JobEvents {
   cluster::LeaseTable& table_;
   JobStore& store_;
   const Clock& clock_;
-  asio::thread_pool& blocking_;
   const Factory make_;
   const Publish publish_;
   const ExecutorLeaseOptions options_;

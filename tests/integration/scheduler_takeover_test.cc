@@ -119,8 +119,7 @@ struct Node {
       return std::make_unique<Executor>(kept, clock, loop, pool, nullptr, nullptr, o);
     };
     auto publish = [this](const cluster::Change& c) { return store->Publish(c); };
-    lease =
-        std::make_unique<ExecutorLease>(table, *store, clock, pool, make, publish, ExecutorLeaseOptions{id, kLease});
+    lease = std::make_unique<ExecutorLease>(table, *store, clock, make, publish, ExecutorLeaseOptions{id, kLease});
     Resume();
   }
   static std::unique_ptr<PgJobStore> Open(const std::string& conninfo) {
