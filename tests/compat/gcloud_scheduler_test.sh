@@ -59,25 +59,8 @@ if [ -n "$CLUSTER_PG" ]; then
   fi
 fi
 
-# On a cluster the endpoint override names every node ("http://127.0.0.1:P1,P2/"): each gcloud
-# command goes to the next one (a counter file: commands run in subshells too).
-gcloud() {
-  local o=${CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDSCHEDULER:-}
-  if [[ "$o" != *,* ]]; then
-    command gcloud "$@"
-    return
-  fi
-  local ports list n
-  ports=${o#http://127.0.0.1:}
-  IFS=, read -ra list <<<"${ports%/}"
-  n=$(
-    flock 9
-    n=$(cat "$WORK/rr" 2>/dev/null || echo 0)
-    echo $((n + 1)) >"$WORK/rr"
-    echo "$n"
-  ) 9>"$WORK/rr.lock"
-  CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDSCHEDULER="http://127.0.0.1:${list[n % ${#list[@]}]}/" command gcloud "$@"
-}
+# On a cluster each gcloud command goes to the next node (lib_gcloud.sh).
+gcloud() { gcloud_round_robin CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDSCHEDULER "$@"; }
 
 # Starts the server (on a cluster: both nodes, each on its own data dir); sets PORTS (one per
 # node) and SERVER_PIDS.

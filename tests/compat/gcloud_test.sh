@@ -47,24 +47,13 @@ trap 'exit 130' INT TERM
 gcloud_private_config "$WORK/gcloud-config" catchup-compat
 
 CLUSTER_PG=${STRATUS_GCLOUD_CLUSTER_PG:-}
-# On a cluster the endpoint override names every node of the server ("http://127.0.0.1:P1,P2/"):
-# each gcloud command goes to the next one (a counter file: commands run in subshells too).
+# On a cluster each gcloud command goes to the next node (lib_gcloud.sh).
 gcloud() {
-  local o=${CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDTASKS:-}
-  if [ -z "$CLUSTER_PG" ] || [[ "$o" != *,* ]]; then
+  if [ -z "$CLUSTER_PG" ]; then
     command gcloud "$@"
     return
   fi
-  local ports list n
-  ports=${o#http://127.0.0.1:}
-  IFS=, read -ra list <<<"${ports%/}"
-  n=$(
-    flock 9
-    n=$(cat "$WORK/rr" 2>/dev/null || echo 0)
-    echo $((n + 1)) >"$WORK/rr"
-    echo "$n"
-  ) 9>"$WORK/rr.lock"
-  CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDTASKS="http://127.0.0.1:${list[n % ${#list[@]}]}/" command gcloud "$@"
+  gcloud_round_robin CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDTASKS "$@"
 }
 
 LOC=us-central1

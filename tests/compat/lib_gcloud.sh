@@ -15,3 +15,29 @@ gcloud_private_config() {
   unset CLOUDSDK_ACTIVE_CONFIG_NAME GOOGLE_APPLICATION_CREDENTIALS
   mkdir -p "$CLOUDSDK_CONFIG"
 }
+
+# gcloud_round_robin VAR ARGS...: runs gcloud ARGS. When the endpoint override in VAR names
+# several nodes ("http://127.0.0.1:P1,P2/"), each call goes to the next one, counted in
+# $WORK/rr (a file, since commands also run in subshells).
+gcloud_round_robin() {
+  local var=$1
+  shift
+  local o=${!var:-}
+  if [[ "$o" != *,* ]]; then
+    command gcloud "$@"
+    return
+  fi
+  local ports list n
+  ports=${o#http://127.0.0.1:}
+  IFS=, read -ra list <<<"${ports%/}"
+  n=$(
+    flock 9
+    n=$(cat "$WORK/rr" 2>/dev/null || echo 0)
+    echo $((n + 1)) >"$WORK/rr"
+    echo "$n"
+  ) 9>"$WORK/rr.lock"
+  (
+    export "$var=http://127.0.0.1:${list[n % ${#list[@]}]}/"
+    command gcloud "$@"
+  )
+}
